@@ -1,0 +1,59 @@
+// repro: the command line. main() only parses; each subcommand lives in its own file.
+#include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/util/errors.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitInternal = 1;  // a bug or an unexpected LibTorch error
+constexpr int kExitConfig = 2;    // bad command line or config file
+constexpr int kExitIo = 3;        // a file could not be read or written
+constexpr int kExitData = 4;      // input data unusable (shapes, keys, dtypes)
+
+const char* kExitCodes =
+    "Exit codes: 0 success, 1 internal error, 2 bad command line or config, 3 file I/O error, "
+    "4 unusable input data (shapes, checkpoint keys, dtypes).";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"repro: reproduce 'Input Perturbation Reduces Exposure Bias in Diffusion Models' (ADM vs ADM-IP)"};
+  app.footer(kExitCodes);
+  app.require_subcommand(0, 1);
+  bool version = false;
+  app.add_flag("--version", version, "Print version, git commit, LibTorch version and CUDA availability");
+  repro::cli::add_version_command(app, std::cout);
+  repro::cli::add_model_command(app, std::cout, std::cerr);
+  repro::cli::add_sample_command(app, std::cout, std::cerr);
+  try {
+    app.parse(argc, argv);
+    if (version) {
+      repro::cli::print_version(std::cout);
+    } else if (app.get_subcommands().empty()) {
+      std::cout << app.help();
+    }
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitConfig;
+  } catch (const repro::ConfigError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitConfig;
+  } catch (const repro::IoError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitIo;
+  } catch (const repro::DataError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitData;
+  } catch (const c10::Error& e) {
+    std::cerr << "error (LibTorch): " << e.what_without_backtrace() << "\n";
+    return kExitInternal;
+  } catch (const std::exception& e) {
+    std::cerr << "internal error: " << e.what() << "\n";
+    return kExitInternal;
+  }
+}

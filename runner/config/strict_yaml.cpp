@@ -1,0 +1,159 @@
+#include "runner/config/strict_yaml.h"
+
+#include <sstream>
+
+#include "core/util/errors.h"
+
+namespace repro::config {
+
+namespace {
+
+std::string line_of(const YAML::Node& n) {
+  auto m = n.Mark();
+  return m.line >= 0 ? std::to_string(m.line + 1) : "?";
+}
+
+std::string describe_value(const YAML::Node& n) {
+  if (n.IsScalar()) return "'" + n.Scalar() + "'";
+  if (n.IsSequence()) return "a list";
+  if (n.IsMap()) return "a mapping";
+  return "null";
+}
+
+}  // namespace
+
+YAML::Node load_yaml_file(const std::string& path) {
+  try {
+    return YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw IoError("cannot read config file " + path);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(path + ":" + std::to_string(e.mark.line + 1), "", "YAML syntax error: " + e.msg);
+  }
+}
+
+YAML::Node load_yaml_string(const std::string& text, const std::string& name) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(name + ":" + std::to_string(e.mark.line + 1), "", "YAML syntax error: " + e.msg);
+  }
+}
+
+StrictMap::StrictMap(const YAML::Node& node, std::string file, std::string path)
+    : node_(node), file_(std::move(file)), path_(std::move(path)) {
+  if (node_ && !node_.IsNull() && !node_.IsMap())
+    throw ConfigError(file_ + ":" + line_of(node_), path_, "expected a mapping, got " + describe_value(node_));
+}
+
+bool StrictMap::has(const std::string& key) const { return node_ && node_.IsMap() && node_[key]; }
+
+std::string StrictMap::where(const std::string& key) const {
+  if (has(key)) return file_ + ":" + line_of(node_[key]);
+  return node_ ? file_ + ":" + line_of(node_) : file_;
+}
+
+void StrictMap::fail(const std::string& key, const std::string& what) const {
+  throw ConfigError(where(key), key_path(key), what);
+}
+
+YAML::Node StrictMap::value(const std::string& key) {
+  known_.insert(key);
+  if (!has(key)) return YAML::Node(YAML::NodeType::Undefined);  // Node() would be a defined null
+  return node_[key];
+}
+
+void StrictMap::get(const std::string& key, int& out) {
+  auto v = value(key);
+  if (!v) return;
+  try {
+    if (!v.IsScalar()) throw YAML::Exception(v.Mark(), "");
+    out = v.as<int>();
+  } catch (const YAML::Exception&) {
+    fail(key, "expected an integer, got " + describe_value(v));
+  }
+}
+
+void StrictMap::get(const std::string& key, double& out) {
+  auto v = value(key);
+  if (!v) return;
+  try {
+    if (!v.IsScalar()) throw YAML::Exception(v.Mark(), "");
+    out = v.as<double>();
+  } catch (const YAML::Exception&) {
+    fail(key, "expected a number, got " + describe_value(v));
+  }
+}
+
+void StrictMap::get(const std::string& key, bool& out) {
+  auto v = value(key);
+  if (!v) return;
+  try {
+    if (!v.IsScalar()) throw YAML::Exception(v.Mark(), "");
+    out = v.as<bool>();
+  } catch (const YAML::Exception&) {
+    fail(key, "expected true or false, got " + describe_value(v));
+  }
+}
+
+void StrictMap::get(const std::string& key, std::string& out) {
+  auto v = value(key);
+  if (!v) return;
+  if (v.IsNull()) {
+    out.clear();
+    return;
+  }
+  if (!v.IsScalar()) fail(key, "expected a string, got " + describe_value(v));
+  out = v.Scalar();
+}
+
+template <typename T>
+static std::vector<T> parse_list(StrictMap& m, const std::string& key, const YAML::Node& v, const char* kind) {
+  std::vector<T> items;
+  auto bad = [&]() { m.fail(key, std::string("expected a list of ") + kind + " (or \"a,b,c\"), got " + describe_value(v)); };
+  try {
+    if (v.IsSequence()) {
+      for (const auto& e : v) {
+        if (!e.IsScalar()) bad();
+        items.push_back(e.as<T>());
+      }
+    } else if (v.IsScalar()) {
+      std::stringstream ss(v.Scalar());
+      std::string item;
+      while (std::getline(ss, item, ',')) {
+        if (item.empty()) continue;
+        items.push_back(YAML::Node(item).as<T>());
+      }
+    } else if (!v.IsNull()) {
+      bad();
+    }
+  } catch (const YAML::Exception&) {
+    bad();
+  }
+  return items;
+}
+
+void StrictMap::get(const std::string& key, std::vector<int>& out) {
+  auto v = value(key);
+  if (v) out = parse_list<int>(*this, key, v, "integers");
+}
+
+void StrictMap::get(const std::string& key, std::vector<double>& out) {
+  auto v = value(key);
+  if (v) out = parse_list<double>(*this, key, v, "numbers");
+}
+
+StrictMap StrictMap::child(const std::string& key) { return StrictMap(value(key), file_, key_path(key)); }
+
+void StrictMap::finish() const {
+  if (!node_ || !node_.IsMap()) return;
+  for (const auto& kv : node_) {
+    const std::string key = kv.first.as<std::string>();
+    if (known_.count(key)) continue;
+    std::string valid;
+    for (const auto& k : known_) valid += (valid.empty() ? "" : ", ") + k;
+    throw ConfigError(file_ + ":" + line_of(kv.first), key_path(key), "unknown key; valid keys here: " + valid);
+  }
+}
+
+}  // namespace repro::config

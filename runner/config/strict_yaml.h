@@ -1,0 +1,49 @@
+#pragma once
+// A strict reader of YAML mappings into plain structs: every key must be known, every value of
+// the right type; errors name the file, line, key path, what was expected and what was found.
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace repro::config {
+
+// Parses a YAML file or string; throws ConfigError (file, line) on syntax errors.
+YAML::Node load_yaml_file(const std::string& path);
+YAML::Node load_yaml_string(const std::string& text, const std::string& name);
+
+class StrictMap {
+ public:
+  // node must be a mapping (or null = empty); `path` is its key path ("" at the top).
+  StrictMap(const YAML::Node& node, std::string file, std::string path);
+
+  // Reads `key` into `out` when present; leaves `out` (the default) otherwise.
+  void get(const std::string& key, int& out);
+  void get(const std::string& key, double& out);
+  void get(const std::string& key, bool& out);
+  void get(const std::string& key, std::string& out);
+  void get(const std::string& key, std::vector<int>& out);     // list or "16,8"
+  void get(const std::string& key, std::vector<double>& out);  // list or "1,2,2,2"
+  // The sub-mapping under key (an empty one when absent).
+  StrictMap child(const std::string& key);
+  bool has(const std::string& key) const;
+
+  // Throws ConfigError for the first key that no get/child asked for, listing the valid keys.
+  void finish() const;
+
+  std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  // "file:line" of key's value (or of the mapping when absent).
+  std::string where(const std::string& key) const;
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const;
+
+ private:
+  YAML::Node value(const std::string& key);
+
+  YAML::Node node_;
+  std::string file_;
+  std::string path_;
+  std::set<std::string> known_;
+};
+
+}  // namespace repro::config

@@ -1,0 +1,64 @@
+#include "tests/support/test_support.h"
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <stdexcept>
+
+namespace repro::test {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  std::random_device rd;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto candidate = fs::temp_directory_path() / ("repro-test-" + std::to_string(rd()));
+    if (fs::create_directory(candidate)) {
+      path_ = candidate;
+      return;
+    }
+  }
+  throw std::runtime_error("could not create a temp directory");
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string python_interpreter() {
+  const char* env = std::getenv("REPRO_PYTHON");
+  return env && *env ? env : "/usr/bin/python3";
+}
+
+static int exit_status(int raw) { return WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw); }
+
+int run_python(const std::string& code, const fs::path& cwd) {
+  auto script = cwd / "script.py";
+  {
+    std::ofstream out(script);
+    out << code;
+  }
+  std::string cmd = "cd '" + cwd.string() + "' && '" + python_interpreter() + "' script.py";
+  return exit_status(std::system(cmd.c_str()));
+}
+
+int run_command(const std::string& command, std::string* output) {
+  std::string full = command + " 2>&1";
+  FILE* pipe = popen(full.c_str(), "r");
+  if (!pipe) return -1;
+  std::array<char, 4096> buf{};
+  output->clear();
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) output->append(buf.data(), n);
+  return exit_status(pclose(pipe));
+}
+
+std::string repro_binary() { return REPRO_BINARY; }
+std::string source_dir() { return REPRO_SOURCE_DIR; }
+
+}  // namespace repro::test
