@@ -1,6 +1,7 @@
 // repro sample: draw images from a checkpoint with the ancestral or DDIM sampler on any respacing,
 // written in the reference's sample format (npz arr_0, uint8 NHWC).
 #include <chrono>
+#include <filesystem>
 #include <ostream>
 
 #include "cli/cli_common.h"
@@ -40,6 +41,13 @@ void run_sample(const SampleArgs& a, std::ostream& err) {
     throw ConfigError("", "--steps", e.detail());
   }
   core::GaussianDiffusion diffusion(file.diffusion);
+  // Create output folders before the (long) sampling, so a bad path fails first.
+  for (const std::string& path : {a.out, a.grid}) {
+    const auto parent = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!path.empty() && !parent.empty() && !std::filesystem::create_directories(parent, ec) && ec)
+      throw IoError("cannot create the folder of " + path + ": " + ec.message());
+  }
   auto device = setup_runtime(a.runtime);
   auto model = build_model(file, a.checkpoint, device);
 

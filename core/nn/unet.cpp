@@ -52,7 +52,6 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config) : config_(config) {
   };
 
   input_blocks_ = register_module("input_blocks", torch::nn::ModuleList());
-  output_blocks_ = register_module("output_blocks", torch::nn::ModuleList());
   auto add_input = [&](TimestepEmbedSequential block) {
     input_blocks_->push_back(block);
     input_list_.push_back(block);
@@ -109,6 +108,8 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config) : config_(config) {
     middle_block_->push_back(r1.ptr(), res_call(r1));
   }
 
+  // Registered after middle_block, as the reference does: state-dict order follows registration.
+  output_blocks_ = register_module("output_blocks", torch::nn::ModuleList());
   for (int level = levels - 1; level >= 0; --level) {
     for (int i = 0; i < config_.num_res_blocks + 1; ++i) {
       const int64_t ich = input_block_chans.back();
