@@ -1,5 +1,8 @@
 #include "core/diffusion/diffusion_config.h"
 
+#include <initializer_list>
+#include <utility>
+
 #include "core/diffusion/respace.h"
 #include "core/util/errors.h"
 
@@ -11,17 +14,41 @@ BetaSchedule DiffusionConfig::beta_schedule() const {
   throw ConfigError("", "diffusion.noise_schedule", "expected one of linear, cosine, got '" + noise_schedule + "'");
 }
 
-// The mapping of script_util.create_gaussian_diffusion.
-ModelMeanType DiffusionConfig::model_mean_type() const {
+namespace {
+template <typename E>
+E pick(const std::string& key, const std::string& value, std::initializer_list<std::pair<const char*, E>> choices) {
+  std::string names;
+  for (const auto& [name, e] : choices) {
+    if (value == name) return e;
+    names += (names.empty() ? "" : ", ") + std::string(name);
+  }
+  throw ConfigError("", "diffusion." + key, "expected one of " + names + " (or empty), got '" + value + "'");
+}
+}  // namespace
+
+// Without overrides: the mapping of script_util.create_gaussian_diffusion.
+ModelMeanType DiffusionConfig::mean_type() const {
+  if (!model_mean_type.empty())
+    return pick<ModelMeanType>("model_mean_type", model_mean_type,
+                               {{"epsilon", ModelMeanType::kEpsilon}, {"start_x", ModelMeanType::kStartX},
+                                {"previous_x", ModelMeanType::kPreviousX}});
   return predict_xstart ? ModelMeanType::kStartX : ModelMeanType::kEpsilon;
 }
 
-ModelVarType DiffusionConfig::model_var_type() const {
+ModelVarType DiffusionConfig::var_type() const {
+  if (!model_var_type.empty())
+    return pick<ModelVarType>("model_var_type", model_var_type,
+                              {{"learned", ModelVarType::kLearned}, {"learned_range", ModelVarType::kLearnedRange},
+                               {"fixed_small", ModelVarType::kFixedSmall}, {"fixed_large", ModelVarType::kFixedLarge}});
   if (learn_sigma) return ModelVarType::kLearnedRange;
   return sigma_small ? ModelVarType::kFixedSmall : ModelVarType::kFixedLarge;
 }
 
-LossType DiffusionConfig::loss_type() const {
+LossType DiffusionConfig::loss() const {
+  if (!loss_type.empty())
+    return pick<LossType>("loss_type", loss_type,
+                          {{"mse", LossType::kMse}, {"rescaled_mse", LossType::kRescaledMse}, {"kl", LossType::kKl},
+                           {"rescaled_kl", LossType::kRescaledKl}});
   if (use_kl) return LossType::kRescaledKl;
   if (rescale_learned_sigmas) return LossType::kRescaledMse;
   return LossType::kMse;
@@ -32,6 +59,14 @@ void DiffusionConfig::validate(const std::string& where) const {
     throw ConfigError(where, "diffusion.diffusion_steps", "expected >= 1, got " + std::to_string(diffusion_steps));
   if (noise_schedule != "linear" && noise_schedule != "cosine")
     throw ConfigError(where, "diffusion.noise_schedule", "expected one of linear, cosine, got '" + noise_schedule + "'");
+  mean_type();
+  loss();
+  const ModelVarType v = var_type();
+  const bool learned = v == ModelVarType::kLearned || v == ModelVarType::kLearnedRange;
+  if (learned != learn_sigma)
+    throw ConfigError(where, "diffusion.model_var_type",
+                      "'" + model_var_type + "' needs model.learn_sigma " + (learned ? "true" : "false") +
+                          " (the variance is " + (learned ? "predicted: 6 output channels" : "fixed: 3 output channels") + ")");
   try {
     if (!timestep_respacing.empty()) space_timesteps(diffusion_steps, timestep_respacing);
   } catch (const ConfigError& e) {

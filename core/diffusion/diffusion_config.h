@@ -20,11 +20,16 @@ struct DiffusionConfig {
   bool rescale_timesteps = false;        // model sees t * 1000 / T (identity for T = 1000)
   bool rescale_learned_sigmas = true;    // RESCALED_MSE: vb scaled by T / 1000
   std::string timestep_respacing = "";   // "" = all steps; "100", "50,50", "ddim25", ...
+  // Overrides of the reference's flag mapping above, for the types no flag reaches; "" = mapped.
+  std::string model_mean_type = "";      // epsilon | start_x | previous_x
+  std::string model_var_type = "";       // learned | learned_range | fixed_small | fixed_large
+  std::string loss_type = "";            // mse | rescaled_mse | kl | rescaled_kl
 
   BetaSchedule beta_schedule() const;
-  ModelMeanType model_mean_type() const;
-  ModelVarType model_var_type() const;
-  LossType loss_type() const;
+  // The types in effect: the override when set, else the mapping of create_gaussian_diffusion.
+  ModelMeanType mean_type() const;
+  ModelVarType var_type() const;
+  LossType loss() const;
   void validate(const std::string& where = "") const;
 };
 

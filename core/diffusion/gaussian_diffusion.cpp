@@ -118,7 +118,7 @@ torch::Tensor GaussianDiffusion::predict_eps_from_xstart(const torch::Tensor& x_
 PMeanVariance GaussianDiffusion::p_mean_variance(const torch::Tensor& model_output_in, const torch::Tensor& x,
                                                  const torch::Tensor& t, bool clip_denoised) const {
   const int64_t C = x.size(1);
-  const ModelVarType var_type = config_.model_var_type();
+  const ModelVarType var_type = config_.var_type();
   torch::Tensor model_output = model_output_in;
   torch::Tensor model_variance, model_log_variance;
   if (var_type == ModelVarType::kLearned || var_type == ModelVarType::kLearnedRange) {
@@ -149,7 +149,7 @@ PMeanVariance GaussianDiffusion::p_mean_variance(const torch::Tensor& model_outp
   }
   auto process_xstart = [&](const torch::Tensor& v) { return clip_denoised ? v.clamp(-1, 1) : v; };
   torch::Tensor pred_xstart, model_mean;
-  switch (config_.model_mean_type()) {
+  switch (config_.mean_type()) {
     case ModelMeanType::kPreviousX:
       pred_xstart = process_xstart(predict_xstart_from_xprev(x, t, model_output));
       model_mean = model_output;
@@ -193,8 +193,8 @@ LossTerms GaussianDiffusion::training_losses(const ModelFn& model, const torch::
     input_noise = noise + gamma * perturbation;  // DDPM-IP: y_t uses eps + gamma * xi
   }
   const auto x_t = q_sample(x_start, t, input_noise);
-  const LossType loss_type = config_.loss_type();
-  const ModelVarType var_type = config_.model_var_type();
+  const LossType loss_type = config_.loss();
+  const ModelVarType var_type = config_.var_type();
   LossTerms terms;
   auto model_output = model(x_t, model_timesteps(t));
   if (loss_type == LossType::kKl || loss_type == LossType::kRescaledKl) {
@@ -212,7 +212,7 @@ LossTerms GaussianDiffusion::training_losses(const ModelFn& model, const torch::
     if (loss_type == LossType::kRescaledMse) terms.vb = terms.vb * (num_timesteps() / 1000.0);
   }
   torch::Tensor target;
-  switch (config_.model_mean_type()) {
+  switch (config_.mean_type()) {
     case ModelMeanType::kPreviousX: target = q_posterior_mean_variance(x_start, x_t, t).mean; break;
     case ModelMeanType::kStartX: target = x_start; break;
     case ModelMeanType::kEpsilon: target = noise; break;  // the unperturbed eps (DDPM-IP)

@@ -44,6 +44,9 @@ void read_diffusion_config(StrictMap& m, core::DiffusionConfig& c) {
   m.get("rescale_timesteps", c.rescale_timesteps);
   m.get("rescale_learned_sigmas", c.rescale_learned_sigmas);
   m.get("timestep_respacing", c.timestep_respacing);
+  m.get("model_mean_type", c.model_mean_type);
+  m.get("model_var_type", c.model_var_type);
+  m.get("loss_type", c.loss_type);
 }
 
 ModelFile parse_model_yaml(const YAML::Node& root, const std::string& name) {

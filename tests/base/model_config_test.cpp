@@ -127,3 +127,17 @@ TEST(ModelYaml, FileErrorsCarryTheFileName) {
     EXPECT_NE(std::string(e.what()).find("bad.yaml"), std::string::npos) << e.what();
   }
 }
+
+TEST(ModelYaml, VarianceTypeMustMatchLearnSigma) {
+  auto e = error_of("model: {image_size: 32, num_channels: 64}\ndiffusion: {model_var_type: learned}\n");
+  EXPECT_NE(e.find("diffusion.model_var_type"), std::string::npos) << e;
+  EXPECT_NE(e.find("learn_sigma true"), std::string::npos) << e;
+  auto bad = error_of("model: {image_size: 32, num_channels: 64}\ndiffusion: {loss_type: l1}\n");
+  EXPECT_NE(bad.find("diffusion.loss_type"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("rescaled_kl"), std::string::npos) << bad;  // the choices are listed
+  auto f = parse("model: {image_size: 32, num_channels: 64, learn_sigma: true}\n"
+                 "diffusion: {model_var_type: learned, model_mean_type: previous_x, loss_type: kl}\n");
+  EXPECT_EQ(f.diffusion.var_type(), core::ModelVarType::kLearned);
+  EXPECT_EQ(f.diffusion.mean_type(), core::ModelMeanType::kPreviousX);
+  EXPECT_EQ(f.diffusion.loss(), core::LossType::kKl);
+}

@@ -207,7 +207,11 @@ INSTANTIATE_TEST_SUITE_P(
         LossCase{"hybrid_respaced", kPaperLike, {{"timestep_respacing", "\"100\""}, {"rescale_learned_sigmas", "true"}}, 0.0},
         LossCase{"mse_fixed_linear", kLegacy, {{"noise_schedule", "\"linear\""}, {"rescale_learned_sigmas", "false"}}, 0.2},
         LossCase{"kl", kPaperLike, {{"use_kl", "true"}}, 0.0},
-        LossCase{"xstart", kLegacy, {{"predict_xstart", "true"}, {"sigma_small", "true"}}, 0.0}),
+        LossCase{"xstart", kLegacy, {{"predict_xstart", "true"}, {"sigma_small", "true"}}, 0.0},
+        LossCase{"learned_prevx_kl", kPaperLike,
+                 {{"model_var_type", "\"learned\""}, {"model_mean_type", "\"previous_x\""}, {"loss_type", "\"kl\""}},
+                 0.1},
+        LossCase{"learned_mse", kPaperLike, {{"model_var_type", "\"learned\""}, {"loss_type", "\"mse\""}}, 0.0}),
     [](const auto& info) { return std::string(info.param.name); });
 
 namespace {
@@ -259,6 +263,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(PmvCase{"learned_range_100", {{"timestep_respacing", "\"100\""}}, true},
                       PmvCase{"learned_range_full", {}, true},
                       PmvCase{"fixed_large_ddim", {{"timestep_respacing", "\"ddim25\""}}, false},
+                      PmvCase{"learned_previous_x",
+                              {{"model_var_type", "\"learned\""}, {"model_mean_type", "\"previous_x\""},
+                               {"timestep_respacing", "\"80\""}},
+                              true},
                       PmvCase{"fixed_small_xstart_linear",
                               {{"sigma_small", "true"}, {"predict_xstart", "true"}, {"noise_schedule", "\"linear\""}},
                               false}),

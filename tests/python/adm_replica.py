@@ -716,27 +716,32 @@ class SpacedDiffusion(GaussianDiffusion):
 def create_gaussian_diffusion(steps=1000, learn_sigma=False, sigma_small=False,
                               noise_schedule="linear", use_kl=False, predict_xstart=False,
                               rescale_timesteps=False, rescale_learned_sigmas=False,
-                              timestep_respacing=""):
-    """Mirror of the reference script_util.create_gaussian_diffusion."""
+                              timestep_respacing="", model_mean_type="", model_var_type="",
+                              loss_type=""):
+    """Mirror of the reference script_util.create_gaussian_diffusion.
+
+    model_mean_type / model_var_type / loss_type ("" = the flag mapping) pick the types no flag
+    reaches (LEARNED, PREVIOUS_X, plain KL), as repro's DiffusionConfig overrides do."""
     betas = get_named_beta_schedule(noise_schedule, steps)
     if use_kl:
-        loss_type = LossType.RESCALED_KL
+        loss_type_mapped = LossType.RESCALED_KL
     elif rescale_learned_sigmas:
-        loss_type = LossType.RESCALED_MSE
+        loss_type_mapped = LossType.RESCALED_MSE
     else:
-        loss_type = LossType.MSE
+        loss_type_mapped = LossType.MSE
     if not timestep_respacing:
         timestep_respacing = [steps]
     if learn_sigma:
         var_type = ModelVarType.LEARNED_RANGE
     else:
         var_type = ModelVarType.FIXED_SMALL if sigma_small else ModelVarType.FIXED_LARGE
+    mean_type = ModelMeanType.START_X if predict_xstart else ModelMeanType.EPSILON
     return SpacedDiffusion(
         use_timesteps=space_timesteps(steps, timestep_respacing),
         betas=betas,
-        model_mean_type=ModelMeanType.START_X if predict_xstart else ModelMeanType.EPSILON,
-        model_var_type=var_type,
-        loss_type=loss_type,
+        model_mean_type=model_mean_type or mean_type,
+        model_var_type=model_var_type or var_type,
+        loss_type=loss_type or loss_type_mapped,
         rescale_timesteps=rescale_timesteps,
     )
 

@@ -49,7 +49,7 @@ UNET_DEFAULTS = dict(
 DIFFUSION_DEFAULTS = dict(
     diffusion_steps=1000, noise_schedule="cosine", learn_sigma=False, sigma_small=False,
     use_kl=False, predict_xstart=False, rescale_timesteps=False, rescale_learned_sigmas=True,
-    timestep_respacing="",
+    timestep_respacing="", model_mean_type="", model_var_type="", loss_type="",
 )
 
 
@@ -159,6 +159,9 @@ def make_diffusion(dcfg):
         rescale_timesteps=bool(dcfg["rescale_timesteps"]),
         rescale_learned_sigmas=bool(dcfg["rescale_learned_sigmas"]),
         timestep_respacing=dcfg["timestep_respacing"],
+        model_mean_type=dcfg["model_mean_type"],
+        model_var_type=dcfg["model_var_type"],
+        loss_type=dcfg["loss_type"],
     )
 
 
