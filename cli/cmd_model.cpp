@@ -161,7 +161,9 @@ void add_model_command(CLI::App& app, std::ostream& out, std::ostream& err) {
   add_runtime_options(forward, args->runtime);
   forward->callback([args, &err]() { run_forward(*args, err); });
 
-  auto* loss = model->add_subcommand("loss", "Per-sample training loss terms with given noise");
+  auto* loss = model->add_subcommand(
+      "loss", "Per-sample training loss terms with given noise (eval mode: dropout off; call model.eval() on the "
+              "Python side to compare)");
   loss->add_option("--config", args->config, "model config YAML")->required();
   loss->add_option("--checkpoint", args->checkpoint, "state dict (.pt, reference format)")->required();
   loss->add_option("--x0", args->x0, ".npy float [N, C, H, W] in [-1, 1]")->required();

@@ -55,8 +55,9 @@ LossType DiffusionConfig::loss() const {
 }
 
 void DiffusionConfig::validate(const std::string& where) const {
-  if (diffusion_steps < 1)
-    throw ConfigError(where, "diffusion.diffusion_steps", "expected >= 1, got " + std::to_string(diffusion_steps));
+  // The clipped posterior log-variance reads entry 1: a chain needs at least two steps.
+  if (diffusion_steps < 2)
+    throw ConfigError(where, "diffusion.diffusion_steps", "expected >= 2, got " + std::to_string(diffusion_steps));
   if (noise_schedule != "linear" && noise_schedule != "cosine")
     throw ConfigError(where, "diffusion.noise_schedule", "expected one of linear, cosine, got '" + noise_schedule + "'");
   mean_type();
@@ -68,7 +69,9 @@ void DiffusionConfig::validate(const std::string& where) const {
                       "'" + model_var_type + "' needs model.learn_sigma " + (learned ? "true" : "false") +
                           " (the variance is " + (learned ? "predicted: 6 output channels" : "fixed: 3 output channels") + ")");
   try {
-    if (!timestep_respacing.empty()) space_timesteps(diffusion_steps, timestep_respacing);
+    if (!timestep_respacing.empty() && space_timesteps(diffusion_steps, timestep_respacing).size() < 2)
+      throw ConfigError("", "timestep_respacing", "'" + timestep_respacing +
+                                                      "' keeps fewer than 2 steps; a sampling chain needs at least 2");
   } catch (const ConfigError& e) {
     throw ConfigError(where, "diffusion.timestep_respacing", e.what());
   }

@@ -1,6 +1,8 @@
 #pragma once
 // DiffusionConfig: the arguments of the reference's create_gaussian_diffusion (script_util.py).
-// Plain and torch-free; field names are the reference flag names.
+// Plain and torch-free; field names are the reference flag names. Defaults are the PAPER's
+// (cosine schedule, rescaled learned sigmas: paper-spec Table 9), not the reference's
+// diffusion_defaults() (linear, False).
 #include <string>
 
 namespace repro::core {

@@ -36,7 +36,9 @@ GaussianDiffusion::GaussianDiffusion(const DiffusionConfig& config, const std::v
   fixed_large_log_variance_.resize(T);
   recip_coef1_.resize(T);
   coef2_over_coef1_.resize(T);
+  one_minus_alphas_cumprod_.resize(T);
   for (int i = 0; i < T; ++i) {
+    one_minus_alphas_cumprod_[i] = 1.0 - schedule_.alphas_cumprod[i];
     log_betas_[i] = std::log(schedule_.betas[i]);
     // FIXED_LARGE uses beta_t, but the posterior variance at t = 0 for a better decoder NLL.
     const double fl = i == 0 ? (T > 1 ? schedule_.posterior_variance[1] : schedule_.betas[0]) : schedule_.betas[i];
@@ -77,7 +79,7 @@ torch::Tensor GaussianDiffusion::extract(const std::vector<double>& arr, const t
 MeanVariance GaussianDiffusion::q_mean_variance(const torch::Tensor& x_start, const torch::Tensor& t) const {
   const auto& s = schedule_;
   return {extract(s.sqrt_alphas_cumprod, t, x_start.sizes()) * x_start,
-          extract(s.alphas_cumprod, t, x_start.sizes()).neg().add(1.0),
+          extract(one_minus_alphas_cumprod_, t, x_start.sizes()),
           extract(s.log_one_minus_alphas_cumprod, t, x_start.sizes())};
 }
 
@@ -204,6 +206,8 @@ LossTerms GaussianDiffusion::training_losses(const ModelFn& model, const torch::
   }
   const int64_t C = x_t.size(1);
   if (var_type == ModelVarType::kLearned || var_type == ModelVarType::kLearnedRange) {
+    TORCH_CHECK(model_output.size(1) == 2 * C, "training_losses: a learned variance needs ", 2 * C,
+                " output channels, got ", model_output.size(1));
     auto parts = model_output.split(C, 1);
     model_output = parts[0];
     // The VB term trains only the variance: the mean head is frozen for it.
@@ -217,6 +221,8 @@ LossTerms GaussianDiffusion::training_losses(const ModelFn& model, const torch::
     case ModelMeanType::kStartX: target = x_start; break;
     case ModelMeanType::kEpsilon: target = noise; break;  // the unperturbed eps (DDPM-IP)
   }
+  TORCH_CHECK(model_output.sizes() == target.sizes(), "training_losses: model output ", model_output.sizes(),
+              " does not match the target ", target.sizes());
   terms.mse = mean_flat((target - model_output).pow(2));
   terms.loss = terms.vb.defined() ? terms.mse + terms.vb : terms.mse;
   return terms;

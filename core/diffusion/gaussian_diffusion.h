@@ -101,6 +101,7 @@ class GaussianDiffusion {
   std::vector<double> fixed_large_variance_; // [posterior_variance_1, betas_1..]: FIXED_LARGE
   std::vector<double> fixed_large_log_variance_;
   std::vector<double> recip_coef1_, coef2_over_coef1_;
+  std::vector<double> one_minus_alphas_cumprod_;  // in float64 before the cast, as the reference
 };
 
 }  // namespace repro::core

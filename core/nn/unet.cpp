@@ -46,9 +46,7 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config) : config_(config) {
     return ResBlock(o);
   };
   auto make_attention = [&](int64_t ch, int64_t heads) {
-    // The reference passes dim_head = ch / heads when num_head_channels == -1.
-    int64_t dim_head = head_channels == -1 ? ch / heads : head_channels;
-    return AttentionBlock(ch, heads, dim_head, config_.use_new_attention_order);
+    return AttentionBlock(ch, heads, head_channels, config_.use_new_attention_order);
   };
 
   input_blocks_ = register_module("input_blocks", torch::nn::ModuleList());
@@ -101,8 +99,7 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config) : config_(config) {
   {
     auto r0 = make_res(ch, ch, false, false);
     middle_block_->push_back(r0.ptr(), res_call(r0));
-    // The middle attention uses num_heads / num_head_channels as given.
-    auto attn = AttentionBlock(ch, num_heads, head_channels, config_.use_new_attention_order);
+    auto attn = make_attention(ch, num_heads);
     middle_block_->push_back(attn.ptr(), plain_call(attn));
     auto r1 = make_res(ch, ch, false, false);
     middle_block_->push_back(r1.ptr(), res_call(r1));
@@ -174,6 +171,11 @@ torch::Tensor UNetModelImpl::forward(const torch::Tensor& x, const torch::Tensor
 }
 
 void UNetModelImpl::convert_torso(torch::ScalarType dtype) {
+  TORCH_CHECK(dtype == torch::kFloat32 || dtype == torch::kHalf || dtype == torch::kBFloat16,
+              "convert_torso: expected float32, float16 or bfloat16");
+  // LibTorch 1.13 has no float16 convolution on the CPU.
+  TORCH_CHECK(dtype != torch::kHalf || parameters().empty() || parameters()[0].is_cuda(),
+              "convert_torso: float16 needs the model on a CUDA device (use float32 or bfloat16 on the CPU)");
   torch::NoGradGuard no_grad;
   std::vector<std::shared_ptr<torch::nn::Module>> parts = {input_blocks_.ptr(), middle_block_.ptr(),
                                                            output_blocks_.ptr()};

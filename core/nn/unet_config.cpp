@@ -56,6 +56,9 @@ void UNetConfig::validate(const std::string& where) const {
     fail("num_heads", "expected >= 1 when num_head_channels is -1, got " + std::to_string(num_heads));
   if (num_head_channels == 0 || num_head_channels < -1)
     fail("num_head_channels", "expected a positive channel count or -1, got " + std::to_string(num_head_channels));
+  if (num_heads_upsample == 0 || num_heads_upsample < -1)
+    fail("num_heads_upsample", "expected a positive head count or -1 (= num_heads), got " +
+                                   std::to_string(num_heads_upsample));
   if (precision != "fp16" && precision != "bf16")
     fail("precision", "expected one of fp16, bf16, got '" + precision + "'");
 

@@ -25,7 +25,14 @@ DeviceInfo select_device(const std::string& requested, const std::string& option
       throw ConfigError("", option,
                         "'" + requested + "' requested but CUDA is not available (this LibTorch build " +
                             libtorch_version() + " sees no GPU); use --device cpu or auto");
-    info.device = torch::Device(requested);
+    int index = 0;
+    if (requested.size() > 5) {
+      const std::string digits = requested.substr(5);
+      if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
+        throw ConfigError("", option, "expected cuda:N with a GPU index N, got '" + requested + "'");
+      index = std::stoi(digits);
+    }
+    info.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
     if (info.device.index() >= cuda_device_count())
       throw ConfigError("", option, "'" + requested + "' requested but only " +
                                         std::to_string(cuda_device_count()) + " GPU(s) are visible");

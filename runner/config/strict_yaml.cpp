@@ -107,27 +107,52 @@ void StrictMap::get(const std::string& key, std::string& out) {
   out = v.Scalar();
 }
 
+// One list item in base 10, surrounding spaces allowed ("16, 8"); false if not a whole number.
+static bool parse_item(std::string text, int& out) {
+  const auto b = text.find_first_not_of(" \t"), e = text.find_last_not_of(" \t");
+  if (b == std::string::npos) return false;
+  text = text.substr(b, e - b + 1);
+  size_t used = 0;
+  try {
+    out = std::stoi(text, &used, 10);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return used == text.size();
+}
+static bool parse_item(std::string text, double& out) {
+  const auto b = text.find_first_not_of(" \t"), e = text.find_last_not_of(" \t");
+  if (b == std::string::npos) return false;
+  text = text.substr(b, e - b + 1);
+  size_t used = 0;
+  try {
+    out = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return used == text.size();
+}
+
+// A YAML list of scalars or one "a,b,c" string (the reference's flag spelling).
 template <typename T>
 static std::vector<T> parse_list(StrictMap& m, const std::string& key, const YAML::Node& v, const char* kind) {
   std::vector<T> items;
   auto bad = [&]() { m.fail(key, std::string("expected a list of ") + kind + " (or \"a,b,c\"), got " + describe_value(v)); };
-  try {
-    if (v.IsSequence()) {
-      for (const auto& e : v) {
-        if (!e.IsScalar()) bad();
-        items.push_back(e.as<T>());
-      }
-    } else if (v.IsScalar()) {
-      std::stringstream ss(v.Scalar());
-      std::string item;
-      while (std::getline(ss, item, ',')) {
-        if (item.empty()) continue;
-        items.push_back(YAML::Node(item).as<T>());
-      }
-    } else if (!v.IsNull()) {
-      bad();
+  auto add = [&](const std::string& text) {
+    T value{};
+    if (!parse_item(text, value)) bad();
+    items.push_back(value);
+  };
+  if (v.IsSequence()) {
+    for (const auto& e : v) {
+      if (!e.IsScalar()) bad();
+      add(e.Scalar());
     }
-  } catch (const YAML::Exception&) {
+  } else if (v.IsScalar()) {
+    std::stringstream ss(v.Scalar());
+    std::string item;
+    while (std::getline(ss, item, ',')) add(item);
+  } else if (!v.IsNull()) {
     bad();
   }
   return items;

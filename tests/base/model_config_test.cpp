@@ -52,7 +52,7 @@ model:
   image_size: 32
   num_channels: 64
   num_res_blocks: 2
-  attention_resolutions: "16,8"
+  attention_resolutions: "16, 8"
   channel_mult: [1, 2, 2]
   num_head_channels: 32
   learn_sigma: true
@@ -140,4 +140,11 @@ TEST(ModelYaml, VarianceTypeMustMatchLearnSigma) {
   EXPECT_EQ(f.diffusion.var_type(), core::ModelVarType::kLearned);
   EXPECT_EQ(f.diffusion.mean_type(), core::ModelMeanType::kPreviousX);
   EXPECT_EQ(f.diffusion.loss(), core::LossType::kKl);
+}
+
+TEST(ModelYaml, HeadCountsMustBePositive) {
+  auto e = error_of("model: {image_size: 32, num_channels: 64, num_heads_upsample: 0}\n");
+  EXPECT_NE(e.find("model.num_heads_upsample"), std::string::npos) << e;
+  auto r = error_of("model: {image_size: 32, num_channels: 64}\ndiffusion: {timestep_respacing: '1'}\n");
+  EXPECT_NE(r.find("fewer than 2 steps"), std::string::npos) << r;
 }
