@@ -17,15 +17,7 @@ namespace {
 using test::run_python;
 using test::TempDir;
 
-template <typename Fn>
-std::string error_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_message;
 
 // What Python says about one saved array: "name descr ndim d0 d1 .. n v0 v1 ..", values as
 // float64 repr.

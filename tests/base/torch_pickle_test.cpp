@@ -19,15 +19,7 @@ namespace {
 using test::run_python;
 using test::TempDir;
 
-template <typename Fn>
-std::string error_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_message;
 
 // A real module state dict plus extra dtypes and views. For every entry Python also writes
 // ref_<name>.npy with tensor.contiguous() (bfloat16 as its raw uint16 bits) and a names.txt with

@@ -36,15 +36,7 @@ int temp_leftovers(const fs::path& dir) {
   return n;
 }
 
-template <typename Fn>
-std::string error_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_message;
 
 TEST(ZipArchive, ReadsStoredAndDeflatedEntriesWrittenByPython) {
   TempDir dir;

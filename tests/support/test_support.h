@@ -1,5 +1,6 @@
 #pragma once
 // Helpers shared by the tests: scratch directories and Debian's Python for cross-checks.
+#include <exception>
 #include <filesystem>
 #include <string>
 
@@ -29,6 +30,17 @@ int run_python(const std::string& code, const std::filesystem::path& cwd);
 
 // Runs a shell command, capturing stdout+stderr into `output`; returns the exit status.
 int run_command(const std::string& command, std::string* output);
+
+// The what() of the exception `fn` throws, or "" when it throws none.
+template <typename Fn>
+std::string error_message(Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // The repro binary under test and the source tree.
 std::string repro_binary();
