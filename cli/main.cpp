@@ -14,10 +14,12 @@ constexpr int kExitInternal = 1;  // a bug or an unexpected LibTorch error
 constexpr int kExitConfig = 2;    // bad command line or config file
 constexpr int kExitIo = 3;        // a file could not be read or written
 constexpr int kExitData = 4;      // input data unusable (shapes, keys, dtypes)
+// 5: training diverged (non-finite loss); 6: training interrupted by a signal (checkpoint written).
 
 const char* kExitCodes =
     "Exit codes: 0 success, 1 internal error, 2 bad command line or config, 3 file I/O error, "
-    "4 unusable input data (shapes, checkpoint keys, dtypes).";
+    "4 unusable input data (shapes, checkpoint keys, dtypes), 5 training diverged (non-finite loss), "
+    "6 training interrupted by SIGTERM/SIGINT (a checkpoint was written; rerun with --resume).";
 
 }  // namespace
 
@@ -30,6 +32,8 @@ int main(int argc, char** argv) {
   repro::cli::add_version_command(app, std::cout);
   repro::cli::add_model_command(app, std::cout, std::cerr);
   repro::cli::add_sample_command(app, std::cout, std::cerr);
+  int train_exit = kExitOk;
+  repro::cli::add_train_command(app, std::cout, std::cerr, &train_exit);
   try {
     app.parse(argc, argv);
     if (version) {
@@ -37,7 +41,7 @@ int main(int argc, char** argv) {
     } else if (app.get_subcommands().empty()) {
       std::cout << app.help();
     }
-    return kExitOk;
+    return train_exit;
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitConfig;
   } catch (const repro::ConfigError& e) {

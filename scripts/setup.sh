@@ -12,7 +12,7 @@ packages=(
   libtorch-dev libopenblas0-pthread libgloo-dev libgoogle-perftools-dev
   libsqlitecpp-dev libsqlite3-dev libyaml-cpp-dev libcli11-dev
   libboost-dev libboost-filesystem-dev libgtest-dev
-  libzip-dev libssl-dev libstb-dev
+  libzip-dev libssl-dev libstb-dev nlohmann-json3-dev
   python3-torch python3-numpy python3-scipy python3-pil
 )
 

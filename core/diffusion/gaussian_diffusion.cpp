@@ -194,6 +194,13 @@ LossTerms GaussianDiffusion::training_losses(const ModelFn& model, const torch::
                 "training_losses: gamma != 0 needs a perturbation of the noise's shape");
     input_noise = noise + gamma * perturbation;  // DDPM-IP: y_t uses eps + gamma * xi
   }
+  return training_losses_with_noise(model, x_start, t, input_noise, noise);
+}
+
+LossTerms GaussianDiffusion::training_losses_with_noise(const ModelFn& model, const torch::Tensor& x_start,
+                                                        const torch::Tensor& t, const torch::Tensor& input_noise,
+                                                        const torch::Tensor& target_noise) const {
+  TORCH_CHECK(target_noise.sizes() == x_start.sizes(), "training_losses: target noise must match x_start");
   const auto x_t = q_sample(x_start, t, input_noise);
   const LossType loss_type = config_.loss();
   const ModelVarType var_type = config_.var_type();
@@ -219,7 +226,7 @@ LossTerms GaussianDiffusion::training_losses(const ModelFn& model, const torch::
   switch (config_.mean_type()) {
     case ModelMeanType::kPreviousX: target = q_posterior_mean_variance(x_start, x_t, t).mean; break;
     case ModelMeanType::kStartX: target = x_start; break;
-    case ModelMeanType::kEpsilon: target = noise; break;  // the unperturbed eps (DDPM-IP)
+    case ModelMeanType::kEpsilon: target = target_noise; break;  // the unperturbed eps for DDPM-IP
   }
   TORCH_CHECK(model_output.sizes() == target.sizes(), "training_losses: model output ", model_output.sizes(),
               " does not match the target ", target.sizes());

@@ -88,6 +88,12 @@ class GaussianDiffusion {
                             const torch::Tensor& noise, const torch::Tensor& perturbation = torch::Tensor(),
                             double gamma = 0.0) const;
 
+  // The general form the training methods build on: the model sees
+  // q_sample(x_start, t, input_noise) and an epsilon model regresses `target_noise`.
+  // ADM: (eps, eps); ADM-IP: (eps + gamma xi, eps); DDPM-y: (eps + gamma xi, (eps + gamma xi) / sqrt(1 + gamma^2)).
+  LossTerms training_losses_with_noise(const ModelFn& model, const torch::Tensor& x_start, const torch::Tensor& t,
+                                       const torch::Tensor& input_noise, const torch::Tensor& target_noise) const;
+
  private:
   GaussianDiffusion(const DiffusionConfig& config, const std::vector<double>& base_betas,
                     const std::vector<int>& use_timesteps);

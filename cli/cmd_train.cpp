@@ -1,0 +1,133 @@
+// repro train: one training run (ADM, ADM-IP and the paper's variants) in a run directory that
+// holds its resolved config, events.jsonl and checkpoints; resumable.
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <ostream>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+#include "core/train/trainer.h"
+#include "core/util/errors.h"
+#include "core/util/file_io.h"
+#include "runner/config/train_config_yaml.h"
+
+namespace repro::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+
+struct TrainArgs {
+  std::string config, run_dir;
+  std::vector<std::string> overrides;
+  int64_t iterations = -1;
+  bool resume = false;
+  RuntimeOptions runtime;
+};
+
+// Everything that defines what the run computes. `iterations` is left out on purpose: extending
+// a finished run with more steps is the same run.
+json identity(const config::TrainFile& f) {
+  const auto& m = f.model;
+  const auto& d = f.diffusion;
+  const auto& t = f.train;
+  return {
+      {"model",
+       {{"image_size", m.image_size}, {"in_channels", m.in_channels}, {"num_channels", m.num_channels},
+        {"num_res_blocks", m.num_res_blocks}, {"attention_resolutions", m.attention_resolutions},
+        {"dropout", m.dropout}, {"channel_mult", m.resolved_channel_mult()}, {"num_heads", m.num_heads},
+        {"num_head_channels", m.num_head_channels}, {"num_heads_upsample", m.num_heads_upsample},
+        {"use_scale_shift_norm", m.use_scale_shift_norm}, {"resblock_updown", m.resblock_updown},
+        {"use_new_attention_order", m.use_new_attention_order}, {"learn_sigma", m.learn_sigma},
+        {"num_classes", m.num_classes}, {"conv_resample", m.conv_resample}, {"use_fp16", m.use_fp16},
+        {"precision", m.precision}}},
+      {"diffusion",
+       {{"diffusion_steps", d.diffusion_steps}, {"noise_schedule", d.noise_schedule}, {"sigma_small", d.sigma_small},
+        {"use_kl", d.use_kl}, {"predict_xstart", d.predict_xstart}, {"rescale_timesteps", d.rescale_timesteps},
+        {"rescale_learned_sigmas", d.rescale_learned_sigmas}, {"timestep_respacing", d.timestep_respacing},
+        {"model_mean_type", d.model_mean_type}, {"model_var_type", d.model_var_type}, {"loss_type", d.loss_type}}},
+      {"train",
+       {{"method", t.method}, {"gamma", t.gamma}, {"lambda_gp", t.lambda_gp}, {"lambda_wd", t.lambda_wd},
+        {"wd_mode", t.wd_mode}, {"schedule_sampler", t.schedule_sampler}, {"optimizer", t.optimizer}, {"lr", t.lr},
+        {"weight_decay", t.weight_decay}, {"adam_beta1", t.adam_beta1}, {"adam_beta2", t.adam_beta2},
+        {"adam_eps", t.adam_eps}, {"lr_anneal_steps", t.lr_anneal_steps}, {"grad_clip", t.grad_clip},
+        {"batch_size", t.batch_size}, {"microbatch", t.microbatch}, {"ema_rate", t.ema_rate},
+        {"log_interval", t.log_interval}, {"save_interval", t.save_interval}, {"seed", t.seed}}},
+      {"data", {{"path", fs::absolute(f.data.path).lexically_normal().string()}, {"random_flip", f.data.random_flip}}}};
+}
+
+int run_train(const TrainArgs& a, std::ostream& err) {
+  // From here on SIGTERM/SIGINT ask for a clean stop (checkpoint, then exit 6) instead of killing.
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
+  auto file = config::read_train_file(a.config, a.overrides);
+  if (a.iterations >= 0) file.train.iterations = a.iterations;
+  auto device = setup_runtime(a.runtime);
+
+  // The run directory belongs to one config: refuse to mix.
+  const fs::path run_dir(a.run_dir);
+  const fs::path resolved = run_dir / "config.resolved.json";
+  const json id = identity(file);
+  if (fs::exists(resolved)) {
+    json existing = json::parse(read_file(resolved.string()));
+    if (existing != id) {
+      std::string diff;
+      for (auto it = id.begin(); it != id.end(); ++it)
+        for (auto kv = it->begin(); kv != it->end(); ++kv)
+          if (!existing.contains(it.key()) || existing[it.key()].value(kv.key(), json()) != kv.value())
+            diff += (diff.empty() ? "" : ", ") + it.key() + "." + kv.key();
+      throw ConfigError(a.run_dir, "", "this run directory belongs to a different config (differs in: " + diff +
+                                           "); use a new --run-dir");
+    }
+    if (!a.resume && fs::exists(run_dir / "checkpoints") && !fs::is_empty(run_dir / "checkpoints"))
+      throw ConfigError(a.run_dir, "--resume", "the run directory already has checkpoints: pass --resume to continue it");
+  } else {
+    fs::create_directories(run_dir);
+    write_file_atomic(resolved.string(), id.dump(1) + "\n");
+  }
+
+  core::NpzImageSource data(file.data.path, file.data.random_flip, file.train.seed);
+  core::TrainerOptions options;
+  options.run_dir = a.run_dir;
+  options.device = device.device;
+  options.stop = &g_stop;
+  options.log = [&err](const std::string& s) { err << s << "\n"; };
+  if (device.device.is_cuda() && file.model.use_fp16)
+    err << "note: fp16 training with loss scaling is not implemented yet; training in float32 on "
+        << device.description << "\n";
+  core::Trainer trainer(file.model, file.diffusion, file.train, data, options);
+  err << "training " << file.train.method << " on " << data.describe() << ", " << device.description << "\n";
+  auto result = trainer.run(a.resume);
+  err << "status: " << core::to_string(result.status) << " at step " << result.step
+      << (result.message.empty() ? "" : ": " + result.message) << "\n";
+  switch (result.status) {
+    case core::TrainStatus::kCompleted: return 0;
+    case core::TrainStatus::kInterrupted: return 6;
+    case core::TrainStatus::kDiverged: return 5;
+  }
+  return 1;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code) {
+  auto a = std::make_shared<TrainArgs>();
+  auto* cmd = app.add_subcommand("train", "Train one run (adm, adm-ip, ddpm-y, adm-gp, adm-wd); resumable");
+  cmd->add_option("--config", a->config, "training YAML (model:, diffusion:, train:, data:)")->required();
+  cmd->add_option("--run-dir", a->run_dir, "run directory: config.resolved.json, events.jsonl, checkpoints/")->required();
+  cmd->add_option("--iterations", a->iterations, "total optimizer steps (overrides train.iterations)");
+  cmd->add_flag("--resume", a->resume, "continue from the newest valid checkpoint of --run-dir");
+  cmd->add_option("--set", a->overrides, "override a config key, e.g. --set train.gamma=0.2 (repeatable)");
+  cmd->add_option("--device", a->runtime.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  cmd->add_option("--threads", a->runtime.threads, "intra-op CPU threads (0 = all cores)")->capture_default_str();
+  cmd->callback([a, &err, exit_code]() { *exit_code = run_train(*a, err); });
+}
+
+}  // namespace repro::cli

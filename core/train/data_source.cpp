@@ -1,0 +1,79 @@
+#include "core/train/data_source.h"
+
+#include <sstream>
+
+#include "core/util/errors.h"
+#include "core/util/npy.h"
+#include "core/util/tensor_npy.h"
+#include "core/train/train_state.h"
+
+namespace repro::core {
+
+NpzImageSource::NpzImageSource(const std::string& path, bool random_flip, uint64_t seed)
+    : path_(path), random_flip_(random_flip), generator_(at::detail::createCPUGenerator(seed)) {
+  auto arrays = read_npz(path);
+  auto it = arrays.find("arr_0");
+  if (it == arrays.end()) throw DataError(path + ": no arr_0 array (expected uint8 images [N, H, W, C])");
+  images_ = to_tensor(it->second, path + ":arr_0");
+  if (images_.scalar_type() != torch::kUInt8 || images_.dim() != 4 || (images_.size(3) != 1 && images_.size(3) != 3))
+    throw DataError(path + ": arr_0 must be uint8 [N, H, W, 1 or 3], got " + it->second.descr + " " +
+                    shape_repr(it->second.shape));
+  if (images_.size(0) == 0) throw DataError(path + ": arr_0 holds no images");
+  new_epoch();
+}
+
+std::vector<int64_t> NpzImageSource::image_shape() const { return {images_.size(3), images_.size(1), images_.size(2)}; }
+
+void NpzImageSource::new_epoch() {
+  order_ = torch::randperm(images_.size(0), generator_, torch::kInt64);
+  position_ = 0;
+}
+
+torch::Tensor NpzImageSource::next_batch(int64_t n) {
+  std::vector<torch::Tensor> picked;
+  int64_t need = n;
+  while (need > 0) {
+    if (position_ == images_.size(0)) {
+      ++epoch_;
+      new_epoch();
+    }
+    const int64_t take = std::min(need, images_.size(0) - position_);
+    picked.push_back(order_.slice(0, position_, position_ + take));
+    position_ += take;
+    need -= take;
+  }
+  auto idx = torch::cat(picked);
+  auto x = images_.index_select(0, idx).permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1.0;
+  if (random_flip_) {
+    auto flip = torch::rand({n}, generator_) < 0.5;
+    x = torch::where(flip.view({n, 1, 1, 1}), x.flip({3}), x);
+  }
+  return x.contiguous();
+}
+
+std::string NpzImageSource::state() const {
+  std::ostringstream s;
+  s << epoch_ << " " << position_ << " " << tensor_to_hex(order_) << " "
+    << tensor_to_hex(generator_.get_state());
+  return s.str();
+}
+
+void NpzImageSource::load_state(const std::string& state) {
+  std::istringstream s(state);
+  std::string order_hex, gen_hex;
+  if (!(s >> epoch_ >> position_ >> order_hex >> gen_hex))
+    throw DataError(path_ + ": unreadable data-source state in the checkpoint");
+  order_ = tensor_from_hex(order_hex, torch::kInt64);
+  if (order_.numel() != images_.size(0) || position_ < 0 || position_ > images_.size(0))
+    throw DataError(path_ + ": the checkpoint's data state is for a dataset of " + std::to_string(order_.numel()) +
+                    " images, this file has " + std::to_string(images_.size(0)));
+  generator_.set_state(tensor_from_hex(gen_hex, torch::kUInt8));
+}
+
+std::string NpzImageSource::describe() const {
+  return path_ + " (" + std::to_string(images_.size(0)) + " images " + std::to_string(images_.size(1)) + "x" +
+         std::to_string(images_.size(2)) + "x" + std::to_string(images_.size(3)) +
+         (random_flip_ ? ", random flip" : "") + ")";
+}
+
+}  // namespace repro::core

@@ -1,0 +1,134 @@
+#include "core/train/train_state.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+
+#include "core/util/errors.h"
+#include "core/util/file_io.h"
+#include "core/util/sha256.h"
+
+namespace repro::core {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string tensor_to_hex(const torch::Tensor& t_in) {
+  auto t = t_in.contiguous().cpu();
+  const auto* p = static_cast<const unsigned char*>(t.data_ptr());
+  static const char* kDigits = "0123456789abcdef";
+  std::string out(t.nbytes() * 2, '0');
+  for (size_t i = 0; i < static_cast<size_t>(t.nbytes()); ++i) {
+    out[2 * i] = kDigits[p[i] >> 4];
+    out[2 * i + 1] = kDigits[p[i] & 15];
+  }
+  return out;
+}
+
+torch::Tensor tensor_from_hex(const std::string& hex, torch::ScalarType dtype) {
+  const int64_t item = c10::elementSize(dtype);
+  if (hex.size() % (2 * item) != 0) throw DataError("corrupt hex tensor in a training state file");
+  auto t = torch::empty({static_cast<int64_t>(hex.size() / 2 / item)}, torch::TensorOptions().dtype(dtype));
+  auto* p = static_cast<unsigned char*>(t.data_ptr());
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    throw DataError("corrupt hex tensor in a training state file");
+  };
+  for (size_t i = 0; i < hex.size() / 2; ++i) p[i] = static_cast<unsigned char>(nibble(hex[2 * i]) * 16 + nibble(hex[2 * i + 1]));
+  return t;
+}
+
+std::string checkpoint_name(const std::string& prefix, int64_t step) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%s%06lld.pt", prefix.c_str(), static_cast<long long>(step));
+  return buf;
+}
+
+std::string ema_name(double rate, int64_t step) {
+  char rate_buf[32];
+  std::snprintf(rate_buf, sizeof(rate_buf), "%g", rate);  // "0.9999", as the reference's str(rate)
+  return checkpoint_name(std::string("ema_") + rate_buf + "_", step);
+}
+
+std::string write_sha256_beside(const std::string& path) {
+  const std::string hex = sha256_file_hex(path);
+  write_file_atomic(path + ".sha256", hex + "  " + fs::path(path).filename().string() + "\n");
+  return hex;
+}
+
+void write_train_state(const std::string& dir, const TrainState& s) {
+  json j;
+  j["format"] = "repro-train-state";
+  j["version"] = 1;
+  j["step"] = s.step;
+  j["sampler"] = s.sampler_state;
+  j["data"] = s.data_state;
+  j["rng"] = {{"train", s.train_rng}, {"global", s.global_rng}};
+  j["files"] = s.files;
+  char name[32];
+  std::snprintf(name, sizeof(name), "state%06lld.json", static_cast<long long>(s.step));
+  const std::string path = (fs::path(dir) / name).string();
+  write_file_atomic(path, j.dump(1) + "\n");
+  write_sha256_beside(path);
+}
+
+static std::optional<TrainState> read_valid_state(const fs::path& path, std::string* why) {
+  try {
+    const std::string text = read_file(path.string());
+    const std::string want = read_file(path.string() + ".sha256").substr(0, 64);
+    if (sha256_hex(text) != want) {
+      *why = path.filename().string() + " does not match its SHA-256";
+      return std::nullopt;
+    }
+    json j = json::parse(text);
+    if (j.value("format", "") != "repro-train-state" || j.value("version", 0) != 1) {
+      *why = path.filename().string() + " is not a version-1 repro training state";
+      return std::nullopt;
+    }
+    TrainState s;
+    s.step = j.at("step").get<int64_t>();
+    s.sampler_state = j.at("sampler").get<std::string>();
+    s.data_state = j.at("data").get<std::string>();
+    s.train_rng = j.at("rng").at("train").get<std::string>();
+    s.global_rng = j.at("rng").at("global").get<std::string>();
+    s.files = j.at("files").get<std::map<std::string, std::string>>();
+    for (const auto& [name, hex] : s.files) {
+      const auto file = path.parent_path() / name;
+      if (!fs::exists(file)) {
+        *why = name + " is missing";
+        return std::nullopt;
+      }
+      if (sha256_file_hex(file.string()) != hex) {
+        *why = name + " does not match the SHA-256 recorded in " + path.filename().string() + " (truncated or corrupt)";
+        return std::nullopt;
+      }
+    }
+    return s;
+  } catch (const std::exception& e) {
+    *why = path.filename().string() + ": " + e.what();
+    return std::nullopt;
+  }
+}
+
+std::optional<TrainState> find_latest_valid_checkpoint(const std::string& dir, std::vector<std::string>* warnings) {
+  if (!fs::is_directory(dir)) return std::nullopt;
+  static const std::regex kState(R"(state(\d+)\.json)");
+  std::vector<std::pair<int64_t, fs::path>> states;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::smatch m;
+    const std::string name = entry.path().filename().string();
+    if (std::regex_match(name, m, kState)) states.emplace_back(std::stoll(m[1]), entry.path());
+  }
+  std::sort(states.rbegin(), states.rend());
+  for (const auto& [step, path] : states) {
+    std::string why;
+    if (auto s = read_valid_state(path, &why)) return s;
+    if (warnings) warnings->push_back("checkpoint at step " + std::to_string(step) + " skipped: " + why);
+  }
+  return std::nullopt;
+}
+
+}  // namespace repro::core

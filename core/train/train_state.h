@@ -1,0 +1,45 @@
+#pragma once
+// A training checkpoint on disk (run_dir/checkpoints/), written so that a crash at any moment
+// leaves the previous checkpoint usable:
+//   model{K:06d}.pt, ema_{rate}_{K:06d}.pt  reference format (the reference sampler reads them)
+//   opt{K:06d}.pt                            LibTorch archive of the optimizer state
+//   state{K:06d}.json                        step, sampler, data and RNG states, and the SHA-256 of
+//                                            every file above; written last, so it marks the
+//                                            checkpoint complete
+// Every file is written to a temp name, fsynced and renamed, with "<file>.sha256" beside it.
+// K is the number of optimizer steps taken (the reference names a file after K steps "K-1").
+#include <torch/torch.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace repro::core {
+
+// Raw bytes of a contiguous CPU tensor as lowercase hex, and back (for RNG states in JSON).
+std::string tensor_to_hex(const torch::Tensor& t);
+torch::Tensor tensor_from_hex(const std::string& hex, torch::ScalarType dtype);
+
+struct TrainState {
+  int64_t step = 0;
+  std::string sampler_state;
+  std::string data_state;
+  std::string train_rng;   // hex of the trainer's generator state
+  std::string global_rng;  // hex of LibTorch's default CPU generator (dropout)
+  std::map<std::string, std::string> files;  // file name -> SHA-256
+};
+
+std::string checkpoint_name(const std::string& prefix, int64_t step);  // "model000010.pt"
+std::string ema_name(double rate, int64_t step);                        // "ema_0.9999_000010.pt"
+
+// Writes state{K}.json (atomic) with its .sha256, after the files it lists.
+void write_train_state(const std::string& dir, const TrainState& state);
+// Writes "<path>.sha256" ("<hex>  <name>\n", sha256sum's format) and returns the hex.
+std::string write_sha256_beside(const std::string& path);
+
+// The newest checkpoint in `dir` whose state file parses and whose files all exist with the
+// recorded SHA-256. Broken newer ones are skipped; each skip is described in `warnings`.
+std::optional<TrainState> find_latest_valid_checkpoint(const std::string& dir, std::vector<std::string>* warnings);
+
+}  // namespace repro::core

@@ -1,0 +1,59 @@
+#pragma once
+// The training loop of guided-diffusion's train_util.TrainLoop with DDPM-IP's methods: schedule
+// sampling with importance weights, microbatching, AdamW/Adam, optional lr annealing and gradient
+// clipping, EMA on taken steps, events.jsonl, atomic checkpoints, exact resume, and a clean stop on
+// NaN or on request (SIGTERM/SIGINT in the CLI). Single process; data parallelism comes later.
+#include <torch/torch.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/diffusion/diffusion_config.h"
+#include "core/nn/unet.h"
+#include "core/nn/unet_config.h"
+#include "core/train/data_source.h"
+#include "core/train/ema.h"
+#include "core/train/train_config.h"
+
+namespace repro::core {
+
+struct TrainerOptions {
+  std::string run_dir;                 // events.jsonl and checkpoints/ go here
+  torch::Device device = torch::kCPU;
+  const std::atomic<bool>* stop = nullptr;  // set asynchronously to stop after the current step
+  std::function<void(const std::string&)> log;  // human-readable progress (may be empty)
+};
+
+enum class TrainStatus { kCompleted, kInterrupted, kDiverged };
+const char* to_string(TrainStatus s);
+
+struct TrainResult {
+  TrainStatus status = TrainStatus::kCompleted;
+  int64_t step = 0;           // optimizer steps taken in total
+  int64_t resumed_from = -1;  // the checkpoint step resumed from, -1 if started fresh
+  std::string message;
+};
+
+class Trainer {
+ public:
+  // Builds the model (seeded by config.seed), optimizer, EMAs and schedule sampler.
+  Trainer(const UNetConfig& model, const DiffusionConfig& diffusion, const TrainConfig& config, DataSource& data,
+          TrainerOptions options);
+  ~Trainer();
+
+  // Resumes from the newest valid checkpoint of run_dir when `resume` (skipping corrupt ones
+  // with a warning), then trains until config.iterations steps in total.
+  TrainResult run(bool resume);
+
+  UNetModel model() const;
+  const std::vector<Ema>& emas() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace repro::core

@@ -1,0 +1,112 @@
+#include "runner/config/train_config_yaml.h"
+
+#include "core/util/errors.h"
+
+namespace repro::config {
+
+namespace {
+
+// Applies "a.b=value" to the YAML tree: the value is parsed as YAML ("0.2", "[1,2]", "true").
+void apply_override(YAML::Node& root, const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError("--set", text, "expected key.path=value, e.g. train.iterations=2000");
+  const std::string path = text.substr(0, eq);
+  YAML::Node value = load_yaml_string(text.substr(eq + 1), "--set " + path);
+  std::vector<std::string> keys;
+  size_t start = 0;
+  while (true) {
+    const auto dot = path.find('.', start);
+    keys.push_back(path.substr(start, dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  std::vector<YAML::Node> chain = {root};
+  for (size_t i = 0; i + 1 < keys.size(); ++i) {
+    YAML::Node next = chain.back()[keys[i]];
+    if (!next.IsDefined() || next.IsNull()) next = YAML::Node(YAML::NodeType::Map);
+    chain.back()[keys[i]] = next;
+    chain.push_back(next);
+  }
+  chain.back()[keys.back()] = value;
+}
+
+void read_train_config(StrictMap& m, core::TrainConfig& c) {
+  m.get("method", c.method);
+  m.get("gamma", c.gamma);
+  m.get("lambda_gp", c.lambda_gp);
+  m.get("lambda_wd", c.lambda_wd);
+  m.get("wd_mode", c.wd_mode);
+  m.get("schedule_sampler", c.schedule_sampler);
+  m.get("optimizer", c.optimizer);
+  m.get("lr", c.lr);
+  m.get("weight_decay", c.weight_decay);
+  m.get("adam_beta1", c.adam_beta1);
+  m.get("adam_beta2", c.adam_beta2);
+  m.get("adam_eps", c.adam_eps);
+  int anneal = static_cast<int>(c.lr_anneal_steps);
+  m.get("lr_anneal_steps", anneal);
+  c.lr_anneal_steps = anneal;
+  m.get("grad_clip", c.grad_clip);
+  m.get("batch_size", c.batch_size);
+  m.get("microbatch", c.microbatch);
+  m.get("ema_rate", c.ema_rate);
+  int iterations = static_cast<int>(c.iterations);
+  m.get("iterations", iterations);
+  c.iterations = iterations;
+  m.get("log_interval", c.log_interval);
+  m.get("save_interval", c.save_interval);
+  int seed = static_cast<int>(c.seed);
+  m.get("seed", seed);
+  if (seed < 0) m.fail("seed", "expected a non-negative integer, got " + std::to_string(seed));
+  c.seed = static_cast<uint64_t>(seed);
+}
+
+}  // namespace
+
+TrainFile read_train_file(const std::string& path, const std::vector<std::string>& overrides) {
+  YAML::Node root = load_yaml_file(path);
+  for (const auto& o : overrides) apply_override(root, o);
+  StrictMap top(root, path, "");
+  TrainFile f;
+  StrictMap model = top.child("model");
+  if (!top.has("model")) top.fail("model", "missing: the file needs a 'model:' mapping");
+  read_unet_config(model, f.model);
+  model.finish();
+  StrictMap diffusion = top.child("diffusion");
+  read_diffusion_config(diffusion, f.diffusion);
+  diffusion.finish();
+  StrictMap train = top.child("train");
+  read_train_config(train, f.train);
+  train.finish();
+  StrictMap data = top.child("data");
+  data.get("path", f.data.path);
+  data.get("random_flip", f.data.random_flip);
+  data.finish();
+  top.finish();
+  f.diffusion.learn_sigma = f.model.learn_sigma;
+  // Validation errors carry the file:line of the offending key.
+  auto relocate = [&](const ConfigError& e) {
+    const std::string& key = e.key_path();
+    const auto dot = key.find('.');
+    const std::string section = key.substr(0, dot), leaf = key.substr(dot + 1);
+    StrictMap* m = section == "model" ? &model : section == "diffusion" ? &diffusion : section == "train" ? &train : &data;
+    return ConfigError(m->where(leaf), key, e.detail());
+  };
+  try {
+    f.model.validate();
+    f.diffusion.validate();
+    f.train.validate();
+    f.data.validate();
+  } catch (const ConfigError& e) {
+    throw relocate(e);
+  }
+  // A relative data path is relative to the config file.
+  if (!f.data.path.empty() && f.data.path[0] != '/') {
+    const auto slash = path.find_last_of('/');
+    if (slash != std::string::npos) f.data.path = path.substr(0, slash + 1) + f.data.path;
+  }
+  return f;
+}
+
+}  // namespace repro::config
