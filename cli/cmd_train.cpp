@@ -29,6 +29,7 @@ struct TrainArgs {
   std::vector<std::string> overrides;
   int64_t iterations = -1;
   bool resume = false;
+  std::string precision = "auto";
   RuntimeOptions runtime;
 };
 
@@ -99,9 +100,7 @@ int run_train(const TrainArgs& a, std::ostream& err) {
   options.device = device.device;
   options.stop = &g_stop;
   options.log = [&err](const std::string& s) { err << s << "\n"; };
-  if (device.device.is_cuda() && file.model.use_fp16)
-    err << "note: fp16 training with loss scaling is not implemented yet; training in float32 on "
-        << device.description << "\n";
+  options.precision = a.precision;
   core::Trainer trainer(file.model, file.diffusion, file.train, data, options);
   err << "training " << file.train.method << " on " << data.describe() << ", " << device.description << "\n";
   auto result = trainer.run(a.resume);
@@ -125,6 +124,9 @@ void add_train_command(CLI::App& app, std::ostream& out, std::ostream& err, int*
   cmd->add_option("--iterations", a->iterations, "total optimizer steps (overrides train.iterations)");
   cmd->add_flag("--resume", a->resume, "continue from the newest valid checkpoint of --run-dir");
   cmd->add_option("--set", a->overrides, "override a config key, e.g. --set train.gamma=0.2 (repeatable)");
+  cmd->add_option("--precision", a->precision,
+                  "torso precision: auto (fp16/bf16 on CUDA when model.use_fp16, else fp32), fp32, fp16, bf16")
+      ->capture_default_str();
   cmd->add_option("--device", a->runtime.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
   cmd->add_option("--threads", a->runtime.threads, "intra-op CPU threads (0 = all cores)")->capture_default_str();
   cmd->callback([a, &err, exit_code]() { *exit_code = run_train(*a, err); });

@@ -68,6 +68,7 @@ void write_train_state(const std::string& dir, const TrainState& s) {
   j["data"] = s.data_state;
   j["rng"] = {{"train", s.train_rng}, {"global", s.global_rng}};
   j["files"] = s.files;
+  j["lg_loss_scale"] = s.lg_loss_scale;
   char name[32];
   std::snprintf(name, sizeof(name), "state%06lld.json", static_cast<long long>(s.step));
   const std::string path = (fs::path(dir) / name).string();
@@ -95,6 +96,7 @@ static std::optional<TrainState> read_valid_state(const fs::path& path, std::str
     s.train_rng = j.at("rng").at("train").get<std::string>();
     s.global_rng = j.at("rng").at("global").get<std::string>();
     s.files = j.at("files").get<std::map<std::string, std::string>>();
+    s.lg_loss_scale = j.value("lg_loss_scale", 20.0);
     for (const auto& [name, hex] : s.files) {
       const auto file = path.parent_path() / name;
       if (!fs::exists(file)) {

@@ -10,6 +10,8 @@
 
 #include "core/diffusion/gaussian_diffusion.h"
 #include "core/train/methods.h"
+#include "core/train/mixed_precision.h"
+#include "core/util/device.h"
 #include "core/train/resample.h"
 #include "core/train/train_state.h"
 #include "core/util/checkpoint.h"
@@ -67,7 +69,9 @@ struct Trainer::Impl {
   TrainerOptions options;
   GaussianDiffusion diffusion;
   UNetModel model{nullptr};
-  std::vector<torch::Tensor> params;
+  std::unique_ptr<MixedPrecision> mp;
+  std::vector<torch::Tensor> params;        // float32 masters: what the optimizer and EMAs update
+  std::vector<torch::Tensor> model_params;  // what the forward pass uses (half in the torso)
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::vector<Ema> emas;
   std::unique_ptr<ScheduleSampler> sampler;
@@ -89,7 +93,10 @@ struct Trainer::Impl {
     model = UNetModel(m);
     model->to(options.device);
     model->train();
-    params = model->parameters();
+    const torch::ScalarType torso = resolve_precision();
+    mp = std::make_unique<MixedPrecision>(model, torso, /*loss_scaling=*/torso == torch::kHalf);
+    params = mp->master_params();
+    model_params = model->parameters();
     const double decoupled =
         c.method == "adm-wd" && c.wd_mode == "decoupled" ? c.lambda_wd : c.weight_decay;
     if (c.optimizer == "adam") {
@@ -103,6 +110,25 @@ struct Trainer::Impl {
     sampler = create_named_schedule_sampler(c.schedule_sampler, diffusion.num_timesteps());
     ckpt_dir = (fs::path(options.run_dir) / "checkpoints").string();
     fs::create_directories(ckpt_dir);
+  }
+
+  torch::ScalarType resolve_precision() const {
+    const std::string& p = options.precision;
+    if (p == "auto") return torso_dtype_for(options.device, model_config.use_fp16, model_config.precision);
+    if (p == "fp32") return torch::kFloat32;
+    if (p == "bf16") return torch::kBFloat16;
+    if (p == "fp16") {
+      if (!options.device.is_cuda())
+        throw ConfigError("", "--precision", "fp16 needs a CUDA device (LibTorch has no float16 convolution on the CPU)");
+      return torch::kHalf;
+    }
+    throw ConfigError("", "--precision", "expected auto, fp32, fp16 or bf16, got '" + p + "'");
+  }
+
+  NamedTensors master_state() const {
+    NamedTensors named = module_state(*model);
+    for (size_t i = 0; i < params.size(); ++i) named[i].second = params[i];
+    return named;
   }
 
   void say(const std::string& s) const {
@@ -127,7 +153,8 @@ struct Trainer::Impl {
       writer(path);
       state.files[name] = write_sha256_beside(path);
     };
-    write_pt(checkpoint_name("model", step), [&](const std::string& p) { save_checkpoint(*model, p); });
+    // The float32 masters, as the reference saves master_params_to_state_dict.
+    write_pt(checkpoint_name("model", step), [&](const std::string& p) { write_state_dict(p, master_state()); });
     for (const auto& ema : emas) {
       write_pt(ema_name(ema.rate(), step), [&](const std::string& p) {
         NamedTensors named;
@@ -145,6 +172,7 @@ struct Trainer::Impl {
     state.data_state = data.state();
     state.train_rng = tensor_to_hex(generator.get_state());
     state.global_rng = tensor_to_hex(at::detail::getDefaultCPUGenerator().get_state());
+    state.lg_loss_scale = mp->lg_loss_scale();
     write_train_state(ckpt_dir, state);
     events.write({{"type", "checkpoint"}, {"step", step}, {"files", state.files}}, true);
     say("checkpoint at step " + std::to_string(step));
@@ -152,7 +180,14 @@ struct Trainer::Impl {
 
   void restore(const TrainState& s) {
     torch::NoGradGuard no_grad;
-    load_checkpoint(*model, (fs::path(ckpt_dir) / checkpoint_name("model", s.step)).string());
+    const std::string model_path = (fs::path(ckpt_dir) / checkpoint_name("model", s.step)).string();
+    auto saved = read_state_dict(model_path);
+    load_module_state(*model, saved, model_path);  // checks every key and shape
+    std::map<std::string, torch::Tensor> by_name(saved.begin(), saved.end());
+    std::vector<torch::Tensor> values;
+    for (const auto& [name, t] : module_state(*model)) values.push_back(by_name.at(name));
+    mp->load_master(values);  // exact float32 values, not the half copies
+    mp->set_lg_loss_scale(s.lg_loss_scale);
     for (auto& ema : emas) {
       auto named = read_state_dict((fs::path(ckpt_dir) / ema_name(ema.rate(), s.step)).string());
       std::vector<torch::Tensor> values;
@@ -171,6 +206,7 @@ struct Trainer::Impl {
   // One optimizer step over batch_size images; returns the log values of this step.
   json run_step(bool* finite) {
     optimizer->zero_grad();
+    model->zero_grad();
     const int64_t batch = config.batch_size, micro = config.effective_microbatch();
     const auto dev = options.device;
     auto x_all = data.next_batch(batch).to(dev);
@@ -189,8 +225,13 @@ struct Trainer::Impl {
       if (config.method == "adm-ip" || config.method == "ddpm-y")
         in.xi = torch::randn(x0.sizes(), generator, cpu).to(dev);
       if (config.method == "adm-gp") in.gp_probe = torch::randn(x0.sizes(), generator, cpu).to(dev);
-      auto terms = method_losses(config, diffusion, fn, in, params);
+      auto terms = method_losses(config, diffusion, fn, in, model_params);
       if (!torch::isfinite(terms.loss.detach()).all().item<bool>()) {
+        if (mp->loss_scaling()) {  // an fp16 overflow in the forward pass: skip, as for gradients
+          mp->set_lg_loss_scale(mp->lg_loss_scale() - 1);
+          ++step;
+          return {{"loss", std::nan("")}, {"skipped", true}, {"lg_loss_scale", mp->lg_loss_scale()}};
+        }
         // Stop before anything (resampler history, weights, EMA) sees the bad values.
         *finite = false;
         return {{"loss", std::nan("")}, {"grad_norm", std::nan("")}};
@@ -205,7 +246,7 @@ struct Trainer::Impl {
       auto loss = weighted.mean();
       if (terms.penalty.defined()) loss = loss + terms.penalty;
       // Quirk kept from the reference: each microbatch's mean is backpropagated as is (no 1/k).
-      loss.backward();
+      mp->scale_loss(loss).backward();
       // Log the importance-weighted values by timestep quartile (log_loss_dict).
       auto w = draw.weights.detach().cpu().to(torch::kFloat64);
       auto lw = (terms.loss.detach().cpu().to(torch::kFloat64) * w);
@@ -222,17 +263,24 @@ struct Trainer::Impl {
       if (mw.defined()) mse_sum += mw.sum().item<double>();
       if (vw.defined()) vb_sum += vw.sum().item<double>();
     }
-    double sq = 0;
-    for (const auto& p : params)
-      if (p.grad().defined()) sq += p.grad().detach().to(torch::kFloat64).pow(2).sum().item<double>();
-    const double grad_norm = std::sqrt(sq);
-    *finite = std::isfinite(grad_norm) && std::isfinite(loss_sum);  // also catches a non-finite penalty
+    double grad_norm = 0;
+    const bool take_step = mp->grads_to_master(&grad_norm);
     json rec = {{"loss", loss_sum / batch}, {"grad_norm", grad_norm}};
+    if (mp->loss_scaling()) rec["lg_loss_scale"] = mp->lg_loss_scale();
+    if (!take_step) {
+      // fp16 overflow: the reference skips the optimizer and EMA updates and goes on.
+      ++step;
+      rec["skipped"] = true;
+      return rec;
+    }
+    // Without loss scaling a non-finite gradient is a divergence (as is a non-finite penalty).
+    *finite = std::isfinite(grad_norm) && std::isfinite(loss_sum);
     if (!*finite) return rec;
     if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, config.grad_clip);
     const double lr = current_lr();
     set_lr(lr);
     optimizer->step();
+    mp->masters_to_model();
     for (auto& ema : emas) ema.update(params);
     ++step;
     double psq = 0;

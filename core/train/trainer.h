@@ -25,6 +25,9 @@ struct TrainerOptions {
   torch::Device device = torch::kCPU;
   const std::atomic<bool>* stop = nullptr;  // set asynchronously to stop after the current step
   std::function<void(const std::string&)> log;  // human-readable progress (may be empty)
+  // Torso precision: "auto" (half on CUDA when model.use_fp16, as model.precision says; float32
+  // on the CPU), "fp32", "fp16" (CUDA only; dynamic loss scaling) or "bf16" (no loss scaling).
+  std::string precision = "auto";
 };
 
 enum class TrainStatus { kCompleted, kInterrupted, kDiverged };

@@ -11,6 +11,7 @@
 
 #include "core/train/methods.h"
 #include "core/train/trainer.h"
+#include "core/util/checkpoint.h"
 #include "core/util/npy.h"
 #include "core/util/tensor_npy.h"
 #include "tests/support/test_support.h"
@@ -286,4 +287,30 @@ TEST(Trainer, LearnsATinyDataset) {
   double first = 0, last = 0;
   for (int i = 0; i < 10; ++i) first += losses[i] / 10, last += losses[losses.size() - 1 - i] / 10;
   EXPECT_LT(last, 0.5 * first) << "first " << first << " last " << last;
+}
+
+TEST(Trainer, HalfTorsoTrainsOnFloat32MastersAndSavesThem) {
+  // bfloat16 on the CPU stands in for the CUDA fp16 path: the checkpoint holds the float32
+  // masters exactly, not the rounded torso weights.
+  test::TempDir dir;
+  const std::string data_path = write_dataset(dir, 8);
+  DiffusionConfig diffusion;
+  diffusion.learn_sigma = true;
+  auto cfg = tiny_train();
+  cfg.iterations = 3;
+  NpzImageSource data(data_path, true, 11);
+  TrainerOptions o{dir.file("run"), torch::kCPU, nullptr, {}};
+  o.precision = "bf16";
+  Trainer t(tiny_model(), diffusion, cfg, data, o);
+  ASSERT_EQ(t.run(false).status, TrainStatus::kCompleted);
+  auto saved = read_state_dict(dir.file("run") + "/checkpoints/model000003.pt");
+  auto model_params = t.model()->parameters();
+  bool some_half = false;
+  for (size_t i = 0; i < saved.size(); ++i) {
+    EXPECT_EQ(saved[i].second.scalar_type(), torch::kFloat32) << saved[i].first;
+    some_half |= model_params[i].scalar_type() == torch::kBFloat16;
+    // The torso holds the masters rounded to bfloat16.
+    EXPECT_TRUE(torch::allclose(model_params[i].to(torch::kFloat32), saved[i].second, 1e-2, 1e-2)) << saved[i].first;
+  }
+  EXPECT_TRUE(some_half);
 }
