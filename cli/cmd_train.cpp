@@ -22,7 +22,11 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
+// The first signal asks for a clean stop; a second one kills (the default action is restored).
+extern "C" void on_stop_signal(int sig) {
+  g_stop.store(true);
+  std::signal(sig, SIG_DFL);
+}
 
 struct TrainArgs {
   std::string config, run_dir;
@@ -89,12 +93,10 @@ int run_train(const TrainArgs& a, std::ostream& err) {
     }
     if (!a.resume && fs::exists(run_dir / "checkpoints") && !fs::is_empty(run_dir / "checkpoints"))
       throw ConfigError(a.run_dir, "--resume", "the run directory already has checkpoints: pass --resume to continue it");
-  } else {
-    fs::create_directories(run_dir);
-    write_file_atomic(resolved.string(), id.dump(1) + "\n");
   }
 
-  core::NpzImageSource data(file.data.path, file.data.random_flip, file.train.seed);
+  core::NpzImageSource data(file.data.path, file.data.random_flip,
+                            core::derive_seed(file.train.seed, core::kStreamData));
   core::TrainerOptions options;
   options.run_dir = a.run_dir;
   options.device = device.device;
@@ -102,6 +104,8 @@ int run_train(const TrainArgs& a, std::ostream& err) {
   options.log = [&err](const std::string& s) { err << s << "\n"; };
   options.precision = a.precision;
   core::Trainer trainer(file.model, file.diffusion, file.train, data, options);
+  // Only now, with the data read and the model built, does the directory become this run's.
+  if (!fs::exists(resolved)) write_file_atomic(resolved.string(), id.dump(1) + "\n");
   err << "training " << file.train.method << " on " << data.describe() << ", " << device.description << "\n";
   auto result = trainer.run(a.resume);
   err << "status: " << core::to_string(result.status) << " at step " << result.step

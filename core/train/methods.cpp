@@ -36,7 +36,7 @@ MethodLosses method_losses(const TrainConfig& config, const GaussianDiffusion& d
     out.penalty = config.lambda_gp * vjp.pow(2).sum({1, 2, 3}).mean();
   } else if (m == "adm-wd" && config.wd_mode == "l2" && config.lambda_wd > 0) {
     torch::Tensor sq = torch::zeros({}, in.x_start.options());
-    for (const auto& p : params) sq = sq + p.pow(2).sum().to(sq.scalar_type());
+    for (const auto& p : params) sq = sq + p.to(torch::kFloat32).pow(2).sum();  // half torso: sum in float32
     out.penalty = config.lambda_wd * sq;
   }
   return out;

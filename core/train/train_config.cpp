@@ -19,6 +19,8 @@ void TrainConfig::validate(const std::string& where) const {
   if (schedule_sampler != "uniform" && schedule_sampler != "loss-second-moment")
     fail("schedule_sampler", "expected uniform or loss-second-moment, got '" + schedule_sampler + "'");
   if (optimizer != "adamw" && optimizer != "adam") fail("optimizer", "expected adamw or adam, got '" + optimizer + "'");
+  if (method == "adm-wd" && wd_mode == "decoupled" && optimizer != "adamw")
+    fail("wd_mode", "decoupled weight decay needs optimizer adamw (Adam's weight_decay is an L2 gradient term)");
   if (!(lr > 0)) fail("lr", "expected > 0, got " + std::to_string(lr));
   if (weight_decay < 0) fail("weight_decay", "expected >= 0, got " + std::to_string(weight_decay));
   if (lr_anneal_steps < 0) fail("lr_anneal_steps", "expected >= 0, got " + std::to_string(lr_anneal_steps));

@@ -38,6 +38,16 @@ struct TrainConfig {
   void validate(const std::string& where = "") const;
 };
 
+// Independent generator streams derived from one user seed (splitmix64 of seed and stream), so
+// the noise, the timesteps, dropout and the data order are not one generator at different offsets.
+enum SeedStream : uint64_t { kStreamTrain = 1, kStreamGlobal = 2, kStreamData = 3 };
+inline uint64_t derive_seed(uint64_t seed, uint64_t stream) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (stream + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 // Where the training images come from (until the datasets issue: an .npz with arr_0 uint8 NHWC).
 struct DataConfig {
   std::string path;              // .npz file with arr_0 [N, H, W, C] uint8

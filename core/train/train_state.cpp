@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <regex>
 
@@ -48,8 +49,12 @@ std::string checkpoint_name(const std::string& prefix, int64_t step) {
 }
 
 std::string ema_name(double rate, int64_t step) {
+  // The shortest text that reads back as `rate`: "0.9999", as the reference's str(rate).
   char rate_buf[32];
-  std::snprintf(rate_buf, sizeof(rate_buf), "%g", rate);  // "0.9999", as the reference's str(rate)
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(rate_buf, sizeof(rate_buf), "%.*g", precision, rate);
+    if (std::strtod(rate_buf, nullptr) == rate) break;
+  }
   return checkpoint_name(std::string("ema_") + rate_buf + "_", step);
 }
 
@@ -69,6 +74,7 @@ void write_train_state(const std::string& dir, const TrainState& s) {
   j["rng"] = {{"train", s.train_rng}, {"global", s.global_rng}};
   j["files"] = s.files;
   j["lg_loss_scale"] = s.lg_loss_scale;
+  j["rng"]["cuda"] = s.cuda_rng;
   char name[32];
   std::snprintf(name, sizeof(name), "state%06lld.json", static_cast<long long>(s.step));
   const std::string path = (fs::path(dir) / name).string();
@@ -97,6 +103,7 @@ static std::optional<TrainState> read_valid_state(const fs::path& path, std::str
     s.global_rng = j.at("rng").at("global").get<std::string>();
     s.files = j.at("files").get<std::map<std::string, std::string>>();
     s.lg_loss_scale = j.value("lg_loss_scale", 20.0);
+    s.cuda_rng = j.at("rng").value("cuda", "");
     for (const auto& [name, hex] : s.files) {
       const auto file = path.parent_path() / name;
       if (!fs::exists(file)) {

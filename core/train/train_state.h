@@ -28,6 +28,7 @@ struct TrainState {
   std::string train_rng;   // hex of the trainer's generator state
   std::string global_rng;  // hex of LibTorch's default CPU generator (dropout)
   double lg_loss_scale = 20.0;  // fp16 dynamic loss scale (log2)
+  std::string cuda_rng;         // hex of the CUDA default generator (dropout on the GPU); empty on CPU
   std::map<std::string, std::string> files;  // file name -> SHA-256
 };
 

@@ -12,6 +12,8 @@
 #include "core/train/methods.h"
 #include "core/train/mixed_precision.h"
 #include "core/util/device.h"
+
+#include <ATen/detail/CUDAHooksInterface.h>
 #include "core/train/resample.h"
 #include "core/train/train_state.h"
 #include "core/util/checkpoint.h"
@@ -22,6 +24,8 @@ namespace repro::core {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+constexpr int kMaxConsecutiveSkips = 40;
 
 const char* to_string(TrainStatus s) {
   switch (s) {
@@ -39,9 +43,14 @@ namespace {
 class EventLog {
  public:
   explicit EventLog(const std::string& path) : path_(path) {
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) ++seq_;
+    // A process killed mid-write may have left half a line: cut the file back to its last newline.
+    if (fs::exists(path)) {
+      const std::string text = read_file(path);
+      const auto end = text.find_last_of('\n');
+      const size_t keep = end == std::string::npos ? 0 : end + 1;
+      if (keep != text.size()) fs::resize_file(path, keep);
+      for (size_t i = 0; i < keep; ++i) seq_ += text[i] == '\n';
+    }
     out_.open(path, std::ios::app);
     if (!out_) throw IoError("cannot append to " + path);
   }
@@ -77,11 +86,12 @@ struct Trainer::Impl {
   std::unique_ptr<ScheduleSampler> sampler;
   torch::Generator generator;
   int64_t step = 0;
+  int consecutive_skips = 0;  // fp16 steps skipped in a row
   std::string ckpt_dir;
 
   Impl(const UNetConfig& m, const DiffusionConfig& d, const TrainConfig& c, DataSource& data_in, TrainerOptions o)
       : model_config(m), diffusion_config(d), config(c), data(data_in), options(std::move(o)), diffusion(d),
-        generator(at::detail::createCPUGenerator(c.seed)) {
+        generator(at::detail::createCPUGenerator(derive_seed(c.seed, kStreamTrain))) {
     config.validate();
     const auto shape = data.image_shape();
     if (shape[0] != m.in_channels || shape[1] != m.image_size || shape[2] != m.image_size)
@@ -89,7 +99,7 @@ struct Trainer::Impl {
                       "x" + std::to_string(shape[0]) + " but the model expects " + std::to_string(m.image_size) + "x" +
                       std::to_string(m.image_size) + "x" + std::to_string(m.in_channels));
     // Weight init and dropout use LibTorch's global generator: seed it for reproducible runs.
-    torch::manual_seed(c.seed);
+    torch::manual_seed(derive_seed(c.seed, kStreamGlobal));
     model = UNetModel(m);
     model->to(options.device);
     model->train();
@@ -135,10 +145,17 @@ struct Trainer::Impl {
     if (options.log) options.log(s);
   }
 
+  // The reference anneals after each step from the step just taken, so step s (0-based) trains
+  // with lr * (1 - (s - 1) / N), and steps 0 and 1 both use lr.
   double current_lr() const {
     if (config.lr_anneal_steps <= 0) return config.lr;
-    const double frac = static_cast<double>(step) / config.lr_anneal_steps;
+    const double frac = static_cast<double>(std::max<int64_t>(step - 1, 0)) / config.lr_anneal_steps;
     return config.lr * std::max(0.0, 1.0 - frac);
+  }
+
+  // The reference stops at lr_anneal_steps when annealing.
+  int64_t last_step() const {
+    return config.lr_anneal_steps > 0 ? std::min(config.iterations, config.lr_anneal_steps) : config.iterations;
   }
 
   void set_lr(double lr) {
@@ -165,7 +182,13 @@ struct Trainer::Impl {
     }
     write_pt(checkpoint_name("opt", step), [&](const std::string& p) {
       const std::string tmp = atomic_temp_path(p);
-      torch::save(*optimizer, tmp);
+      try {
+        torch::save(*optimizer, tmp);
+      } catch (...) {
+        std::error_code ec;
+        fs::remove(tmp, ec);
+        throw;
+      }
       commit_temp_file(tmp, p);
     });
     state.sampler_state = sampler->state();
@@ -173,6 +196,9 @@ struct Trainer::Impl {
     state.train_rng = tensor_to_hex(generator.get_state());
     state.global_rng = tensor_to_hex(at::detail::getDefaultCPUGenerator().get_state());
     state.lg_loss_scale = mp->lg_loss_scale();
+    if (options.device.is_cuda())  // dropout on the GPU draws from the device's generator
+      state.cuda_rng = tensor_to_hex(
+          at::detail::getCUDAHooks().getDefaultCUDAGenerator(options.device.index()).get_state());
     write_train_state(ckpt_dir, state);
     events.write({{"type", "checkpoint"}, {"step", step}, {"files", state.files}}, true);
     say("checkpoint at step " + std::to_string(step));
@@ -189,10 +215,16 @@ struct Trainer::Impl {
     mp->load_master(values);  // exact float32 values, not the half copies
     mp->set_lg_loss_scale(s.lg_loss_scale);
     for (auto& ema : emas) {
-      auto named = read_state_dict((fs::path(ckpt_dir) / ema_name(ema.rate(), s.step)).string());
-      std::vector<torch::Tensor> values;
-      for (auto& [name, t] : named) values.push_back(t);
-      ema.load(values);
+      const std::string path = (fs::path(ckpt_dir) / ema_name(ema.rate(), s.step)).string();
+      auto named = read_state_dict(path);
+      std::map<std::string, torch::Tensor> ema_by_name(named.begin(), named.end());
+      std::vector<torch::Tensor> ema_values;
+      for (const auto& [name, t] : module_state(*model)) {
+        auto it = ema_by_name.find(name);
+        if (it == ema_by_name.end()) throw DataError(path + ": no tensor '" + name + "'");
+        ema_values.push_back(it->second);
+      }
+      ema.load(ema_values);
     }
     torch::load(*optimizer, (fs::path(ckpt_dir) / checkpoint_name("opt", s.step)).string());
     sampler->load_state(s.sampler_state);
@@ -200,6 +232,10 @@ struct Trainer::Impl {
     generator.set_state(tensor_from_hex(s.train_rng, torch::kUInt8));
     at::Generator global = at::detail::getDefaultCPUGenerator();  // a handle to the shared generator
     global.set_state(tensor_from_hex(s.global_rng, torch::kUInt8));
+    if (options.device.is_cuda() && !s.cuda_rng.empty()) {
+      at::Generator cuda_gen = at::detail::getCUDAHooks().getDefaultCUDAGenerator(options.device.index());
+      cuda_gen.set_state(tensor_from_hex(s.cuda_rng, torch::kUInt8));
+    }
     step = s.step;
   }
 
@@ -300,8 +336,18 @@ struct Trainer::Impl {
   }
 
   TrainResult run(bool resume) {
-    TrainResult result;
     EventLog events((fs::path(options.run_dir) / "events.jsonl").string());
+    try {
+      return run_logged(resume, events);
+    } catch (const std::exception& e) {
+      // Disk full, out of memory, ...: the events say how the run ended before the error travels on.
+      events.write({{"type", "end"}, {"status", "error"}, {"step", step}, {"message", e.what()}}, true);
+      throw;
+    }
+  }
+
+  TrainResult run_logged(bool resume, EventLog& events) {
+    TrainResult result;
     if (resume) {
       std::vector<std::string> warnings;
       auto latest = find_latest_valid_checkpoint(ckpt_dir, &warnings);
@@ -330,7 +376,7 @@ struct Trainer::Impl {
     auto window_start = start;
     int64_t window_images = 0;
     bool saved_at_step = false;
-    while (step < config.iterations) {
+    while (step < last_step()) {
       if (options.stop && options.stop->load()) {
         result.status = TrainStatus::kInterrupted;
         break;
@@ -338,9 +384,14 @@ struct Trainer::Impl {
       bool finite = true;
       json rec = run_step(&finite);
       saved_at_step = false;
+      consecutive_skips = rec.contains("skipped") ? consecutive_skips + 1 : 0;
+      // Each skip halves the loss scale; 40 in a row (a scale of 2^-20 from 2^20) is no overflow.
+      if (consecutive_skips >= kMaxConsecutiveSkips) finite = false;
       if (!finite) {
         result.status = TrainStatus::kDiverged;
-        result.message = "non-finite loss or gradient at step " + std::to_string(step + 1) +
+        result.message = (consecutive_skips >= kMaxConsecutiveSkips ? std::string("fp16: ") +
+                              std::to_string(consecutive_skips) + " steps skipped in a row, " : std::string()) +
+                         "non-finite loss or gradient at step " + std::to_string(step + 1) +
                          " (loss " + rec["loss"].dump() + ", grad_norm " + rec["grad_norm"].dump() +
                          "); the last good checkpoint is kept";
         events.write({{"type", "diverged"}, {"step", step + 1}, {"loss", rec["loss"]}, {"grad_norm", rec["grad_norm"]}},
@@ -348,7 +399,7 @@ struct Trainer::Impl {
         break;
       }
       window_images += config.batch_size;
-      if (step % config.log_interval == 0 || step == config.iterations) {
+      if (step % config.log_interval == 0 || step == last_step()) {
         const auto now = std::chrono::steady_clock::now();
         const double window = std::chrono::duration<double>(now - window_start).count();
         rec["type"] = "log";
@@ -358,7 +409,7 @@ struct Trainer::Impl {
         rec["wall_time"] = std::chrono::duration<double>(now - start).count();
         events.write(rec, true);
         std::ostringstream line;
-        line << "step " << step << "/" << config.iterations << " loss " << rec["loss"].get<double>() << " ("
+        line << "step " << step << "/" << last_step() << " loss " << rec["loss"].get<double>() << " ("
              << rec["images_per_sec"].get<double>() << " img/s)";
         say(line.str());
         window_start = now;
@@ -371,7 +422,7 @@ struct Trainer::Impl {
     }
     // A finished or interrupted run always ends on a checkpoint; a diverged one keeps the last good.
     if (result.status != TrainStatus::kDiverged && !saved_at_step && step > 0 &&
-        (result.status == TrainStatus::kInterrupted || step == config.iterations))
+        (result.status == TrainStatus::kInterrupted || step == last_step()))
       save(events);
     result.step = step;
     events.write({{"type", "end"}, {"status", to_string(result.status)}, {"step", step}, {"message", result.message}},

@@ -74,6 +74,34 @@ void StrictMap::get(const std::string& key, int& out) {
   }
 }
 
+void StrictMap::get(const std::string& key, int64_t& out) {
+  auto v = value(key);
+  if (!v) return;
+  size_t used = 0;
+  try {
+    if (!v.IsScalar()) throw std::invalid_argument("");
+    out = std::stoll(v.Scalar(), &used, 10);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (!v.IsScalar() || used == 0 || used != v.Scalar().size()) fail(key, "expected an integer, got " + describe_value(v));
+}
+
+void StrictMap::get(const std::string& key, uint64_t& out) {
+  auto v = value(key);
+  if (!v) return;
+  size_t used = 0;
+  const bool negative = v.IsScalar() && v.Scalar().find('-') != std::string::npos;
+  try {
+    if (!v.IsScalar() || negative) throw std::invalid_argument("");
+    out = std::stoull(v.Scalar(), &used, 10);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != v.Scalar().size())
+    fail(key, "expected a non-negative integer, got " + describe_value(v));
+}
+
 void StrictMap::get(const std::string& key, double& out) {
   auto v = value(key);
   if (!v) return;

@@ -3,6 +3,7 @@
 // the right type; errors name the file, line, key path, what was expected and what was found.
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@ class StrictMap {
 
   // Reads `key` into `out` when present; leaves `out` (the default) otherwise.
   void get(const std::string& key, int& out);
+  void get(const std::string& key, int64_t& out);
+  void get(const std::string& key, uint64_t& out);
   void get(const std::string& key, double& out);
   void get(const std::string& key, bool& out);
   void get(const std::string& key, std::string& out);

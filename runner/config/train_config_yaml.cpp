@@ -44,22 +44,15 @@ void read_train_config(StrictMap& m, core::TrainConfig& c) {
   m.get("adam_beta1", c.adam_beta1);
   m.get("adam_beta2", c.adam_beta2);
   m.get("adam_eps", c.adam_eps);
-  int anneal = static_cast<int>(c.lr_anneal_steps);
-  m.get("lr_anneal_steps", anneal);
-  c.lr_anneal_steps = anneal;
+  m.get("lr_anneal_steps", c.lr_anneal_steps);
   m.get("grad_clip", c.grad_clip);
   m.get("batch_size", c.batch_size);
   m.get("microbatch", c.microbatch);
   m.get("ema_rate", c.ema_rate);
-  int iterations = static_cast<int>(c.iterations);
-  m.get("iterations", iterations);
-  c.iterations = iterations;
+  m.get("iterations", c.iterations);
   m.get("log_interval", c.log_interval);
   m.get("save_interval", c.save_interval);
-  int seed = static_cast<int>(c.seed);
-  m.get("seed", seed);
-  if (seed < 0) m.fail("seed", "expected a non-negative integer, got " + std::to_string(seed));
-  c.seed = static_cast<uint64_t>(seed);
+  m.get("seed", c.seed);
 }
 
 }  // namespace

@@ -105,6 +105,7 @@ TEST(TrainCli, BadConfigFailsBeforeAnyStep) {
   EXPECT_EQ(repro_cli(base + " --set data.path=missing.npz", &out), 3);
   EXPECT_NE(out.find("missing.npz"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(dir.file("run") + "/checkpoints"));
+  EXPECT_FALSE(fs::exists(dir.file("run") + "/config.resolved.json"));  // the run dir is not claimed
 }
 
 TEST(TrainCli, SigtermWritesACheckpointAndExitsSix) {
