@@ -49,33 +49,36 @@ void read_diffusion_config(StrictMap& m, core::DiffusionConfig& c) {
   m.get("loss_type", c.loss_type);
 }
 
+ModelSections read_model_sections(StrictMap& top, ModelFile& out) {
+  if (!top.has("model")) top.fail("model", "missing: the file needs a 'model:' mapping");
+  ModelSections s{top.child("model"), top.child("diffusion")};
+  read_unet_config(s.model, out.model);
+  s.model.finish();
+  read_diffusion_config(s.diffusion, out.diffusion);
+  s.diffusion.finish();
+  out.diffusion.learn_sigma = out.model.learn_sigma;
+  return s;
+}
+
+ConfigError located(const ConfigError& e, const StrictMap& section) {
+  const std::string& key = e.key_path();
+  return ConfigError(section.where(key.substr(key.find('.') + 1)), key, e.detail());
+}
+
 ModelFile parse_model_yaml(const YAML::Node& root, const std::string& name) {
   StrictMap top(root, name, "");
   ModelFile f;
-  StrictMap model = top.child("model");
-  if (!top.has("model")) top.fail("model", "missing: the file needs a 'model:' mapping");
-  read_unet_config(model, f.model);
-  model.finish();
-  StrictMap diffusion = top.child("diffusion");
-  read_diffusion_config(diffusion, f.diffusion);
-  diffusion.finish();
+  ModelSections sections = read_model_sections(top, f);
   top.finish();
-  f.diffusion.learn_sigma = f.model.learn_sigma;
-  auto located = [&](const ConfigError& e, StrictMap& m) {
-    // Prefix the failing key's file:line when the validator named one.
-    const std::string& key = e.key_path();
-    const std::string leaf = key.substr(key.find('.') + 1);
-    return ConfigError(m.where(leaf), key, e.detail());
-  };
   try {
     f.model.validate();
   } catch (const ConfigError& e) {
-    throw located(e, model);
+    throw located(e, sections.model);
   }
   try {
     f.diffusion.validate();
   } catch (const ConfigError& e) {
-    throw located(e, diffusion);
+    throw located(e, sections.diffusion);
   }
   return f;
 }

@@ -5,6 +5,7 @@
 
 #include "core/diffusion/diffusion_config.h"
 #include "core/nn/unet_config.h"
+#include "core/util/errors.h"
 #include "runner/config/strict_yaml.h"
 
 namespace repro::config {
@@ -20,5 +21,15 @@ ModelFile parse_model_yaml(const YAML::Node& root, const std::string& name);
 
 void read_unet_config(StrictMap& m, core::UNetConfig& c);
 void read_diffusion_config(StrictMap& m, core::DiffusionConfig& c);
+
+// The model: and diffusion: sections of any file that has them (model and training files):
+// strict reading, then diffusion.learn_sigma linked to model.learn_sigma. Not yet validated.
+struct ModelSections {
+  StrictMap model, diffusion;
+};
+ModelSections read_model_sections(StrictMap& top, ModelFile& out);
+
+// A validator's ConfigError ("section.key") again, with the file:line of that key in `section`.
+ConfigError located(const ConfigError& e, const StrictMap& section);
 
 }  // namespace repro::config

@@ -62,13 +62,10 @@ TrainFile read_train_file(const std::string& path, const std::vector<std::string
   for (const auto& o : overrides) apply_override(root, o);
   StrictMap top(root, path, "");
   TrainFile f;
-  StrictMap model = top.child("model");
-  if (!top.has("model")) top.fail("model", "missing: the file needs a 'model:' mapping");
-  read_unet_config(model, f.model);
-  model.finish();
-  StrictMap diffusion = top.child("diffusion");
-  read_diffusion_config(diffusion, f.diffusion);
-  diffusion.finish();
+  ModelFile model_file;
+  ModelSections sections = read_model_sections(top, model_file);
+  f.model = model_file.model;
+  f.diffusion = model_file.diffusion;
   StrictMap train = top.child("train");
   read_train_config(train, f.train);
   train.finish();
@@ -77,23 +74,18 @@ TrainFile read_train_file(const std::string& path, const std::vector<std::string
   data.get("random_flip", f.data.random_flip);
   data.finish();
   top.finish();
-  f.diffusion.learn_sigma = f.model.learn_sigma;
   // Validation errors carry the file:line of the offending key.
-  auto relocate = [&](const ConfigError& e) {
-    const std::string& key = e.key_path();
-    const auto dot = key.find('.');
-    const std::string section = key.substr(0, dot), leaf = key.substr(dot + 1);
-    StrictMap* m = section == "model" ? &model : section == "diffusion" ? &diffusion : section == "train" ? &train : &data;
-    return ConfigError(m->where(leaf), key, e.detail());
+  auto check = [](auto&& validate, const StrictMap& section) {
+    try {
+      validate();
+    } catch (const ConfigError& e) {
+      throw located(e, section);
+    }
   };
-  try {
-    f.model.validate();
-    f.diffusion.validate();
-    f.train.validate();
-    f.data.validate();
-  } catch (const ConfigError& e) {
-    throw relocate(e);
-  }
+  check([&] { f.model.validate(); }, sections.model);
+  check([&] { f.diffusion.validate(); }, sections.diffusion);
+  check([&] { f.train.validate(); }, train);
+  check([&] { f.data.validate(); }, data);
   // A relative data path is relative to the config file.
   if (!f.data.path.empty() && f.data.path[0] != '/') {
     const auto slash = path.find_last_of('/');
