@@ -68,6 +68,25 @@ class EventLog {
   int64_t seq_ = 0;
 };
 
+// The reference's logger.logkv_mean: per key, the mean of every value added since the last dump.
+class LogMeans {
+ public:
+  void add(const std::string& key, double value) {
+    auto& acc = acc_[key];
+    acc.first += value;
+    acc.second += 1;
+  }
+  json dump() {
+    json out = json::object();
+    for (const auto& [key, acc] : acc_) out[key] = acc.first / acc.second;
+    acc_.clear();
+    return out;
+  }
+
+ private:
+  std::map<std::string, std::pair<double, int64_t>> acc_;
+};
+
 }  // namespace
 
 struct Trainer::Impl {
@@ -87,6 +106,7 @@ struct Trainer::Impl {
   torch::Generator generator;
   int64_t step = 0;
   int consecutive_skips = 0;  // fp16 steps skipped in a row
+  LogMeans log_means;         // since the last log record
   std::string ckpt_dir;
 
   Impl(const UNetConfig& m, const DiffusionConfig& d, const TrainConfig& c, DataSource& data_in, TrainerOptions o)
@@ -247,8 +267,7 @@ struct Trainer::Impl {
     const auto dev = options.device;
     auto x_all = data.next_batch(batch).to(dev);
     const int T = diffusion.num_timesteps();
-    std::vector<double> q_sum(12, 0.0), q_count(4, 0.0);
-    double loss_sum = 0, mse_sum = 0, vb_sum = 0;
+    double loss_sum = 0;
     ModelFn fn = [&](const torch::Tensor& x, const torch::Tensor& t) { return model->forward(x, t); };
     for (int64_t i = 0; i < batch; i += micro) {
       auto x0 = x_all.slice(0, i, i + micro);
@@ -288,21 +307,21 @@ struct Trainer::Impl {
       auto lw = (terms.loss.detach().cpu().to(torch::kFloat64) * w);
       auto mw = terms.mse.defined() ? terms.mse.detach().cpu().to(torch::kFloat64) * w : torch::Tensor();
       auto vw = terms.vb.defined() ? terms.vb.detach().cpu().to(torch::kFloat64) * w : torch::Tensor();
+      // log_loss_dict: the microbatch means, and every sample by timestep quartile.
+      log_means.add("loss", lw.mean().item<double>());
+      if (mw.defined()) log_means.add("mse", mw.mean().item<double>());
+      if (vw.defined()) log_means.add("vb", vw.mean().item<double>());
       for (int64_t k = 0; k < t_cpu.numel(); ++k) {
-        const int q = std::min(3, static_cast<int>(4 * ts[k] / T));
-        q_count[q] += 1;
-        q_sum[q] += lw[k].item<double>();
-        if (mw.defined()) q_sum[4 + q] += mw[k].item<double>();
-        if (vw.defined()) q_sum[8 + q] += vw[k].item<double>();
+        const std::string q = "_q" + std::to_string(std::min(3, static_cast<int>(4 * ts[k] / T)));
+        log_means.add("loss" + q, lw[k].item<double>());
+        if (mw.defined()) log_means.add("mse" + q, mw[k].item<double>());
+        if (vw.defined()) log_means.add("vb" + q, vw[k].item<double>());
       }
       loss_sum += lw.sum().item<double>();
-      if (mw.defined()) mse_sum += mw.sum().item<double>();
-      if (vw.defined()) vb_sum += vw.sum().item<double>();
     }
     double grad_norm = 0;
     const bool take_step = mp->grads_to_master(&grad_norm);
     json rec = {{"loss", loss_sum / batch}, {"grad_norm", grad_norm}};
-    if (mp->loss_scaling()) rec["lg_loss_scale"] = mp->lg_loss_scale();
     if (!take_step) {
       // fp16 overflow: the reference skips the optimizer and EMA updates and goes on.
       ++step;
@@ -312,6 +331,13 @@ struct Trainer::Impl {
     // Without loss scaling a non-finite gradient is a divergence (as is a non-finite penalty).
     *finite = std::isfinite(grad_norm) && std::isfinite(loss_sum);
     if (!*finite) return rec;
+    double psq = 0;  // before the update, as the reference's _compute_norms
+    {
+      torch::NoGradGuard ng;
+      for (const auto& p : params) psq += p.detach().to(torch::kFloat64).pow(2).sum().item<double>();
+    }
+    log_means.add("grad_norm", grad_norm);
+    log_means.add("param_norm", std::sqrt(psq));
     if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, config.grad_clip);
     const double lr = current_lr();
     set_lr(lr);
@@ -319,19 +345,7 @@ struct Trainer::Impl {
     mp->masters_to_model();
     for (auto& ema : emas) ema.update(params);
     ++step;
-    double psq = 0;
-    {
-      torch::NoGradGuard ng;
-      for (const auto& p : params) psq += p.detach().to(torch::kFloat64).pow(2).sum().item<double>();
-    }
-    rec["mse"] = mse_sum / batch;
-    rec["vb"] = vb_sum / batch;
-    rec["param_norm"] = std::sqrt(psq);
     rec["lr"] = lr;
-    const char* names[3] = {"loss", "mse", "vb"};
-    for (int k = 0; k < 3; ++k)
-      for (int q = 0; q < 4; ++q)
-        if (q_count[q] > 0) rec[std::string(names[k]) + "_q" + std::to_string(q)] = q_sum[4 * k + q] / q_count[q];
     return rec;
   }
 
@@ -376,6 +390,7 @@ struct Trainer::Impl {
     auto window_start = start;
     int64_t window_images = 0;
     bool saved_at_step = false;
+    double current_lr_used = current_lr();
     while (step < last_step()) {
       if (options.stop && options.stop->load()) {
         result.status = TrainStatus::kInterrupted;
@@ -385,6 +400,7 @@ struct Trainer::Impl {
       json rec = run_step(&finite);
       saved_at_step = false;
       consecutive_skips = rec.contains("skipped") ? consecutive_skips + 1 : 0;
+      if (rec.contains("lr")) current_lr_used = rec["lr"].get<double>();
       // Each skip halves the loss scale; 40 in a row (a scale of 2^-20 from 2^20) is no overflow.
       if (consecutive_skips >= kMaxConsecutiveSkips) finite = false;
       if (!finite) {
@@ -402,15 +418,18 @@ struct Trainer::Impl {
       if (step % config.log_interval == 0 || step == last_step()) {
         const auto now = std::chrono::steady_clock::now();
         const double window = std::chrono::duration<double>(now - window_start).count();
-        rec["type"] = "log";
-        rec["step"] = step;
-        rec["samples"] = step * config.batch_size;
-        rec["images_per_sec"] = window > 0 ? window_images / window : 0.0;
-        rec["wall_time"] = std::chrono::duration<double>(now - start).count();
-        events.write(rec, true);
+        json log = log_means.dump();
+        log["type"] = "log";
+        log["step"] = step;
+        log["samples"] = step * config.batch_size;
+        log["lr"] = current_lr_used;
+        if (mp->loss_scaling()) log["lg_loss_scale"] = mp->lg_loss_scale();
+        log["images_per_sec"] = window > 0 ? window_images / window : 0.0;
+        log["wall_time"] = std::chrono::duration<double>(now - start).count();
+        events.write(log, true);
         std::ostringstream line;
-        line << "step " << step << "/" << last_step() << " loss " << rec["loss"].get<double>() << " ("
-             << rec["images_per_sec"].get<double>() << " img/s)";
+        line << "step " << step << "/" << last_step() << " loss " << log.value("loss", std::nan("")) << " ("
+             << log["images_per_sec"].get<double>() << " img/s)";
         say(line.str());
         window_start = now;
         window_images = 0;
