@@ -84,12 +84,7 @@ std::vector<torch::Tensor> snapshot(const Trainer& t) {
   return out;
 }
 
-std::vector<nlohmann::json> read_events(const std::string& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using test::read_events;
 
 }  // namespace
 

@@ -33,12 +33,7 @@ void write_run_files(const test::TempDir& dir) {
                                            "data:\n  path: data.npz\n";
 }
 
-std::vector<nlohmann::json> read_events(const std::string& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using test::read_events;
 
 }  // namespace
 

@@ -58,6 +58,13 @@ int run_command(const std::string& command, std::string* output) {
   return exit_status(pclose(pipe));
 }
 
+std::vector<nlohmann::json> read_events(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
 std::string repro_binary() { return REPRO_BINARY; }
 std::string source_dir() { return REPRO_SOURCE_DIR; }
 

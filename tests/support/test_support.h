@@ -1,8 +1,11 @@
 #pragma once
 // Helpers shared by the tests: scratch directories and Debian's Python for cross-checks.
+#include <nlohmann/json.hpp>
+
 #include <exception>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace repro::test {
 
@@ -41,6 +44,9 @@ std::string error_message(Fn&& fn) {
   }
   return "";
 }
+
+// Every record of a JSON-lines file (events.jsonl), in order.
+std::vector<nlohmann::json> read_events(const std::string& path);
 
 // The repro binary under test and the source tree.
 std::string repro_binary();
