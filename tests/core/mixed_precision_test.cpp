@@ -8,23 +8,13 @@
 #include "core/nn/unet.h"
 #include "core/util/checkpoint.h"
 #include "core/util/device.h"
+#include "tests/support/tiny_unet.h"
 
+using namespace repro;
 using namespace repro::core;
 
 namespace {
-UNetConfig tiny() {
-  UNetConfig c;
-  c.image_size = 16;
-  c.num_channels = 32;
-  c.channel_mult = {1, 2};
-  c.num_res_blocks = 1;
-  c.attention_resolutions = {8};
-  c.num_head_channels = 32;
-  c.learn_sigma = true;
-  c.resblock_updown = true;
-  c.use_new_attention_order = true;
-  return c;
-}
+UNetConfig tiny() { return test::tiny_unet(16, {1, 2}); }
 
 void randomise(UNetModel& m) {
   torch::NoGradGuard ng;

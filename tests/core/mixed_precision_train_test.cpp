@@ -6,18 +6,15 @@
 #include <cmath>
 
 #include "core/train/mixed_precision.h"
+#include "tests/support/tiny_unet.h"
 
+using namespace repro;
 using namespace repro::core;
 
 namespace {
 UNetConfig tiny() {
-  UNetConfig c;
-  c.image_size = 8;
-  c.num_channels = 32;
-  c.channel_mult = {1, 1};
-  c.num_res_blocks = 1;
-  c.attention_resolutions = {4};
-  c.num_head_channels = 32;
+  UNetConfig c = test::tiny_unet(8, {1, 1});
+  c.learn_sigma = c.resblock_updown = c.use_new_attention_order = false;
   return c;
 }
 }  // namespace

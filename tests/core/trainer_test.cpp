@@ -15,6 +15,7 @@
 #include "core/util/npy.h"
 #include "core/util/tensor_npy.h"
 #include "tests/support/test_support.h"
+#include "tests/support/tiny_unet.h"
 
 using namespace repro;
 using namespace repro::core;
@@ -40,16 +41,7 @@ MethodInputs inputs(int64_t n) {
 }
 
 UNetConfig tiny_model() {
-  UNetConfig c;
-  c.image_size = 8;
-  c.num_channels = 32;
-  c.channel_mult = {1, 1};
-  c.num_res_blocks = 1;
-  c.attention_resolutions = {4};
-  c.num_head_channels = 32;
-  c.learn_sigma = true;
-  c.resblock_updown = true;
-  c.use_new_attention_order = true;
+  UNetConfig c = test::tiny_unet(8, {1, 1});
   c.dropout = 0.1;  // exercises the global RNG on resume
   return c;
 }
