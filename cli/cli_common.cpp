@@ -4,6 +4,13 @@
 
 namespace repro::cli {
 
+namespace {
+std::vector<std::string> g_program_args;
+}
+
+void set_program_args(int argc, char** argv) { g_program_args.assign(argv, argv + argc); }
+const std::vector<std::string>& program_args() { return g_program_args; }
+
 core::DeviceInfo setup_runtime(const RuntimeOptions& options) {
   core::set_num_threads(options.threads);
   return core::select_device(options.device);

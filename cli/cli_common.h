@@ -1,6 +1,7 @@
 #pragma once
 // Shared plumbing for the LibTorch subcommands: building the model and the device from options.
 #include <string>
+#include <vector>
 
 #include "core/nn/unet.h"
 #include "core/util/device.h"
@@ -12,6 +13,10 @@ struct RuntimeOptions {
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int threads = 0;              // intra-op threads; 0 = all cores
 };
+
+// This process's argv, as main() received it (the --nproc launcher re-runs it per rank).
+void set_program_args(int argc, char** argv);
+const std::vector<std::string>& program_args();
 
 // Sets threads, selects the device (ConfigError if CUDA is asked for and absent).
 core::DeviceInfo setup_runtime(const RuntimeOptions& options);

@@ -5,9 +5,11 @@
 #include <atomic>
 #include <csignal>
 #include <filesystem>
+#include <thread>
 #include <ostream>
 
 #include "cli/cli_common.h"
+#include "cli/local_launcher.h"
 #include "cli/commands.h"
 #include "core/train/trainer.h"
 #include "core/util/errors.h"
@@ -33,13 +35,14 @@ struct TrainArgs {
   std::vector<std::string> overrides;
   int64_t iterations = -1;
   bool resume = false;
+  int nproc = 1;
   std::string precision = "auto";
   RuntimeOptions runtime;
 };
 
 // Everything that defines what the run computes. `iterations` is left out on purpose: extending
 // a finished run with more steps is the same run.
-json identity(const config::TrainFile& f) {
+json identity(const config::TrainFile& f, int world_size) {
   const auto& m = f.model;
   const auto& d = f.diffusion;
   const auto& t = f.train;
@@ -64,22 +67,41 @@ json identity(const config::TrainFile& f) {
         {"weight_decay", t.weight_decay}, {"adam_beta1", t.adam_beta1}, {"adam_beta2", t.adam_beta2},
         {"adam_eps", t.adam_eps}, {"lr_anneal_steps", t.lr_anneal_steps}, {"grad_clip", t.grad_clip},
         {"batch_size", t.batch_size}, {"microbatch", t.microbatch}, {"ema_rate", t.ema_rate},
-        {"log_interval", t.log_interval}, {"save_interval", t.save_interval}, {"seed", t.seed}}},
+        {"log_interval", t.log_interval}, {"save_interval", t.save_interval}, {"seed", t.seed},
+        {"world_size", world_size}}},
       {"data", {{"path", fs::absolute(f.data.path).lexically_normal().string()}, {"random_flip", f.data.random_flip}}}};
 }
 
 int run_train(const TrainArgs& a, std::ostream& err) {
+  const core::DistEnv env = core::dist_env_from_environment();
+  if (a.nproc != 1) {
+    if (env.distributed())
+      throw ConfigError("command line", "--nproc",
+                        "this process is already rank " + std::to_string(env.rank) + " of " +
+                            std::to_string(env.world_size) + " (" + env.source + "); drop --nproc");
+    // Read the config once here, so a mistake is one error instead of one per rank.
+    config::read_train_file(a.config, a.overrides);
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int threads = a.runtime.threads > 0 ? a.runtime.threads : std::max(1, cores / std::max(1, a.nproc));
+    return launch_local_ranks(a.nproc, without_options(program_args(), {"--nproc"}), threads, err);
+  }
   // From here on SIGTERM/SIGINT ask for a clean stop (checkpoint, then exit 6) instead of killing.
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGINT, on_stop_signal);
   auto file = config::read_train_file(a.config, a.overrides);
   if (a.iterations >= 0) file.train.iterations = a.iterations;
-  auto device = setup_runtime(a.runtime);
+  RuntimeOptions runtime = a.runtime;
+  // One GPU per local rank.
+  if (env.distributed() && (runtime.device == "auto" || runtime.device == "cuda") && core::cuda_available())
+    runtime.device = "cuda:" + std::to_string(env.local_rank % core::cuda_device_count());
+  auto device = setup_runtime(runtime);
+  auto comm = core::make_communicator(env, device.device);
+  const bool rank0 = comm->rank() == 0;
 
   // The run directory belongs to one config: refuse to mix.
   const fs::path run_dir(a.run_dir);
   const fs::path resolved = run_dir / "config.resolved.json";
-  const json id = identity(file);
+  const json id = identity(file, comm->world_size());
   if (fs::exists(resolved)) {
     json existing = json::parse(read_file(resolved.string()));
     if (existing != id) {
@@ -103,13 +125,17 @@ int run_train(const TrainArgs& a, std::ostream& err) {
   options.stop = &g_stop;
   options.log = [&err](const std::string& s) { err << s << "\n"; };
   options.precision = a.precision;
+  options.comm = comm.get();
   core::Trainer trainer(file.model, file.diffusion, file.train, data, options);
   // Only now, with the data read and the model built, does the directory become this run's.
-  if (!fs::exists(resolved)) write_file_atomic(resolved.string(), id.dump(1) + "\n");
-  err << "training " << file.train.method << " on " << data.describe() << ", " << device.description << "\n";
+  if (rank0 && !fs::exists(resolved)) write_file_atomic(resolved.string(), id.dump(1) + "\n");
+  if (rank0)
+    err << "training " << file.train.method << " on " << data.describe() << ", " << device.description
+        << (env.distributed() ? ", " + comm->describe() : "") << "\n";
   auto result = trainer.run(a.resume);
-  err << "status: " << core::to_string(result.status) << " at step " << result.step
-      << (result.message.empty() ? "" : ": " + result.message) << "\n";
+  if (rank0)
+    err << "status: " << core::to_string(result.status) << " at step " << result.step
+        << (result.message.empty() ? "" : ": " + result.message) << "\n";
   switch (result.status) {
     case core::TrainStatus::kCompleted: return 0;
     case core::TrainStatus::kInterrupted: return 6;
@@ -127,6 +153,11 @@ void add_train_command(CLI::App& app, std::ostream& out, std::ostream& err, int*
   cmd->add_option("--run-dir", a->run_dir, "run directory: config.resolved.json, events.jsonl, checkpoints/")->required();
   cmd->add_option("--iterations", a->iterations, "total optimizer steps (overrides train.iterations)");
   cmd->add_flag("--resume", a->resume, "continue from the newest valid checkpoint of --run-dir");
+  cmd->add_option("--nproc", a->nproc,
+                  "data-parallel processes to start on this machine (Gloo on CPUs, one GPU each on CUDA); "
+                  "train.batch_size is per process. Under torchrun or srun leave it out: RANK/WORLD_SIZE "
+                  "or SLURM_PROCID/SLURM_NTASKS are read from the environment")
+      ->capture_default_str();
   cmd->add_option("--set", a->overrides, "override a config key, e.g. --set train.gamma=0.2 (repeatable)");
   cmd->add_option("--precision", a->precision,
                   "torso precision: auto (fp16/bf16 on CUDA when model.use_fp16, else fp32), fp32, fp16, bf16")

@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "core/util/errors.h"
 
@@ -24,6 +25,7 @@ const char* kExitCodes =
 }  // namespace
 
 int main(int argc, char** argv) {
+  repro::cli::set_program_args(argc, argv);
   CLI::App app{"repro: reproduce 'Input Perturbation Reduces Exposure Bias in Diffusion Models' (ADM vs ADM-IP)"};
   app.footer(kExitCodes);
   app.require_subcommand(0, 1);

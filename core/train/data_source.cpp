@@ -29,7 +29,13 @@ void NpzImageSource::new_epoch() {
   position_ = 0;
 }
 
-torch::Tensor NpzImageSource::next_batch(int64_t n) {
+torch::Tensor DataSource::next_batch(int64_t n) {
+  std::vector<int64_t> rows(n);
+  for (int64_t i = 0; i < n; ++i) rows[i] = i;
+  return next_batch_rows(n, rows);
+}
+
+torch::Tensor NpzImageSource::next_batch_rows(int64_t n, const std::vector<int64_t>& rows) {
   std::vector<torch::Tensor> picked;
   int64_t need = n;
   while (need > 0) {
@@ -42,12 +48,15 @@ torch::Tensor NpzImageSource::next_batch(int64_t n) {
     position_ += take;
     need -= take;
   }
-  auto idx = torch::cat(picked);
+  // The flips are drawn for all n, so the stream stays the same whatever rows are loaded.
+  auto flip = random_flip_ ? torch::rand({n}, generator_) < 0.5 : torch::zeros({n}, torch::kBool);
+  auto sel = torch::tensor(rows, torch::kInt64);
+  TORCH_CHECK(sel.numel() == 0 || (sel.min().item<int64_t>() >= 0 && sel.max().item<int64_t>() < n),
+              "next_batch_rows: a row outside [0, ", n, ")");
+  const int64_t k = sel.numel();
+  auto idx = torch::cat(picked).index_select(0, sel);
   auto x = images_.index_select(0, idx).permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1.0;
-  if (random_flip_) {
-    auto flip = torch::rand({n}, generator_) < 0.5;
-    x = torch::where(flip.view({n, 1, 1, 1}), x.flip({3}), x);
-  }
+  x = torch::where(flip.index_select(0, sel).view({k, 1, 1, 1}), x.flip({3}), x);
   return x.contiguous();
 }
 

@@ -12,8 +12,13 @@ namespace repro::core {
 class DataSource {
  public:
   virtual ~DataSource() = default;
-  // The next n images, [n, C, H, W] float32 in [-1, 1] (x / 127.5 - 1, as the reference).
-  virtual torch::Tensor next_batch(int64_t n) = 0;
+  // The next n images of the run's stream, of which only `rows` (indices into those n) are
+  // loaded: [rows.size(), C, H, W] float32 in [-1, 1] (x / 127.5 - 1, as the reference). With
+  // several processes n is the global batch and every rank advances the same stream (same seed)
+  // but loads only its rows: each image of a global batch goes to exactly one rank, and the
+  // result does not depend on the number of processes.
+  virtual torch::Tensor next_batch_rows(int64_t n, const std::vector<int64_t>& rows) = 0;
+  torch::Tensor next_batch(int64_t n);  // every row
   virtual int64_t size() const = 0;
   virtual std::vector<int64_t> image_shape() const = 0;  // [C, H, W]
   // Position and RNG, so a resumed run sees exactly the images an uninterrupted one would.
@@ -28,7 +33,7 @@ class DataSource {
 class NpzImageSource : public DataSource {
  public:
   NpzImageSource(const std::string& path, bool random_flip, uint64_t seed);
-  torch::Tensor next_batch(int64_t n) override;
+  torch::Tensor next_batch_rows(int64_t n, const std::vector<int64_t>& rows) override;
   int64_t size() const override { return images_.size(0); }
   std::vector<int64_t> image_shape() const override;
   std::string state() const override;

@@ -75,6 +75,9 @@ void write_train_state(const std::string& dir, const TrainState& s) {
   j["files"] = s.files;
   j["lg_loss_scale"] = s.lg_loss_scale;
   j["rng"]["cuda"] = s.cuda_rng;
+  j["world_size"] = s.world_size;
+  j["rank_rngs"] = json::array();
+  for (const auto& [global, cuda] : s.rank_rngs) j["rank_rngs"].push_back({{"global", global}, {"cuda", cuda}});
   char name[32];
   std::snprintf(name, sizeof(name), "state%06lld.json", static_cast<long long>(s.step));
   const std::string path = (fs::path(dir) / name).string();
@@ -104,6 +107,9 @@ static std::optional<TrainState> read_valid_state(const fs::path& path, std::str
     s.files = j.at("files").get<std::map<std::string, std::string>>();
     s.lg_loss_scale = j.value("lg_loss_scale", 20.0);
     s.cuda_rng = j.at("rng").value("cuda", "");
+    s.world_size = j.value("world_size", 1);
+    for (const auto& r : j.value("rank_rngs", json::array()))
+      s.rank_rngs.emplace_back(r.at("global").get<std::string>(), r.value("cuda", ""));
     for (const auto& [name, hex] : s.files) {
       const auto file = path.parent_path() / name;
       if (!fs::exists(file)) {
@@ -120,6 +126,14 @@ static std::optional<TrainState> read_valid_state(const fs::path& path, std::str
     *why = path.filename().string() + ": " + e.what();
     return std::nullopt;
   }
+}
+
+TrainState read_checkpoint_state(const std::string& dir, int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "state%06lld.json", static_cast<long long>(step));
+  std::string why;
+  if (auto s = read_valid_state(fs::path(dir) / name, &why)) return *s;
+  throw IoError("checkpoint at step " + std::to_string(step) + " in " + dir + " is not usable: " + why);
 }
 
 std::optional<TrainState> find_latest_valid_checkpoint(const std::string& dir, std::vector<std::string>* warnings) {

@@ -29,6 +29,10 @@ struct TrainState {
   std::string global_rng;  // hex of LibTorch's default CPU generator (dropout)
   double lg_loss_scale = 20.0;  // fp16 dynamic loss scale (log2)
   std::string cuda_rng;         // hex of the CUDA default generator (dropout on the GPU); empty on CPU
+  // Data parallel: the process count, and every rank's own generators (dropout differs by rank;
+  // everything else above is the same on every rank). rank_rngs[r] = {global, cuda}.
+  int world_size = 1;
+  std::vector<std::pair<std::string, std::string>> rank_rngs;
   std::map<std::string, std::string> files;  // file name -> SHA-256
 };
 
@@ -43,5 +47,8 @@ std::string write_sha256_beside(const std::string& path);
 // The newest checkpoint in `dir` whose state file parses and whose files all exist with the
 // recorded SHA-256. Broken newer ones are skipped; each skip is described in `warnings`.
 std::optional<TrainState> find_latest_valid_checkpoint(const std::string& dir, std::vector<std::string>* warnings);
+
+// The checkpoint at `step` (validated as above); IoError saying why when it is not usable.
+TrainState read_checkpoint_state(const std::string& dir, int64_t step);
 
 }  // namespace repro::core

@@ -108,11 +108,22 @@ struct Trainer::Impl {
   int consecutive_skips = 0;  // fp16 steps skipped in a row
   LogMeans log_means;         // since the last log record
   std::string ckpt_dir;
+  std::unique_ptr<Communicator> single;  // used when options.comm is null
+  Communicator* comm = nullptr;
+  int rank = 0, world = 1;
+  std::unique_ptr<EventLog> events;  // rank 0 only
 
   Impl(const UNetConfig& m, const DiffusionConfig& d, const TrainConfig& c, DataSource& data_in, TrainerOptions o)
       : model_config(m), diffusion_config(d), config(c), data(data_in), options(std::move(o)), diffusion(d),
         generator(at::detail::createCPUGenerator(derive_seed(c.seed, kStreamTrain))) {
     config.validate();
+    if (!options.comm) {
+      single = make_communicator(DistEnv{}, options.device);
+      options.comm = single.get();
+    }
+    comm = options.comm;
+    rank = comm->rank();
+    world = comm->world_size();
     const auto shape = data.image_shape();
     if (shape[0] != m.in_channels || shape[1] != m.image_size || shape[2] != m.image_size)
       throw DataError(data.describe() + ": images are " + std::to_string(shape[1]) + "x" + std::to_string(shape[2]) +
@@ -123,6 +134,15 @@ struct Trainer::Impl {
     model = UNetModel(m);
     model->to(options.device);
     model->train();
+    if (world > 1) {
+      // Every rank starts from rank 0's weights (the reference's sync_params); then each rank
+      // gets its own dropout stream.
+      torch::NoGradGuard no_grad;
+      std::vector<torch::Tensor> state = model->parameters();
+      for (const auto& b : model->buffers()) state.push_back(b);
+      comm->broadcast(state, 0);
+      if (rank > 0) torch::manual_seed(derive_seed(derive_seed(c.seed, kStreamGlobal), static_cast<uint64_t>(rank)));
+    }
     const torch::ScalarType torso = resolve_precision();
     mp = std::make_unique<MixedPrecision>(model, torso, /*loss_scaling=*/torso == torch::kHalf);
     params = mp->master_params();
@@ -162,7 +182,11 @@ struct Trainer::Impl {
   }
 
   void say(const std::string& s) const {
-    if (options.log) options.log(s);
+    if (options.log && rank == 0) options.log(s);
+  }
+
+  void event(json record, bool flush) {
+    if (events) events->write(std::move(record), flush);
   }
 
   // The reference anneals after each step from the step just taken, so step s (0-based) trains
@@ -182,9 +206,23 @@ struct Trainer::Impl {
     for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
   }
 
-  void save(EventLog& events) {
+  // Collective: every rank calls it; rank 0 writes.
+  void save() {
     TrainState state;
     state.step = step;
+    state.world_size = world;
+    {
+      // Each rank's own generators (dropout), gathered in rank order.
+      auto global = at::detail::getDefaultCPUGenerator().get_state().unsqueeze(0);
+      auto globals = comm->all_gather(global);
+      torch::Tensor cudas;
+      if (options.device.is_cuda())
+        cudas = comm->all_gather(
+            at::detail::getCUDAHooks().getDefaultCUDAGenerator(options.device.index()).get_state().unsqueeze(0));
+      for (int r = 0; r < world; ++r)
+        state.rank_rngs.emplace_back(tensor_to_hex(globals[r]), cudas.defined() ? tensor_to_hex(cudas[r]) : "");
+    }
+    if (rank != 0) return;
     auto write_pt = [&](const std::string& name, const std::function<void(const std::string&)>& writer) {
       const std::string path = (fs::path(ckpt_dir) / name).string();
       writer(path);
@@ -220,11 +258,16 @@ struct Trainer::Impl {
       state.cuda_rng = tensor_to_hex(
           at::detail::getCUDAHooks().getDefaultCUDAGenerator(options.device.index()).get_state());
     write_train_state(ckpt_dir, state);
-    events.write({{"type", "checkpoint"}, {"step", step}, {"files", state.files}}, true);
+    event({{"type", "checkpoint"}, {"step", step}, {"files", state.files}}, true);
     say("checkpoint at step " + std::to_string(step));
   }
 
   void restore(const TrainState& s) {
+    if (s.world_size != world)
+      throw ConfigError(options.run_dir, "--nproc",
+                        "the checkpoint at step " + std::to_string(s.step) + " was written by " +
+                            std::to_string(s.world_size) + " processes, this run has " + std::to_string(world) +
+                            " (the global batch would change): resume with the same process count");
     torch::NoGradGuard no_grad;
     const std::string model_path = (fs::path(ckpt_dir) / checkpoint_name("model", s.step)).string();
     auto saved = read_state_dict(model_path);
@@ -250,38 +293,84 @@ struct Trainer::Impl {
     sampler->load_state(s.sampler_state);
     data.load_state(s.data_state);
     generator.set_state(tensor_from_hex(s.train_rng, torch::kUInt8));
+    // This rank's own generators (older single-process states have only rank 0's).
+    const std::string& global_rng = static_cast<int>(s.rank_rngs.size()) == world ? s.rank_rngs[rank].first : s.global_rng;
+    const std::string& cuda_rng = static_cast<int>(s.rank_rngs.size()) == world ? s.rank_rngs[rank].second : s.cuda_rng;
     at::Generator global = at::detail::getDefaultCPUGenerator();  // a handle to the shared generator
-    global.set_state(tensor_from_hex(s.global_rng, torch::kUInt8));
-    if (options.device.is_cuda() && !s.cuda_rng.empty()) {
+    global.set_state(tensor_from_hex(global_rng, torch::kUInt8));
+    if (options.device.is_cuda() && !cuda_rng.empty()) {
       at::Generator cuda_gen = at::detail::getCUDAHooks().getDefaultCUDAGenerator(options.device.index());
-      cuda_gen.set_state(tensor_from_hex(s.cuda_rng, torch::kUInt8));
+      cuda_gen.set_state(tensor_from_hex(cuda_rng, torch::kUInt8));
     }
     step = s.step;
   }
 
-  // One optimizer step over batch_size images; returns the log values of this step.
+  // Rows of the global batch this rank trains on: its slice of every global microbatch, so that
+  // microbatch i of rank r is rows [i*m*W + r*m, i*m*W + (r+1)*m) of the global batch.
+  std::vector<int64_t> my_rows() const {
+    const int64_t batch = config.batch_size, micro = config.effective_microbatch();
+    std::vector<int64_t> rows;
+    for (int64_t i = 0; i < batch; i += micro)
+      for (int64_t j = 0; j < micro; ++j) rows.push_back(i * world + rank * micro + j);
+    return rows;
+  }
+
+  // The reference's DDP all-reduce: every rank's gradients replaced by their mean over ranks.
+  void average_gradients() {
+    if (world == 1) return;
+    std::vector<torch::Tensor> flat;
+    for (auto& p : model_params) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      flat.push_back(p.grad().flatten().to(torch::kFloat32));
+    }
+    auto buf = torch::cat(flat);
+    comm->all_reduce_sum(buf);
+    buf.div_(world);
+    int64_t offset = 0;
+    for (auto& p : model_params) {
+      const int64_t n = p.numel();
+      p.mutable_grad().copy_(buf.slice(0, offset, offset + n).view(p.sizes()));
+      offset += n;
+    }
+  }
+
+  // One optimizer step over batch_size images per rank; returns the log values of this step.
   json run_step(bool* finite) {
     optimizer->zero_grad();
     model->zero_grad();
     const int64_t batch = config.batch_size, micro = config.effective_microbatch();
+    const int64_t global_micro = micro * world;
     const auto dev = options.device;
-    auto x_all = data.next_batch(batch).to(dev);
+    auto x_all = data.next_batch_rows(batch * world, my_rows()).to(dev);
     const int T = diffusion.num_timesteps();
     double loss_sum = 0;
     ModelFn fn = [&](const torch::Tensor& x, const torch::Tensor& t) { return model->forward(x, t); };
+    const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
     for (int64_t i = 0; i < batch; i += micro) {
       auto x0 = x_all.slice(0, i, i + micro);
-      auto draw = sampler->sample(x0.size(0), generator, dev);
+      // Every rank draws the whole global microbatch's t and noise from the same generator and
+      // keeps its own slice: the computation does not depend on the number of processes.
+      auto mine = [&](const torch::Tensor& g) { return g.slice(0, rank * micro, (rank + 1) * micro); };
+      auto shape = x0.sizes().vec();
+      shape[0] = global_micro;
+      auto draw = sampler->sample(global_micro, generator, dev);
+      const auto weights = mine(draw.weights);
       MethodInputs in;
       in.x_start = x0;
-      in.t = draw.t;
+      in.t = mine(draw.t);
       auto cpu = torch::TensorOptions().dtype(torch::kFloat32);
-      in.noise = torch::randn(x0.sizes(), generator, cpu).to(dev);
+      in.noise = mine(torch::randn(shape, generator, cpu)).to(dev);
       if (config.method == "adm-ip" || config.method == "ddpm-y")
-        in.xi = torch::randn(x0.sizes(), generator, cpu).to(dev);
-      if (config.method == "adm-gp") in.gp_probe = torch::randn(x0.sizes(), generator, cpu).to(dev);
+        in.xi = mine(torch::randn(shape, generator, cpu)).to(dev);
+      if (config.method == "adm-gp") in.gp_probe = mine(torch::randn(shape, generator, cpu)).to(dev);
       auto terms = method_losses(config, diffusion, fn, in, model_params);
-      if (!torch::isfinite(terms.loss.detach()).all().item<bool>()) {
+      // Every rank's per-sample values, [global_micro, 5]: t, loss, mse, vb, weight (the
+      // reference's all_gather in update_with_local_losses, and the mean over ranks of its logs).
+      auto col = [&](const torch::Tensor& v) {
+        return v.defined() ? v.detach().to(torch::kFloat64).cpu() : torch::full({micro}, std::nan(""), f64);
+      };
+      auto all = comm->all_gather(torch::stack({col(in.t), col(terms.loss), col(terms.mse), col(terms.vb), col(weights)}, 1));
+      if (!torch::isfinite(all.select(1, 1)).all().item<bool>()) {
         if (mp->loss_scaling()) {  // an fp16 overflow in the forward pass: skip, as for gradients
           mp->set_lg_loss_scale(mp->lg_loss_scale() - 1);
           ++step;
@@ -291,37 +380,37 @@ struct Trainer::Impl {
         *finite = false;
         return {{"loss", std::nan("")}, {"grad_norm", std::nan("")}};
       }
-      // The resampler learns from the unweighted per-sample losses, as the reference does.
-      auto t_cpu = draw.t.cpu();
-      auto l_cpu = terms.loss.detach().to(torch::kFloat64).cpu();
-      std::vector<int64_t> ts(t_cpu.data_ptr<int64_t>(), t_cpu.data_ptr<int64_t>() + t_cpu.numel());
-      std::vector<double> ls(l_cpu.data_ptr<double>(), l_cpu.data_ptr<double>() + l_cpu.numel());
+      // The resampler learns from the unweighted per-sample losses of all ranks, as the reference.
+      auto t_all = all.select(1, 0).to(torch::kInt64).contiguous();
+      auto l_all = all.select(1, 1).contiguous();
+      std::vector<int64_t> ts(t_all.data_ptr<int64_t>(), t_all.data_ptr<int64_t>() + t_all.numel());
+      std::vector<double> ls(l_all.data_ptr<double>(), l_all.data_ptr<double>() + l_all.numel());
       sampler->update_with_losses(ts, ls);
-      auto weighted = terms.loss * draw.weights;
-      auto loss = weighted.mean();
+      auto loss = (terms.loss * weights).mean();
       if (terms.penalty.defined()) loss = loss + terms.penalty;
       // Quirk kept from the reference: each microbatch's mean is backpropagated as is (no 1/k).
       mp->scale_loss(loss).backward();
-      // Log the importance-weighted values by timestep quartile (log_loss_dict).
-      auto w = draw.weights.detach().cpu().to(torch::kFloat64);
-      auto lw = (terms.loss.detach().cpu().to(torch::kFloat64) * w);
-      auto mw = terms.mse.defined() ? terms.mse.detach().cpu().to(torch::kFloat64) * w : torch::Tensor();
-      auto vw = terms.vb.defined() ? terms.vb.detach().cpu().to(torch::kFloat64) * w : torch::Tensor();
-      // log_loss_dict: the microbatch means, and every sample by timestep quartile.
+      // log_loss_dict: the importance-weighted microbatch means, and every sample by quartile.
+      auto w = all.select(1, 4);
+      auto lw = l_all * w;
+      auto mw = terms.mse.defined() ? all.select(1, 2) * w : torch::Tensor();
+      auto vw = terms.vb.defined() ? all.select(1, 3) * w : torch::Tensor();
       log_means.add("loss", lw.mean().item<double>());
       if (mw.defined()) log_means.add("mse", mw.mean().item<double>());
       if (vw.defined()) log_means.add("vb", vw.mean().item<double>());
-      for (int64_t k = 0; k < t_cpu.numel(); ++k) {
+      auto lw_a = lw.accessor<double, 1>();
+      for (int64_t k = 0; k < global_micro; ++k) {
         const std::string q = "_q" + std::to_string(std::min(3, static_cast<int>(4 * ts[k] / T)));
-        log_means.add("loss" + q, lw[k].item<double>());
+        log_means.add("loss" + q, lw_a[k]);
         if (mw.defined()) log_means.add("mse" + q, mw[k].item<double>());
         if (vw.defined()) log_means.add("vb" + q, vw[k].item<double>());
       }
       loss_sum += lw.sum().item<double>();
     }
+    average_gradients();
     double grad_norm = 0;
     const bool take_step = mp->grads_to_master(&grad_norm);
-    json rec = {{"loss", loss_sum / batch}, {"grad_norm", grad_norm}};
+    json rec = {{"loss", loss_sum / (batch * world)}, {"grad_norm", grad_norm}};
     if (!take_step) {
       // fp16 overflow: the reference skips the optimizer and EMA updates and goes on.
       ++step;
@@ -350,37 +439,63 @@ struct Trainer::Impl {
   }
 
   TrainResult run(bool resume) {
-    EventLog events((fs::path(options.run_dir) / "events.jsonl").string());
+    if (rank == 0) events = std::make_unique<EventLog>((fs::path(options.run_dir) / "events.jsonl").string());
     try {
-      return run_logged(resume, events);
+      return run_logged(resume);
     } catch (const std::exception& e) {
       // Disk full, out of memory, ...: the events say how the run ended before the error travels on.
-      events.write({{"type", "end"}, {"status", "error"}, {"step", step}, {"message", e.what()}}, true);
+      event({{"type", "end"}, {"status", "error"}, {"step", step}, {"message", e.what()}}, true);
       throw;
     }
   }
 
-  TrainResult run_logged(bool resume, EventLog& events) {
-    TrainResult result;
-    if (resume) {
+  // Rank 0 picks the checkpoint (validating every file) and tells the others which.
+  std::optional<TrainState> find_resume_state() {
+    std::optional<TrainState> latest;
+    if (rank == 0) {
       std::vector<std::string> warnings;
-      auto latest = find_latest_valid_checkpoint(ckpt_dir, &warnings);
+      latest = find_latest_valid_checkpoint(ckpt_dir, &warnings);
       for (const auto& w : warnings) {
         say("warning: " + w);
-        events.write({{"type", "warning"}, {"message", w}}, true);
+        event({{"type", "warning"}, {"message", w}}, true);
       }
-      if (latest) {
+    }
+    if (world == 1) return latest;
+    auto chosen = torch::tensor({latest ? latest->step : int64_t{-1}}, torch::kInt64);
+    std::vector<torch::Tensor> buf{chosen};
+    comm->broadcast(buf, 0);
+    const int64_t k = buf[0].item<int64_t>();
+    if (k < 0) return std::nullopt;
+    if (rank == 0) return latest;
+    return read_checkpoint_state(ckpt_dir, k);
+  }
+
+  // A stop asked of any rank (a signal) stops every rank after the same step.
+  bool stop_requested() {
+    bool stop = options.stop && options.stop->load();
+    if (world == 1) return stop;
+    auto flag = torch::tensor({stop ? 1 : 0}, torch::kInt32);
+    comm->all_reduce_max(flag);
+    return flag.item<int>() > 0;
+  }
+
+  TrainResult run_logged(bool resume) {
+    TrainResult result;
+    if (resume) {
+      if (auto latest = find_resume_state()) {
         restore(*latest);
         result.resumed_from = latest->step;
         say("resumed from step " + std::to_string(step));
       }
     }
-    events.write({{"type", "start"},
+    event({{"type", "start"},
                   {"step", step},
                   {"resumed_from", result.resumed_from},
                   {"method", config.method},
                   {"gamma", config.gamma},
                   {"batch_size", config.batch_size},
+                  {"world_size", world},
+                  {"global_batch_size", config.batch_size * world},
                   {"iterations", config.iterations},
                   {"device", options.device.str()},
                   {"parameters", parameter_count(*model)},
@@ -392,7 +507,7 @@ struct Trainer::Impl {
     bool saved_at_step = false;
     double current_lr_used = current_lr();
     while (step < last_step()) {
-      if (options.stop && options.stop->load()) {
+      if (stop_requested()) {
         result.status = TrainStatus::kInterrupted;
         break;
       }
@@ -410,23 +525,23 @@ struct Trainer::Impl {
                          "non-finite loss or gradient at step " + std::to_string(step + 1) +
                          " (loss " + rec["loss"].dump() + ", grad_norm " + rec["grad_norm"].dump() +
                          "); the last good checkpoint is kept";
-        events.write({{"type", "diverged"}, {"step", step + 1}, {"loss", rec["loss"]}, {"grad_norm", rec["grad_norm"]}},
+        event({{"type", "diverged"}, {"step", step + 1}, {"loss", rec["loss"]}, {"grad_norm", rec["grad_norm"]}},
                      true);
         break;
       }
-      window_images += config.batch_size;
+      window_images += config.batch_size * world;
       if (step % config.log_interval == 0 || step == last_step()) {
         const auto now = std::chrono::steady_clock::now();
         const double window = std::chrono::duration<double>(now - window_start).count();
         json log = log_means.dump();
         log["type"] = "log";
         log["step"] = step;
-        log["samples"] = step * config.batch_size;
+        log["samples"] = step * config.batch_size * world;
         log["lr"] = current_lr_used;
         if (mp->loss_scaling()) log["lg_loss_scale"] = mp->lg_loss_scale();
         log["images_per_sec"] = window > 0 ? window_images / window : 0.0;
         log["wall_time"] = std::chrono::duration<double>(now - start).count();
-        events.write(log, true);
+        event(log, true);
         std::ostringstream line;
         line << "step " << step << "/" << last_step() << " loss " << log.value("loss", std::nan("")) << " ("
              << log["images_per_sec"].get<double>() << " img/s)";
@@ -435,16 +550,16 @@ struct Trainer::Impl {
         window_images = 0;
       }
       if (step % config.save_interval == 0) {
-        save(events);
+        save();
         saved_at_step = true;
       }
     }
     // A finished or interrupted run always ends on a checkpoint; a diverged one keeps the last good.
     if (result.status != TrainStatus::kDiverged && !saved_at_step && step > 0 &&
         (result.status == TrainStatus::kInterrupted || step == last_step()))
-      save(events);
+      save();
     result.step = step;
-    events.write({{"type", "end"}, {"status", to_string(result.status)}, {"step", step}, {"message", result.message}},
+    event({{"type", "end"}, {"status", to_string(result.status)}, {"step", step}, {"message", result.message}},
                  true);
     return result;
   }

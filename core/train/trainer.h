@@ -2,7 +2,9 @@
 // The training loop of guided-diffusion's train_util.TrainLoop with DDPM-IP's methods: schedule
 // sampling with importance weights, microbatching, AdamW/Adam, optional lr annealing and gradient
 // clipping, EMA on taken steps, events.jsonl, atomic checkpoints, exact resume, and a clean stop on
-// NaN or on request (SIGTERM/SIGINT in the CLI). Single process; data parallelism comes later.
+// NaN or on request (SIGTERM/SIGINT in the CLI). Data parallel over a Communicator: every rank
+// draws the global batch's randomness from the same seed and trains on its slice, gradients are
+// averaged, per-sample losses gathered for the resampler and the logs; rank 0 alone writes.
 #include <torch/torch.h>
 
 #include <atomic>
@@ -14,6 +16,7 @@
 #include "core/diffusion/diffusion_config.h"
 #include "core/nn/unet.h"
 #include "core/nn/unet_config.h"
+#include "core/train/communicator.h"
 #include "core/train/data_source.h"
 #include "core/train/ema.h"
 #include "core/train/train_config.h"
@@ -28,6 +31,9 @@ struct TrainerOptions {
   // Torso precision: "auto" (half on CUDA when model.use_fp16, as model.precision says; float32
   // on the CPU), "fp32", "fp16" (CUDA only; dynamic loss scaling) or "bf16" (no loss scaling).
   std::string precision = "auto";
+  // The process group of a data-parallel run (not owned); nullptr = a single process.
+  // batch_size is per process: the global batch is batch_size x world size, as the reference.
+  Communicator* comm = nullptr;
 };
 
 enum class TrainStatus { kCompleted, kInterrupted, kDiverged };

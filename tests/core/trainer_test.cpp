@@ -215,8 +215,8 @@ namespace {
 class PoisonedSource : public DataSource {
  public:
   PoisonedSource(DataSource& inner, int poison_from) : inner_(inner), poison_from_(poison_from) {}
-  torch::Tensor next_batch(int64_t n) override {
-    auto x = inner_.next_batch(n);
+  torch::Tensor next_batch_rows(int64_t n, const std::vector<int64_t>& rows) override {
+    auto x = inner_.next_batch_rows(n, rows);
     return ++calls_ >= poison_from_ ? x * std::nanf("") : x;
   }
   int64_t size() const override { return inner_.size(); }

@@ -1,0 +1,20 @@
+#pragma once
+// `repro train --nproc N`: one data-parallel run as N processes of this machine. The launcher
+// re-runs the same command line once per rank with RANK, WORLD_SIZE, LOCAL_RANK and a file-store
+// rendezvous in the environment, forwards SIGINT/SIGTERM to every rank (each then stops cleanly
+// after the same step), and stops the others when one fails.
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace repro::cli {
+
+// `command_line` is this process's argv with --nproc removed; `threads_per_rank` is passed to
+// each rank as --threads (replacing any --threads given). Returns rank 0's exit status, or the
+// first failing rank's when rank 0 succeeded.
+int launch_local_ranks(int nproc, std::vector<std::string> command_line, int threads_per_rank, std::ostream& err);
+
+// argv without the options named in `drop` (each with its value, as "--x v" or "--x=v").
+std::vector<std::string> without_options(const std::vector<std::string>& argv, const std::vector<std::string>& drop);
+
+}  // namespace repro::cli

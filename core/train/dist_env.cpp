@@ -1,0 +1,115 @@
+#include "core/train/dist_env.h"
+
+#include <cstdlib>
+
+#include "core/util/errors.h"
+
+namespace repro::core {
+
+namespace {
+
+int parse_int(const std::string& name, const std::string& value) {
+  size_t used = 0;
+  long v = 0;
+  try {
+    v = std::stol(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size())
+    throw ConfigError("environment", name, "expected an integer, got '" + value + "'");
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+std::string DistEnv::describe() const {
+  if (!distributed()) return "single process";
+  std::string where = store_file.empty() ? "tcp store " + master_addr + ":" + std::to_string(master_port)
+                                         : "file store " + store_file;
+  return "rank " + std::to_string(rank) + " of " + std::to_string(world_size) + " (" + source + ", " + where + ")";
+}
+
+std::string first_slurm_host(const std::string& nodelist) {
+  // The first entry ends at the first comma outside brackets.
+  size_t end = 0;
+  int depth = 0;
+  for (; end < nodelist.size(); ++end) {
+    if (nodelist[end] == '[') ++depth;
+    if (nodelist[end] == ']') --depth;
+    if (nodelist[end] == ',' && depth == 0) break;
+  }
+  const std::string first = nodelist.substr(0, end);
+  const auto open = first.find('[');
+  if (open == std::string::npos) return first;
+  const auto close = first.find(']', open);
+  std::string range = first.substr(open + 1, close == std::string::npos ? std::string::npos : close - open - 1);
+  range = range.substr(0, range.find_first_of(",-"));  // keeps zero padding: "03"
+  return first.substr(0, open) + range + (close == std::string::npos ? "" : first.substr(close + 1));
+}
+
+DistEnv dist_env_from_environment(const std::function<std::optional<std::string>(const std::string&)>& getenv_in) {
+  auto get = [&](const std::string& name) -> std::optional<std::string> {
+    if (getenv_in) return getenv_in(name);
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+  DistEnv env;
+  std::string rank_var, world_var;
+  if (get("RANK") && get("WORLD_SIZE")) {
+    env.source = "env";
+    rank_var = "RANK";
+    world_var = "WORLD_SIZE";
+    env.rank = parse_int("RANK", *get("RANK"));
+    env.world_size = parse_int("WORLD_SIZE", *get("WORLD_SIZE"));
+    env.local_rank = get("LOCAL_RANK") ? parse_int("LOCAL_RANK", *get("LOCAL_RANK")) : env.rank;
+  } else if (get("SLURM_PROCID") && (get("SLURM_STEP_NUM_TASKS") || get("SLURM_NTASKS"))) {
+    env.source = "slurm";
+    rank_var = "SLURM_PROCID";
+    // The step's task count: a batch script run without srun is one process even when the job
+    // asked for several tasks.
+    world_var = get("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS";
+    env.rank = parse_int(rank_var, *get(rank_var));
+    env.world_size = parse_int(world_var, *get(world_var));
+    env.local_rank = get("SLURM_LOCALID") ? parse_int("SLURM_LOCALID", *get("SLURM_LOCALID")) : 0;
+  }
+  if (env.world_size < 1) throw ConfigError("environment", world_var, "expected at least 1, got " + std::to_string(env.world_size));
+  if (env.rank < 0 || env.rank >= env.world_size)
+    throw ConfigError("environment", rank_var,
+                      "expected a rank in [0, " + std::to_string(env.world_size) + "), got " + std::to_string(env.rank));
+  if (env.local_rank < 0) throw ConfigError("environment", "LOCAL_RANK", "expected >= 0, got " + std::to_string(env.local_rank));
+  if (auto t = get("REPRO_DIST_TIMEOUT")) {
+    env.timeout_s = parse_int("REPRO_DIST_TIMEOUT", *t);
+    if (env.timeout_s <= 0) throw ConfigError("environment", "REPRO_DIST_TIMEOUT", "expected seconds > 0, got " + *t);
+  }
+  if (!env.distributed()) return env;
+
+  if (auto f = get("REPRO_DIST_STORE_FILE")) {
+    env.store_file = *f;
+    return env;
+  }
+  if (auto a = get("MASTER_ADDR")) {
+    env.master_addr = *a;
+  } else if (env.source == "slurm") {
+    for (const char* var : {"SLURM_STEP_NODELIST", "SLURM_JOB_NODELIST", "SLURM_NODELIST"})
+      if (auto list = get(var)) {
+        env.master_addr = first_slurm_host(*list);
+        break;
+      }
+  }
+  if (env.master_addr.empty())
+    throw ConfigError("environment", "MASTER_ADDR",
+                      "a run of " + std::to_string(env.world_size) +
+                          " processes needs a rendezvous: set MASTER_ADDR (and MASTER_PORT) or REPRO_DIST_STORE_FILE");
+  if (auto p = get("MASTER_PORT")) {
+    env.master_port = parse_int("MASTER_PORT", *p);
+  } else if (env.source == "slurm" && get("SLURM_JOB_ID")) {
+    env.master_port = 15000 + parse_int("SLURM_JOB_ID", *get("SLURM_JOB_ID")) % 20000;
+  }
+  if (env.master_port <= 0 || env.master_port > 65535)
+    throw ConfigError("environment", "MASTER_PORT", "expected a port in 1..65535, got " + std::to_string(env.master_port));
+  return env;
+}
+
+}  // namespace repro::core
