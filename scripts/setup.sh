@@ -13,6 +13,7 @@ packages=(
   libsqlitecpp-dev libsqlite3-dev libyaml-cpp-dev libcli11-dev
   libboost-dev libboost-filesystem-dev libgtest-dev
   libzip-dev libssl-dev libstb-dev nlohmann-json3-dev
+  libjpeg62-turbo-dev libwebp-dev libgif-dev
   python3-torch python3-numpy python3-scipy python3-pil
 )
 

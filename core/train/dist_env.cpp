@@ -39,13 +39,15 @@ std::string first_slurm_host(const std::string& nodelist) {
     if (nodelist[end] == ']') --depth;
     if (nodelist[end] == ',' && depth == 0) break;
   }
-  const std::string first = nodelist.substr(0, end);
-  const auto open = first.find('[');
-  if (open == std::string::npos) return first;
-  const auto close = first.find(']', open);
-  std::string range = first.substr(open + 1, close == std::string::npos ? std::string::npos : close - open - 1);
-  range = range.substr(0, range.find_first_of(",-"));  // keeps zero padding: "03"
-  return first.substr(0, open) + range + (close == std::string::npos ? "" : first.substr(close + 1));
+  // Each bracket group ("[03-05,9]") contributes its first value, zero padding kept.
+  std::string host = nodelist.substr(0, end);
+  for (auto open = host.find('['); open != std::string::npos; open = host.find('[')) {
+    const auto close = host.find(']', open);
+    if (close == std::string::npos) break;
+    const std::string group = host.substr(open + 1, close - open - 1);
+    host = host.substr(0, open) + group.substr(0, group.find_first_of(",-")) + host.substr(close + 1);
+  }
+  return host;
 }
 
 DistEnv dist_env_from_environment(const std::function<std::optional<std::string>(const std::string&)>& getenv_in) {
