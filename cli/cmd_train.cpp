@@ -117,8 +117,9 @@ int run_train(const TrainArgs& a, std::ostream& err) {
       throw ConfigError(a.run_dir, "--resume", "the run directory already has checkpoints: pass --resume to continue it");
   }
 
-  core::NpzImageSource data(file.data.path, file.data.random_flip,
-                            core::derive_seed(file.train.seed, core::kStreamData));
+  auto source = core::open_image_source(file.data.path, file.model.image_size, file.data.random_flip,
+                                       core::derive_seed(file.train.seed, core::kStreamData));
+  core::DataSource& data = *source;
   core::TrainerOptions options;
   options.run_dir = a.run_dir;
   options.device = device.device;

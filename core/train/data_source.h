@@ -1,10 +1,10 @@
 #pragma once
 // Where the trainer's images come from. The datasets issue brings the packed format, sharding and
-// prefetching behind this same interface; today NpzImageSource reads an .npz with arr_0 uint8
-// NHWC (the reference's sample/reference-batch format).
+// prefetching behind this same interface; today an .npz with arr_0 uint8 NHWC or an image folder.
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace repro::core {
@@ -27,12 +27,13 @@ class DataSource {
   virtual std::string describe() const = 0;
 };
 
-// Shuffles by seed every epoch (a fresh permutation each pass, as DataLoader(shuffle=True) does),
-// flips horizontally with p = 0.5 when random_flip, loops forever. Throws IoError/DataError naming
-// the file when it is missing, has no arr_0, or is not uint8 [N, H, W, 1 or 3].
-class NpzImageSource : public DataSource {
+// Images held in memory, uint8 [N, H, W, C]: shuffled by seed every epoch (a fresh permutation
+// each pass, as DataLoader(shuffle=True) does), flipped horizontally with p = 0.5 when
+// random_flip, looping forever.
+class ImageArraySource : public DataSource {
  public:
-  NpzImageSource(const std::string& path, bool random_flip, uint64_t seed);
+  // `images` uint8 [N, H, W, 1 or 3], N > 0; `origin` names where they came from in messages.
+  ImageArraySource(torch::Tensor images, std::string origin, bool random_flip, uint64_t seed);
   torch::Tensor next_batch_rows(int64_t n, const std::vector<int64_t>& rows) override;
   int64_t size() const override { return images_.size(0); }
   std::vector<int64_t> image_shape() const override;
@@ -43,7 +44,7 @@ class NpzImageSource : public DataSource {
  private:
   void new_epoch();
 
-  std::string path_;
+  std::string origin_;
   bool random_flip_;
   torch::Tensor images_;  // [N, H, W, C] uint8
   torch::Generator generator_;
@@ -51,5 +52,23 @@ class NpzImageSource : public DataSource {
   int64_t position_ = 0;
   int64_t epoch_ = 0;
 };
+
+// An .npz with arr_0 uint8 [N, H, W, 1 or 3] (the reference's sample/reference-batch format).
+// Throws IoError/DataError naming the file when it is missing, has no arr_0, or has another shape.
+class NpzImageSource : public ImageArraySource {
+ public:
+  NpzImageSource(const std::string& path, bool random_flip, uint64_t seed);
+};
+
+// An image folder as the reference's image_datasets.py reads it (recursive listing, RGB,
+// center_crop_arr to image_size, exact to Pillow), decoded once into memory. For datasets too
+// large for memory the datasets issue's packed format is the way.
+class ImageFolderSource : public ImageArraySource {
+ public:
+  ImageFolderSource(const std::string& dir, int image_size, bool random_flip, uint64_t seed);
+};
+
+// An image folder when `path` is a directory, else an .npz.
+std::unique_ptr<DataSource> open_image_source(const std::string& path, int image_size, bool random_flip, uint64_t seed);
 
 }  // namespace repro::core

@@ -38,7 +38,7 @@ void TrainConfig::validate(const std::string& where) const {
 }
 
 void DataConfig::validate(const std::string& where) const {
-  if (path.empty()) throw ConfigError(where, "data.path", "missing: an .npz file with arr_0 uint8 [N, H, W, C]");
+  if (path.empty()) throw ConfigError(where, "data.path", "missing: an .npz file with arr_0 uint8 [N, H, W, C] or an image folder");
 }
 
 }  // namespace repro::core

@@ -48,9 +48,12 @@ inline uint64_t derive_seed(uint64_t seed, uint64_t stream) {
   return z ^ (z >> 31);
 }
 
-// Where the training images come from (until the datasets issue: an .npz with arr_0 uint8 NHWC).
+// Where the training images come from (until the datasets issue's packed format: an .npz or an
+// image folder).
 struct DataConfig {
-  std::string path;              // .npz file with arr_0 [N, H, W, C] uint8
+  // An .npz file with arr_0 [N, H, W, C] uint8, or a folder of jpg/jpeg/png/gif/webp images read
+  // as the reference's image_datasets.py (recursive, RGB, center_crop_arr to model.image_size).
+  std::string path;
   bool random_flip = true;       // horizontal flip with p = 0.5, on as in the reference
   void validate(const std::string& where = "") const;
 };

@@ -353,19 +353,3 @@ TEST(Trainer, AnnealingStopsAtLrAnnealSteps) {
   EXPECT_DOUBLE_EQ(lrs[2], 0.01 * 0.75);
   EXPECT_DOUBLE_EQ(lrs[3], 0.01 * 0.5);
 }
-
-TEST(NpzImageSource, RowsAreSlicesOfTheSameStream) {
-  // Ranks load disjoint rows of one global batch: together exactly what one process loads.
-  test::TempDir dir;
-  const std::string data_path = write_dataset(dir, 8);
-  NpzImageSource whole(data_path, true, 5), rank0(data_path, true, 5), rank1(data_path, true, 5);
-  for (int step = 0; step < 3; ++step) {  // crosses an epoch boundary (6 of 8 per step)
-    auto all = whole.next_batch(6);
-    auto a = rank0.next_batch_rows(6, {0, 1, 4});
-    auto b = rank1.next_batch_rows(6, {2, 3, 5});
-    EXPECT_TRUE(torch::equal(a, all.index_select(0, torch::tensor({0, 1, 4})))) << step;
-    EXPECT_TRUE(torch::equal(b, all.index_select(0, torch::tensor({2, 3, 5})))) << step;
-  }
-  EXPECT_EQ(rank0.state(), whole.state());
-  EXPECT_THROW(rank0.next_batch_rows(2, {2}), c10::Error);
-}

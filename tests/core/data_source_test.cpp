@@ -1,0 +1,66 @@
+// The trainer's image sources: the npz and image-folder sources yield the same stream for the
+// same images, and ranks loading disjoint rows of one global batch see what one process sees.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/train/data_source.h"
+#include "core/util/errors.h"
+#include "core/util/npy.h"
+#include "core/util/tensor_npy.h"
+#include "tests/support/test_support.h"
+
+using namespace repro;
+using namespace repro::core;
+
+namespace {
+std::string write_dataset(const test::TempDir& dir, int64_t n) {
+  torch::manual_seed(5);
+  auto images = torch::randint(0, 256, {n, 8, 8, 3}, torch::kUInt8);
+  const std::string path = dir.file("data.npz");
+  write_npz(path, {{"arr_0", to_npy(images)}});
+  return path;
+}
+}  // namespace
+
+TEST(DataSource, RowsAreSlicesOfTheSameStream) {
+  test::TempDir dir;
+  const std::string data_path = write_dataset(dir, 8);
+  NpzImageSource whole(data_path, true, 5), rank0(data_path, true, 5), rank1(data_path, true, 5);
+  for (int step = 0; step < 3; ++step) {  // crosses an epoch boundary (6 of 8 per step)
+    auto all = whole.next_batch(6);
+    auto a = rank0.next_batch_rows(6, {0, 1, 4});
+    auto b = rank1.next_batch_rows(6, {2, 3, 5});
+    EXPECT_TRUE(torch::equal(a, all.index_select(0, torch::tensor({0, 1, 4})))) << step;
+    EXPECT_TRUE(torch::equal(b, all.index_select(0, torch::tensor({2, 3, 5})))) << step;
+  }
+  EXPECT_EQ(rank0.state(), whole.state());
+  EXPECT_THROW(rank0.next_batch_rows(2, {2}), c10::Error);
+}
+
+TEST(DataSource, AFolderOfPngsIsTheSameStreamAsTheNpz) {
+  // Pillow writes the npz's images as PNGs named in order; the folder reader lists them sorted.
+  test::TempDir dir;
+  const std::string npz = write_dataset(dir, 5);
+  ASSERT_EQ(test::run_python("import numpy as np, os\nfrom PIL import Image\nos.makedirs('imgs/sub')\n"
+                             "a = np.load('data.npz')['arr_0']\n"
+                             "for i, x in enumerate(a):\n"
+                             "    Image.fromarray(x).save(('imgs/sub/' if i >= 3 else 'imgs/') + f'{i:02d}.png')\n",
+                             dir.path()),
+            0);
+  auto folder = open_image_source(dir.file("imgs"), 8, true, 9);
+  auto array = open_image_source(npz, 8, true, 9);
+  EXPECT_EQ(folder->size(), 5);
+  EXPECT_EQ(folder->image_shape(), (std::vector<int64_t>{3, 8, 8}));
+  for (int step = 0; step < 3; ++step) EXPECT_TRUE(torch::equal(folder->next_batch(4), array->next_batch(4))) << step;
+  EXPECT_NE(folder->describe().find("imgs"), std::string::npos) << folder->describe();
+}
+
+TEST(DataSource, MissingOrEmptyInputsNameThePath) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.file("empty"));
+  EXPECT_NE(test::error_message([&] { open_image_source(dir.file("empty"), 8, true, 1); }).find("empty"),
+            std::string::npos);
+  EXPECT_NE(test::error_message([&] { open_image_source(dir.file("nope.npz"), 8, true, 1); }).find("nope.npz"),
+            std::string::npos);
+}
