@@ -4,7 +4,10 @@
 
 #include <atomic>
 #include <csignal>
+#include <unistd.h>
+
 #include <filesystem>
+#include <iostream>
 #include <thread>
 #include <ostream>
 
@@ -124,7 +127,18 @@ int run_train(const TrainArgs& a, std::ostream& err) {
   options.run_dir = a.run_dir;
   options.device = device.device;
   options.stop = &g_stop;
-  options.log = [&err](const std::string& s) { err << s << "\n"; };
+  // On a terminal the progress lines ("step ...") rewrite one line; in a log file each is a line.
+  const bool tty = ::isatty(STDERR_FILENO) && &err == &std::cerr;
+  auto on_progress_line = std::make_shared<bool>(false);
+  options.log = [&err, tty, on_progress_line](const std::string& s) {
+    const bool progress = tty && s.rfind("step ", 0) == 0;
+    if (progress) {
+      err << "\r" << s << "\033[K" << std::flush;
+    } else {
+      err << (*on_progress_line ? "\n" : "") << s << "\n";
+    }
+    *on_progress_line = progress;
+  };
   options.precision = a.precision;
   options.comm = comm.get();
   core::Trainer trainer(file.model, file.diffusion, file.train, data, options);
@@ -134,6 +148,7 @@ int run_train(const TrainArgs& a, std::ostream& err) {
     err << "training " << file.train.method << " on " << data.describe() << ", " << device.description
         << (env.distributed() ? ", " + comm->describe() : "") << "\n";
   auto result = trainer.run(a.resume);
+  if (*on_progress_line) err << "\n";
   if (rank0)
     err << "status: " << core::to_string(result.status) << " at step " << result.step
         << (result.message.empty() ? "" : ": " + result.message) << "\n";

@@ -87,6 +87,17 @@ class LogMeans {
   std::map<std::string, std::pair<double, int64_t>> acc_;
 };
 
+// "1h02m", "3m05s", "12s"; "?" before the first rate is known.
+std::string format_eta(double seconds) {
+  if (!(seconds >= 0)) return "?";
+  const auto s = static_cast<int64_t>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof(buf), "%lldh%02lldm", static_cast<long long>(s / 3600), static_cast<long long>(s % 3600 / 60));
+  else if (s >= 60) std::snprintf(buf, sizeof(buf), "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+  else std::snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(s));
+  return buf;
+}
+
 }  // namespace
 
 struct Trainer::Impl {
@@ -543,8 +554,10 @@ struct Trainer::Impl {
         log["wall_time"] = std::chrono::duration<double>(now - start).count();
         event(log, true);
         std::ostringstream line;
+        const double rate = log["images_per_sec"].get<double>();
         line << "step " << step << "/" << last_step() << " loss " << log.value("loss", std::nan("")) << " ("
-             << log["images_per_sec"].get<double>() << " img/s)";
+             << rate << " img/s, eta " << format_eta(rate > 0 ? (last_step() - step) * config.batch_size * world / rate : -1)
+             << ")";
         say(line.str());
         window_start = now;
         window_images = 0;
