@@ -14,7 +14,10 @@ packages=(
   libboost-dev libboost-filesystem-dev libgtest-dev
   libzip-dev libssl-dev libstb-dev nlohmann-json3-dev
   libjpeg62-turbo-dev libwebp-dev libgif-dev
-  python3-torch python3-numpy python3-scipy python3-pil
+  libeigen3-dev
+  libarchive-dev liblmdb-dev zlib1g-dev libopencv-imgproc-dev
+  python3-torch python3-numpy python3-scipy python3-pil python3-lmdb python3-opencv
+  dataset-fashion-mnist
 )
 
 missing=()

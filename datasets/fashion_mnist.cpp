@@ -1,0 +1,109 @@
+#include "datasets/fashion_mnist.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "core/util/errors.h"
+
+namespace repro::datasets {
+namespace {
+
+using GzFile = std::unique_ptr<gzFile_s, decltype(&gzclose)>;
+
+std::string gz_error(gzFile f) {
+  int code = 0;
+  const char* s = gzerror(f, &code);
+  return code == Z_ERRNO ? std::strerror(errno) : (s && *s ? s : "unexpected end of data");
+}
+
+// Reads exactly `n` bytes at uncompressed offset `offset`, or throws naming the offset reached.
+void read_exact(gzFile f, void* out, size_t n, uint64_t offset, uint64_t total, const std::string& path) {
+  auto* p = static_cast<char*>(out);
+  while (n > 0) {
+    const unsigned chunk = static_cast<unsigned>(std::min<size_t>(n, 1u << 30));
+    const int got = gzread(f, p, chunk);
+    if (got <= 0)
+      throw IoError(path + ": data ends at byte " + std::to_string(offset) + ", the IDX header implies " +
+                    std::to_string(total) + " (truncated or corrupt: " + gz_error(f) + ")");
+    p += got;
+    n -= static_cast<size_t>(got);
+    offset += static_cast<uint64_t>(got);
+  }
+}
+
+uint32_t big_endian_u32(const uint8_t* b) {
+  return (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | uint32_t(b[3]);
+}
+
+}  // namespace
+
+IdxArray read_idx_gz(const std::string& path) {
+  GzFile f(gzopen(path.c_str(), "rb"), &gzclose);
+  if (!f) throw IoError("cannot read " + path + ": " + std::strerror(errno));
+  uint8_t magic[4];
+  read_exact(f.get(), magic, 4, 0, 4, path);
+  if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] < 1 || magic[3] > 4)
+    throw IoError(path + ": not an unsigned-byte IDX file (magic " + std::to_string(big_endian_u32(magic)) +
+                  ", expected 0x0000080N)");
+  IdxArray a;
+  uint64_t total = 4 + 4 * uint64_t(magic[3]), numel = 1;
+  std::vector<uint8_t> dims(4 * magic[3]);
+  read_exact(f.get(), dims.data(), dims.size(), 4, total, path);
+  for (int d = 0; d < magic[3]; ++d) {
+    a.dims.push_back(big_endian_u32(dims.data() + 4 * d));
+    numel *= static_cast<uint64_t>(a.dims.back());
+  }
+  total += numel;
+  a.data.resize(numel);
+  read_exact(f.get(), a.data.data(), numel, 4 + dims.size(), total, path);
+  char extra;
+  if (gzread(f.get(), &extra, 1) != 0)
+    throw IoError(path + ": data continues after byte " + std::to_string(total) + ", the size its IDX header implies");
+  return a;
+}
+
+std::string fashion_mnist_images_path(const std::string& dir, FashionMnistSplit split) {
+  return dir + (split == FashionMnistSplit::kTrain ? "/train" : "/t10k") + "-images-idx3-ubyte.gz";
+}
+std::string fashion_mnist_labels_path(const std::string& dir, FashionMnistSplit split) {
+  return dir + (split == FashionMnistSplit::kTrain ? "/train" : "/t10k") + "-labels-idx1-ubyte.gz";
+}
+
+int64_t read_fashion_mnist(const std::string& dir, FashionMnistSplit split, const ImageSink& sink) {
+  const std::string images_path = fashion_mnist_images_path(dir, split);
+  const std::string labels_path = fashion_mnist_labels_path(dir, split);
+  const IdxArray images = read_idx_gz(images_path);
+  const IdxArray labels = read_idx_gz(labels_path);
+  const auto shape = [](const std::vector<int64_t>& d) {
+    std::string s = "[";
+    for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+    return s + "]";
+  };
+  if (images.dims.size() != 3 || images.dims[1] != 28 || images.dims[2] != 28)
+    throw DataError(images_path + ": images are " + shape(images.dims) + ", Fashion-MNIST's are [N, 28, 28]");
+  if (labels.dims.size() != 1 || labels.dims[0] != images.dims[0])
+    throw DataError(labels_path + ": labels are " + shape(labels.dims) + ", expected [" +
+                    std::to_string(images.dims[0]) + "] to match " + images_path);
+  constexpr int kPad = (kFashionMnistPaddedSize - 28) / 2;
+  uint8_t out[kFashionMnistPaddedSize * kFashionMnistPaddedSize * 3];
+  for (int64_t i = 0; i < images.dims[0]; ++i) {
+    if (labels.data[i] > 9)
+      throw DataError(labels_path + ": label " + std::to_string(i) + " is " + std::to_string(labels.data[i]) +
+                      ", Fashion-MNIST labels are 0..9");
+    std::memset(out, 0, sizeof out);
+    const uint8_t* grey = images.data.data() + i * 28 * 28;
+    for (int y = 0; y < 28; ++y)
+      for (int x = 0; x < 28; ++x) {
+        uint8_t* px = out + ((y + kPad) * kFashionMnistPaddedSize + (x + kPad)) * 3;
+        px[0] = px[1] = px[2] = grey[y * 28 + x];
+      }
+    sink(out, labels.data[i]);
+  }
+  return images.dims[0];
+}
+
+}  // namespace repro::datasets
