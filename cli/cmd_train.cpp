@@ -18,6 +18,7 @@
 #include "core/util/errors.h"
 #include "core/util/file_io.h"
 #include "runner/config/train_config_yaml.h"
+#include "runner/config/train_identity.h"
 
 namespace repro::cli {
 
@@ -42,38 +43,6 @@ struct TrainArgs {
   std::string precision = "auto";
   RuntimeOptions runtime;
 };
-
-// Everything that defines what the run computes. `iterations` is left out on purpose: extending
-// a finished run with more steps is the same run.
-json identity(const config::TrainFile& f, int world_size) {
-  const auto& m = f.model;
-  const auto& d = f.diffusion;
-  const auto& t = f.train;
-  return {
-      {"model",
-       {{"image_size", m.image_size}, {"in_channels", m.in_channels}, {"num_channels", m.num_channels},
-        {"num_res_blocks", m.num_res_blocks}, {"attention_resolutions", m.attention_resolutions},
-        {"dropout", m.dropout}, {"channel_mult", m.resolved_channel_mult()}, {"num_heads", m.num_heads},
-        {"num_head_channels", m.num_head_channels}, {"num_heads_upsample", m.num_heads_upsample},
-        {"use_scale_shift_norm", m.use_scale_shift_norm}, {"resblock_updown", m.resblock_updown},
-        {"use_new_attention_order", m.use_new_attention_order}, {"learn_sigma", m.learn_sigma},
-        {"num_classes", m.num_classes}, {"conv_resample", m.conv_resample}, {"use_fp16", m.use_fp16},
-        {"precision", m.precision}}},
-      {"diffusion",
-       {{"diffusion_steps", d.diffusion_steps}, {"noise_schedule", d.noise_schedule}, {"sigma_small", d.sigma_small},
-        {"use_kl", d.use_kl}, {"predict_xstart", d.predict_xstart}, {"rescale_timesteps", d.rescale_timesteps},
-        {"rescale_learned_sigmas", d.rescale_learned_sigmas}, {"timestep_respacing", d.timestep_respacing},
-        {"model_mean_type", d.model_mean_type}, {"model_var_type", d.model_var_type}, {"loss_type", d.loss_type}}},
-      {"train",
-       {{"method", t.method}, {"gamma", t.gamma}, {"lambda_gp", t.lambda_gp}, {"lambda_wd", t.lambda_wd},
-        {"wd_mode", t.wd_mode}, {"schedule_sampler", t.schedule_sampler}, {"optimizer", t.optimizer}, {"lr", t.lr},
-        {"weight_decay", t.weight_decay}, {"adam_beta1", t.adam_beta1}, {"adam_beta2", t.adam_beta2},
-        {"adam_eps", t.adam_eps}, {"lr_anneal_steps", t.lr_anneal_steps}, {"grad_clip", t.grad_clip},
-        {"batch_size", t.batch_size}, {"microbatch", t.microbatch}, {"ema_rate", t.ema_rate},
-        {"log_interval", t.log_interval}, {"save_interval", t.save_interval}, {"seed", t.seed},
-        {"world_size", world_size}}},
-      {"data", {{"path", fs::absolute(f.data.path).lexically_normal().string()}, {"random_flip", f.data.random_flip}}}};
-}
 
 int run_train(const TrainArgs& a, std::ostream& err) {
   const core::DistEnv env = core::dist_env_from_environment();
@@ -104,7 +73,7 @@ int run_train(const TrainArgs& a, std::ostream& err) {
   // The run directory belongs to one config: refuse to mix.
   const fs::path run_dir(a.run_dir);
   const fs::path resolved = run_dir / "config.resolved.json";
-  const json id = identity(file, comm->world_size());
+  const json id = config::train_identity(file, comm->world_size());
   if (fs::exists(resolved)) {
     json existing = json::parse(read_file(resolved.string()));
     if (existing != id) {

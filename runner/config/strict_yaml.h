@@ -30,6 +30,9 @@ class StrictMap {
   void get(const std::string& key, std::vector<double>& out);  // list or "1,2,2,2"
   // The sub-mapping under key (an empty one when absent).
   StrictMap child(const std::string& key);
+  // The node under key as it is (undefined when absent), for callers that read it themselves.
+  YAML::Node raw(const std::string& key) { return value(key); }
+  const std::string& file() const { return file_; }
   bool has(const std::string& key) const;
 
   // Throws ConfigError for the first key that no get/child asked for, listing the valid keys.

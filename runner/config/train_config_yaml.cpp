@@ -4,8 +4,6 @@
 
 namespace repro::config {
 
-namespace {
-
 // Applies "a.b=value" to the YAML tree: the value is parsed as YAML ("0.2", "[1,2]", "true").
 void apply_override(YAML::Node& root, const std::string& text) {
   const auto eq = text.find('=');
@@ -30,6 +28,8 @@ void apply_override(YAML::Node& root, const std::string& text) {
   }
   chain.back()[keys.back()] = value;
 }
+
+namespace {
 
 void read_train_config(StrictMap& m, core::TrainConfig& c) {
   m.get("method", c.method);
@@ -60,6 +60,11 @@ void read_train_config(StrictMap& m, core::TrainConfig& c) {
 TrainFile read_train_file(const std::string& path, const std::vector<std::string>& overrides) {
   YAML::Node root = load_yaml_file(path);
   for (const auto& o : overrides) apply_override(root, o);
+  const auto slash = path.find_last_of('/');
+  return parse_train_yaml(root, path, slash == std::string::npos ? "" : path.substr(0, slash + 1));
+}
+
+TrainFile parse_train_yaml(const YAML::Node& root, const std::string& path, const std::string& base_dir) {
   StrictMap top(root, path, "");
   TrainFile f;
   ModelFile model_file;
@@ -87,10 +92,7 @@ TrainFile read_train_file(const std::string& path, const std::vector<std::string
   check([&] { f.train.validate(); }, train);
   check([&] { f.data.validate(); }, data);
   // A relative data path is relative to the config file.
-  if (!f.data.path.empty() && f.data.path[0] != '/') {
-    const auto slash = path.find_last_of('/');
-    if (slash != std::string::npos) f.data.path = path.substr(0, slash + 1) + f.data.path;
-  }
+  if (!f.data.path.empty() && f.data.path[0] != '/') f.data.path = base_dir + f.data.path;
   return f;
 }
 

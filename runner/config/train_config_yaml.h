@@ -18,5 +18,12 @@ struct TrainFile {
 
 // Strictly reads and validates; throws ConfigError naming file, line and key path.
 TrainFile read_train_file(const std::string& path, const std::vector<std::string>& overrides = {});
+// The same from a YAML tree; `name` names it in errors, a relative data.path is joined to base_dir
+// (a directory with its trailing slash, or "").
+TrainFile parse_train_yaml(const YAML::Node& root, const std::string& name, const std::string& base_dir);
+
+// Applies one "key.path=value" override (--set) to a YAML tree; the value is parsed as YAML.
+// Throws ConfigError for text without '='.
+void apply_override(YAML::Node& root, const std::string& text);
 
 }  // namespace repro::config

@@ -1,0 +1,165 @@
+#include "runner/experiment/expand.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "core/util/errors.h"
+#include "runner/config/train_identity.h"
+#include "runner/experiment/yaml_merge.h"
+
+namespace repro::runner {
+
+namespace {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+std::string join(const Labels& labels) {
+  if (labels.empty()) return "(base)";
+  std::string s;
+  for (const auto& [a, l] : labels) s += (s.empty() ? "" : " ") + a + "=" + l;
+  return s;
+}
+
+// "axis=l1,l2" -> (axis, {l1, l2}), checked against the file's axes.
+std::pair<std::string, std::set<std::string>> parse_only(const ExperimentFile& f, const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos) throw ConfigError("--only", text, "expected axis=label[,label...]");
+  const std::string axis = text.substr(0, eq);
+  const Axis* a = nullptr;
+  for (const auto& x : f.axes) a = x.name == axis ? &x : a;
+  if (!a) {
+    std::string names;
+    for (const auto& x : f.axes) names += (names.empty() ? "" : ", ") + x.name;
+    throw ConfigError("--only", text, "no axis '" + axis + "' in " + f.path + " (axes: " + names + ")");
+  }
+  std::set<std::string> labels;
+  size_t start = eq + 1;
+  while (true) {
+    const auto comma = text.find(',', start);
+    const std::string label = text.substr(start, comma - start);
+    bool known = false;
+    for (const auto& v : a->values) known |= v.label == label;
+    if (!known) throw ConfigError("--only", text, "axis " + axis + " has no value '" + label + "'");
+    labels.insert(label);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return {axis, labels};
+}
+
+PlannedRun plan_run(const ExperimentFile& f, const Labels& labels, const std::vector<std::string>& sets) {
+  PlannedRun run;
+  run.labels = labels;
+  YAML::Node cfg = merged(f.base, YAML::Node());
+  for (size_t i = 0; i < labels.size(); ++i)
+    for (const auto& v : f.axes[i].values)
+      if (v.label == labels[i].second) cfg = merged(cfg, v.set);
+  for (const auto& [axis, label] : labels) {
+    auto it = f.overrides.find(axis + "." + label);
+    if (it != f.overrides.end()) cfg = merged(cfg, it->second);
+  }
+  for (const auto& s : sets) config::apply_override(cfg, s);
+  run.config = cfg;
+  const std::string where = f.path + " (run " + join(labels) + ")";
+  const auto slash = f.path.find_last_of('/');
+  const std::string base_dir = slash == std::string::npos ? "" : f.path.substr(0, slash + 1);
+  // The training file is the config without eval:, read by the same strict reader as `repro train`.
+  YAML::Node train_tree = merged(cfg, YAML::Node());
+  YAML::Node eval_node = cfg["eval"];
+  train_tree.remove("eval");
+  run.train = config::parse_train_yaml(train_tree, where, base_dir);
+  if (eval_node && !eval_node.IsNull()) {
+    run.eval = read_eval_spec(eval_node, where);
+    auto& e = *run.eval;
+    if (!e.reference.empty() && e.reference[0] != '/') e.reference = base_dir + e.reference;
+    // Checkpoints exist only at multiples of save_interval and at the end.
+    for (auto k : e.at_iterations)
+      if (k != run.train.train.iterations && k % run.train.train.save_interval != 0)
+        throw ConfigError(where, "eval.at_iterations",
+                          "step " + std::to_string(k) + " has no checkpoint: use multiples of train.save_interval (" +
+                              std::to_string(run.train.train.save_interval) + ") or train.iterations");
+    for (auto k : e.at_iterations)
+      if (k > run.train.train.iterations)
+        throw ConfigError(where, "eval.at_iterations",
+                          "step " + std::to_string(k) + " is beyond train.iterations (" +
+                              std::to_string(run.train.train.iterations) + ")");
+    if (e.ema != "model") {
+      bool known = false;
+      for (double r : run.train.train.ema_rate) known |= std::abs(std::stod(e.ema) - r) < 1e-12;
+      if (!known) throw ConfigError(where, "eval.ema", "'" + e.ema + "' is not one of train.ema_rate (or \"model\")");
+    }
+  }
+  run.identity = config::train_identity(run.train, 1);
+  run.run_id = config::run_id(run.identity);
+  return run;
+}
+
+}  // namespace
+
+std::string PlannedRun::label_string() const { return join(labels); }
+
+Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, const std::vector<std::string>& only) {
+  std::map<std::string, std::set<std::string>> filters;
+  for (const auto& o : only) {
+    auto [axis, labels] = parse_only(f, o);
+    filters[axis].insert(labels.begin(), labels.end());
+  }
+  // The product, the first axis varying slowest.
+  std::vector<Labels> combos{{}};
+  for (const auto& axis : f.axes) {
+    std::vector<Labels> next;
+    for (const auto& c : combos)
+      for (const auto& v : axis.values) {
+        Labels l = c;
+        l.emplace_back(axis.name, v.label);
+        next.push_back(l);
+      }
+    combos = next;
+  }
+  auto matches = [](const Labels& l, const std::map<std::string, std::string>& when) {
+    for (const auto& [axis, label] : when) {
+      bool hit = false;
+      for (const auto& [a, x] : l) hit |= a == axis && x == label;
+      if (!hit) return false;
+    }
+    return true;
+  };
+  Expansion out;
+  std::vector<Labels> kept;
+  for (const auto& c : combos) {
+    const Exclusion* ex = nullptr;
+    for (const auto& e : f.exclude)
+      if (!ex && matches(c, e.when)) ex = &e;
+    if (ex) {
+      out.excluded.emplace_back(join(c), ex->reason);
+      continue;
+    }
+    kept.push_back(c);
+  }
+  for (const auto& inc : f.include) {
+    Labels l;
+    for (const auto& axis : f.axes) l.emplace_back(axis.name, inc.at(axis.name));
+    if (std::find(kept.begin(), kept.end(), l) == kept.end()) kept.push_back(l);
+  }
+  std::map<std::string, std::string> by_id;
+  for (const auto& c : kept) {
+    bool selected = true;
+    for (const auto& [axis, labels] : filters)
+      for (const auto& [a, l] : c)
+        if (a == axis && !labels.count(l)) selected = false;
+    if (!selected) continue;
+    PlannedRun run = plan_run(f, c, sets);
+    // Cells may share a training run (an axis over eval settings), but not be the same cell.
+    const std::string key = run.run_id + (run.eval ? to_json(*run.eval).dump() : "");
+    auto [it, fresh] = by_id.emplace(key, run.label_string());
+    if (!fresh)
+      throw ConfigError(f.path, "matrix",
+                        "runs " + it->second + " and " + run.label_string() + " have the same config (run " +
+                            run.run_id + "): an axis value that changes nothing is a mistake");
+    out.runs.push_back(std::move(run));
+  }
+  return out;
+}
+
+}  // namespace repro::runner

@@ -1,0 +1,41 @@
+#pragma once
+// The runs of an experiment: the matrix product in declared order (first axis slowest), minus
+// exclusions, plus inclusions, each run's config composed as base <- axis values <- overrides
+// <- --set, then strictly read and validated. Every run is checked before anything launches.
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runner/config/train_config_yaml.h"
+#include "runner/experiment/eval_spec.h"
+#include "runner/experiment/experiment_file.h"
+
+namespace repro::runner {
+
+struct PlannedRun {
+  std::vector<std::pair<std::string, std::string>> labels;  // (axis, label) in axis order
+  YAML::Node config;                // the composed tree
+  config::TrainFile train;          // read and validated from it
+  std::optional<EvalSpec> eval;     // absent: train only
+  nlohmann::json identity;          // config::train_identity
+  std::string run_id;               // its short hash
+  std::string label_string() const; // "dataset=cifar10 method=adm-ip" ("(base)" without axes)
+};
+
+struct Expansion {
+  std::vector<PlannedRun> runs;
+  std::vector<std::pair<std::string, std::string>> excluded;  // (labels, reason)
+};
+
+// `sets`: "key.path=value" applied to every run; `only`: "axis=label[,label...]" filters.
+// Throws ConfigError naming the file, the run's labels and the key for the first bad run, for an
+// --only naming an unknown axis or label, and for two cells with the same config. Cells that
+// differ only in eval: share one training run (the same run_id).
+Expansion expand(const ExperimentFile& file, const std::vector<std::string>& sets = {},
+                 const std::vector<std::string>& only = {});
+
+}  // namespace repro::runner

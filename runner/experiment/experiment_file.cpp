@@ -1,0 +1,213 @@
+#include "runner/experiment/experiment_file.h"
+
+#include <regex>
+#include <set>
+
+#include "core/util/errors.h"
+#include "core/util/file_io.h"
+#include "core/util/sha256.h"
+#include "runner/config/strict_yaml.h"
+
+namespace repro::runner {
+
+namespace {
+
+using config::StrictMap;
+
+// The sections a run's config has; an axis value or override may set any of them.
+const std::set<std::string> kSections = {"model", "diffusion", "train", "data", "eval"};
+
+std::string line(const std::string& file, const YAML::Node& n) {
+  const auto m = n.Mark();
+  return file + ":" + (m.line >= 0 ? std::to_string(m.line + 1) : "?");
+}
+
+[[noreturn]] void fail(const std::string& file, const YAML::Node& n, const std::string& key, const std::string& what) {
+  throw ConfigError(line(file, n), key, what);
+}
+
+// A config fragment: a mapping whose keys are run-config sections.
+void check_sections(const std::string& file, const YAML::Node& n, const std::string& key) {
+  if (!n || n.IsNull()) return;
+  if (!n.IsMap()) fail(file, n, key, "expected a mapping of config sections (model, diffusion, train, data, eval)");
+  for (const auto& kv : n) {
+    const std::string s = kv.first.Scalar();
+    if (!kSections.count(s))
+      fail(file, kv.first, key + "." + s, "unknown config section; valid: data, diffusion, eval, model, train");
+  }
+}
+
+std::string scalar(const std::string& file, const YAML::Node& n, const std::string& key) {
+  if (!n.IsScalar()) fail(file, n, key, "expected a scalar");
+  return n.Scalar();
+}
+
+// A fragment setting one dotted key ("train.seed") to `value`.
+YAML::Node fragment_for(const std::string& dotted, const YAML::Node& value) {
+  YAML::Node root(YAML::NodeType::Map), cur = root;
+  size_t start = 0;
+  while (true) {
+    const auto dot = dotted.find('.', start);
+    const std::string k = dotted.substr(start, dot - start);
+    if (dot == std::string::npos) {
+      cur[k] = value;
+      break;
+    }
+    YAML::Node next(YAML::NodeType::Map);
+    cur[k] = next;
+    cur.reset(next);  // rebind the handle: operator= would rewrite the node cur shares with root
+    start = dot + 1;
+  }
+  return root;
+}
+
+Axis read_axis(const std::string& file, const std::string& name, const YAML::Node& n) {
+  const std::string key = "matrix." + name;
+  Axis axis{name, {}};
+  YAML::Node values = n;
+  std::string target;  // key: the dotted config key scalar values go to
+  if (n.IsMap()) {
+    StrictMap m(n, file, key);
+    m.get("key", target);
+    values.reset(m.raw("values"));
+    m.finish();
+    if (target.empty() || !kSections.count(target.substr(0, target.find('.'))) || target.find('.') == std::string::npos)
+      fail(file, n, key + ".key", "expected a config key such as train.seed, got '" + target + "'");
+    if (!values) fail(file, n, key + ".values", "missing: the list of values");
+  }
+  if (!values.IsSequence() || values.size() == 0) fail(file, values, key, "expected a non-empty list of values");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const YAML::Node v = values[i];
+    const std::string vkey = key + "[" + std::to_string(i) + "]";
+    AxisValue av;
+    av.where = line(file, v);
+    if (v.IsMap()) {
+      if (!target.empty()) fail(file, v, vkey, "an axis with key: takes scalar values");
+      if (!v["name"]) fail(file, v, vkey + ".name", "missing: the value's label");
+      av.label = scalar(file, v["name"], vkey + ".name");
+      YAML::Node set(YAML::NodeType::Map);
+      for (const auto& kv : v) {
+        const std::string s = kv.first.Scalar();
+        if (s == "name") continue;
+        if (!kSections.count(s))
+          fail(file, kv.first, vkey + "." + s, "unknown key; valid: name, data, diffusion, eval, model, train");
+        set[s] = kv.second;
+      }
+      av.set = set;
+    } else {
+      av.label = scalar(file, v, vkey);
+      if (!target.empty()) av.set = fragment_for(target, v);
+    }
+    if (!std::regex_match(av.label, std::regex(R"([A-Za-z0-9_.+-]+)")))
+      fail(file, v, vkey, "a label may hold letters, digits and _ . + - only, got '" + av.label + "'");
+    if (!seen.insert(av.label).second) fail(file, v, vkey, "duplicate label '" + av.label + "' on axis " + name);
+    axis.values.push_back(av);
+  }
+  return axis;
+}
+
+// {axis: label, ...} naming known axes and labels.
+std::map<std::string, std::string> read_combo(const std::string& file, const YAML::Node& n, const std::string& key,
+                                              const std::vector<Axis>& axes, bool complete) {
+  if (!n.IsMap()) fail(file, n, key, "expected a mapping of axis: label");
+  std::map<std::string, std::string> combo;
+  for (const auto& kv : n) {
+    const std::string a = kv.first.Scalar();
+    const Axis* axis = nullptr;
+    for (const auto& x : axes) axis = x.name == a ? &x : axis;
+    if (!axis) fail(file, kv.first, key + "." + a, "no axis named '" + a + "' in matrix");
+    const std::string label = scalar(file, kv.second, key + "." + a);
+    bool found = false;
+    for (const auto& v : axis->values) found |= v.label == label;
+    if (!found) fail(file, kv.second, key + "." + a, "axis " + a + " has no value '" + label + "'");
+    combo[a] = label;
+  }
+  if (complete && combo.size() != axes.size())
+    fail(file, n, key, "an include names a label for every axis (" + std::to_string(axes.size()) + " axes)");
+  return combo;
+}
+
+}  // namespace
+
+ExperimentFile read_experiment_file(const std::string& path) {
+  ExperimentFile f;
+  f.path = path;
+  f.sha256 = sha256_hex(read_file(path));
+  YAML::Node root = config::load_yaml_file(path);
+  StrictMap top(root, path, "");
+  top.get("name", f.name);
+  top.get("description", f.description);
+  if (f.name.empty()) throw ConfigError(path, "name", "missing: the experiment's name");
+  if (!std::regex_match(f.name, std::regex(R"([A-Za-z0-9_.-]+)")))
+    top.fail("name", "letters, digits and _ . - only, got '" + f.name + "'");
+  f.base = top.raw("base");
+  check_sections(path, f.base, "base");
+
+  YAML::Node matrix = top.raw("matrix");
+  if (matrix && !matrix.IsNull()) {
+    if (!matrix.IsMap()) fail(path, matrix, "matrix", "expected a mapping of axis name: values");
+    for (const auto& kv : matrix) f.axes.push_back(read_axis(path, kv.first.Scalar(), kv.second));
+  }
+  // seeds: [0, 1] is the axis `seed` over train.seed, last.
+  YAML::Node seeds = top.raw("seeds");
+  if (seeds) {
+    for (const auto& a : f.axes)
+      if (a.name == "seed") fail(path, seeds, "seeds", "both seeds: and a matrix axis named seed");
+    YAML::Node axis(YAML::NodeType::Map);
+    axis["key"] = "train.seed";
+    axis["values"] = seeds;
+    f.axes.push_back(read_axis(path, "seed", axis));
+  }
+
+  YAML::Node overrides = top.raw("overrides");
+  if (overrides && !overrides.IsNull()) {
+    if (!overrides.IsMap()) fail(path, overrides, "overrides", "expected a mapping of axis.label: config");
+    for (const auto& kv : overrides) {
+      const std::string k = kv.first.Scalar();
+      const auto dot = k.find('.');
+      YAML::Node combo(YAML::NodeType::Map);
+      if (dot == std::string::npos) fail(path, kv.first, "overrides." + k, "expected axis.label, e.g. dataset.cifar10");
+      combo[k.substr(0, dot)] = k.substr(dot + 1);
+      read_combo(path, combo, "overrides." + k, f.axes, false);
+      check_sections(path, kv.second, "overrides." + k);
+      f.overrides[k] = kv.second;
+    }
+  }
+  // Every value must set something, directly or through an override.
+  for (const auto& a : f.axes)
+    for (const auto& v : a.values)
+      if ((!v.set || v.set.size() == 0) && !f.overrides.count(a.name + "." + v.label))
+        throw ConfigError(v.where, "matrix." + a.name,
+                          "value '" + v.label + "' changes nothing: give the axis a key:, the value a mapping, or "
+                          "add overrides." + a.name + "." + v.label);
+
+  YAML::Node exclude = top.raw("exclude");
+  if (exclude && !exclude.IsNull()) {
+    if (!exclude.IsSequence()) fail(path, exclude, "exclude", "expected a list of {when: {...}, reason: ...}");
+    for (size_t i = 0; i < exclude.size(); ++i) {
+      const std::string key = "exclude[" + std::to_string(i) + "]";
+      StrictMap m(exclude[i], path, key);
+      Exclusion e;
+      e.where = line(path, exclude[i]);
+      m.get("reason", e.reason);
+      YAML::Node when = m.raw("when");
+      m.finish();
+      if (!when) fail(path, exclude[i], key + ".when", "missing: the axis labels to exclude");
+      if (e.reason.empty()) fail(path, exclude[i], key + ".reason", "missing: say why these runs are left out");
+      e.when = read_combo(path, when, key + ".when", f.axes, false);
+      f.exclude.push_back(e);
+    }
+  }
+  YAML::Node include = top.raw("include");
+  if (include && !include.IsNull()) {
+    if (!include.IsSequence()) fail(path, include, "include", "expected a list of {axis: label, ...}");
+    for (size_t i = 0; i < include.size(); ++i)
+      f.include.push_back(read_combo(path, include[i], "include[" + std::to_string(i) + "]", f.axes, true));
+  }
+  f.report = top.raw("report");
+  top.finish();
+  return f;
+}
+
+}  // namespace repro::runner

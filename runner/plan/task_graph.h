@@ -1,0 +1,30 @@
+#pragma once
+// The tasks an experiment's runs need: per training run one train task; per checkpoint to
+// evaluate and sampler setting one sample task after it; per sample task one eval task. Task ids
+// are hashes of what the task computes, so a second `repro run` of the same file finds the same
+// tasks (done ones are skipped) and a changed setting makes new ones only where it matters.
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "runner/experiment/expand.h"
+
+namespace repro::runner {
+
+struct TaskSpec {
+  std::string task_id;                  // "<run_id>-train", "<run_id>-sample-<hash>", "<run_id>-eval-<hash>"
+  std::string run_id;
+  std::string kind;                     // train | sample | eval
+  std::vector<std::string> depends_on;  // task ids
+  nlohmann::json spec;                  // what the task computes (docs/experiments.md)
+  std::vector<std::string> cells;       // the matrix cells (label strings) that need it
+};
+
+// Deduplicated by task id, dependencies before dependants, in the runs' order.
+std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs);
+
+// The training file of a run as `repro train` reads it (YAML; data.path absolute, no eval:).
+std::string train_yaml(const PlannedRun& run);
+
+}  // namespace repro::runner

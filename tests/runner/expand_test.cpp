@@ -1,0 +1,187 @@
+// Experiment files: the matrix in declared order, composition base <- axes <- overrides <- --set,
+// exclusions and inclusions, --only, strict errors with file:line and the run's labels, and the
+// identity that names runs (stable under cosmetic changes, sensitive to real ones).
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/util/errors.h"
+#include "runner/experiment/expand.h"
+#include "runner/plan/task_graph.h"
+#include "tests/support/test_support.h"
+
+using namespace repro;
+using namespace repro::runner;
+
+namespace {
+
+const char* kBase = R"(name: demo
+description: ADM vs ADM-IP on two toy datasets
+base:
+  model: {image_size: 8, num_channels: 32, channel_mult: [1, 1], num_res_blocks: 1,
+          attention_resolutions: [4], num_head_channels: 32, learn_sigma: true}
+  diffusion: {diffusion_steps: 40}
+  train: {batch_size: 4, iterations: 20, save_interval: 10, log_interval: 5, seed: 0}
+  data: {path: a.npz}
+  eval: {at_iterations: [10, 20], sampling_steps: [10, 20], num_samples: 64, reference: ref.npz}
+matrix:
+  dataset: [a, b]
+  method:
+    - {name: adm, train: {method: adm}}
+    - {name: adm-ip, train: {method: adm-ip, gamma: 0.1}}
+overrides:
+  dataset.a: {data: {path: a.npz}}
+  dataset.b: {data: {path: b.npz}, train: {batch_size: 8}}
+)";
+
+std::string write(const test::TempDir& dir, const std::string& text, const std::string& name = "exp.yaml") {
+  std::ofstream(dir.file(name)) << text;
+  return dir.file(name);
+}
+
+}  // namespace
+
+TEST(Expand, ProductInDeclaredOrderWithComposedConfigs) {
+  test::TempDir dir;
+  auto f = read_experiment_file(write(dir, kBase));
+  EXPECT_EQ(f.name, "demo");
+  auto e = expand(f);
+  ASSERT_EQ(e.runs.size(), 4u);
+  const std::vector<std::string> want = {"dataset=a method=adm", "dataset=a method=adm-ip", "dataset=b method=adm",
+                                         "dataset=b method=adm-ip"};
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(e.runs[i].label_string(), want[i]);
+  const auto& b_ip = e.runs[3].train;
+  EXPECT_EQ(b_ip.train.method, "adm-ip");
+  EXPECT_DOUBLE_EQ(b_ip.train.gamma, 0.1);
+  EXPECT_EQ(b_ip.train.batch_size, 8);          // from the override
+  EXPECT_EQ(e.runs[1].train.train.batch_size, 4);  // from base
+  EXPECT_EQ(b_ip.data.path, dir.file("b.npz"));  // relative to the experiment file
+  ASSERT_TRUE(e.runs[0].eval.has_value());
+  EXPECT_EQ(e.runs[0].eval->reference, dir.file("ref.npz"));
+  // Four different trainings, four run ids.
+  std::set<std::string> ids;
+  for (const auto& r : e.runs) ids.insert(r.run_id);
+  EXPECT_EQ(ids.size(), 4u);
+}
+
+TEST(Expand, SetOnlyExcludeAndInclude) {
+  test::TempDir dir;
+  auto f = read_experiment_file(write(dir, std::string(kBase) +
+                                               "exclude:\n  - {when: {dataset: b, method: adm}, reason: not in the paper}\n"));
+  auto e = expand(f, {"train.iterations=30", "eval.num_samples=128"});
+  ASSERT_EQ(e.runs.size(), 3u);
+  ASSERT_EQ(e.excluded.size(), 1u);
+  EXPECT_EQ(e.excluded[0].first, "dataset=b method=adm");
+  EXPECT_EQ(e.excluded[0].second, "not in the paper");
+  EXPECT_EQ(e.runs[0].train.train.iterations, 30);
+  EXPECT_EQ(e.runs[0].eval->num_samples, 128);
+  auto only = expand(f, {}, {"method=adm-ip"});
+  ASSERT_EQ(only.runs.size(), 2u);
+  EXPECT_EQ(only.runs[1].label_string(), "dataset=b method=adm-ip");
+  EXPECT_EQ(expand(f, {}, {"dataset=a,b", "method=adm"}).runs.size(), 1u);  // b/adm stays excluded
+  // include brings an excluded cell back.
+  auto g = read_experiment_file(write(dir, std::string(kBase) +
+                                               "exclude:\n  - {when: {dataset: b}, reason: later}\n"
+                                               "include:\n  - {dataset: b, method: adm-ip}\n"));
+  auto gi = expand(g);
+  ASSERT_EQ(gi.runs.size(), 3u);
+  EXPECT_EQ(gi.runs[2].label_string(), "dataset=b method=adm-ip");
+}
+
+TEST(Expand, IdentityIgnoresCosmeticsAndLengthButNotTheMethod) {
+  test::TempDir dir;
+  auto f = read_experiment_file(write(dir, kBase));
+  const auto base = expand(f).runs[1].run_id;
+  EXPECT_EQ(expand(f, {"train.log_interval=1", "train.save_interval=5", "train.iterations=40"}).runs[1].run_id, base);
+  EXPECT_NE(expand(f, {"train.gamma=0.2"}).runs[1].run_id, base);
+  EXPECT_NE(expand(f, {"train.seed=1"}).runs[1].run_id, base);
+  EXPECT_NE(expand(f, {"model.dropout=0.1"}).runs[1].run_id, base);
+  // The same file read twice names its runs the same.
+  EXPECT_EQ(expand(read_experiment_file(f.path)).runs[1].run_id, base);
+}
+
+TEST(Expand, ErrorsSayWhereAndWhat) {
+  test::TempDir dir;
+  auto err = [&](const std::string& text, const std::vector<std::string>& sets = {},
+                 const std::vector<std::string>& only = {}) {
+    return test::error_message([&] { expand(read_experiment_file(write(dir, text)), sets, only); });
+  };
+  // An unknown key: file, line and key path.
+  std::string m = err(std::string(kBase).replace(std::string(kBase).find("seed: 0"), 7, "sed: 0"));
+  EXPECT_NE(m.find("exp.yaml"), std::string::npos) << m;
+  EXPECT_NE(m.find("train.sed"), std::string::npos) << m;
+  // A bad value in one cell names the cell.
+  m = err(kBase, {"train.gamma=-1"});
+  EXPECT_NE(m.find("run dataset=a method=adm)"), std::string::npos) << m;
+  EXPECT_NE(m.find("train.gamma"), std::string::npos) << m;
+  m = err(kBase, {}, {"dataset=c"});
+  EXPECT_NE(m.find("no value 'c'"), std::string::npos) << m;
+  m = err(kBase, {}, {"size=a"});
+  EXPECT_NE(m.find("no axis 'size'"), std::string::npos) << m;
+  m = err(std::string(kBase) + "exclude:\n  - {when: {dataset: z}, reason: x}\n");
+  EXPECT_NE(m.find("exclude[0].when.dataset"), std::string::npos) << m;
+  m = err(std::string(kBase) + "exclude:\n  - {when: {dataset: a}}\n");
+  EXPECT_NE(m.find("reason"), std::string::npos) << m;
+  // An axis value that sets nothing, and two cells with one config.
+  m = err(std::string(kBase) + "  dataset.c: {}\n");
+  EXPECT_NE(m.find("overrides.dataset.c"), std::string::npos) << m;
+  std::string same = kBase;
+  same.replace(same.find("b.npz}, train: {batch_size: 8}"), 30, "a.npz}");
+  m = err(same);
+  EXPECT_NE(m.find("same config"), std::string::npos) << m;
+  // A checkpoint that will not exist.
+  m = err(kBase, {"eval.at_iterations=[15]"});
+  EXPECT_NE(m.find("eval.at_iterations"), std::string::npos) << m;
+  EXPECT_NE(m.find("save_interval"), std::string::npos) << m;
+  m = err(kBase, {"eval.metrics=[fid, kid2]"});
+  EXPECT_NE(m.find("eval.metrics"), std::string::npos) << m;
+  m = err(kBase, {"eval.ema=0.5"});
+  EXPECT_NE(m.find("ema_rate"), std::string::npos) << m;
+  m = err(std::string(kBase).replace(0, 10, "name: bad name"));
+  EXPECT_NE(m.find("name"), std::string::npos) << m;
+}
+
+TEST(TaskGraph, SharedTrainingStableIdsAndOnlyWhatChangedIsNew) {
+  test::TempDir dir;
+  // A seeds axis and an eval-only axis (sampler) on one method.
+  auto f = read_experiment_file(write(dir, R"(name: g
+base:
+  model: {image_size: 8, num_channels: 32, channel_mult: [1, 1], num_res_blocks: 1,
+          attention_resolutions: [4], num_head_channels: 32, learn_sigma: true}
+  diffusion: {diffusion_steps: 40}
+  train: {batch_size: 4, iterations: 20, save_interval: 10}
+  data: {path: a.npz}
+  eval: {at_iterations: [10, 20], sampling_steps: [10, 20], num_samples: 64, reference: ref.npz}
+matrix:
+  sampler:
+    - {name: ancestral, eval: {sampler: ancestral}}
+    - {name: ddim, eval: {sampler: ddim, eta: [0.0, 0.5]}}
+seeds: [0, 1]
+)"));
+  auto e = expand(f);
+  ASSERT_EQ(e.runs.size(), 4u);
+  EXPECT_EQ(e.runs[0].run_id, e.runs[2].run_id);  // sampler=ancestral/ddim, seed 0: one training
+  auto tasks = plan_tasks(e.runs);
+  int train = 0, sample = 0, eval = 0;
+  for (const auto& t : tasks) (t.kind == "train" ? train : t.kind == "sample" ? sample : eval)++;
+  EXPECT_EQ(train, 2);                   // one per seed
+  EXPECT_EQ(sample, 2 * (2 * 2 * (1 + 2)));  // seeds x checkpoints x steps x (ancestral + 2 etas)
+  EXPECT_EQ(eval, sample);
+  // Dependencies come first.
+  std::set<std::string> seen;
+  for (const auto& t : tasks) {
+    for (const auto& d : t.depends_on) EXPECT_TRUE(seen.count(d)) << t.task_id << " before " << d;
+    seen.insert(t.task_id);
+  }
+  EXPECT_EQ(tasks[0].cells.size(), 2u);  // the seed-0 training serves both sampler cells
+  // Planning again gives the same ids; more samples change only sample and eval tasks.
+  auto again = plan_tasks(expand(f).runs);
+  ASSERT_EQ(again.size(), tasks.size());
+  for (size_t i = 0; i < tasks.size(); ++i) EXPECT_EQ(again[i].task_id, tasks[i].task_id);
+  auto more = plan_tasks(expand(f, {"eval.num_samples=128"}).runs);
+  EXPECT_EQ(more[0].task_id, tasks[0].task_id);
+  EXPECT_NE(more[1].task_id, tasks[1].task_id);
+  // The train task's config is a training file repro train reads: data.path made absolute.
+  EXPECT_NE(tasks[0].spec["config"].get<std::string>().find(dir.file("a.npz")), std::string::npos);
+  EXPECT_EQ(tasks[0].spec["config"].get<std::string>().find("eval"), std::string::npos);
+}
