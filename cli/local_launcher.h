@@ -10,8 +10,8 @@
 namespace repro::cli {
 
 // `command_line` is this process's argv with --nproc removed; `threads_per_rank` is passed to
-// each rank as --threads (replacing any --threads given). Returns rank 0's exit status, or the
-// first failing rank's when rank 0 succeeded.
+// each rank as --threads (replacing any --threads given). Returns 0 when every rank succeeded,
+// else the status of the first rank to fail (128 + signal for a rank killed by a signal).
 int launch_local_ranks(int nproc, std::vector<std::string> command_line, int threads_per_rank, std::ostream& err);
 
 // argv without the options named in `drop` (each with its value, as "--x v" or "--x=v").

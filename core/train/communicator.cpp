@@ -31,8 +31,9 @@ class SingleCommunicator : public Communicator {
 
 class ProcessGroupCommunicator : public Communicator {
  public:
-  ProcessGroupCommunicator(c10::intrusive_ptr<c10d::ProcessGroup> pg, bool host_staging, std::string what)
-      : pg_(std::move(pg)), host_staging_(host_staging), what_(std::move(what)) {}
+  // `wire`: where the backend wants tensors (the CPU for Gloo here, the GPU for NCCL).
+  ProcessGroupCommunicator(c10::intrusive_ptr<c10d::ProcessGroup> pg, torch::Device wire, std::string what)
+      : pg_(std::move(pg)), wire_(wire), what_(std::move(what)) {}
   int rank() const override { return pg_->getRank(); }
   int world_size() const override { return pg_->getSize(); }
 
@@ -66,16 +67,16 @@ class ProcessGroupCommunicator : public Communicator {
     pg_->allreduce(buf, o)->wait();
     unstage(buf[0], t);
   }
-  // Gloo here is built for the CPU: CUDA tensors travel through a contiguous host copy.
-  torch::Tensor staged(const torch::Tensor& t) const {
-    return (host_staging_ ? t.cpu() : t).contiguous();
-  }
+  // Gloo here is built for the CPU (CUDA tensors travel through a host copy); NCCL takes only
+  // CUDA tensors (the trainer's small CPU tensors travel through the GPU). A tensor already in
+  // place and contiguous is used as it is.
+  torch::Tensor staged(const torch::Tensor& t) const { return t.to(wire_).contiguous(); }
   static void unstage(const torch::Tensor& buf, torch::Tensor& t) {
     if (!buf.is_same(t)) t.copy_(buf);
   }
 
   c10::intrusive_ptr<c10d::ProcessGroup> pg_;
-  bool host_staging_;
+  torch::Device wire_;
   std::string what_;
 };
 
@@ -91,10 +92,13 @@ std::unique_ptr<Communicator> make_communicator(const DistEnv& env, const torch:
     } else {
       c10d::TCPStoreOptions o;
       o.port = static_cast<uint16_t>(env.master_port);
-      o.isServer = env.rank == 0;
+      o.isServer = env.rank == 0 && !env.agent_store;
       o.numWorkers = env.world_size;
+      o.waitWorkers = !env.agent_store;
       o.timeout = timeout;
       store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+      if (env.agent_store)
+        store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(env.restart_count), store);
     }
     store->setTimeout(timeout);
   } catch (const std::exception& e) {
@@ -105,7 +109,7 @@ std::unique_ptr<Communicator> make_communicator(const DistEnv& env, const torch:
     auto opts = c10d::ProcessGroupNCCL::Options::create();
     opts->timeout = timeout;
     auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, env.rank, env.world_size, opts);
-    return std::make_unique<ProcessGroupCommunicator>(pg, false, "nccl, " + env.describe());
+    return std::make_unique<ProcessGroupCommunicator>(pg, device, "nccl, " + env.describe());
   }
 #endif
   try {
@@ -114,7 +118,7 @@ std::unique_ptr<Communicator> make_communicator(const DistEnv& env, const torch:
     // the host name resolves to (c10d's default).
     if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME")) {
       opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
-    } else if (!env.store_file.empty() || env.master_addr == "127.0.0.1" || env.master_addr == "localhost") {
+    } else if (env.single_node || env.master_addr == "127.0.0.1" || env.master_addr == "localhost") {
       opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
     } else {
       opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
@@ -124,7 +128,7 @@ std::unique_ptr<Communicator> make_communicator(const DistEnv& env, const torch:
     auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, env.rank, env.world_size, opts);
     std::string what = std::string("gloo") + (device.is_cuda() ? " (CUDA tensors staged on the host)" : "") +
                        ", " + env.describe();
-    return std::make_unique<ProcessGroupCommunicator>(pg, device.is_cuda(), what);
+    return std::make_unique<ProcessGroupCommunicator>(pg, torch::kCPU, what);
   } catch (const std::exception& e) {
     throw IoError("joining the process group failed (" + env.describe() + "): " + e.what());
   }

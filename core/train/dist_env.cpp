@@ -66,15 +66,17 @@ DistEnv dist_env_from_environment(const std::function<std::optional<std::string>
     env.rank = parse_int("RANK", *get("RANK"));
     env.world_size = parse_int("WORLD_SIZE", *get("WORLD_SIZE"));
     env.local_rank = get("LOCAL_RANK") ? parse_int("LOCAL_RANK", *get("LOCAL_RANK")) : env.rank;
-  } else if (get("SLURM_PROCID") && (get("SLURM_STEP_NUM_TASKS") || get("SLURM_NTASKS"))) {
+    if (auto l = get("LOCAL_WORLD_SIZE")) env.single_node = parse_int("LOCAL_WORLD_SIZE", *l) == env.world_size;
+    env.agent_store = get("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
+    if (auto r = get("TORCHELASTIC_RESTART_COUNT")) env.restart_count = parse_int("TORCHELASTIC_RESTART_COUNT", *r);
+  } else if (get("SLURM_PROCID") && get("SLURM_STEP_NUM_TASKS")) {
     env.source = "slurm";
     rank_var = "SLURM_PROCID";
-    // The step's task count: a batch script run without srun is one process even when the job
-    // asked for several tasks.
-    world_var = get("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS";
+    world_var = "SLURM_STEP_NUM_TASKS";
     env.rank = parse_int(rank_var, *get(rank_var));
     env.world_size = parse_int(world_var, *get(world_var));
     env.local_rank = get("SLURM_LOCALID") ? parse_int("SLURM_LOCALID", *get("SLURM_LOCALID")) : 0;
+    if (auto n = get("SLURM_STEP_NUM_NODES")) env.single_node = parse_int("SLURM_STEP_NUM_NODES", *n) == 1;
   }
   if (env.world_size < 1) throw ConfigError("environment", world_var, "expected at least 1, got " + std::to_string(env.world_size));
   if (env.rank < 0 || env.rank >= env.world_size)

@@ -18,14 +18,21 @@ struct DistEnv {
   std::string master_addr;
   int master_port = 29500;   // torch's default
   int timeout_s = 900;       // REPRO_DIST_TIMEOUT: how long a collective waits for a lost peer
+  bool single_node = false;  // every rank on this machine (LOCAL_WORLD_SIZE == WORLD_SIZE): Gloo binds to loopback
+  // torchrun (elastic) already serves the TCP store on MASTER_PORT: every rank joins as a client,
+  // under the prefix torchrun's own workers use.
+  bool agent_store = false;
+  int restart_count = 0;     // TORCHELASTIC_RESTART_COUNT
 
   bool distributed() const { return world_size > 1; }
   std::string describe() const;  // "rank 1 of 2 (env, file store /tmp/...)"
 };
 
 // Reads, in this order of precedence:
-//   RANK, WORLD_SIZE [, LOCAL_RANK]                      (torchrun, `repro train --nproc`)
-//   SLURM_PROCID, SLURM_STEP_NUM_TASKS or SLURM_NTASKS [, SLURM_LOCALID]   (srun)
+//   RANK, WORLD_SIZE [, LOCAL_RANK, LOCAL_WORLD_SIZE]    (torchrun, `repro train --nproc`)
+//   SLURM_PROCID, SLURM_STEP_NUM_TASKS [, SLURM_LOCALID, SLURM_STEP_TASKS_PER_NODE]   (srun)
+// A batch script run without srun has no SLURM_STEP_NUM_TASKS and is one process, whatever
+// SLURM_NTASKS the job asked for.
 // and the rendezvous from REPRO_DIST_STORE_FILE, or MASTER_ADDR / MASTER_PORT. Under Slurm
 // MASTER_ADDR defaults to the first host of the step's node list and MASTER_PORT to
 // 15000 + SLURM_JOB_ID % 20000, so every task of a job agrees without a wrapper script.

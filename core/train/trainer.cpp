@@ -233,7 +233,10 @@ struct Trainer::Impl {
       for (int r = 0; r < world; ++r)
         state.rank_rngs.emplace_back(tensor_to_hex(globals[r]), cudas.defined() ? tensor_to_hex(cudas[r]) : "");
     }
-    if (rank != 0) return;
+    if (rank != 0) {
+      comm->barrier();  // return only once rank 0 has written: a stop must not outrun its checkpoint
+      return;
+    }
     auto write_pt = [&](const std::string& name, const std::function<void(const std::string&)>& writer) {
       const std::string path = (fs::path(ckpt_dir) / name).string();
       writer(path);
@@ -271,6 +274,7 @@ struct Trainer::Impl {
     write_train_state(ckpt_dir, state);
     event({{"type", "checkpoint"}, {"step", step}, {"files", state.files}}, true);
     say("checkpoint at step " + std::to_string(step));
+    comm->barrier();
   }
 
   void restore(const TrainState& s) {
@@ -329,16 +333,25 @@ struct Trainer::Impl {
   // The reference's DDP all-reduce: every rank's gradients replaced by their mean over ranks.
   void average_gradients() {
     if (world == 1) return;
+    // A parameter no rank used keeps no gradient (the optimizer skips it), as in one process.
+    auto used = torch::zeros({static_cast<int64_t>(model_params.size())}, torch::kInt32);
+    for (size_t i = 0; i < model_params.size(); ++i) used[i] = model_params[i].grad().defined() ? 1 : 0;
+    comm->all_reduce_max(used);
     std::vector<torch::Tensor> flat;
-    for (auto& p : model_params) {
+    for (size_t i = 0; i < model_params.size(); ++i) {
+      auto& p = model_params[i];
+      if (used[i].item<int>() == 0) continue;
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
       flat.push_back(p.grad().flatten().to(torch::kFloat32));
     }
+    if (flat.empty()) return;
     auto buf = torch::cat(flat);
     comm->all_reduce_sum(buf);
     buf.div_(world);
     int64_t offset = 0;
-    for (auto& p : model_params) {
+    for (size_t i = 0; i < model_params.size(); ++i) {
+      auto& p = model_params[i];
+      if (used[i].item<int>() == 0) continue;
       const int64_t n = p.numel();
       p.mutable_grad().copy_(buf.slice(0, offset, offset + n).view(p.sizes()));
       offset += n;

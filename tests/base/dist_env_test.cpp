@@ -44,6 +44,19 @@ TEST(DistEnv, TorchrunVariables) {
   EXPECT_EQ(f.master_port, 29500);
 }
 
+TEST(DistEnv, TorchrunAgentStoreAndOneNode) {
+  auto e = dist_env_from_environment(env_of({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"LOCAL_WORLD_SIZE", "2"},
+                                             {"MASTER_ADDR", "n1"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                                             {"TORCHELASTIC_RESTART_COUNT", "3"}}));
+  EXPECT_TRUE(e.single_node);
+  EXPECT_TRUE(e.agent_store);
+  EXPECT_EQ(e.restart_count, 3);
+  auto f = dist_env_from_environment(
+      env_of({{"RANK", "1"}, {"WORLD_SIZE", "4"}, {"LOCAL_WORLD_SIZE", "2"}, {"MASTER_ADDR", "n1"}}));
+  EXPECT_FALSE(f.single_node);
+  EXPECT_FALSE(f.agent_store);
+}
+
 TEST(DistEnv, StoreFileWinsOverTcp) {
   auto e = dist_env_from_environment(
       env_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"REPRO_DIST_STORE_FILE", "/tmp/x/store"}, {"MASTER_ADDR", "h"}}));
@@ -64,6 +77,10 @@ TEST(DistEnv, SlurmVariablesWithDerivedRendezvous) {
   EXPECT_EQ(e.local_rank, 1);
   EXPECT_EQ(e.master_addr, "gpu07");
   EXPECT_EQ(e.master_port, 15000 + 123456 % 20000);
+  EXPECT_FALSE(e.single_node);  // no SLURM_STEP_NUM_NODES: assume several
+  // A batch script without srun: one process, whatever the job's task count.
+  auto batch = dist_env_from_environment(env_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}, {"SLURM_JOB_ID", "5"}}));
+  EXPECT_FALSE(batch.distributed());
   // torchrun's variables take precedence over Slurm's (torchrun inside an allocation).
   auto t = dist_env_from_environment(env_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"}, {"RANK", "0"}, {"WORLD_SIZE", "1"}}));
   EXPECT_EQ(t.source, "env");
