@@ -1,0 +1,150 @@
+#include "runner/store/schema.h"
+
+namespace repro::runner {
+namespace {
+
+// Times are Unix seconds (UTC, REAL), as the `time` of events.jsonl; JSON columns are text that
+// json_valid() accepts, so sqlite3's json_extract() and pandas' json_normalize read them.
+const char* const kVersion1 = R"sql(
+CREATE TABLE experiments (
+  name        TEXT PRIMARY KEY,
+  file        TEXT NOT NULL,
+  file_sha256 TEXT NOT NULL,
+  created     REAL NOT NULL,
+  updated     REAL NOT NULL
+);
+
+CREATE TABLE runs (
+  run_id   TEXT PRIMARY KEY,
+  config   TEXT NOT NULL CHECK (json_valid(config)),
+  run_dir  TEXT NOT NULL,
+  status   TEXT NOT NULL DEFAULT 'pending'
+           CHECK (status IN ('pending', 'running', 'done', 'failed', 'cancelled')),
+  created  REAL NOT NULL,
+  updated  REAL NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE experiment_runs (
+  experiment TEXT NOT NULL REFERENCES experiments(name) ON DELETE CASCADE,
+  run_id     TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  axes       TEXT NOT NULL CHECK (json_valid(axes)),
+  position   INTEGER NOT NULL,
+  PRIMARY KEY (experiment, run_id)
+) WITHOUT ROWID;
+CREATE INDEX experiment_runs_by_run ON experiment_runs(run_id);
+
+CREATE TABLE tasks (
+  task_id  TEXT PRIMARY KEY,
+  run_id   TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  kind     TEXT NOT NULL CHECK (kind IN ('train', 'sample', 'eval')),
+  spec     TEXT NOT NULL CHECK (json_valid(spec)),
+  state    TEXT NOT NULL DEFAULT 'pending'
+           CHECK (state IN ('pending', 'running', 'done', 'failed', 'cancelled')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created  REAL NOT NULL,
+  updated  REAL NOT NULL
+);
+CREATE INDEX tasks_by_run ON tasks(run_id, state);
+
+CREATE TABLE attempts (
+  task_id   TEXT NOT NULL REFERENCES tasks(task_id) ON DELETE CASCADE,
+  attempt   INTEGER NOT NULL CHECK (attempt >= 1),
+  executor  TEXT NOT NULL CHECK (executor IN ('local', 'slurm')),
+  job_id    TEXT,
+  host      TEXT,
+  gpus      TEXT,
+  started   REAL,
+  ended     REAL,
+  exit_code INTEGER,
+  log_path  TEXT,
+  reason    TEXT,
+  PRIMARY KEY (task_id, attempt)
+) WITHOUT ROWID;
+
+CREATE TABLE metrics (
+  task_id TEXT NOT NULL REFERENCES tasks(task_id) ON DELETE CASCADE,
+  name    TEXT NOT NULL,
+  step    INTEGER NOT NULL,
+  value   REAL NOT NULL,
+  seq     INTEGER NOT NULL,
+  PRIMARY KEY (task_id, name, step)
+) WITHOUT ROWID;
+
+CREATE TABLE results (
+  result_id TEXT NOT NULL,
+  run_id    TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  task_id   TEXT REFERENCES tasks(task_id) ON DELETE SET NULL,
+  metric    TEXT NOT NULL,
+  value     REAL NOT NULL,
+  recipe    TEXT NOT NULL CHECK (json_valid(recipe)),
+  created   REAL NOT NULL,
+  PRIMARY KEY (result_id, metric)
+);
+CREATE INDEX results_by_run ON results(run_id);
+
+CREATE TABLE artifacts (
+  task_id TEXT NOT NULL REFERENCES tasks(task_id) ON DELETE CASCADE,
+  path    TEXT NOT NULL,
+  sha256  TEXT,
+  bytes   INTEGER,
+  created REAL NOT NULL,
+  PRIMARY KEY (task_id, path)
+) WITHOUT ROWID;
+
+CREATE TABLE provenance (
+  run_id   TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  task_id  TEXT REFERENCES tasks(task_id) ON DELETE CASCADE,
+  key      TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  recorded REAL NOT NULL
+);
+CREATE UNIQUE INDEX provenance_key ON provenance(run_id, ifnull(task_id, ''), key);
+CREATE INDEX provenance_by_task ON provenance(task_id);
+)sql";
+
+// Ingest of events.jsonl (runner/store/ingest.h): the non-metric records, how far each file has
+// been read, and the lines that could not be read.
+const char* const kVersion2 = R"sql(
+CREATE TABLE task_events (
+  task_id TEXT NOT NULL REFERENCES tasks(task_id) ON DELETE CASCADE,
+  seq     INTEGER NOT NULL,
+  type    TEXT NOT NULL,
+  step    INTEGER,
+  time    REAL,
+  record  TEXT NOT NULL CHECK (json_valid(record)),
+  PRIMARY KEY (task_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE ingest_progress (
+  task_id     TEXT NOT NULL REFERENCES tasks(task_id) ON DELETE CASCADE,
+  file        TEXT NOT NULL,
+  byte_offset INTEGER NOT NULL,
+  lines       INTEGER NOT NULL,
+  last_seq    INTEGER NOT NULL,
+  updated     REAL NOT NULL,
+  PRIMARY KEY (task_id, file)
+) WITHOUT ROWID;
+
+CREATE TABLE ingest_errors (
+  task_id TEXT NOT NULL REFERENCES tasks(task_id) ON DELETE CASCADE,
+  file    TEXT NOT NULL,
+  line    INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  created REAL NOT NULL,
+  PRIMARY KEY (task_id, file, line)
+) WITHOUT ROWID;
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& schema_migrations() {
+  static const std::vector<Migration> steps = {
+      {1, "experiments, runs, tasks, attempts, metrics, results, artifacts, provenance", kVersion1},
+      {2, "ingest of events.jsonl: task_events, ingest_progress, ingest_errors", kVersion2},
+  };
+  return steps;
+}
+
+int latest_schema_version() { return schema_migrations().back().version; }
+
+}  // namespace repro::runner

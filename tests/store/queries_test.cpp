@@ -1,0 +1,191 @@
+// The queries the CLI uses, and the records they read back.
+#include "runner/store/queries.h"
+
+#include <gtest/gtest.h>
+
+#include "core/util/errors.h"
+#include "runner/store/records.h"
+#include "tests/store/store_fixture.h"
+
+namespace repro::test {
+namespace {
+
+using runner::Store;
+using runner::TaskKind;
+using runner::TaskState;
+
+TEST(Queries, RunsOfAnExperimentInMatrixOrderWithTaskCountsByState) {
+  TempDir dir;
+  Store store(dir.file("repro.db"));
+  runner::put_experiment(store, {"table3", "experiments/table3.yaml", std::string(64, '0')});
+  runner::put_experiment(store, {"other", "experiments/other.yaml", std::string(64, '1')});
+  // Put in reverse order: the query sorts by position.
+  for (int i = 2; i >= 0; --i) {
+    const std::string run = "run" + std::to_string(i);
+    runner::put_run(store, {run, "table3", "{\"i\":" + std::to_string(i) + "}", i, "{}", "/runs/" + run});
+  }
+  runner::put_run(store, {"run9", "other", "{}", 0, "{}", "/runs/run9"});
+  runner::put_run(store, {"run1", "other", "{}", 1, "{}", "/runs/run1"});  // shared with table3
+  runner::put_task(store, {"r0.train", "run0", TaskKind::kTrain, "{}"});
+  runner::put_task(store, {"r0.sample", "run0", TaskKind::kSample, "{}"});
+  runner::put_task(store, {"r0.eval", "run0", TaskKind::kEval, "{}"});
+  runner::put_task(store, {"r1.train", "run1", TaskKind::kTrain, "{}"});
+  runner::put_task(store, {"r1.sample", "run1", TaskKind::kSample, "{}"});
+  runner::set_task_state(store, "r0.train", TaskState::kDone);
+  runner::set_task_state(store, "r0.sample", TaskState::kRunning);
+  runner::set_task_state(store, "r1.train", TaskState::kFailed);
+  runner::set_task_state(store, "r1.sample", TaskState::kCancelled);
+  runner::set_run_status(store, "run0", TaskState::kRunning);
+
+  const auto runs = runner::runs_of_experiment(store, "table3");
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_EQ(runs[0].run_id, "run0");
+  EXPECT_EQ(runs[1].run_id, "run1");
+  EXPECT_EQ(runs[2].run_id, "run2");
+  EXPECT_EQ(runs[0].axes, "{\"i\":0}");
+  EXPECT_EQ(runs[0].status, TaskState::kRunning);
+  EXPECT_EQ(runs[0].tasks.done, 1);
+  EXPECT_EQ(runs[0].tasks.running, 1);
+  EXPECT_EQ(runs[0].tasks.pending, 1);
+  EXPECT_EQ(runs[0].tasks.total(), 3);
+  EXPECT_EQ(runs[1].tasks.failed, 1);
+  EXPECT_EQ(runs[1].tasks.cancelled, 1);
+  EXPECT_EQ(runs[1].tasks.total(), 2);
+  EXPECT_EQ(runs[2].tasks.total(), 0);  // a run without tasks still shows
+  EXPECT_EQ(runs[2].run_dir, "/runs/run2");
+
+  const auto other = runner::runs_of_experiment(store, "other");
+  ASSERT_EQ(other.size(), 2u);
+  EXPECT_EQ(other[1].run_id, "run1");
+  EXPECT_EQ(other[1].tasks.total(), 2);
+  EXPECT_TRUE(runner::runs_of_experiment(store, "missing").empty());
+
+  const auto tasks = runner::tasks_of_run(store, "run0");
+  ASSERT_EQ(tasks.size(), 3u);
+  EXPECT_EQ(tasks[0].kind, TaskKind::kTrain);
+  EXPECT_EQ(tasks[1].task_id, "r0.sample");
+  EXPECT_EQ(tasks[2].kind, TaskKind::kEval);
+  EXPECT_EQ(tasks[1].state, TaskState::kRunning);
+}
+
+TEST(Queries, ExperimentFileChangesUpdateItsHash) {
+  TempDir dir;
+  FakeClock clock;
+  Store store(dir.file("repro.db"), options_with(&clock));
+  runner::put_experiment(store, {"e", "e.yaml", "aa"});
+  clock.now += 10;
+  runner::put_experiment(store, {"e", "e.yaml", "aa"});
+  EXPECT_EQ(store.db().execAndGet("SELECT updated - created FROM experiments").getDouble(), 0);
+  runner::put_experiment(store, {"e", "e.yaml", "bb"});
+  EXPECT_EQ(store.db().execAndGet("SELECT file_sha256 FROM experiments").getString(), "bb");
+  EXPECT_EQ(store.db().execAndGet("SELECT updated - created FROM experiments").getDouble(), 10);
+}
+
+TEST(Queries, LatestMetricPerNameIsTheValueAtTheHighestStep) {
+  TempDir dir;
+  Store store(dir.file("repro.db"));
+  put_train_task(store, "run1", "task1");
+  put_train_task(store, "run2", "task2", 1);
+  store.db().exec(
+      "INSERT INTO metrics (task_id, name, step, value, seq) VALUES "
+      "('task1', 'loss', 100, 0.9, 1), ('task1', 'loss', 300, 0.3, 3), ('task1', 'loss', 200, 0.5, 2), "
+      "('task1', 'grad_norm', 100, 4.0, 1), ('task2', 'loss', 900, 0.1, 1)");
+  const auto latest = runner::latest_metrics(store, "task1");
+  ASSERT_EQ(latest.size(), 2u);
+  EXPECT_EQ(latest[0].name, "grad_norm");
+  EXPECT_EQ(latest[0].step, 100);
+  EXPECT_EQ(latest[1].name, "loss");
+  EXPECT_EQ(latest[1].step, 300);
+  EXPECT_DOUBLE_EQ(latest[1].value, 0.3);
+  const auto curve = runner::metric_curve(store, "task1", "loss");
+  ASSERT_EQ(curve.size(), 3u);
+  EXPECT_EQ(curve[1].step, 200);
+  EXPECT_DOUBLE_EQ(curve[1].value, 0.5);
+  EXPECT_TRUE(runner::latest_metrics(store, "nope").empty());
+}
+
+TEST(Queries, ResultsOfARun) {
+  TempDir dir;
+  Store store(dir.file("repro.db"));
+  put_train_task(store, "run1", "task1");
+  put_train_task(store, "run2", "task2", 1);
+  runner::put_task(store, {"eval1", "run1", TaskKind::kEval, "{}"});
+  const std::string recipe = R"({"features":"pt_inception-2015-12-05","ref":"abc"})";
+  runner::put_result(store, {"res.b", "run1", "eval1", "sfid", 4.5, recipe});
+  runner::put_result(store, {"res.b", "run1", "eval1", "fid", 2.9, recipe});
+  runner::put_result(store, {"res.a", "run1", "", "fid", 3.1, recipe});
+  runner::put_result(store, {"res.c", "run2", "", "fid", 7.0, recipe});
+  runner::put_result(store, {"res.b", "run1", "eval1", "fid", 2.8, recipe});  // replaces
+  const auto results = runner::results_of_run(store, "run1");
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].row.result_id, "res.a");
+  EXPECT_EQ(results[0].row.task_id, "");
+  EXPECT_EQ(results[1].row.metric, "fid");
+  EXPECT_DOUBLE_EQ(results[1].row.value, 2.8);
+  EXPECT_EQ(results[1].row.task_id, "eval1");
+  EXPECT_EQ(results[2].row.metric, "sfid");
+  EXPECT_EQ(results[2].row.recipe, recipe);
+  EXPECT_THROW(runner::put_result(store, {"r", "run1", "", "fid", 1, "not json"}), SQLite::Exception);
+}
+
+TEST(Queries, AttemptsOfATask) {
+  TempDir dir;
+  FakeClock clock;
+  Store store(dir.file("repro.db"), options_with(&clock));
+  put_train_task(store, "run1", "task1");
+  runner::AttemptStart start;
+  start.task_id = "task1";
+  start.executor = runner::ExecutorKind::kSlurm;
+  start.job_id = "1234_5";
+  start.host = "node1";
+  start.gpus = "0,1";
+  start.log_path = "/runs/run1/logs/task1.1.log";
+  EXPECT_EQ(runner::begin_attempt(store, start), 1);
+  EXPECT_EQ(store.db().execAndGet("SELECT state FROM tasks").getString(), "running");
+  clock.now += 60;
+  runner::end_attempt(store, "task1", 1, {std::nullopt, "node failure", std::nullopt});
+  start.executor = runner::ExecutorKind::kLocal;
+  start.job_id = "4242";
+  start.started = 5.0;
+  EXPECT_EQ(runner::begin_attempt(store, start), 2);
+  runner::end_attempt(store, "task1", 2, {0, "", 99.0});
+
+  const auto attempts = runner::attempts_of_task(store, "task1");
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].attempt, 1);
+  EXPECT_EQ(attempts[0].executor, runner::ExecutorKind::kSlurm);
+  EXPECT_EQ(attempts[0].job_id, "1234_5");
+  EXPECT_EQ(attempts[0].gpus, "0,1");
+  EXPECT_DOUBLE_EQ(*attempts[0].ended - *attempts[0].started, 60);
+  EXPECT_FALSE(attempts[0].exit_code.has_value());
+  EXPECT_EQ(attempts[0].reason, "node failure");
+  EXPECT_EQ(attempts[1].executor, runner::ExecutorKind::kLocal);
+  EXPECT_EQ(*attempts[1].exit_code, 0);
+  EXPECT_DOUBLE_EQ(*attempts[1].started, 5.0);
+  EXPECT_DOUBLE_EQ(*attempts[1].ended, 99.0);
+  EXPECT_EQ(store.db().execAndGet("SELECT attempts FROM tasks").getInt(), 2);
+
+  EXPECT_THROW(runner::end_attempt(store, "task1", 3, {}), IoError);
+  EXPECT_THROW(runner::begin_attempt(store, {"nope"}), IoError);
+  EXPECT_TRUE(runner::attempts_of_task(store, "nope").empty());
+}
+
+TEST(Queries, ProvenanceAndArtifactsReplaceByKey) {
+  TempDir dir;
+  Store store(dir.file("repro.db"));
+  put_train_task(store, "run1", "task1");
+  runner::put_provenance(store, "run1", "", {{"git_commit", "abc"}, {"seed", "0"}});
+  runner::put_provenance(store, "run1", "task1", {{"host", "node1"}});
+  runner::put_provenance(store, "run1", "", {{"git_commit", "def"}});
+  EXPECT_EQ(count_rows(store, "SELECT count(*) FROM provenance"), 3);
+  EXPECT_EQ(store.db().execAndGet("SELECT value FROM provenance WHERE key = 'git_commit' AND task_id IS NULL").getString(),
+            "def");
+  EXPECT_THROW(store.db().exec("INSERT INTO provenance (run_id, key, value, recorded) VALUES ('run1', 'seed', '1', 0)"),
+               SQLite::Exception);  // unique per (run, task or none, key)
+  runner::put_artifact(store, {"task1", "samples/s.npz", "ff", 10});
+  runner::put_artifact(store, {"task1", "samples/s.npz", "ee", std::nullopt});
+  EXPECT_EQ(count_rows(store, "SELECT count(*) FROM artifacts WHERE sha256 = 'ee' AND bytes IS NULL"), 1);
+}
+
+}  // namespace
+}  // namespace repro::test
