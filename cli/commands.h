@@ -10,6 +10,7 @@ namespace repro::cli {
 void add_version_command(CLI::App& app, std::ostream& out);
 void add_model_command(CLI::App& app, std::ostream& out, std::ostream& err);
 void add_sample_command(CLI::App& app, std::ostream& out, std::ostream& err);
+void add_data_command(CLI::App& app, std::ostream& out, std::ostream& err);
 // Sets *exit_code: 0 completed, 5 diverged (NaN), 6 interrupted (checkpoint written).
 void add_train_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
 

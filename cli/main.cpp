@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   repro::cli::add_version_command(app, std::cout);
   repro::cli::add_model_command(app, std::cout, std::cerr);
   repro::cli::add_sample_command(app, std::cout, std::cerr);
+  repro::cli::add_data_command(app, std::cout, std::cerr);
   int train_exit = kExitOk;
   repro::cli::add_train_command(app, std::cout, std::cerr, &train_exit);
   try {

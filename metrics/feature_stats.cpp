@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/util/errors.h"
+#include "metrics/blas.h"
 
 namespace repro::metrics {
 
@@ -19,15 +20,17 @@ void FeatureStats::add(const FeaturesRef& batch) {
   }
   if (batch.rows() == 0) return;
   if (!batch.allFinite()) throw DataError("FeatureStats: batch contains NaN or infinite features");
-  const Eigen::MatrixXd x = batch.cast<double>();
-  const Eigen::VectorXd batch_mean = x.colwise().mean().transpose();
-  const Eigen::MatrixXd centered = x.rowwise() - batch_mean.transpose();
+  // Row-major like the batch: the cast is a straight copy, and dsyrk takes it without transposing.
+  blas::RowMatrixXd centered = batch.cast<double>();
+  const Eigen::VectorXd batch_mean = centered.colwise().mean().transpose();
+  centered.rowwise() -= batch_mean.transpose();
   const double na = static_cast<double>(count_);
   const double nb = static_cast<double>(batch.rows());
   const double n = na + nb;
   const Eigen::VectorXd delta = batch_mean - mean_;
-  // Chan et al.: M2 = M2_a + M2_b + delta delta^T * na nb / n, with M2_b = centered^T centered.
-  m2_.selfadjointView<Eigen::Lower>().rankUpdate(centered.transpose());
+  // Chan et al.: M2 = M2_a + M2_b + delta delta^T * na nb / n, with M2_b = centered^T centered
+  // (BLAS dsyrk into the lower triangle).
+  blas::rank_update_lower(m2_, centered, 1.0);
   m2_.selfadjointView<Eigen::Lower>().rankUpdate(delta, na * nb / n);
   mean_ += delta * (nb / n);
   count_ += batch.rows();

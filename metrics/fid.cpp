@@ -5,9 +5,8 @@
 #include <limits>
 #include <string>
 
-#include <Eigen/Eigenvalues>
-
 #include "core/util/errors.h"
+#include "metrics/blas.h"
 
 namespace repro::metrics {
 namespace {
@@ -33,25 +32,53 @@ Eigen::VectorXd clamped(const Eigen::VectorXd& eigenvalues) {
   return eigenvalues.unaryExpr([threshold](double x) { return x > threshold ? x : 0.0; });
 }
 
+// Below this reciprocal 1-norm condition estimate the Cholesky route is not taken (see fid.h).
+constexpr double kCholeskyMinRcond = 1e-8;
+
+// tr sqrt(S1 S2) by the eigendecomposition of S1 (clamping its round-off eigenvalues to 0).
+double trace_sqrt_by_eigen(const Eigen::MatrixXd& sigma1, const Eigen::MatrixXd& sigma2) {
+  Eigen::MatrixXd v = sigma1;
+  Eigen::VectorXd lambda1;
+  if (!blas::symmetric_eigen(v, lambda1, /*vectors=*/true)) return std::nan("");
+  const Eigen::VectorXd root = clamped(lambda1).cwiseSqrt();
+  // sqrt(S1) S2 sqrt(S1) = V R (V^T S2 V) R V^T has the eigenvalues of W^T S2 W with W = V R: no
+  // need to form sqrt(S1) itself.
+  const Eigen::MatrixXd w = v * root.asDiagonal();
+  Eigen::MatrixXd inner = blas::gemm_tn(w, blas::gemm_tn(sigma2, w));  // S2 symmetric: S2^T W = S2 W
+  inner = 0.5 * (inner + inner.transpose());  // exact symmetry for the solver
+  Eigen::VectorXd lambda2;
+  if (!blas::symmetric_eigen(inner, lambda2, /*vectors=*/false)) return std::nan("");
+  return clamped(lambda2).cwiseSqrt().sum();
+}
+
+// tr sqrt(S1 S2) by S1 = L L^T: the eigenvalues of L^T S2 L; NaN (no answer) when S1 is not
+// well-conditioned positive definite.
+double trace_sqrt_by_cholesky(const Eigen::MatrixXd& sigma1, const Eigen::MatrixXd& sigma2) {
+  Eigen::MatrixXd l = sigma1;
+  double rcond = 0.0;
+  if (!blas::cholesky_lower(l, &rcond) || !(rcond > kCholeskyMinRcond)) return std::nan("");
+  Eigen::MatrixXd inner = sigma2;
+  blas::congruence_lower(inner, l);
+  Eigen::VectorXd lambda;
+  if (!blas::symmetric_eigen(inner, lambda, /*vectors=*/false)) return std::nan("");
+  return clamped(lambda).cwiseSqrt().sum();
+}
+
 }  // namespace
 
-double trace_sqrt_product(const Eigen::MatrixXd& sigma1, const Eigen::MatrixXd& sigma2) {
+double trace_sqrt_product(const Eigen::MatrixXd& sigma1, const Eigen::MatrixXd& sigma2, TraceSqrtMethod method) {
   if (sigma1.rows() != sigma1.cols() || sigma2.rows() != sigma2.cols() || sigma1.rows() != sigma2.rows()) {
     throw DataError("trace_sqrt_product: covariances must be square of the same size, got " + shape2(sigma1) + " and " +
                     shape2(sigma2));
   }
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig1(sigma1);
-  if (eig1.info() != Eigen::Success) return std::nan("");
-  const Eigen::VectorXd root = clamped(eig1.eigenvalues()).cwiseSqrt();
-  const Eigen::MatrixXd& v = eig1.eigenvectors();
-  // sqrt(S1) S2 sqrt(S1) = V R (V^T S2 V) R V^T has the eigenvalues of R (V^T S2 V) R: no need to
-  // form sqrt(S1) itself.
-  Eigen::MatrixXd inner = v.transpose() * sigma2 * v;
-  inner = root.asDiagonal() * inner * root.asDiagonal();
-  inner = 0.5 * (inner + inner.transpose());  // exact symmetry for the solver
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig2(inner, Eigen::EigenvaluesOnly);
-  if (eig2.info() != Eigen::Success) return std::nan("");
-  return clamped(eig2.eigenvalues()).cwiseSqrt().sum();
+  if (method == TraceSqrtMethod::kAuto) {
+    // tr sqrt(S1 S2) = tr sqrt(S2 S1): either covariance may be factored.
+    double t = trace_sqrt_by_cholesky(sigma1, sigma2);
+    if (std::isfinite(t)) return t;
+    t = trace_sqrt_by_cholesky(sigma2, sigma1);
+    if (std::isfinite(t)) return t;
+  }
+  return trace_sqrt_by_eigen(sigma1, sigma2);
 }
 
 double frechet_distance(const FidStatistics& self, const FidStatistics& other, FrechetDiagnostics* diagnostics,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/util/errors.h"
+#include "metrics/blas.h"
 
 namespace repro::metrics {
 namespace {
@@ -44,7 +45,7 @@ double kernel_inception_distance(const FeaturesRef& features_1, const FeaturesRe
     throw DataError("KID: features contain NaN or infinite values");
   const double d = static_cast<double>(features_1.cols());
   const auto kernel = [d](const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) {
-    return ((a * b.transpose()).array() / d + 1.0).cube().matrix().eval();
+    return (blas::gemm_nt(a, b).array() / d + 1.0).cube().matrix().eval();
   };
   std::mt19937_64 rng(options.seed);
   double t = 0.0;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/util/errors.h"
+#include "metrics/blas.h"
 
 namespace repro::metrics {
 namespace {
@@ -16,7 +17,8 @@ inline float to_half(float x) { return static_cast<float>(Eigen::half(x)); }
 RowMatrixXf distances_float32(const FeaturesRef& u, const FeaturesRef& v) {
   const Eigen::VectorXf norm_u = u.rowwise().squaredNorm();
   const Eigen::RowVectorXf norm_v = v.rowwise().squaredNorm().transpose();
-  RowMatrixXf d = u * v.transpose();
+  RowMatrixXf d;
+  blas::sgemm_nt(u, v, &d);
   for (Eigen::Index i = 0; i < d.rows(); ++i) {
     for (Eigen::Index j = 0; j < d.cols(); ++j) d(i, j) = std::max((norm_u(i) - 2.0f * d(i, j)) + norm_v(j), 0.0f);
   }
@@ -41,7 +43,7 @@ bool distances_float16(const FeaturesRef& u, const FeaturesRef& v, RowMatrixXf* 
   const Eigen::VectorXf norm_u = half_norms(uh);
   const Eigen::VectorXf norm_v = half_norms(vh);
   RowMatrixXf& d = *out;
-  d.noalias() = uh * vh.transpose();
+  blas::sgemm_nt(uh, vh, &d);
   for (Eigen::Index i = 0; i < d.rows(); ++i) {
     for (Eigen::Index j = 0; j < d.cols(); ++j) {
       const float two_m = to_half(2.0f * to_half(d(i, j)));

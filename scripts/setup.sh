@@ -9,7 +9,7 @@ build_dir=${BUILD_DIR:-$here/build}
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
-  libtorch-dev libopenblas0-pthread libgloo-dev libgoogle-perftools-dev
+  libtorch-dev libopenblas0-pthread libopenblas-dev libgloo-dev libgoogle-perftools-dev
   libsqlitecpp-dev libsqlite3-dev libyaml-cpp-dev libcli11-dev
   libboost-dev libboost-filesystem-dev libgtest-dev
   libzip-dev libssl-dev libstb-dev nlohmann-json3-dev

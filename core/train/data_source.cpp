@@ -5,6 +5,7 @@
 
 #include "core/util/errors.h"
 #include "datasets/image_folder.h"
+#include "datasets/packed_dataset.h"
 #include "core/util/npy.h"
 #include "core/util/tensor_npy.h"
 #include "core/train/train_state.h"
@@ -40,24 +41,40 @@ NpzImageSource::NpzImageSource(const std::string& path, bool random_flip, uint64
 ImageFolderSource::ImageFolderSource(const std::string& dir, int image_size, bool random_flip, uint64_t seed)
     : ImageArraySource(load_folder_images(dir, image_size), dir, random_flip, seed) {}
 
+namespace {
+// The mapping as a tensor without a copy; the deleter keeps the dataset (and its mmap) alive.
+// Only read: index_select never writes to its input.
+torch::Tensor map_packed(const std::shared_ptr<datasets::PackedDataset>& d) {
+  return torch::from_blob(const_cast<uint8_t*>(d->image(0)), {d->size(), d->height(), d->width(), d->channels()},
+                          [d](void*) {}, torch::kUInt8);
+}
+}  // namespace
+
+PackedImageSource::PackedImageSource(const std::string& dir, bool random_flip, uint64_t seed)
+    : PackedImageSource(std::make_shared<datasets::PackedDataset>(datasets::PackedDataset::open(dir)), random_flip, seed) {}
+
+PackedImageSource::PackedImageSource(std::shared_ptr<datasets::PackedDataset> d, bool random_flip, uint64_t seed)
+    : ImageArraySource(map_packed(d), d->dir(), random_flip, seed), fingerprint_(d->manifest().fingerprint) {}
+
 std::unique_ptr<DataSource> open_image_source(const std::string& path, int image_size, bool random_flip, uint64_t seed) {
-  if (std::filesystem::is_directory(path)) return std::make_unique<ImageFolderSource>(path, image_size, random_flip, seed);
+  namespace fs = std::filesystem;
+  if (fs::exists(fs::path(path) / datasets::kPackedManifestFile))
+    return std::make_unique<PackedImageSource>(path, random_flip, seed);
+  if (fs::is_directory(path)) return std::make_unique<ImageFolderSource>(path, image_size, random_flip, seed);
   return std::make_unique<NpzImageSource>(path, random_flip, seed);
 }
 
-ImageArraySource::ImageArraySource(torch::Tensor images, std::string origin, bool random_flip, uint64_t seed)
-    : origin_(std::move(origin)), random_flip_(random_flip), images_(std::move(images)),
-      generator_(at::detail::createCPUGenerator(seed)) {
+ImageArraySource::ImageArraySource(torch::Tensor images, std::string origin, bool random_flip, uint64_t seed,
+                                   bool prefetch)
+    : origin_(std::move(origin)), random_flip_(random_flip), prefetch_(prefetch), images_(std::move(images)),
+      cursor_{at::detail::createCPUGenerator(seed), torch::Tensor(), 0, 0} {
   if (images_.size(0) == 0) throw DataError(origin_ + ": holds no images");
-  new_epoch();
+  cursor_.order = torch::randperm(images_.size(0), cursor_.generator, torch::kInt64);
 }
+
+ImageArraySource::~ImageArraySource() { drop_prefetch(); }
 
 std::vector<int64_t> ImageArraySource::image_shape() const { return {images_.size(3), images_.size(1), images_.size(2)}; }
-
-void ImageArraySource::new_epoch() {
-  order_ = torch::randperm(images_.size(0), generator_, torch::kInt64);
-  position_ = 0;
-}
 
 torch::Tensor DataSource::next_batch(int64_t n) {
   std::vector<int64_t> rows(n);
@@ -65,21 +82,29 @@ torch::Tensor DataSource::next_batch(int64_t n) {
   return next_batch_rows(n, rows);
 }
 
-torch::Tensor ImageArraySource::next_batch_rows(int64_t n, const std::vector<int64_t>& rows) {
+void ImageArraySource::drop_prefetch() {
+  if (next_.valid()) next_.wait();
+  next_ = {};
+  next_n_ = -1;
+}
+
+ImageArraySource::Batch ImageArraySource::assemble(Cursor c, int64_t n, const std::vector<int64_t>& rows) const {
+  const int64_t count = images_.size(0);
   std::vector<torch::Tensor> picked;
   int64_t need = n;
   while (need > 0) {
-    if (position_ == images_.size(0)) {
-      ++epoch_;
-      new_epoch();
+    if (c.position == count) {
+      ++c.epoch;
+      c.order = torch::randperm(count, c.generator, torch::kInt64);
+      c.position = 0;
     }
-    const int64_t take = std::min(need, images_.size(0) - position_);
-    picked.push_back(order_.slice(0, position_, position_ + take));
-    position_ += take;
+    const int64_t take = std::min(need, count - c.position);
+    picked.push_back(c.order.slice(0, c.position, c.position + take));
+    c.position += take;
     need -= take;
   }
   // The flips are drawn for all n, so the stream stays the same whatever rows are loaded.
-  auto flip = random_flip_ ? torch::rand({n}, generator_) < 0.5 : torch::zeros({n}, torch::kBool);
+  auto flip = random_flip_ ? torch::rand({n}, c.generator) < 0.5 : torch::zeros({n}, torch::kBool);
   auto sel = torch::tensor(rows, torch::kInt64);
   TORCH_CHECK(sel.numel() == 0 || (sel.min().item<int64_t>() >= 0 && sel.max().item<int64_t>() < n),
               "next_batch_rows: a row outside [0, ", n, ")");
@@ -87,26 +112,48 @@ torch::Tensor ImageArraySource::next_batch_rows(int64_t n, const std::vector<int
   auto idx = torch::cat(picked).index_select(0, sel);
   auto x = images_.index_select(0, idx).permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1.0;
   x = torch::where(flip.index_select(0, sel).view({k, 1, 1, 1}), x.flip({3}), x);
-  return x.contiguous();
+  return {x.contiguous(), std::move(c)};
+}
+
+torch::Tensor ImageArraySource::next_batch_rows(int64_t n, const std::vector<int64_t>& rows) {
+  Batch b;
+  if (next_.valid() && next_n_ == n && next_rows_ == rows) {
+    b = next_.get();
+  } else {
+    drop_prefetch();
+    b = assemble(cursor_.clone(), n, rows);
+  }
+  cursor_ = std::move(b.after);
+  next_n_ = -1;
+  if (prefetch_) {
+    // Training asks for the same rows every step: start on the next batch now.
+    next_n_ = n;
+    next_rows_ = rows;
+    next_ = std::async(std::launch::async, [this, c = cursor_.clone(), n, rows]() { return assemble(c, n, rows); });
+  }
+  return b.x;
 }
 
 std::string ImageArraySource::state() const {
   std::ostringstream s;
-  s << epoch_ << " " << position_ << " " << tensor_to_hex(order_) << " "
-    << tensor_to_hex(generator_.get_state());
+  s << cursor_.epoch << " " << cursor_.position << " " << tensor_to_hex(cursor_.order) << " "
+    << tensor_to_hex(cursor_.generator.get_state());
   return s.str();
 }
 
 void ImageArraySource::load_state(const std::string& state) {
   std::istringstream s(state);
   std::string order_hex, gen_hex;
-  if (!(s >> epoch_ >> position_ >> order_hex >> gen_hex))
+  Cursor c = cursor_.clone();
+  if (!(s >> c.epoch >> c.position >> order_hex >> gen_hex))
     throw DataError(origin_ + ": unreadable data-source state in the checkpoint");
-  order_ = tensor_from_hex(order_hex, torch::kInt64);
-  if (order_.numel() != images_.size(0) || position_ < 0 || position_ > images_.size(0))
-    throw DataError(origin_ + ": the checkpoint's data state is for a dataset of " + std::to_string(order_.numel()) +
-                    " images, this file has " + std::to_string(images_.size(0)));
-  generator_.set_state(tensor_from_hex(gen_hex, torch::kUInt8));
+  c.order = tensor_from_hex(order_hex, torch::kInt64);
+  if (c.order.numel() != images_.size(0) || c.position < 0 || c.position > images_.size(0))
+    throw DataError(origin_ + ": the checkpoint's data state is for a dataset of " + std::to_string(c.order.numel()) +
+                    " images, this source has " + std::to_string(images_.size(0)));
+  c.generator.set_state(tensor_from_hex(gen_hex, torch::kUInt8));
+  drop_prefetch();
+  cursor_ = std::move(c);
 }
 
 std::string ImageArraySource::describe() const {

@@ -4,8 +4,13 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <string>
+
+namespace repro::datasets {
+class PackedDataset;
+}
 
 namespace repro::core {
 
@@ -25,15 +30,19 @@ class DataSource {
   virtual std::string state() const = 0;
   virtual void load_state(const std::string& state) = 0;
   virtual std::string describe() const = 0;
+  // The content fingerprint of a prepared dataset (its manifest's), "" when the source has none.
+  virtual std::string fingerprint() const { return ""; }
 };
 
-// Images held in memory, uint8 [N, H, W, C]: shuffled by seed every epoch (a fresh permutation
-// each pass, as DataLoader(shuffle=True) does), flipped horizontally with p = 0.5 when
-// random_flip, looping forever.
+// Images as one uint8 [N, H, W, C] tensor (in memory or memory-mapped): shuffled by seed every
+// epoch (a fresh permutation each pass, as DataLoader(shuffle=True) does), flipped horizontally
+// with p = 0.5 when random_flip, looping forever. With prefetch, the next batch is assembled on a
+// background thread while the caller trains on this one; the stream is the same either way.
 class ImageArraySource : public DataSource {
  public:
   // `images` uint8 [N, H, W, 1 or 3], N > 0; `origin` names where they came from in messages.
-  ImageArraySource(torch::Tensor images, std::string origin, bool random_flip, uint64_t seed);
+  ImageArraySource(torch::Tensor images, std::string origin, bool random_flip, uint64_t seed, bool prefetch = true);
+  ~ImageArraySource() override;
   torch::Tensor next_batch_rows(int64_t n, const std::vector<int64_t>& rows) override;
   int64_t size() const override { return images_.size(0); }
   std::vector<int64_t> image_shape() const override;
@@ -42,15 +51,29 @@ class ImageArraySource : public DataSource {
   std::string describe() const override;
 
  private:
-  void new_epoch();
+  // Where the stream stands: the generator, this epoch's permutation and the position in it.
+  struct Cursor {
+    torch::Generator generator;
+    torch::Tensor order;  // [N] int64
+    int64_t position = 0;
+    int64_t epoch = 0;
+    Cursor clone() const { return {generator.clone(), order, position, epoch}; }
+  };
+  struct Batch {
+    torch::Tensor x;
+    Cursor after;
+  };
+  Batch assemble(Cursor cursor, int64_t n, const std::vector<int64_t>& rows) const;
+  void drop_prefetch();
 
   std::string origin_;
   bool random_flip_;
+  bool prefetch_;
   torch::Tensor images_;  // [N, H, W, C] uint8
-  torch::Generator generator_;
-  torch::Tensor order_;   // [N] int64 permutation of this epoch
-  int64_t position_ = 0;
-  int64_t epoch_ = 0;
+  Cursor cursor_;         // after the batches handed out: what state() saves
+  std::future<Batch> next_;  // the prefetched batch for (next_n_, next_rows_)
+  int64_t next_n_ = -1;
+  std::vector<int64_t> next_rows_;
 };
 
 // An .npz with arr_0 uint8 [N, H, W, 1 or 3] (the reference's sample/reference-batch format).
@@ -68,7 +91,21 @@ class ImageFolderSource : public ImageArraySource {
   ImageFolderSource(const std::string& dir, int image_size, bool random_flip, uint64_t seed);
 };
 
-// An image folder when `path` is a directory, else an .npz.
+// A prepared dataset (`repro data prepare`, datasets/packed_dataset.h), memory-mapped: the
+// images are read from the page cache, never copied whole. This is the way for datasets too
+// large to decode into memory.
+class PackedImageSource : public ImageArraySource {
+ public:
+  PackedImageSource(const std::string& dir, bool random_flip, uint64_t seed);
+  std::string fingerprint() const override { return fingerprint_; }
+
+ private:
+  PackedImageSource(std::shared_ptr<datasets::PackedDataset> d, bool random_flip, uint64_t seed);
+  std::string fingerprint_;
+};
+
+// A prepared directory when `path` holds manifest.json, another directory as an image folder,
+// else an .npz.
 std::unique_ptr<DataSource> open_image_source(const std::string& path, int image_size, bool random_flip, uint64_t seed);
 
 }  // namespace repro::core

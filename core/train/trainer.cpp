@@ -523,7 +523,8 @@ struct Trainer::Impl {
                   {"iterations", config.iterations},
                   {"device", options.device.str()},
                   {"parameters", parameter_count(*model)},
-                  {"data", data.describe()}},
+                  {"data", data.describe()},
+                  {"data_fingerprint", data.fingerprint()}},
                  true);
     const auto start = std::chrono::steady_clock::now();
     auto window_start = start;

@@ -8,6 +8,7 @@
 #include "core/util/errors.h"
 #include "core/util/npy.h"
 #include "core/util/tensor_npy.h"
+#include "datasets/prepare.h"
 #include "tests/support/test_support.h"
 
 using namespace repro;
@@ -63,4 +64,45 @@ TEST(DataSource, MissingOrEmptyInputsNameThePath) {
             std::string::npos);
   EXPECT_NE(test::error_message([&] { open_image_source(dir.file("nope.npz"), 8, true, 1); }).find("nope.npz"),
             std::string::npos);
+}
+
+TEST(DataSource, PrefetchDoesNotChangeTheStreamOrItsState) {
+  test::TempDir dir;
+  const std::string npz = write_dataset(dir, 7);
+  auto load = [&] {
+    auto arrays = read_npz(npz);
+    return to_tensor(arrays.at("arr_0"), npz);
+  };
+  ImageArraySource with(load(), "a", true, 3, /*prefetch=*/true), without(load(), "b", true, 3, /*prefetch=*/false);
+  std::string saved;
+  for (int step = 0; step < 5; ++step) {
+    // Rows change at step 3: the prefetched batch is dropped, not served.
+    const std::vector<int64_t> rows = step == 3 ? std::vector<int64_t>{1, 2} : std::vector<int64_t>{0, 1, 2, 3};
+    EXPECT_TRUE(torch::equal(with.next_batch_rows(4, rows), without.next_batch_rows(4, rows))) << step;
+    EXPECT_EQ(with.state(), without.state()) << step;  // the batches handed out, not the prefetched one
+    if (step == 1) saved = with.state();
+  }
+  // Back to step 2 from the saved state: the same batches again.
+  ImageArraySource resumed(load(), "c", true, 99, true), fresh(load(), "d", true, 3, false);
+  resumed.load_state(saved);
+  for (int step = 0; step < 2; ++step) fresh.next_batch(4);
+  EXPECT_TRUE(torch::equal(resumed.next_batch(4), fresh.next_batch(4)));
+  EXPECT_THROW(resumed.load_state("1 2"), DataError);
+}
+
+TEST(DataSource, APreparedDirectoryIsTheSameStreamAsItsNpz) {
+  test::TempDir dir;
+  const std::string npz = write_dataset(dir, 6);
+  datasets::PrepareOptions o;
+  o.dataset = "npz";
+  o.source = npz;
+  o.out = dir.file("packed");
+  auto r = datasets::prepare_dataset(o);
+  EXPECT_EQ(r.manifest.count, 6);
+  auto packed = open_image_source(dir.file("packed"), 8, true, 4);
+  auto array = open_image_source(npz, 8, true, 4);
+  EXPECT_EQ(packed->fingerprint(), r.manifest.fingerprint);
+  EXPECT_EQ(packed->fingerprint().size(), 64u);
+  EXPECT_EQ(array->fingerprint(), "");
+  for (int step = 0; step < 4; ++step) EXPECT_TRUE(torch::equal(packed->next_batch(4), array->next_batch(4))) << step;
 }

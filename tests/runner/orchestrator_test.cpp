@@ -1,0 +1,458 @@
+#include "runner/orchestrate/orchestrator.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "runner/executor/local_executor.h"
+#include "runner/store/queries.h"
+#include "tests/runner/fake_task.h"
+#include "tests/support/test_support.h"
+
+namespace repro::runner {
+namespace {
+
+// A train task per run, and optionally a sample task after it.
+Plan fake_plan(const std::vector<std::string>& runs, bool with_sample) {
+  Plan p;
+  p.experiment = {"fake", "fake.yaml", std::string(64, '0')};
+  int64_t pos = 0;
+  for (const auto& r : runs) {
+    p.runs.push_back({r, {{"cell", r}}, pos++, {{"seed", 0}}});
+    TaskSpec t{r + "-train", r, "train", {}, {{"iterations", 10}}, {}};
+    p.tasks.push_back(t);
+    if (with_sample) p.tasks.push_back(TaskSpec{r + "-sample", r, "sample", {r + "-train"}, {{"steps", 50}}, {}});
+  }
+  return p;
+}
+
+struct Fixture {
+  test::TempDir dir;
+  std::string ctl, project, db, binary;
+  Fixture() {
+    ctl = dir.file("ctl");
+    project = dir.file("project");
+    std::filesystem::create_directories(ctl);
+    std::filesystem::create_directories(project);
+    db = project + "/repro.db";
+    binary = test::write_fake_task(dir.path().string());
+  }
+  OrchestratorOptions options() const {
+    OrchestratorOptions o;
+    o.project_dir = project;
+    o.repro_binary = binary;
+    o.poll_interval_s = 0.05;
+    o.ingest_interval_s = 0.1;
+    o.retry.backoff_s = 0.3;
+    o.env["FAKE_CTL"] = ctl;
+    return o;
+  }
+  void set(const std::string& name, const std::string& text) const { test::write_text(ctl + "/" + name, text); }
+};
+
+const TaskOutcome& outcome(const OrchestratorSummary& s, const std::string& id) {
+  for (const auto& t : s.tasks)
+    if (t.task_id == id) return t;
+  throw std::runtime_error("no task " + id);
+}
+
+TaskState state_of(Store& store, const std::string& run, const std::string& id) {
+  for (const auto& t : tasks_of_run(store, run))
+    if (t.task_id == id) return t.state;
+  throw std::runtime_error("no task " + id);
+}
+
+// Highest number of tasks running at once, from the fake tasks' start/end times.
+int max_overlap(const std::vector<test::TraceLine>& trace) {
+  std::vector<std::pair<double, int>> ev;
+  for (const auto& t : trace) {
+    if (t.what == "start") ev.push_back({t.time, +1});
+    if (t.what == "end" || t.what == "term") ev.push_back({t.time, -1});
+  }
+  std::sort(ev.begin(), ev.end(), [](auto& a, auto& b) { return a.first < b.first || (a.first == b.first && a.second < b.second); });
+  int cur = 0, best = 0;
+  for (auto& e : ev) best = std::max(best, cur += e.second);
+  return best;
+}
+
+TEST(Orchestrator, RunsTasksRecordsAttemptsAndIngestsEvents) {
+  Fixture fx;
+  Store store(fx.db);
+  LocalExecutor ex({2, {}, 5});
+  std::vector<TaskProgress> seen;
+  auto o = fx.options();
+  o.on_progress = [&](const TaskProgress& p) { seen.push_back(p); };
+  const OrchestratorSummary s = Orchestrator(store, ex, o).run(fake_plan({"r1", "r2"}, true));
+  EXPECT_EQ(s.done, 4);
+  EXPECT_EQ(s.failed + s.cancelled + s.skipped, 0);
+  EXPECT_TRUE(s.ok());
+  EXPECT_EQ(state_of(store, "r1", "r1-sample"), TaskState::kDone);
+  const auto runs = runs_of_experiment(store, "fake");
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].status, TaskState::kDone);
+  const auto att = attempts_of_task(store, "r1-train");
+  ASSERT_EQ(att.size(), 1u);
+  EXPECT_EQ(att[0].exit_code, 0);
+  EXPECT_TRUE(att[0].ended.has_value());
+  EXPECT_FALSE(att[0].job_id.empty());
+  EXPECT_FALSE(att[0].host.empty());
+  std::ifstream log(att[0].log_path);
+  std::string first;
+  std::getline(log, first);
+  EXPECT_EQ(first, "working on r1-train attempt 1");
+  // The task file the task read, and the events it wrote, ingested.
+  const std::string run_dir = run_dir_of(fx.project, "r1");
+  EXPECT_TRUE(std::filesystem::exists(task_file_of(run_dir, "r1-sample")));
+  EXPECT_TRUE(std::filesystem::exists(run_dir + "/events.jsonl"));
+  EXPECT_TRUE(std::filesystem::exists(run_dir + "/tasks/r1-sample.events.jsonl"));
+  const auto m = latest_metrics(store, "r1-train");
+  ASSERT_FALSE(m.empty());
+  EXPECT_EQ(m[0].step, 10);
+  EXPECT_EQ(events_of_task(store, "r1-sample").size(), 2u);  // start, end
+  // Progress: launched and done for each task, the train's step and total.
+  int launched = 0, done = 0;
+  bool train_step = false;
+  for (const auto& p : seen) {
+    launched += p.message.rfind("launched", 0) == 0;
+    done += p.message == "done";
+    train_step |= p.task_id == "r1-train" && p.step == 10 && p.total_steps == 10;
+  }
+  EXPECT_EQ(launched, 4);
+  EXPECT_EQ(done, 4);
+  EXPECT_TRUE(train_step);
+}
+
+TEST(Orchestrator, PermanentFailureIsNotRetriedAndFailsDependants) {
+  Fixture fx;
+  fx.set("r1-train.codes", "2\n");
+  fx.set("r2-train.codes", "5\n");
+  Store store(fx.db);
+  LocalExecutor ex({2, {}, 5});
+  const auto s = Orchestrator(store, ex, fx.options()).run(fake_plan({"r1", "r2", "r3"}, true));
+  EXPECT_EQ(s.failed, 4);
+  EXPECT_EQ(s.done, 2);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(outcome(s, "r1-train").attempts, 1);
+  EXPECT_NE(outcome(s, "r1-train").reason.find("exit 2"), std::string::npos) << outcome(s, "r1-train").reason;
+  EXPECT_NE(outcome(s, "r2-train").reason.find("diverged"), std::string::npos);
+  EXPECT_EQ(outcome(s, "r1-sample").state, TaskState::kFailed);
+  EXPECT_EQ(outcome(s, "r1-sample").attempts, 0);
+  EXPECT_EQ(outcome(s, "r1-sample").reason, "dependency r1-train failed");
+  EXPECT_EQ(state_of(store, "r3", "r3-sample"), TaskState::kDone);  // the sweep went on
+  const auto att = attempts_of_task(store, "r1-train");
+  ASSERT_EQ(att.size(), 1u);
+  EXPECT_EQ(att[0].exit_code, 2);
+  for (const auto& t : test::read_trace(fx.ctl)) EXPECT_NE(t.task_id, "r1-sample") << "a dependant of a failed task ran";
+  EXPECT_EQ(runs_of_experiment(store, "fake")[0].status, TaskState::kFailed);
+}
+
+TEST(Orchestrator, DependantsStartAfterTheirDependency) {
+  Fixture fx;
+  fx.set("default.sleep", "0.3");
+  Store store(fx.db);
+  LocalExecutor ex({4, {}, 5});
+  const auto s = Orchestrator(store, ex, fx.options()).run(fake_plan({"r1", "r2"}, true));
+  EXPECT_EQ(s.done, 4);
+  std::map<std::string, double> start, end;
+  for (const auto& t : test::read_trace(fx.ctl)) (t.what == "start" ? start : end)[t.task_id] = t.time;
+  for (std::string r : {"r1", "r2"}) EXPECT_GE(start[r + "-sample"], end[r + "-train"]) << r;
+}
+
+TEST(Orchestrator, TransientFailureRetriedWithBackoff) {
+  Fixture fx;
+  fx.set("r1-train.codes", "1\n137\n0\n");
+  fx.set("r2-train.codes", "1\n1\n1\n");
+  Store store(fx.db);
+  LocalExecutor ex({2, {}, 5});
+  const auto s = Orchestrator(store, ex, fx.options()).run(fake_plan({"r1", "r2"}, false));
+  EXPECT_EQ(outcome(s, "r1-train").state, TaskState::kDone);
+  EXPECT_EQ(outcome(s, "r1-train").attempts, 3);
+  EXPECT_EQ(outcome(s, "r2-train").state, TaskState::kFailed);
+  EXPECT_EQ(outcome(s, "r2-train").attempts, 3);
+  EXPECT_NE(outcome(s, "r2-train").reason.find("after 3 attempts"), std::string::npos);
+  const auto att = attempts_of_task(store, "r1-train");
+  ASSERT_EQ(att.size(), 3u);
+  EXPECT_EQ(att[0].exit_code, 1);
+  EXPECT_EQ(att[1].exit_code, 137);
+  EXPECT_EQ(att[2].exit_code, 0);
+  // Backoff 0.3 s, then 0.6 s (0.05 s of slack for the clocks).
+  EXPECT_GE(*att[1].started - *att[0].ended, 0.25);
+  EXPECT_GE(*att[2].started - *att[1].ended, 0.55);
+  EXPECT_NE(att[0].log_path, att[1].log_path);
+}
+
+TEST(Orchestrator, TimeoutStopsTheTaskAndIsRecorded) {
+  Fixture fx;
+  fx.set("r1-train.sleep", "60");
+  Store store(fx.db);
+  LocalExecutor ex({1, {}, 5});
+  auto o = fx.options();
+  o.task_timeout_s = 0.5;
+  const auto s = Orchestrator(store, ex, o).run(fake_plan({"r1"}, true));
+  EXPECT_EQ(outcome(s, "r1-train").state, TaskState::kFailed);
+  EXPECT_EQ(outcome(s, "r1-train").attempts, 1);
+  EXPECT_EQ(outcome(s, "r1-sample").state, TaskState::kFailed);
+  const auto att = attempts_of_task(store, "r1-train");
+  ASSERT_EQ(att.size(), 1u);
+  EXPECT_NE(att[0].reason.find("timeout"), std::string::npos) << att[0].reason;
+  EXPECT_EQ(att[0].exit_code, 6);  // it checkpointed and stopped on SIGTERM
+  bool term = false;
+  for (const auto& t : test::read_trace(fx.ctl)) term |= t.what == "term";
+  EXPECT_TRUE(term);
+}
+
+TEST(Orchestrator, MaxParallelIsRespected) {
+  Fixture fx;
+  fx.set("default.sleep", "0.5");
+  Store store(fx.db);
+  LocalExecutor ex({2, {}, 5});
+  const auto s = Orchestrator(store, ex, fx.options()).run(fake_plan({"r1", "r2", "r3", "r4", "r5"}, false));
+  EXPECT_EQ(s.done, 5);
+  EXPECT_EQ(max_overlap(test::read_trace(fx.ctl)), 2);
+}
+
+TEST(Orchestrator, GpuSlotsHandedOutThroughCudaVisibleDevices) {
+  Fixture fx;
+  fx.set("default.sleep", "0.5");
+  Store store(fx.db);
+  LocalExecutor ex({0, {"0", "1"}, 5});
+  Plan plan = fake_plan({"r1", "r2", "r3", "r4"}, false);
+  plan.tasks[3].spec["gpus"] = 2;  // a multi-GPU training task takes both
+  const auto s = Orchestrator(store, ex, fx.options()).run(plan);
+  EXPECT_EQ(s.done, 4);
+  const auto trace = test::read_trace(fx.ctl);
+  EXPECT_LE(max_overlap(trace), 2);
+  // No two tasks held the same GPU at once.
+  std::map<std::string, std::pair<double, double>> span;
+  std::map<std::string, std::string> gpus;
+  for (const auto& t : trace) {
+    if (t.what == "start") span[t.task_id].first = t.time, gpus[t.task_id] = t.extra;
+    else span[t.task_id].second = t.time;
+  }
+  EXPECT_EQ(gpus["r4-train"], "gpus=0,1");
+  for (const auto& [a, ga] : gpus) {
+    EXPECT_TRUE(ga == "gpus=0" || ga == "gpus=1" || ga == "gpus=0,1") << ga;
+    for (const auto& [b, gb] : gpus) {
+      if (a >= b) continue;
+      const bool overlap = span[a].first < span[b].second && span[b].first < span[a].second;
+      const bool share = ga.find('0') != std::string::npos && gb.find('0') != std::string::npos ||
+                         ga.find('1') != std::string::npos && gb.find('1') != std::string::npos;
+      EXPECT_FALSE(overlap && share) << a << " " << ga << " and " << b << " " << gb;
+    }
+  }
+  EXPECT_EQ(attempts_of_task(store, "r4-train")[0].gpus, "0,1");
+}
+
+TEST(Orchestrator, SecondRunSkipsDoneTasksAndLaunchesOnlyMissingOnes) {
+  Fixture fx;
+  {
+    Store store(fx.db);
+    LocalExecutor ex({2, {}, 5});
+    fx.set("r2-sample.codes", "3\n");
+    const auto s = Orchestrator(store, ex, fx.options()).run(fake_plan({"r1", "r2"}, true));
+    EXPECT_EQ(s.done, 3);
+    EXPECT_EQ(s.failed, 1);
+  }
+  Store store(fx.db);
+  LocalExecutor ex({2, {}, 5});
+  const Plan plan = fake_plan({"r1", "r2", "r3"}, true);
+  const auto dry = Orchestrator::dry_run(&store, ex, plan, fx.options());
+  ASSERT_EQ(dry.size(), 6u);
+  EXPECT_EQ(dry[0].action, "skip");
+  EXPECT_EQ(dry[3].action, "launch");  // r2-sample, failed before
+  EXPECT_EQ(dry[3].state, "failed");
+  EXPECT_EQ(dry[4].state, "new");
+  EXPECT_EQ(dry[5].action, "wait");
+  EXPECT_EQ(dry[4].argv, (std::vector<std::string>{fx.binary, "task", task_file_of(run_dir_of(fx.project, "r3"), "r3-train")}));
+  const auto s = Orchestrator(store, ex, fx.options()).run(plan);
+  EXPECT_EQ(s.skipped, 3);
+  EXPECT_EQ(s.done, 3);  // r2-sample again (code 0 for its second attempt), r3's two
+  EXPECT_EQ(outcome(s, "r1-train").attempts, 0);
+  for (const auto& [id, n] : test::read_completed(fx.ctl)) EXPECT_EQ(n, 1) << id;
+  EXPECT_EQ(test::read_completed(fx.ctl).size(), 6u);
+  EXPECT_EQ(attempts_of_task(store, "r2-sample").size(), 2u);
+  EXPECT_EQ(runs_of_experiment(store, "fake").size(), 3u);
+}
+
+TEST(Orchestrator, SecondOrchestratorInTheSameProjectIsRefused) {
+  Fixture fx;
+  fx.set("default.sleep", "1");
+  pid_t child = ::fork();
+  if (child == 0) {
+    try {
+      Store store(fx.db);
+      LocalExecutor ex({1, {}, 5});
+      Orchestrator(store, ex, fx.options()).run(fake_plan({"r1"}, false));
+    } catch (...) {
+      ::_exit(98);
+    }
+    ::_exit(0);
+  }
+  // Wait until the first holds the lock (its task started).
+  for (int i = 0; i < 600 && test::read_trace(fx.ctl).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  Store store(fx.db);
+  LocalExecutor ex({1, {}, 5});
+  EXPECT_NE(test::error_message([&] { Orchestrator(store, ex, fx.options()).run(fake_plan({"r1"}, false)); })
+                .find("another `repro run`"),
+            std::string::npos);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// Runs the orchestrator in a forked child (a process of its own that the test can signal or
+// kill); the child writes "done failed cancelled skipped" to <ctl>/summary and exits 0.
+pid_t fork_orchestrator(const Fixture& fx, const Plan& plan, int max_parallel, bool with_signals) {
+  const pid_t child = ::fork();
+  if (child != 0) return child;
+  try {
+    std::optional<StopSignals> signals;
+    if (with_signals) signals.emplace();
+    Store store(fx.db);
+    LocalExecutor ex({max_parallel, {}, 5});
+    auto o = fx.options();
+    if (signals) o.stop_requests = signals->count();
+    const auto s = Orchestrator(store, ex, o).run(plan);
+    test::write_text(fx.ctl + "/summary", std::to_string(s.done) + " " + std::to_string(s.failed) + " " +
+                                              std::to_string(s.cancelled) + " " + std::to_string(s.skipped) + "\n");
+  } catch (const std::exception& e) {
+    test::write_text(fx.ctl + "/summary", std::string("error ") + e.what());
+    ::_exit(98);
+  }
+  ::_exit(0);
+}
+
+// waitpid with a generous limit; kills the child and fails past it.
+int wait_child(pid_t child, double limit_s = 60) {
+  int status = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit_s);
+  while (::waitpid(child, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > until) {
+      ::kill(child, SIGKILL);
+      ::waitpid(child, &status, 0);
+      ADD_FAILURE() << "the orchestrator did not end within " << limit_s << " s";
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return status;
+}
+
+template <typename Pred>
+bool wait_until(Pred pred, double limit_s = 60) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit_s);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+TEST(Orchestrator, KilledOrchestratorLosesNothingAndRerunRunsNoTaskTwice) {
+  Fixture fx;
+  fx.set("default.sleep", "3");
+  fx.set("r1-train.sleep", "0.1");
+  const Plan plan = fake_plan({"r1", "r2", "r3"}, true);
+  const pid_t child = fork_orchestrator(fx, plan, 2, false);
+  // Kill it once r1-train has completed and r1-sample runs beside r2-train.
+  const bool reached = wait_until([&] {
+    for (const auto& t : test::read_trace(fx.ctl))
+      if (t.what == "start" && t.task_id == "r1-sample") return true;
+    return false;
+  });
+  ::kill(child, SIGKILL);
+  wait_child(child);
+  ASSERT_TRUE(reached);
+  {
+    Store store(fx.db);
+    EXPECT_EQ(state_of(store, "r1", "r1-train"), TaskState::kDone);
+    EXPECT_EQ(state_of(store, "r2", "r2-train"), TaskState::kRunning);  // as the dead orchestrator left it
+  }
+  // The tasks got SIGTERM from PR_SET_PDEATHSIG and stop on their own.
+  EXPECT_TRUE(wait_until([&] {
+    int terms = 0;
+    for (const auto& t : test::read_trace(fx.ctl)) terms += t.what == "term";
+    return terms == 2;
+  })) << "the orphaned tasks did not get SIGTERM";
+
+  Store store(fx.db);
+  LocalExecutor ex({2, {}, 5});
+  const auto s = Orchestrator(store, ex, fx.options()).run(plan);
+  EXPECT_EQ(s.skipped, 1);
+  EXPECT_EQ(s.done, 5);
+  EXPECT_TRUE(s.ok());
+  const auto completed = test::read_completed(fx.ctl);
+  EXPECT_EQ(completed.size(), 6u);
+  for (const auto& [id, n] : completed) EXPECT_EQ(n, 1) << id << " ran to completion " << n << " times";
+  const auto att = attempts_of_task(store, "r2-train");
+  ASSERT_EQ(att.size(), 2u);
+  EXPECT_NE(att[0].reason.find("lost"), std::string::npos) << att[0].reason;
+  EXPECT_FALSE(att[0].exit_code.has_value());
+  EXPECT_EQ(att[1].exit_code, 0);
+  // Its events: the first attempt's interruption, then the second's completion, all ingested.
+  std::vector<std::string> ends;
+  for (const auto& e : events_of_task(store, "r2-train"))
+    if (e.type == "end") ends.push_back(nlohmann::json::parse(e.record)["status"]);
+  EXPECT_EQ(ends, (std::vector<std::string>{"interrupted", "completed"}));
+}
+
+TEST(Orchestrator, SigtermStopsTasksGracefully) {
+  Fixture fx;
+  fx.set("default.sleep", "60");
+  const pid_t child = fork_orchestrator(fx, fake_plan({"r1", "r2"}, true), 2, true);
+  const bool started = wait_until([&] { return test::read_trace(fx.ctl).size() >= 2; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the shells set their traps
+  ::kill(child, SIGTERM);
+  const int status = wait_child(child);
+  ASSERT_TRUE(started);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  std::ifstream in(fx.ctl + "/summary");
+  int done = -1, failed = -1, cancelled = -1, skipped = -1;
+  in >> done >> failed >> cancelled >> skipped;
+  EXPECT_EQ(done, 0);
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(cancelled, 4);
+  Store store(fx.db);
+  for (std::string r : {"r1", "r2"}) {
+    EXPECT_EQ(state_of(store, r, r + "-train"), TaskState::kCancelled);
+    EXPECT_EQ(state_of(store, r, r + "-sample"), TaskState::kCancelled);
+    const auto att = attempts_of_task(store, r + "-train");
+    ASSERT_EQ(att.size(), 1u);
+    EXPECT_EQ(att[0].exit_code, 6);  // it checkpointed and stopped
+    EXPECT_EQ(att[0].reason, "cancelled");
+  }
+  int terms = 0;
+  for (const auto& t : test::read_trace(fx.ctl)) terms += t.what == "term";
+  EXPECT_EQ(terms, 2);
+  EXPECT_EQ(runs_of_experiment(store, "fake")[0].status, TaskState::kCancelled);
+}
+
+TEST(OrchestratorPolicy, ExitCodes) {
+  auto verdict = [](std::optional<int> code, std::optional<int> sig = {}, bool timed_out = false, bool cancelled = false) {
+    Finished f;
+    f.exit_code = code;
+    f.signal = sig;
+    f.timed_out = timed_out;
+    f.cancelled = cancelled;
+    return classify_attempt(f, false).outcome;
+  };
+  EXPECT_EQ(verdict(0), AttemptOutcome::kDone);
+  EXPECT_EQ(verdict(1), AttemptOutcome::kRetry);
+  for (int c : {2, 3, 4, 5, 7, 126, 127}) EXPECT_EQ(verdict(c), AttemptOutcome::kFail) << c;
+  EXPECT_EQ(verdict(6), AttemptOutcome::kRetry);
+  EXPECT_EQ(verdict(137), AttemptOutcome::kRetry);
+  EXPECT_EQ(verdict({}, SIGKILL), AttemptOutcome::kRetry);
+  EXPECT_EQ(verdict(6, {}, true), AttemptOutcome::kFail);
+  EXPECT_EQ(verdict(6, {}, false, true), AttemptOutcome::kCancelled);
+  EXPECT_EQ(verdict(0, {}, false, true), AttemptOutcome::kDone);
+}
+
+}  // namespace
+}  // namespace repro::runner
