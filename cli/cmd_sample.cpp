@@ -28,8 +28,7 @@ struct SampleArgs {
   RuntimeOptions runtime;
 };
 
-void run_sample(const SampleArgs& a, std::ostream& err) {
-  auto file = config::read_model_file(a.config);
+void sample_with(config::ModelFile file, const SampleArgs& a, std::ostream& err) {
   if (a.num_samples < 1) throw ConfigError("", "--num-samples", "expected >= 1, got " + std::to_string(a.num_samples));
   if (a.batch_size < 1) throw ConfigError("", "--batch-size", "expected >= 1, got " + std::to_string(a.batch_size));
   if (a.eta < 0) throw ConfigError("", "--eta", "expected >= 0, got " + std::to_string(a.eta));
@@ -89,7 +88,24 @@ void run_sample(const SampleArgs& a, std::ostream& err) {
       << (a.ddim ? "DDIM" : "ancestral") << " steps, " << device.description << ", " << secs << " s)\n";
 }
 
+void run_sample(const SampleArgs& a, std::ostream& err) { sample_with(config::read_model_file(a.config), a, err); }
+
 }  // namespace
+
+void sample_run(const config::ModelFile& model, const SampleJob& job, std::ostream& err) {
+  SampleArgs a;
+  a.checkpoint = job.checkpoint;
+  a.steps = job.steps;
+  a.ddim = job.ddim;
+  a.eta = job.eta;
+  a.no_clip = !job.clip_denoised;
+  a.num_samples = job.num_samples;
+  a.batch_size = job.batch_size;
+  a.seed = job.seed;
+  a.out = job.out;
+  a.runtime.threads = job.threads;
+  sample_with(model, a, err);
+}
 
 void add_sample_command(CLI::App& app, std::ostream& out, std::ostream& err) {
   auto a = std::make_shared<SampleArgs>();

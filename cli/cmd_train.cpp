@@ -29,7 +29,7 @@ using nlohmann::json;
 
 std::atomic<bool> g_stop{false};
 // The first signal asks for a clean stop; a second one kills (the default action is restored).
-extern "C" void on_stop_signal(int sig) {
+extern "C" void on_train_stop_signal(int sig) {
   g_stop.store(true);
   std::signal(sig, SIG_DFL);
 }
@@ -58,8 +58,8 @@ int run_train(const TrainArgs& a, std::ostream& err) {
     return launch_local_ranks(a.nproc, without_options(program_args(), {"--nproc"}), threads, err);
   }
   // From here on SIGTERM/SIGINT ask for a clean stop (checkpoint, then exit 6) instead of killing.
-  std::signal(SIGTERM, on_stop_signal);
-  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_train_stop_signal);
+  std::signal(SIGINT, on_train_stop_signal);
   auto file = config::read_train_file(a.config, a.overrides);
   if (a.iterations >= 0) file.train.iterations = a.iterations;
   RuntimeOptions runtime = a.runtime;
@@ -130,6 +130,17 @@ int run_train(const TrainArgs& a, std::ostream& err) {
 }
 
 }  // namespace
+
+int train_run(const std::string& config, const std::string& run_dir, int64_t iterations, bool resume, int threads,
+              std::ostream& err) {
+  TrainArgs a;
+  a.config = config;
+  a.run_dir = run_dir;
+  a.iterations = iterations;
+  a.resume = resume;
+  a.runtime.threads = threads;
+  return run_train(a, err);
+}
 
 void add_train_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code) {
   auto a = std::make_shared<TrainArgs>();

@@ -20,7 +20,8 @@ constexpr int kExitData = 4;      // input data unusable (shapes, keys, dtypes)
 const char* kExitCodes =
     "Exit codes: 0 success, 1 internal error, 2 bad command line or config, 3 file I/O error, "
     "4 unusable input data (shapes, checkpoint keys, dtypes), 5 training diverged (non-finite loss), "
-    "6 training interrupted by SIGTERM/SIGINT (a checkpoint was written; rerun with --resume).";
+    "6 training interrupted by SIGTERM/SIGINT (a checkpoint was written; rerun with --resume), "
+    "7 repro run finished with failed tasks (see repro status).";
 
 }  // namespace
 
@@ -35,8 +36,10 @@ int main(int argc, char** argv) {
   repro::cli::add_model_command(app, std::cout, std::cerr);
   repro::cli::add_sample_command(app, std::cout, std::cerr);
   repro::cli::add_data_command(app, std::cout, std::cerr);
-  int train_exit = kExitOk;
-  repro::cli::add_train_command(app, std::cout, std::cerr, &train_exit);
+  int command_exit = kExitOk;
+  repro::cli::add_train_command(app, std::cout, std::cerr, &command_exit);
+  repro::cli::add_task_command(app, std::cout, std::cerr, &command_exit);
+  repro::cli::add_run_commands(app, std::cout, std::cerr, &command_exit);
   try {
     app.parse(argc, argv);
     if (version) {
@@ -44,7 +47,7 @@ int main(int argc, char** argv) {
     } else if (app.get_subcommands().empty()) {
       std::cout << app.help();
     }
-    return train_exit;
+    return command_exit;
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitConfig;
   } catch (const repro::ConfigError& e) {

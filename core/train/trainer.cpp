@@ -18,6 +18,7 @@
 #include "core/train/train_state.h"
 #include "core/util/checkpoint.h"
 #include "core/util/errors.h"
+#include "core/util/event_log.h"
 #include "core/util/file_io.h"
 
 namespace repro::core {
@@ -37,36 +38,6 @@ const char* to_string(TrainStatus s) {
 }
 
 namespace {
-
-// Appends one JSON object per line to events.jsonl (format: docs/events.md). `seq` numbers every
-// record of the file, so an ingester can be idempotent by (run, seq).
-class EventLog {
- public:
-  explicit EventLog(const std::string& path) : path_(path) {
-    // A process killed mid-write may have left half a line: cut the file back to its last newline.
-    if (fs::exists(path)) {
-      const std::string text = read_file(path);
-      const auto end = text.find_last_of('\n');
-      const size_t keep = end == std::string::npos ? 0 : end + 1;
-      if (keep != text.size()) fs::resize_file(path, keep);
-      for (size_t i = 0; i < keep; ++i) seq_ += text[i] == '\n';
-    }
-    out_.open(path, std::ios::app);
-    if (!out_) throw IoError("cannot append to " + path);
-  }
-  void write(json record, bool flush) {
-    record["v"] = 1;
-    record["seq"] = seq_++;
-    record["time"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    out_ << record.dump() << "\n";
-    if (flush) out_.flush();
-  }
-
- private:
-  std::string path_;
-  std::ofstream out_;
-  int64_t seq_ = 0;
-};
 
 // The reference's logger.logkv_mean: per key, the mean of every value added since the last dump.
 class LogMeans {

@@ -1,6 +1,7 @@
 #include "runner/experiment/expand.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -62,8 +63,8 @@ PlannedRun plan_run(const ExperimentFile& f, const Labels& labels, const std::ve
   for (const auto& s : sets) config::apply_override(cfg, s);
   run.config = cfg;
   const std::string where = f.path + " (run " + join(labels) + ")";
-  const auto slash = f.path.find_last_of('/');
-  const std::string base_dir = slash == std::string::npos ? "" : f.path.substr(0, slash + 1);
+  // Relative paths in the file are relative to it; the runs see them absolute (tasks run elsewhere).
+  const std::string base_dir = std::filesystem::absolute(f.path).parent_path().lexically_normal().string() + "/";
   // The training file is the config without eval:, read by the same strict reader as `repro train`.
   YAML::Node train_tree = merged(cfg, YAML::Node());
   YAML::Node eval_node = cfg["eval"];

@@ -56,6 +56,9 @@ class Ingester {
                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
         artifact_(store.db(),
                   "INSERT OR REPLACE INTO artifacts (task_id, path, sha256, bytes, created) VALUES (?1, ?2, ?3, ?4, ?5)"),
+        result_(store.db(),
+                "INSERT OR REPLACE INTO results (result_id, run_id, task_id, metric, value, recipe, created) "
+                "SELECT ?1, run_id, task_id, ?2, ?3, ?4, ?5 FROM tasks WHERE task_id = ?6"),
         error_(store.db(),
                "INSERT OR REPLACE INTO ingest_errors (task_id, file, line, message, created) VALUES (?1, ?2, ?3, ?4, ?5)") {
     metric_.bindNoCopy(1, task_id_);
@@ -128,10 +131,30 @@ class Ingester {
     event_.reset();
 
     if (type == "checkpoint") checkpoint_artifacts(record);
+    if (type == "result") results(record, line_number, result);
     if (auto state = state_from_record(type, record)) state_ = state;
   }
 
   std::optional<TaskState> state() const { return state_; }
+
+  // An eval task's numbers: {"type": "result", "result_id", "metrics": {name: value}, "recipe"}.
+  void results(const json& record, int64_t line_number, IngestResult& result) {
+    const auto metrics = record.find("metrics");
+    if (!record.contains("result_id") || !record["result_id"].is_string() || metrics == record.end() ||
+        !metrics->is_object())
+      return malformed(line_number, "a result record needs a string \"result_id\" and an object \"metrics\"", result);
+    for (const auto& [name, value] : metrics->items()) {
+      if (!value.is_number()) continue;
+      result_.bind(1, record["result_id"].get<std::string>());
+      result_.bind(2, name);
+      result_.bind(3, value.get<double>());
+      result_.bind(4, record.value("recipe", json::object()).dump());
+      result_.bind(5, now_);
+      result_.bind(6, task_id_);
+      result_.exec();
+      result_.reset();
+    }
+  }
 
   void malformed(int64_t line_number, const std::string& what, IngestResult& result) {
     ++result.malformed;
@@ -174,6 +197,7 @@ class Ingester {
   SQLite::Statement metric_;
   SQLite::Statement event_;
   SQLite::Statement artifact_;
+  SQLite::Statement result_;
   SQLite::Statement error_;
   double now_ = 0;
   std::optional<TaskState> state_;

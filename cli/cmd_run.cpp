@@ -1,0 +1,201 @@
+// repro run EXPERIMENT.yaml: every run of an experiment's matrix, trained, sampled and evaluated
+// as tasks in their own processes, recorded in the project's SQLite store; resumable by running
+// it again. repro status: what ran, runs and failed, read from the store.
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "core/util/errors.h"
+#include "runner/executor/local_executor.h"
+#include "runner/experiment/expand.h"
+#include "runner/orchestrate/orchestrator.h"
+#include "runner/store/queries.h"
+#include "runner/store/store.h"
+
+namespace repro::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct RunArgs {
+  std::string file;
+  std::string project = ".";
+  std::string db;
+  std::string gpus;
+  int max_parallel = 1;
+  double timeout_s = 0;
+  int retries = 3;
+  std::vector<std::string> sets, only;
+  bool dry_run = false;
+  bool json_out = false;
+};
+
+std::string db_path(const std::string& project, const std::string& db) {
+  return db.empty() ? (fs::path(project) / runner::kDefaultDatabaseName).string() : db;
+}
+
+void print_dry_run(const runner::Expansion& e, const std::vector<runner::DryRunLine>& lines, bool as_json,
+                   std::ostream& out) {
+  if (as_json) {
+    json j = {{"runs", json::array()}, {"excluded", json::array()}, {"tasks", json::array()}};
+    for (const auto& r : e.runs) j["runs"].push_back({{"run_id", r.run_id}, {"cell", r.label_string()}});
+    for (const auto& [cell, why] : e.excluded) j["excluded"].push_back({{"cell", cell}, {"reason", why}});
+    for (const auto& l : lines)
+      j["tasks"].push_back({{"task_id", l.task_id}, {"kind", l.kind}, {"action", l.action}, {"state", l.state},
+                            {"depends_on", l.depends_on}});
+    out << j.dump(2) << "\n";
+    return;
+  }
+  out << e.runs.size() << " runs";
+  if (!e.excluded.empty()) out << " (" << e.excluded.size() << " excluded)";
+  out << "\n";
+  for (const auto& r : e.runs) out << "  " << r.run_id << "  " << r.label_string() << "\n";
+  for (const auto& [cell, why] : e.excluded) out << "  excluded  " << cell << ": " << why << "\n";
+  int launch = 0, wait = 0, skip = 0;
+  for (const auto& l : lines) (l.action == "launch" ? launch : l.action == "wait" ? wait : skip)++;
+  out << lines.size() << " tasks: " << launch << " to launch now, " << wait << " after their dependencies, " << skip
+      << " done\n";
+  for (const auto& l : lines) out << "  " << std::left << std::setw(7) << l.action << std::setw(7) << l.kind << l.task_id << "\n";
+}
+
+int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
+  // Every run is read and checked before anything launches.
+  const auto file = runner::read_experiment_file(a.file);
+  const auto expansion = runner::expand(file, a.sets, a.only);
+  const auto plan = runner::make_plan({file.name, a.file, file.sha256}, expansion);
+  runner::LocalExecutorOptions eo;
+  eo.max_parallel = a.max_parallel;
+  eo.gpus = a.gpus.empty() ? runner::gpus_from_environment() : runner::parse_gpu_list(a.gpus);
+  if (eo.max_parallel < 1 && eo.gpus.empty())
+    throw ConfigError("command line", "--max-parallel", "expected >= 1 without GPUs, got " + std::to_string(eo.max_parallel));
+  runner::LocalExecutor executor(eo);
+  runner::OrchestratorOptions o;
+  fs::create_directories(a.project);
+  o.project_dir = fs::absolute(a.project).lexically_normal().string();
+  o.repro_binary = fs::read_symlink("/proc/self/exe").string();
+  o.retry.max_attempts = std::max(1, a.retries);
+  o.task_timeout_s = a.timeout_s;
+  const std::string db = db_path(a.project, a.db);
+  if (a.dry_run) {
+    std::unique_ptr<runner::Store> store;
+    if (fs::exists(db)) store = std::make_unique<runner::Store>(db);
+    print_dry_run(expansion, runner::Orchestrator::dry_run(store.get(), executor, plan, o), a.json_out, out);
+    return 0;
+  }
+  runner::Store store(db);
+  runner::StopSignals signals;
+  o.stop_requests = signals.count();
+  o.on_progress = [&err](const runner::TaskProgress& p) {
+    err << p.kind << " " << p.task_id << ": " << runner::to_string(p.state);
+    if (p.step) err << " step " << *p.step << (p.total_steps ? "/" + std::to_string(*p.total_steps) : "");
+    if (p.eta_s) err << " eta " << static_cast<int64_t>(*p.eta_s) << " s";
+    if (!p.message.empty()) err << " (" << p.message << ")";
+    err << "\n";
+  };
+  err << "experiment " << file.name << ": " << expansion.runs.size() << " runs, " << plan.tasks.size() << " tasks, store "
+      << db << "\n";
+  runner::Orchestrator orchestrator(store, executor, o);
+  const auto summary = orchestrator.run(plan);
+  out << "done " << summary.done << ", already done " << summary.skipped << ", failed " << summary.failed
+      << ", cancelled " << summary.cancelled << "\n";
+  for (const auto& t : summary.tasks)
+    if (t.state == runner::TaskState::kFailed) out << "  failed " << t.task_id << ": " << t.reason << "\n";
+  if (summary.interrupted) return 6;
+  return summary.ok() ? 0 : 7;
+}
+
+int show_status(const RunArgs& a, const std::string& experiment, std::ostream& out) {
+  const std::string db = db_path(a.project, a.db);
+  if (!fs::exists(db)) throw IoError(db + ": no store here yet (run `repro run EXPERIMENT.yaml` first, or pass --db)");
+  runner::Store store(db);
+  std::vector<std::string> names;
+  if (!experiment.empty()) {
+    names.push_back(experiment);
+  } else {
+    SQLite::Statement q(store.db(), "SELECT name FROM experiments ORDER BY created");
+    while (q.executeStep()) names.push_back(q.getColumn(0).getString());
+  }
+  json j = json::array();
+  for (const auto& name : names) {
+    auto runs = runner::runs_of_experiment(store, name);
+    if (runs.empty() && !experiment.empty()) throw ConfigError("repro status", "EXPERIMENT", "no experiment '" + name + "' in " + db);
+    runner::TaskCounts total;
+    for (const auto& r : runs) {
+      total.pending += r.tasks.pending;
+      total.running += r.tasks.running;
+      total.done += r.tasks.done;
+      total.failed += r.tasks.failed;
+      total.cancelled += r.tasks.cancelled;
+    }
+    json e = {{"experiment", name}, {"runs", json::array()},
+              {"tasks", {{"pending", total.pending}, {"running", total.running}, {"done", total.done},
+                         {"failed", total.failed}, {"cancelled", total.cancelled}}}};
+    if (!a.json_out)
+      out << name << ": " << runs.size() << " runs; tasks " << total.done << " done, " << total.running << " running, "
+          << total.pending << " pending, " << total.failed << " failed, " << total.cancelled << " cancelled\n";
+    for (const auto& r : runs) {
+      json rj = {{"run_id", r.run_id}, {"axes", json::parse(r.axes)}, {"status", runner::to_string(r.status)}, {"tasks", json::array()}};
+      if (!a.json_out) out << "  " << r.run_id << "  " << std::left << std::setw(10) << runner::to_string(r.status) << r.axes << "\n";
+      for (const auto& t : runner::tasks_of_run(store, r.run_id)) {
+        json tj = {{"task_id", t.task_id}, {"kind", runner::to_string(t.kind)}, {"state", runner::to_string(t.state)},
+                   {"attempts", t.attempts}};
+        for (const auto& m : runner::latest_metrics(store, t.task_id))
+          if (m.name == "loss") tj["step"] = m.step, tj["loss"] = m.value;
+        for (const auto& res : runner::results_of_run(store, r.run_id))
+          if (res.row.task_id == t.task_id) tj["results"][res.row.metric] = res.row.value;
+        if (t.state == runner::TaskState::kFailed) {
+          auto attempts = runner::attempts_of_task(store, t.task_id);
+          if (!attempts.empty()) tj["reason"] = attempts.back().reason, tj["log"] = attempts.back().log_path;
+        }
+        if (!a.json_out) {
+          out << "    " << std::setw(7) << runner::to_string(t.kind) << std::setw(10) << runner::to_string(t.state)
+              << t.task_id;
+          if (tj.contains("step")) out << "  step " << tj["step"] << " loss " << tj["loss"];
+          if (tj.contains("results")) out << "  " << tj["results"].dump();
+          if (tj.contains("reason")) out << "  (" << tj["reason"].get<std::string>() << "; log " << tj["log"].get<std::string>() << ")";
+          out << "\n";
+        }
+        rj["tasks"].push_back(tj);
+      }
+      e["runs"].push_back(rj);
+    }
+    j.push_back(e);
+  }
+  if (a.json_out) out << j.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void add_run_commands(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code) {
+  auto a = std::make_shared<RunArgs>();
+  auto* run = app.add_subcommand("run", "Run an experiment: every cell of its matrix trained, sampled and evaluated; resumable");
+  run->add_option("EXPERIMENT", a->file, "experiment YAML (docs/experiments.md)")->required();
+  run->add_option("--project", a->project, "project directory: runs/ and the store go here")->capture_default_str();
+  run->add_option("--db", a->db, "store file (default: PROJECT/repro.db)");
+  run->add_option("--gpus", a->gpus, "GPU ids to hand out, e.g. 0,1,2,3 (default: CUDA_VISIBLE_DEVICES, else CPU only)");
+  run->add_option("--max-parallel", a->max_parallel, "tasks at once (CPU slots)")->capture_default_str();
+  run->add_option("--timeout", a->timeout_s, "seconds per task attempt (0 = none)")->capture_default_str();
+  run->add_option("--retries", a->retries, "attempts per task for failures that may be transient")->capture_default_str();
+  run->add_option("--set", a->sets, "override a config key in every run, e.g. --set train.iterations=2000");
+  run->add_option("--only", a->only, "only the cells with these labels, e.g. --only dataset=cifar10,celeba64");
+  run->add_flag("--dry-run", a->dry_run, "print the expanded runs and tasks; launch nothing");
+  run->add_flag("--json", a->json_out, "with --dry-run: JSON");
+  run->callback([a, &out, &err, exit_code] { *exit_code = run_experiment(*a, out, err); });
+
+  auto experiment = std::make_shared<std::string>();
+  auto* status = app.add_subcommand("status", "What ran, runs and failed (read from the store)");
+  status->add_option("EXPERIMENT", *experiment, "an experiment's name (default: all)");
+  status->add_option("--project", a->project, "project directory")->capture_default_str();
+  status->add_option("--db", a->db, "store file (default: PROJECT/repro.db)");
+  status->add_flag("--json", a->json_out, "JSON");
+  status->callback([a, experiment, &out, exit_code] { *exit_code = show_status(*a, *experiment, out); });
+}
+
+}  // namespace repro::cli
