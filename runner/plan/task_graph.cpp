@@ -37,17 +37,19 @@ std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
     if (std::find(task.cells.begin(), task.cells.end(), cell) == task.cells.end()) task.cells.push_back(cell);
     return task;
   };
+  // Cells sharing a run may ask for different lengths: train to the longest. The length is part
+  // of the train task's id, so asking for more steps later is a new task that resumes the run.
+  std::map<std::string, int64_t> length;
+  for (const auto& run : runs) length[run.run_id] = std::max(length[run.run_id], run.train.train.iterations);
   for (const auto& run : runs) {
     const std::string cell = run.label_string();
     const auto& t = run.train.train;
     TaskSpec train;
-    train.task_id = run.run_id + "-train";
+    train.task_id = run.run_id + "-train" + std::to_string(length[run.run_id]);
     train.run_id = run.run_id;
     train.kind = "train";
-    train.spec = {{"iterations", t.iterations}, {"config", train_yaml(run)}, {"identity", run.identity}};
-    TaskSpec& tr = add(train, cell);
-    // Cells sharing a run may ask for different lengths: train to the longest.
-    tr.spec["iterations"] = std::max(tr.spec["iterations"].get<int64_t>(), t.iterations);
+    train.spec = {{"iterations", length[run.run_id]}, {"config", train_yaml(run)}, {"identity", run.identity}};
+    add(train, cell);
     if (!run.eval) continue;
     const auto& e = *run.eval;
     std::vector<int64_t> checkpoints = e.at_iterations;

@@ -13,7 +13,7 @@
 namespace repro::runner {
 
 struct TaskSpec {
-  std::string task_id;                  // "<run_id>-train", "<run_id>-sample-<hash>", "<run_id>-eval-<hash>"
+  std::string task_id;                  // "<run_id>-train<iterations>", "<run_id>-sample-<hash>", "<run_id>-eval-<hash>"
   std::string run_id;
   std::string kind;                     // train | sample | eval
   std::vector<std::string> depends_on;  // task ids
