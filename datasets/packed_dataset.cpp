@@ -12,7 +12,7 @@
 #include "core/util/errors.h"
 #include "core/util/file_io.h"
 #include "core/util/npy.h"
-#include "datasets/sha256_stream.h"
+#include "core/util/sha256.h"
 
 namespace repro::datasets {
 namespace {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: prepare Fashion-MNIST (train, and 128 test images as the reference batch), run
+# The main job: prepare Fashion-MNIST (train, and 64 test images as the reference batch), run
 # experiments/quickstart.yaml (ADM vs ADM-IP: train, sample with 50 and 100 steps, evaluate), and
 # print the results. Idempotent: a second run finds everything done. Extra arguments go to
 # `repro run` (e.g. --set train.iterations=20 for a faster look).
@@ -11,7 +11,7 @@ out=out/quickstart
 build/repro data prepare fashion_mnist --out "$out/data/fashion_mnist_train"
 build/repro data prepare fashion_mnist --split test --out "$out/data/fashion_mnist_test"
 [ -f "$out/data/fashion_mnist_ref.npz" ] ||
-  build/repro data export "$out/data/fashion_mnist_test" --npz "$out/data/fashion_mnist_ref.npz" --limit 128
+  build/repro data export "$out/data/fashion_mnist_test" --npz "$out/data/fashion_mnist_ref.npz" --limit 64
 features=()
 weights=${REPRO_INCEPTION_WEIGHTS:-${XDG_CACHE_HOME:-$HOME/.cache}/repro/pt_inception-2015-12-05-6726825d.pth}
 [ -f "$weights" ] && features=(--set eval.features=inception)

@@ -10,18 +10,13 @@
 #include "core/util/tensor_npy.h"
 #include "datasets/prepare.h"
 #include "tests/support/test_support.h"
+#include "tests/support/tiny_data.h"
 
 using namespace repro;
 using namespace repro::core;
 
 namespace {
-std::string write_dataset(const test::TempDir& dir, int64_t n) {
-  torch::manual_seed(5);
-  auto images = torch::randint(0, 256, {n, 8, 8, 3}, torch::kUInt8);
-  const std::string path = dir.file("data.npz");
-  write_npz(path, {{"arr_0", to_npy(images)}});
-  return path;
-}
+using test::write_dataset;
 }  // namespace
 
 TEST(DataSource, RowsAreSlicesOfTheSameStream) {

@@ -15,6 +15,7 @@
 #include "core/util/npy.h"
 #include "core/util/tensor_npy.h"
 #include "tests/support/test_support.h"
+#include "tests/support/tiny_data.h"
 #include "tests/support/tiny_unet.h"
 
 using namespace repro;
@@ -60,13 +61,7 @@ TrainConfig tiny_train() {
   return t;
 }
 
-std::string write_dataset(const test::TempDir& dir, int64_t n) {
-  torch::manual_seed(5);
-  auto images = torch::randint(0, 256, {n, 8, 8, 3}, torch::kUInt8);
-  const std::string path = dir.file("data.npz");
-  write_npz(path, {{"arr_0", to_npy(images)}});
-  return path;
-}
+using test::write_dataset;
 
 std::vector<torch::Tensor> snapshot(const Trainer& t) {
   std::vector<torch::Tensor> out;

@@ -13,9 +13,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int repro_cli(const std::string& args, std::string* out) {
-  return test::run_command("'" + test::repro_binary() + "' " + args, out);
-}
+using test::repro_cli;
 
 const char* kTinyModel =
     "model:\n  image_size: 16\n  num_channels: 32\n  channel_mult: [1, 2]\n  num_res_blocks: 1\n"

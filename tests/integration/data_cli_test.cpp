@@ -12,9 +12,7 @@ using namespace repro;
 namespace fs = std::filesystem;
 
 namespace {
-int repro_cli(const std::string& args, std::string* out) {
-  return test::run_command("'" + test::repro_binary() + "' " + args, out);
-}
+using test::repro_cli;
 }  // namespace
 
 TEST(DataCli, PrepareInfoExportGridAndTrain) {

@@ -15,9 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int repro_cli(const std::string& args, std::string* out) {
-  return test::run_command("'" + test::repro_binary() + "' " + args, out);
-}
+using test::repro_cli;
 
 const char* kExperiment = R"(name: toy
 base:

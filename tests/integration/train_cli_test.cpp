@@ -14,9 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int repro_cli(const std::string& args, std::string* out) {
-  return test::run_command("'" + test::repro_binary() + "' " + args, out);
-}
+using test::repro_cli;
 
 // A tiny run: 8x8 images written by numpy, the paper's options at toy width.
 void write_run_files(const test::TempDir& dir) {

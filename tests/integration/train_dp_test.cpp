@@ -16,9 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int repro_cli(const std::string& args, std::string* out) {
-  return test::run_command("'" + test::repro_binary() + "' " + args, out);
-}
+using test::repro_cli;
 
 // adm-ip with the loss-second-moment sampler and microbatching, on 16 random 8x8 images.
 void write_run_files(const test::TempDir& dir) {

@@ -68,4 +68,8 @@ std::vector<nlohmann::json> read_events(const std::string& path) {
 std::string repro_binary() { return REPRO_BINARY; }
 std::string source_dir() { return REPRO_SOURCE_DIR; }
 
+int repro_cli(const std::string& args, std::string* output) {
+  return run_command("'" + repro_binary() + "' " + args, output);
+}
+
 }  // namespace repro::test

@@ -48,6 +48,9 @@ std::string error_message(Fn&& fn) {
 // Every record of a JSON-lines file (events.jsonl), in order.
 std::vector<nlohmann::json> read_events(const std::string& path);
 
+// Runs the repro binary under test with `args` (shell words), output captured as run_command.
+int repro_cli(const std::string& args, std::string* output);
+
 // The repro binary under test and the source tree.
 std::string repro_binary();
 std::string source_dir();
