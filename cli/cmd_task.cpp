@@ -41,7 +41,8 @@ int train_task(const json& t, std::ostream& err) {
   const std::string config = (run_dir / "train.yaml").string();
   const std::string text = spec.at("config").get<std::string>();
   if (!fs::exists(config) || read_file(config) != text) write_file_atomic(config, text);
-  return train_run(config, run_dir.string(), spec.at("iterations").get<int64_t>(), /*resume=*/true, 0, err);
+  return train_run(config, run_dir.string(), t["events"].get<std::string>(), spec.at("iterations").get<int64_t>(),
+                   /*resume=*/true, 0, err);
 }
 
 int sample_task(const json& t, std::ostream& err) {

@@ -40,6 +40,7 @@ struct TrainArgs {
   int64_t iterations = -1;
   bool resume = false;
   int nproc = 1;
+  std::string events;  // "" = run_dir/events.jsonl
   std::string precision = "auto";
   RuntimeOptions runtime;
 };
@@ -110,6 +111,7 @@ int run_train(const TrainArgs& a, std::ostream& err) {
   };
   options.precision = a.precision;
   options.comm = comm.get();
+  options.events_path = a.events;
   core::Trainer trainer(file.model, file.diffusion, file.train, data, options);
   // Only now, with the data read and the model built, does the directory become this run's.
   if (rank0 && !fs::exists(resolved)) write_file_atomic(resolved.string(), id.dump(1) + "\n");
@@ -131,9 +133,10 @@ int run_train(const TrainArgs& a, std::ostream& err) {
 
 }  // namespace
 
-int train_run(const std::string& config, const std::string& run_dir, int64_t iterations, bool resume, int threads,
-              std::ostream& err) {
+int train_run(const std::string& config, const std::string& run_dir, const std::string& events, int64_t iterations,
+              bool resume, int threads, std::ostream& err) {
   TrainArgs a;
+  a.events = events;
   a.config = config;
   a.run_dir = run_dir;
   a.iterations = iterations;
@@ -149,6 +152,7 @@ void add_train_command(CLI::App& app, std::ostream& out, std::ostream& err, int*
   cmd->add_option("--run-dir", a->run_dir, "run directory: config.resolved.json, events.jsonl, checkpoints/")->required();
   cmd->add_option("--iterations", a->iterations, "total optimizer steps (overrides train.iterations)");
   cmd->add_flag("--resume", a->resume, "continue from the newest valid checkpoint of --run-dir");
+  cmd->add_option("--events", a->events, "events file (default: RUN_DIR/events.jsonl)");
   cmd->add_option("--nproc", a->nproc,
                   "data-parallel processes to start on this machine (Gloo on CPUs, one GPU each on CUDA); "
                   "train.batch_size is per process. Under torchrun or srun leave it out: RANK/WORLD_SIZE "

@@ -19,9 +19,9 @@ void add_data_command(CLI::App& app, std::ostream& out, std::ostream& err);
 void add_train_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
 
 // The body of `repro train` for `repro task`: trains `config` in `run_dir` up to `iterations`
-// steps (resuming from its checkpoints when `resume`). Returns the exit code (0, 5 or 6).
-int train_run(const std::string& config, const std::string& run_dir, int64_t iterations, bool resume, int threads,
-              std::ostream& err);
+// steps (resuming from its checkpoints when `resume`), events to `events` ("" = the default). Returns the exit code (0, 5 or 6).
+int train_run(const std::string& config, const std::string& run_dir, const std::string& events, int64_t iterations,
+              bool resume, int threads, std::ostream& err);
 
 // The body of `repro sample` for `repro task`.
 struct SampleJob {

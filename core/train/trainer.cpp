@@ -434,7 +434,9 @@ struct Trainer::Impl {
   }
 
   TrainResult run(bool resume) {
-    if (rank == 0) events = std::make_unique<EventLog>((fs::path(options.run_dir) / "events.jsonl").string());
+    if (rank == 0)
+      events = std::make_unique<EventLog>(options.events_path.empty() ? (fs::path(options.run_dir) / "events.jsonl").string()
+                                                                       : options.events_path);
     try {
       return run_logged(resume);
     } catch (const std::exception& e) {

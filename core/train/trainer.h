@@ -34,6 +34,7 @@ struct TrainerOptions {
   // The process group of a data-parallel run (not owned); nullptr = a single process.
   // batch_size is per process: the global batch is batch_size x world size, as the reference.
   Communicator* comm = nullptr;
+  std::string events_path;  // "" = run_dir/events.jsonl
 };
 
 enum class TrainStatus { kCompleted, kInterrupted, kDiverged };

@@ -1,6 +1,7 @@
 #include "runner/experiment/eval_spec.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include "core/util/errors.h"
@@ -18,6 +19,12 @@ void EvalSpec::validate(const std::string& where) const {
   if (eta.empty()) throw ConfigError(where, "eval.eta", "expected at least one value");
   for (double e : eta)
     if (e < 0) throw ConfigError(where, "eval.eta", "expected >= 0, got " + std::to_string(e));
+  if (ema != "model") {
+    char* end = nullptr;
+    const double rate = std::strtod(ema.c_str(), &end);
+    if (ema.empty() || *end != '\0' || !(rate > 0 && rate < 1))
+      throw ConfigError(where, "eval.ema", "expected an EMA rate in (0, 1) such as \"0.9999\", or \"model\"; got '" + ema + "'");
+  }
   if (num_samples <= 0) throw ConfigError(where, "eval.num_samples", "expected > 0, got " + std::to_string(num_samples));
   if (batch_size <= 0) throw ConfigError(where, "eval.batch_size", "expected > 0, got " + std::to_string(batch_size));
   static const std::set<std::string> kMetrics = {"fid", "sfid", "is", "pr"};
@@ -60,6 +67,9 @@ EvalSpec read_eval_spec(const YAML::Node& node, const std::string& file) {
   }
   m.get("features", e.features);
   m.finish();
+  // A set, not a sequence: the same metrics in another order are the same evaluation (and id).
+  std::sort(e.metrics.begin(), e.metrics.end());
+  e.metrics.erase(std::unique(e.metrics.begin(), e.metrics.end()), e.metrics.end());
   try {
     e.validate();
   } catch (const ConfigError& err) {

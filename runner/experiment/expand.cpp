@@ -55,10 +55,10 @@ PlannedRun plan_run(const ExperimentFile& f, const Labels& labels, const std::ve
   YAML::Node cfg = merged(f.base, YAML::Node());
   for (size_t i = 0; i < labels.size(); ++i)
     for (const auto& v : f.axes[i].values)
-      if (v.label == labels[i].second) cfg = merged(cfg, v.set);
+      if (v.label == labels[i].second) cfg.reset(merged(cfg, v.set));  // reset: rebind, never write through
   for (const auto& [axis, label] : labels) {
     auto it = f.overrides.find(axis + "." + label);
-    if (it != f.overrides.end()) cfg = merged(cfg, it->second);
+    if (it != f.overrides.end()) cfg.reset(merged(cfg, it->second));
   }
   for (const auto& s : sets) config::apply_override(cfg, s);
   run.config = cfg;
@@ -74,12 +74,6 @@ PlannedRun plan_run(const ExperimentFile& f, const Labels& labels, const std::ve
     run.eval = read_eval_spec(eval_node, where);
     auto& e = *run.eval;
     if (!e.reference.empty() && e.reference[0] != '/') e.reference = base_dir + e.reference;
-    // Checkpoints exist only at multiples of save_interval and at the end.
-    for (auto k : e.at_iterations)
-      if (k != run.train.train.iterations && k % run.train.train.save_interval != 0)
-        throw ConfigError(where, "eval.at_iterations",
-                          "step " + std::to_string(k) + " has no checkpoint: use multiples of train.save_interval (" +
-                              std::to_string(run.train.train.save_interval) + ") or train.iterations");
     for (auto k : e.at_iterations)
       if (k > run.train.train.iterations)
         throw ConfigError(where, "eval.at_iterations",
@@ -87,7 +81,7 @@ PlannedRun plan_run(const ExperimentFile& f, const Labels& labels, const std::ve
                               std::to_string(run.train.train.iterations) + ")");
     if (e.ema != "model") {
       bool known = false;
-      for (double r : run.train.train.ema_rate) known |= std::abs(std::stod(e.ema) - r) < 1e-12;
+      for (double r : run.train.train.ema_rate) known |= std::abs(std::strtod(e.ema.c_str(), nullptr) - r) < 1e-12;
       if (!known) throw ConfigError(where, "eval.ema", "'" + e.ema + "' is not one of train.ema_rate (or \"model\")");
     }
   }
@@ -152,13 +146,32 @@ Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, 
     if (!selected) continue;
     PlannedRun run = plan_run(f, c, sets);
     // Cells may share a training run (an axis over eval settings), but not be the same cell.
-    const std::string key = run.run_id + (run.eval ? to_json(*run.eval).dump() : "");
+    const std::string key = run.run_id + "/" + std::to_string(run.train.train.iterations) +
+                            (run.eval ? to_json(*run.eval).dump() : "");
     auto [it, fresh] = by_id.emplace(key, run.label_string());
     if (!fresh)
       throw ConfigError(f.path, "matrix",
                         "runs " + it->second + " and " + run.label_string() + " have the same config (run " +
                             run.run_id + "): an axis value that changes nothing is a mistake");
     out.runs.push_back(std::move(run));
+  }
+  // Cells sharing a run train it once, to the longest length, saving every save_interval of the
+  // first such cell (the train task's config): every checkpoint a cell evaluates must exist then.
+  std::map<std::string, std::pair<int64_t, int64_t>> group;  // run id -> (length, save_interval)
+  for (const auto& r : out.runs) {
+    auto [it, fresh] = group.emplace(r.run_id, std::make_pair(r.train.train.iterations, r.train.train.save_interval));
+    if (!fresh) it->second.first = std::max(it->second.first, r.train.train.iterations);
+  }
+  for (const auto& r : out.runs) {
+    if (!r.eval) continue;
+    const auto [length, save] = group.at(r.run_id);
+    std::vector<int64_t> ks = r.eval->at_iterations;
+    if (ks.empty()) ks.push_back(r.train.train.iterations);
+    for (auto k : ks)
+      if (k != length && k % save != 0)
+        throw ConfigError(f.path + " (run " + r.label_string() + ")", "eval.at_iterations",
+                          "step " + std::to_string(k) + " has no checkpoint: the run trains to " + std::to_string(length) +
+                              " saving every " + std::to_string(save) + " (train.save_interval) steps");
   }
   return out;
 }

@@ -12,6 +12,8 @@ YAML::Node fresh_copy(const YAML::Node& n) {
 }  // namespace
 
 YAML::Node merged(const YAML::Node& base, const YAML::Node& over) {
+  // An absent or null side is an empty mapping: the result is always a fresh node of its own.
+  if ((!over || over.IsNull()) && (!base || base.IsNull())) return YAML::Node(YAML::NodeType::Map);
   if (!over || over.IsNull()) return fresh_copy(base);
   if (!base || base.IsNull() || !base.IsMap() || !over.IsMap()) return fresh_copy(over);
   YAML::Node out = fresh_copy(base);

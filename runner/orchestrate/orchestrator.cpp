@@ -53,7 +53,8 @@ std::string task_file_of(const std::string& run_dir, const std::string& task_id)
   return (fs::path(run_dir) / "tasks" / (task_id + ".json")).string();
 }
 std::string events_file_of(const std::string& run_dir, const TaskSpec& task) {
-  if (task.kind == "train") return (fs::path(run_dir) / "events.jsonl").string();
+  // One file per task, train tasks too: a longer training of the same run is a new task that must
+  // not inherit the previous one's `end completed` (the store's state follows its own file).
   return (fs::path(run_dir) / "tasks" / (task.task_id + ".events.jsonl")).string();
 }
 std::string log_file_of(const std::string& run_dir, const std::string& task_id, int attempt) {

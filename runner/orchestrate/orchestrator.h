@@ -44,8 +44,8 @@ Plan make_plan(const ExperimentRow& experiment, const Expansion& expansion);
 // Paths under the project directory (docs/runner.md, "Files").
 std::string run_dir_of(const std::string& project_dir, const std::string& run_id);       // <project>/runs/<run_id>
 std::string task_file_of(const std::string& run_dir, const std::string& task_id);        // <run_dir>/tasks/<task_id>.json
-// Train tasks: <run_dir>/events.jsonl (docs/events.md); sample and eval tasks:
-// <run_dir>/tasks/<task_id>.events.jsonl.
+// <run_dir>/tasks/<task_id>.events.jsonl (docs/events.md), for every kind: a longer training of
+// a run is a new train task with its own file.
 std::string events_file_of(const std::string& run_dir, const TaskSpec& task);
 std::string log_file_of(const std::string& run_dir, const std::string& task_id, int attempt);  // <run_dir>/logs/<task_id>.<attempt>.log
 

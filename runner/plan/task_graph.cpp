@@ -17,7 +17,7 @@ std::string short_hash(const nlohmann::json& j) { return sha256_hex(j.dump()).su
 std::string train_yaml(const PlannedRun& run) {
   YAML::Node tree = merged(run.config, YAML::Node());
   tree.remove("eval");
-  tree["data"]["path"] = run.train.data.path;
+  tree["data"]["path"] = YAML::Node(run.train.data.path);  // a new leaf: the old one is shared with the file
   YAML::Emitter out;
   out << tree;
   return std::string(out.c_str()) + "\n";

@@ -84,6 +84,24 @@ TEST(RunCli, TrainsSamplesEvaluatesAndResumesNothing) {
             0)
       << out;
   EXPECT_NE(out.find("launch train"), std::string::npos) << out;
+  // And for real: the longer training is a new task that resumes the run from step 4.
+  ASSERT_EQ(repro_cli("run " + dir.file("exp.yaml") + " --project " + project +
+                          " --only method=adm --set train.iterations=6 --set eval.at_iterations=[6]",
+                      &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("done 3, already done 0"), std::string::npos) << out;
+  ASSERT_EQ(repro_cli("status toy --project " + project + " --json", &out), 0) << out;
+  bool longer = false;
+  const auto after = nlohmann::json::parse(out);
+  for (const auto& run : after[0]["runs"])
+    for (const auto& task : run["tasks"])
+      if (task["task_id"].get<std::string>().find("-train6") != std::string::npos) {
+        longer = true;
+        EXPECT_EQ(task["state"], "done");
+        EXPECT_EQ(task["step"], 6);
+      }
+  EXPECT_TRUE(longer) << out;
 }
 
 TEST(RunCli, ABadExperimentFailsBeforeAnythingLaunches) {

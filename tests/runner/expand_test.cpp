@@ -141,6 +141,57 @@ TEST(Expand, ErrorsSayWhereAndWhat) {
   EXPECT_NE(m.find("name"), std::string::npos) << m;
 }
 
+TEST(Expand, CellsWithoutABaseDoNotLeakIntoEachOther) {
+  test::TempDir dir;
+  auto f = read_experiment_file(write(dir, R"(name: nobase
+matrix:
+  method:
+    - {name: ip, model: {image_size: 8, num_channels: 32, channel_mult: [1, 1], attention_resolutions: [4]},
+       data: {path: a.npz}, train: {method: adm-ip, gamma: 0.3, batch_size: 4}}
+    - {name: adm, model: {image_size: 8, num_channels: 32, channel_mult: [1, 1], attention_resolutions: [4]},
+       data: {path: a.npz}, train: {method: adm}}
+)"));
+  auto e = expand(f);
+  ASSERT_EQ(e.runs.size(), 2u);
+  EXPECT_DOUBLE_EQ(e.runs[0].train.train.gamma, 0.3);
+  EXPECT_DOUBLE_EQ(e.runs[1].train.train.gamma, 0.1);  // the default, not the first cell's
+  EXPECT_EQ(e.runs[1].train.train.batch_size, 128);
+  EXPECT_EQ(expand(f).runs[1].run_id, e.runs[1].run_id);  // the file's nodes were not rewritten
+}
+
+TEST(Expand, CellsSharingARunNeedItsCheckpoints) {
+  test::TempDir dir;
+  std::string text = R"(name: share
+base:
+  model: {image_size: 8, num_channels: 32, channel_mult: [1, 1], attention_resolutions: [4]}
+  train: {batch_size: 4, save_interval: 10}
+  data: {path: a.npz}
+  eval: {sampling_steps: [5], num_samples: 8, reference: ref.npz}
+matrix:
+  length:
+    key: train.iterations
+    values: [ITERS, 30]
+)";
+  auto with = [&](const std::string& iters) {
+    std::string t = text;
+    t.replace(t.find("ITERS"), 5, iters);
+    return read_experiment_file(write(dir, t));
+  };
+  auto ok = expand(with("20"));  // one training to 30 serves checkpoints 20 and 30
+  ASSERT_EQ(ok.runs.size(), 2u);
+  EXPECT_EQ(ok.runs[0].run_id, ok.runs[1].run_id);
+  auto tasks = plan_tasks(ok.runs);
+  EXPECT_EQ(tasks[0].task_id, ok.runs[0].run_id + "-train30");
+  const std::string m = test::error_message([&] { expand(with("15")); });
+  EXPECT_NE(m.find("step 15 has no checkpoint"), std::string::npos) << m;
+  EXPECT_NE(m.find("run length=15"), std::string::npos) << m;
+  EXPECT_NE(test::error_message([&] { expand(with("20"), {"eval.ema=best"}); }).find("eval.ema"), std::string::npos);
+  // The metrics are a set: their order does not change the eval task.
+  auto a = plan_tasks(expand(with("20"), {"eval.metrics=[fid, sfid]"}).runs);
+  auto b = plan_tasks(expand(with("20"), {"eval.metrics=[sfid, fid, fid]"}).runs);
+  EXPECT_EQ(a.back().task_id, b.back().task_id);
+}
+
 TEST(TaskGraph, SharedTrainingStableIdsAndOnlyWhatChangedIsNew) {
   test::TempDir dir;
   // A seeds axis and an eval-only axis (sampler) on one method.

@@ -110,7 +110,7 @@ TEST(Orchestrator, RunsTasksRecordsAttemptsAndIngestsEvents) {
   // The task file the task read, and the events it wrote, ingested.
   const std::string run_dir = run_dir_of(fx.project, "r1");
   EXPECT_TRUE(std::filesystem::exists(task_file_of(run_dir, "r1-sample")));
-  EXPECT_TRUE(std::filesystem::exists(run_dir + "/events.jsonl"));
+  EXPECT_TRUE(std::filesystem::exists(run_dir + "/tasks/r1-train.events.jsonl"));
   EXPECT_TRUE(std::filesystem::exists(run_dir + "/tasks/r1-sample.events.jsonl"));
   const auto m = latest_metrics(store, "r1-train");
   ASSERT_FALSE(m.empty());
