@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "metrics/blas.h"
 #include "metrics/feature_stats.h"
 #include "metrics/fid.h"
@@ -35,15 +36,8 @@ using namespace repro::metrics;
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss / 1024.0;
-}
+using repro::bench::peak_rss_mib;
+using repro::bench::seconds_since;
 
 // Features that look like pool_3 activations: non-negative, correlated across dimensions (a random
 // low-rank mix plus noise), so that the covariances are full rank but far from diagonal.

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "runner/store/ingest.h"
 #include "runner/store/queries.h"
 #include "runner/store/records.h"
@@ -28,15 +29,8 @@ using namespace repro::runner;
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss / 1024.0;
-}
+using repro::bench::peak_rss_mib;
+using repro::bench::seconds_since;
 
 // The numeric keys of a `log` record as core/train/trainer.cpp writes them (docs/events.md),
 // `time` included: 22 metric rows per record.

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "bench/bench_util.h"
 #include "core/diffusion/gaussian_diffusion.h"
 #include "core/diffusion/sampling.h"
 #include "core/nn/unet.h"
@@ -17,11 +18,7 @@ using namespace repro::core;
 
 namespace {
 
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss / 1024.0;
-}
+using repro::bench::peak_rss_mib;
 
 template <typename F>
 double time_per_iter(F&& f, int warmup, int iters) {

@@ -142,12 +142,13 @@ int show_status(const RunArgs& a, const std::string& experiment, std::ostream& o
     for (const auto& r : runs) {
       json rj = {{"run_id", r.run_id}, {"axes", json::parse(r.axes)}, {"status", runner::to_string(r.status)}, {"tasks", json::array()}};
       if (!a.json_out) out << "  " << r.run_id << "  " << std::left << std::setw(10) << runner::to_string(r.status) << r.axes << "\n";
+      const auto results = runner::results_of_run(store, r.run_id);  // once per run, not per task
       for (const auto& t : runner::tasks_of_run(store, r.run_id)) {
         json tj = {{"task_id", t.task_id}, {"kind", runner::to_string(t.kind)}, {"state", runner::to_string(t.state)},
                    {"attempts", t.attempts}};
         for (const auto& m : runner::latest_metrics(store, t.task_id))
           if (m.name == "loss") tj["step"] = m.step, tj["loss"] = m.value;
-        for (const auto& res : runner::results_of_run(store, r.run_id))
+        for (const auto& res : results)
           if (res.row.task_id == t.task_id) tj["results"][res.row.metric] = res.row.value;
         if (t.state == runner::TaskState::kFailed) {
           auto attempts = runner::attempts_of_task(store, t.task_id);

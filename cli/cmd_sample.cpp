@@ -16,16 +16,16 @@ namespace repro::cli {
 
 namespace {
 
-struct SampleArgs {
-  std::string config, checkpoint, steps, out, grid;
-  bool ddim = false;
-  double eta = 0.0;
-  bool no_clip = false;
-  int num_samples = 16;
-  int batch_size = 16;
-  int64_t seed = 0;
+// The command line: a SampleJob (commands.h) plus what only the command has.
+struct SampleArgs : SampleJob {
+  std::string config, grid;
+  bool no_clip = false;  // the flag; the job's clip_denoised is its negation
   bool quiet = false;
-  RuntimeOptions runtime;
+  std::string device = "auto";
+  SampleArgs() {
+    num_samples = 16;
+    batch_size = 16;
+  }
 };
 
 void sample_with(config::ModelFile file, const SampleArgs& a, std::ostream& err) {
@@ -47,14 +47,14 @@ void sample_with(config::ModelFile file, const SampleArgs& a, std::ostream& err)
     if (!path.empty() && !parent.empty() && !std::filesystem::create_directories(parent, ec) && ec)
       throw IoError("cannot create the folder of " + path + ": " + ec.message());
   }
-  auto device = setup_runtime(a.runtime);
+  auto device = setup_runtime({a.device, a.threads});
   auto model = build_model(file, a.checkpoint, device);
 
   auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(a.seed));
   core::SampleOptions options;
   options.ddim = a.ddim;
   options.eta = a.eta;
-  options.clip_denoised = !a.no_clip;
+  options.clip_denoised = a.clip_denoised;
   const int total_batches = (a.num_samples + a.batch_size - 1) / a.batch_size;
   const auto start = std::chrono::steady_clock::now();
   std::vector<torch::Tensor> images;
@@ -94,16 +94,7 @@ void run_sample(const SampleArgs& a, std::ostream& err) { sample_with(config::re
 
 void sample_run(const config::ModelFile& model, const SampleJob& job, std::ostream& err) {
   SampleArgs a;
-  a.checkpoint = job.checkpoint;
-  a.steps = job.steps;
-  a.ddim = job.ddim;
-  a.eta = job.eta;
-  a.no_clip = !job.clip_denoised;
-  a.num_samples = job.num_samples;
-  a.batch_size = job.batch_size;
-  a.seed = job.seed;
-  a.out = job.out;
-  a.runtime.threads = job.threads;
+  static_cast<SampleJob&>(a) = job;
   sample_with(model, a, err);
 }
 
@@ -122,9 +113,12 @@ void add_sample_command(CLI::App& app, std::ostream& out, std::ostream& err) {
   cmd->add_option("--out", a->out, "output .npz")->required();
   cmd->add_option("--grid", a->grid, "also write a PNG grid of the first 64 samples");
   cmd->add_flag("--quiet", a->quiet, "no progress lines");
-  cmd->add_option("--device", a->runtime.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
-  cmd->add_option("--threads", a->runtime.threads, "intra-op CPU threads (0 = all cores)")->capture_default_str();
-  cmd->callback([a, &err]() { run_sample(*a, err); });
+  cmd->add_option("--device", a->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "intra-op CPU threads (0 = all cores)")->capture_default_str();
+  cmd->callback([a, &err]() {
+    a->clip_denoised = !a->no_clip;
+    run_sample(*a, err);
+  });
 }
 
 }  // namespace repro::cli
