@@ -5,12 +5,14 @@
 
 #include <filesystem>
 #include <iomanip>
+#include <memory>
 #include <ostream>
 #include <sstream>
 
 #include "cli/commands.h"
 #include "core/util/errors.h"
 #include "runner/executor/local_executor.h"
+#include "runner/executor/slurm_executor.h"
 #include "runner/experiment/expand.h"
 #include "runner/orchestrate/orchestrator.h"
 #include "runner/store/queries.h"
@@ -34,7 +36,25 @@ struct RunArgs {
   std::vector<std::string> sets, only;
   bool dry_run = false;
   bool json_out = false;
+  std::string executor = "local";   // local | slurm (docs/runner.md, "Slurm")
+  bool max_parallel_set = false;    // slurm: --max-parallel caps jobs in flight; else no cap
+  runner::SlurmExecutorOptions slurm;
 };
+
+// The executor --executor names. Slurm: throws ConfigError when sbatch/squeue/scancel are missing.
+std::unique_ptr<runner::Executor> make_executor(const RunArgs& a) {
+  if (a.executor == "slurm") {
+    runner::SlurmExecutorOptions so = a.slurm;
+    so.max_in_flight = a.max_parallel_set ? a.max_parallel : 0;
+    return std::make_unique<runner::SlurmExecutor>(so);
+  }
+  runner::LocalExecutorOptions eo;
+  eo.max_parallel = a.max_parallel;
+  eo.gpus = a.gpus.empty() ? runner::gpus_from_environment() : runner::parse_gpu_list(a.gpus);
+  if (eo.max_parallel < 1 && eo.gpus.empty())
+    throw ConfigError("command line", "--max-parallel", "expected >= 1 without GPUs, got " + std::to_string(eo.max_parallel));
+  return std::make_unique<runner::LocalExecutor>(eo);
+}
 
 std::string db_path(const std::string& project, const std::string& db) {
   return db.empty() ? (fs::path(project) / runner::kDefaultDatabaseName).string() : db;
@@ -69,12 +89,7 @@ int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
   const auto file = runner::read_experiment_file(a.file);
   const auto expansion = runner::expand(file, a.sets, a.only);
   const auto plan = runner::make_plan({file.name, a.file, file.sha256}, expansion);
-  runner::LocalExecutorOptions eo;
-  eo.max_parallel = a.max_parallel;
-  eo.gpus = a.gpus.empty() ? runner::gpus_from_environment() : runner::parse_gpu_list(a.gpus);
-  if (eo.max_parallel < 1 && eo.gpus.empty())
-    throw ConfigError("command line", "--max-parallel", "expected >= 1 without GPUs, got " + std::to_string(eo.max_parallel));
-  runner::LocalExecutor executor(eo);
+  const std::unique_ptr<runner::Executor> executor = make_executor(a);
   runner::OrchestratorOptions o;
   fs::create_directories(a.project);
   o.project_dir = fs::absolute(a.project).lexically_normal().string();
@@ -85,7 +100,7 @@ int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
   if (a.dry_run) {
     std::unique_ptr<runner::Store> store;
     if (fs::exists(db)) store = std::make_unique<runner::Store>(db);
-    print_dry_run(expansion, runner::Orchestrator::dry_run(store.get(), executor, plan, o), a.json_out, out);
+    print_dry_run(expansion, runner::Orchestrator::dry_run(store.get(), *executor, plan, o), a.json_out, out);
     return 0;
   }
   runner::Store store(db);
@@ -100,7 +115,7 @@ int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
   };
   err << "experiment " << file.name << ": " << expansion.runs.size() << " runs, " << plan.tasks.size() << " tasks, store "
       << db << "\n";
-  runner::Orchestrator orchestrator(store, executor, o);
+  runner::Orchestrator orchestrator(store, *executor, o);
   const auto summary = orchestrator.run(plan);
   out << "done " << summary.done << ", already done " << summary.skipped << ", failed " << summary.failed
       << ", cancelled " << summary.cancelled << "\n";
@@ -123,10 +138,11 @@ int show_status(const RunArgs& a, const std::string& experiment, std::ostream& o
   }
   json j = json::array();
   for (const auto& name : names) {
-    auto runs = runner::runs_of_experiment(store, name);
-    if (runs.empty() && !experiment.empty()) throw ConfigError("repro status", "EXPERIMENT", "no experiment '" + name + "' in " + db);
+    // Four queries per experiment, whatever its size (runner/store/queries.h).
+    const auto status = runner::status_of_experiment(store, name);
+    if (status.empty() && !experiment.empty()) throw ConfigError("repro status", "EXPERIMENT", "no experiment '" + name + "' in " + db);
     runner::TaskCounts total;
-    for (const auto& r : runs) {
+    for (const auto& [r, tasks] : status) {
       total.pending += r.tasks.pending;
       total.running += r.tasks.running;
       total.done += r.tasks.done;
@@ -137,23 +153,17 @@ int show_status(const RunArgs& a, const std::string& experiment, std::ostream& o
               {"tasks", {{"pending", total.pending}, {"running", total.running}, {"done", total.done},
                          {"failed", total.failed}, {"cancelled", total.cancelled}}}};
     if (!a.json_out)
-      out << name << ": " << runs.size() << " runs; tasks " << total.done << " done, " << total.running << " running, "
+      out << name << ": " << status.size() << " runs; tasks " << total.done << " done, " << total.running << " running, "
           << total.pending << " pending, " << total.failed << " failed, " << total.cancelled << " cancelled\n";
-    for (const auto& r : runs) {
+    for (const auto& [r, tasks] : status) {
       json rj = {{"run_id", r.run_id}, {"axes", json::parse(r.axes)}, {"status", runner::to_string(r.status)}, {"tasks", json::array()}};
       if (!a.json_out) out << "  " << r.run_id << "  " << std::left << std::setw(10) << runner::to_string(r.status) << r.axes << "\n";
-      const auto results = runner::results_of_run(store, r.run_id);  // once per run, not per task
-      for (const auto& t : runner::tasks_of_run(store, r.run_id)) {
+      for (const auto& t : tasks) {
         json tj = {{"task_id", t.task_id}, {"kind", runner::to_string(t.kind)}, {"state", runner::to_string(t.state)},
                    {"attempts", t.attempts}};
-        for (const auto& m : runner::latest_metrics(store, t.task_id))
-          if (m.name == "loss") tj["step"] = m.step, tj["loss"] = m.value;
-        for (const auto& res : results)
-          if (res.row.task_id == t.task_id) tj["results"][res.row.metric] = res.row.value;
-        if (t.state == runner::TaskState::kFailed) {
-          auto attempts = runner::attempts_of_task(store, t.task_id);
-          if (!attempts.empty()) tj["reason"] = attempts.back().reason, tj["log"] = attempts.back().log_path;
-        }
+        if (t.loss) tj["step"] = t.loss->step, tj["loss"] = t.loss->value;
+        for (const auto& [metric, value] : t.results) tj["results"][metric] = value;
+        if (t.last_failed) tj["reason"] = t.last_failed->reason, tj["log"] = t.last_failed->log_path;
         if (!a.json_out) {
           out << "    " << std::setw(7) << runner::to_string(t.kind) << std::setw(10) << runner::to_string(t.state)
               << t.task_id;
@@ -181,14 +191,31 @@ void add_run_commands(CLI::App& app, std::ostream& out, std::ostream& err, int* 
   run->add_option("--project", a->project, "project directory: runs/ and the store go here")->capture_default_str();
   run->add_option("--db", a->db, "store file (default: PROJECT/repro.db)");
   run->add_option("--gpus", a->gpus, "GPU ids to hand out, e.g. 0,1,2,3 (default: CUDA_VISIBLE_DEVICES, else CPU only)");
-  run->add_option("--max-parallel", a->max_parallel, "tasks at once (CPU slots)")->capture_default_str();
+  run->add_option("--max-parallel", a->max_parallel, "tasks at once (CPU slots; slurm: jobs in flight, default no cap)")->capture_default_str();
   run->add_option("--timeout", a->timeout_s, "seconds per task attempt (0 = none)")->capture_default_str();
   run->add_option("--retries", a->retries, "attempts per task for failures that may be transient")->capture_default_str();
   run->add_option("--set", a->sets, "override a config key in every run, e.g. --set train.iterations=2000");
   run->add_option("--only", a->only, "only the cells with these labels, e.g. --only dataset=cifar10,celeba64");
   run->add_flag("--dry-run", a->dry_run, "print the expanded runs and tasks; launch nothing");
   run->add_flag("--json", a->json_out, "with --dry-run: JSON");
-  run->callback([a, &out, &err, exit_code] { *exit_code = run_experiment(*a, out, err); });
+  run->add_option("--executor", a->executor, "where tasks run: local processes, or Slurm batch jobs")
+      ->check(CLI::IsMember({"local", "slurm"}))
+      ->capture_default_str();
+  run->add_option("--partition", a->slurm.partition, "slurm: sbatch --partition");
+  run->add_option("--account", a->slurm.account, "slurm: sbatch --account");
+  run->add_option("--time", a->slurm.time_limit, "slurm: sbatch --time for every job (default: from --timeout)");
+  run->add_option("--sbatch-arg", a->slurm.sbatch_args, "slurm: an extra sbatch option, e.g. --sbatch-arg=--qos=high (repeatable)");
+  run->add_option("--slurm-gpus", a->slurm.max_gpus_per_task, "slurm: the most GPUs one task may ask for (0: CPU jobs)")
+      ->capture_default_str();
+  run->add_option("--cpus-per-task", a->slurm.cpus_per_task, "slurm: sbatch --cpus-per-task (0: the cluster's default)");
+  auto* max_parallel = run->get_option("--max-parallel");
+  run->callback([a, max_parallel, &out, &err, exit_code] {
+    a->max_parallel_set = max_parallel->count() > 0;
+    if (a->executor != "slurm" && (!a->slurm.partition.empty() || !a->slurm.account.empty() ||
+                                   !a->slurm.time_limit.empty() || !a->slurm.sbatch_args.empty()))
+      throw ConfigError("command line", "--executor", "--partition, --account, --time and --sbatch-arg need --executor slurm");
+    *exit_code = run_experiment(*a, out, err);
+  });
 
   auto experiment = std::make_shared<std::string>();
   auto* status = app.add_subcommand("status", "What ran, runs and failed (read from the store)");

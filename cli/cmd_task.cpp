@@ -7,7 +7,9 @@
 
 #include "cli/commands.h"
 #include "cli/eval_task.h"
+#include "cli/provenance.h"
 #include "core/train/train_state.h"
+#include "core/util/device.h"
 #include "core/util/errors.h"
 #include "core/util/event_log.h"
 #include "core/util/file_io.h"
@@ -45,6 +47,13 @@ int train_task(const json& t, std::ostream& err) {
                    /*resume=*/true, 0, err);
 }
 
+// The sample task's provenance: the machine and code, plus the sampling seed.
+json sample_provenance(const json& spec) {
+  json p = task_provenance(core::select_device("auto").description);
+  p["seed"] = std::to_string(spec.at("seed").get<int64_t>());
+  return p;
+}
+
 int sample_task(const json& t, std::ostream& err) {
   const fs::path run_dir = t["run_dir"].get<std::string>();
   const auto& spec = t["spec"];
@@ -57,7 +66,8 @@ int sample_task(const json& t, std::ostream& err) {
   if (!fs::exists(ckpt))
     throw DataError(ckpt.string() + ": no such checkpoint (has the run's train task reached step " + std::to_string(k) + "?)");
   EventLog events(t["events"].get<std::string>());
-  events.write({{"type", "start"}, {"task_id", task_id}, {"kind", "sample"}, {"checkpoint", ckpt.string()}}, true);
+  events.write({{"type", "start"}, {"task_id", task_id}, {"kind", "sample"}, {"checkpoint", ckpt.string()},
+                {"provenance", sample_provenance(spec)}}, true);
   SampleJob job;
   job.checkpoint = ckpt.string();
   const bool ddim = spec.at("sampler").get<std::string>() == "ddim";

@@ -12,8 +12,9 @@
 #include <ostream>
 
 #include "cli/cli_common.h"
-#include "cli/local_launcher.h"
 #include "cli/commands.h"
+#include "cli/local_launcher.h"
+#include "cli/provenance.h"
 #include "core/train/trainer.h"
 #include "core/util/errors.h"
 #include "core/util/file_io.h"
@@ -112,6 +113,8 @@ int run_train(const TrainArgs& a, std::ostream& err) {
   options.precision = a.precision;
   options.comm = comm.get();
   options.events_path = a.events;
+  const nlohmann::json provenance = task_provenance(device.description);
+  for (const auto& item : provenance.items()) options.provenance[item.key()] = item.value().get<std::string>();
   core::Trainer trainer(file.model, file.diffusion, file.train, data, options);
   // Only now, with the data read and the model built, does the directory become this run's.
   if (rank0 && !fs::exists(resolved)) write_file_atomic(resolved.string(), id.dump(1) + "\n");

@@ -15,6 +15,7 @@ void add_version_command(CLI::App& app, std::ostream& out);
 void add_model_command(CLI::App& app, std::ostream& out, std::ostream& err);
 void add_sample_command(CLI::App& app, std::ostream& out, std::ostream& err);
 void add_data_command(CLI::App& app, std::ostream& out, std::ostream& err);
+void add_eval_command(CLI::App& app, std::ostream& out, std::ostream& err);
 // Sets *exit_code: 0 completed, 5 diverged (NaN), 6 interrupted (checkpoint written).
 void add_train_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
 
@@ -40,6 +41,11 @@ void sample_run(const config::ModelFile& model, const SampleJob& job, std::ostre
 
 void add_run_commands(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
 void add_task_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
+// repro report (exit 0) and repro compare (0, or 8 on a regression or a missing value).
+void add_report_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
+void add_compare_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
+// repro logs RUN_OR_TASK [-f]: a task's (or a run's tasks') attempt logs, from the store.
+void add_logs_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
 
 // `repro --version` text: version, git commit, LibTorch version, CUDA availability.
 void print_version(std::ostream& out);

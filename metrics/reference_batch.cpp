@@ -74,6 +74,14 @@ ReferenceBatch read_reference_batch(const std::string& path) {
     batch.stats = read_stats(path, *mu, "mu", *find(arrays, "sigma"), "sigma");
     batch.spatial_stats = read_stats(path, *find(arrays, "mu_s"), "mu_s", *find(arrays, "sigma_s"), "sigma_s");
   }
+  if (const NpyArray* pool = find(arrays, "pool_3")) {
+    if (pool->descr != "<f4" || pool->shape.size() != 2 || pool->shape[0] < 1 || pool->shape[1] < 1)
+      throw DataError(path + ": pool_3 must be float32 features [N, D], got dtype " + pool->descr + " shape " +
+                      shape_repr(pool->shape));
+    const std::vector<float> v = as_float32(*pool, path + ": pool_3");
+    batch.pool_3 = Eigen::Map<const RowMatrixXf>(v.data(), pool->shape[0], pool->shape[1]);
+    if (!batch.pool_3->allFinite()) throw DataError(path + ": pool_3 contains NaN or infinite values");
+  }
   if (!batch.images && !batch.stats) {
     throw DataError(path + ": neither arr_0 (images) nor statistics (mu, sigma, mu_s, sigma_s) found");
   }
@@ -101,6 +109,10 @@ void write_reference_batch(const std::string& path, const ReferenceBatch& batch)
     arrays.emplace_back("sigma", to_npy(batch.stats->sigma));
     arrays.emplace_back("mu_s", to_npy(batch.spatial_stats->mu));
     arrays.emplace_back("sigma_s", to_npy(batch.spatial_stats->sigma));
+  }
+  if (batch.pool_3) {
+    const RowMatrixXf& f = *batch.pool_3;
+    arrays.emplace_back("pool_3", make_npy_array(std::vector<float>(f.data(), f.data() + f.size()), {f.rows(), f.cols()}));
   }
   write_npz(path, arrays);
 }

@@ -18,6 +18,7 @@ packages=(
   libarchive-dev liblmdb-dev zlib1g-dev libopencv-imgproc-dev
   python3-torch python3-numpy python3-scipy python3-pil python3-lmdb python3-opencv
   dataset-fashion-mnist
+  slurm-wlm slurmctld slurmd slurm-client munge
 )
 
 missing=()

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/util/sha256.h"
 #include "core/util/errors.h"
 #include "datasets/image_folder.h"
 #include "datasets/packed_dataset.h"
@@ -73,6 +74,16 @@ ImageArraySource::ImageArraySource(torch::Tensor images, std::string origin, boo
 }
 
 ImageArraySource::~ImageArraySource() { drop_prefetch(); }
+
+std::string ImageArraySource::fingerprint() const {
+  if (fingerprint_.empty()) {
+    const torch::Tensor bytes = images_.contiguous();
+    Sha256Stream sha;
+    sha.update(bytes.data_ptr<uint8_t>(), static_cast<size_t>(bytes.numel()));
+    fingerprint_ = sha.finish_hex();
+  }
+  return fingerprint_;
+}
 
 std::vector<int64_t> ImageArraySource::image_shape() const { return {images_.size(3), images_.size(1), images_.size(2)}; }
 

@@ -30,7 +30,9 @@ class DataSource {
   virtual std::string state() const = 0;
   virtual void load_state(const std::string& state) = 0;
   virtual std::string describe() const = 0;
-  // The content fingerprint of a prepared dataset (its manifest's), "" when the source has none.
+  // The SHA-256 of the images' uint8 bytes in their stored order (N x H x W x C): a prepared
+  // dataset's manifest fingerprint, and the same digest for images held in memory, so an npz and
+  // the directory prepared from it agree. "" when the source has none.
   virtual std::string fingerprint() const { return ""; }
 };
 
@@ -49,6 +51,7 @@ class ImageArraySource : public DataSource {
   std::string state() const override;
   void load_state(const std::string& state) override;
   std::string describe() const override;
+  std::string fingerprint() const override;  // hashed once, on first use
 
  private:
   // Where the stream stands: the generator, this epoch's permutation and the position in it.
@@ -74,6 +77,7 @@ class ImageArraySource : public DataSource {
   std::future<Batch> next_;  // the prefetched batch for (next_n_, next_rows_)
   int64_t next_n_ = -1;
   std::vector<int64_t> next_rows_;
+  mutable std::string fingerprint_;
 };
 
 // An .npz with arr_0 uint8 [N, H, W, 1 or 3] (the reference's sample/reference-batch format).

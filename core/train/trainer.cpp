@@ -167,6 +167,16 @@ struct Trainer::Impl {
     if (options.log && rank == 0) options.log(s);
   }
 
+  // The caller's provenance plus what only the trainer knows (docs/events.md, start).
+  json start_provenance() const {
+    json p = json::object();
+    for (const auto& [key, value] : options.provenance) p[key] = value;
+    p["seed"] = std::to_string(config.seed);
+    p["data_fingerprint"] = data.fingerprint();
+    p["world_size"] = std::to_string(world);
+    return p;
+  }
+
   void event(json record, bool flush) {
     if (events) events->write(std::move(record), flush);
   }
@@ -497,7 +507,8 @@ struct Trainer::Impl {
                   {"device", options.device.str()},
                   {"parameters", parameter_count(*model)},
                   {"data", data.describe()},
-                  {"data_fingerprint", data.fingerprint()}},
+                  {"data_fingerprint", data.fingerprint()},
+                  {"provenance", start_provenance()}},
                  true);
     const auto start = std::chrono::steady_clock::now();
     auto window_start = start;

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ struct TrainerOptions {
   // batch_size is per process: the global batch is batch_size x world size, as the reference.
   Communicator* comm = nullptr;
   std::string events_path;  // "" = run_dir/events.jsonl
+  // Where and with what code this runs (git commit, versions, host, ...): written into the start
+  // event's `provenance` object together with the seed and the data fingerprint.
+  std::map<std::string, std::string> provenance;
 };
 
 enum class TrainStatus { kCompleted, kInterrupted, kDiverged };

@@ -4,6 +4,7 @@
 #include <torch/script.h>
 
 #include <cmath>
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -29,15 +30,71 @@ void require_file(const std::string& path) {
   if (!std::filesystem::is_regular_file(path, ec)) throw IoError(missing_weights_message(path));
 }
 
-std::string checked_sha256(const std::string& path) {
+// The file's SHA-256, checked against the published digest when the file is named like a published
+// file. Sets *pinned when it is one.
+std::string checked_sha256(const std::string& path, bool* pinned) {
   const std::string digest = sha256_file_hex(path);
   const std::string name = std::filesystem::path(path).filename().string();
-  if (name.find(std::string("-") + kPytorchFidSha256Prefix) != std::string::npos &&
-      digest.rfind(kPytorchFidSha256Prefix, 0) != 0) {
-    throw IoError(path + ": SHA-256 " + digest + " does not start with " + kPytorchFidSha256Prefix +
-                  " as pytorch-fid's file name says; the download is corrupt or another file");
-  }
+  auto check = [&](const char* expected, const char* what) {
+    if (digest != expected)
+      throw IoError(path + ": SHA-256 " + digest + " is not the one of " + what + " (" + expected +
+                    "); the download is corrupt or another file. Download it again from " +
+                    (std::string(what).find("NVIDIA") != std::string::npos ? kNvidiaInceptionUrl
+                                                                          : kPytorchFidInceptionUrl));
+  };
+  if (name.find(std::string("-") + kPytorchFidSha256Prefix) != std::string::npos)
+    check(kPytorchFidSha256, "pytorch-fid's pt_inception-2015-12-05-6726825d.pth");
+  if (name == "inception-2015-12-05.pt") check(kNvidiaInceptionSha256, "NVIDIA's inception-2015-12-05.pt");
+  *pinned = digest == kNvidiaInceptionSha256 || digest == kPytorchFidSha256;
   return digest;
+}
+
+// NVIDIA's TF-node block names -> pytorch-fid's, and per block kind the branch names.
+const std::map<std::string, std::string>& nvidia_blocks() {
+  static const std::map<std::string, std::string> m = {
+      {"conv", "Conv2d_1a_3x3"}, {"conv_1", "Conv2d_2a_3x3"}, {"conv_2", "Conv2d_2b_3x3"},
+      {"conv_3", "Conv2d_3b_1x1"}, {"conv_4", "Conv2d_4a_3x3"}, {"mixed", "Mixed_5b"},
+      {"mixed_1", "Mixed_5c"},     {"mixed_2", "Mixed_5d"},     {"mixed_3", "Mixed_6a"},
+      {"mixed_4", "Mixed_6b"},     {"mixed_5", "Mixed_6c"},     {"mixed_6", "Mixed_6d"},
+      {"mixed_7", "Mixed_6e"},     {"mixed_8", "Mixed_7a"},     {"mixed_9", "Mixed_7b"},
+      {"mixed_10", "Mixed_7c"}};
+  return m;
+}
+
+const std::map<std::string, std::string>& nvidia_branches(const std::string& block) {
+  static const std::map<std::string, std::string> a = {  // Mixed_5b..5d (FIDInceptionA)
+      {"conv", "branch1x1"},          {"tower.conv", "branch5x5_1"},    {"tower.conv_1", "branch5x5_2"},
+      {"tower_1.conv", "branch3x3dbl_1"}, {"tower_1.conv_1", "branch3x3dbl_2"},
+      {"tower_1.conv_2", "branch3x3dbl_3"}, {"tower_2.conv", "branch_pool"}};
+  static const std::map<std::string, std::string> b = {  // Mixed_6a
+      {"conv", "branch3x3"}, {"tower.conv", "branch3x3dbl_1"}, {"tower.conv_1", "branch3x3dbl_2"},
+      {"tower.conv_2", "branch3x3dbl_3"}};
+  static const std::map<std::string, std::string> c = {  // Mixed_6b..6e (FIDInceptionC)
+      {"conv", "branch1x1"},
+      {"tower.conv", "branch7x7_1"},       {"tower.conv_1", "branch7x7_2"},     {"tower.conv_2", "branch7x7_3"},
+      {"tower_1.conv", "branch7x7dbl_1"},  {"tower_1.conv_1", "branch7x7dbl_2"},
+      {"tower_1.conv_2", "branch7x7dbl_3"}, {"tower_1.conv_3", "branch7x7dbl_4"},
+      {"tower_1.conv_4", "branch7x7dbl_5"}, {"tower_2.conv", "branch_pool"}};
+  static const std::map<std::string, std::string> d = {  // Mixed_7a
+      {"tower.conv", "branch3x3_1"},     {"tower.conv_1", "branch3x3_2"},    {"tower_1.conv", "branch7x7x3_1"},
+      {"tower_1.conv_1", "branch7x7x3_2"}, {"tower_1.conv_2", "branch7x7x3_3"}, {"tower_1.conv_3", "branch7x7x3_4"}};
+  static const std::map<std::string, std::string> e = {  // Mixed_7b, 7c (FIDInceptionE_1/E_2): flat names
+      {"conv", "branch1x1"},
+      {"tower_conv", "branch3x3_1"},
+      {"tower_mixed_conv", "branch3x3_2a"},
+      {"tower_mixed_conv_1", "branch3x3_2b"},
+      {"tower_1_conv", "branch3x3dbl_1"},
+      {"tower_1_conv_1", "branch3x3dbl_2"},
+      {"tower_1_mixed_conv", "branch3x3dbl_3a"},
+      {"tower_1_mixed_conv_1", "branch3x3dbl_3b"},
+      {"tower_2_conv", "branch_pool"}};
+  static const std::map<std::string, std::string> none;
+  if (block == "mixed" || block == "mixed_1" || block == "mixed_2") return a;
+  if (block == "mixed_3") return b;
+  if (block == "mixed_4" || block == "mixed_5" || block == "mixed_6" || block == "mixed_7") return c;
+  if (block == "mixed_8") return d;
+  if (block == "mixed_9" || block == "mixed_10") return e;
+  return none;
 }
 
 std::string list_first(const std::vector<std::string>& names, size_t k = 5) {
@@ -49,12 +106,24 @@ std::string list_first(const std::vector<std::string>& names, size_t k = 5) {
 
 // Copies `source` (file key -> tensor) into the network's parameters and buffers by the mapping of the
 // header. Throws IoError naming `path` on an unknown or missing key or a shape mismatch.
+// NVIDIA's layout (any key under "layers.") is renamed first and its BatchNorm scales set to 1.
 void assign_by_name(FidInceptionV3& net, const std::map<std::string, torch::Tensor>& source, const std::string& path) {
   std::map<std::string, torch::Tensor> mapped;
-  for (const auto& [key, tensor] : source) mapped[native_name(key)] = tensor;
+  const bool nvidia = std::any_of(source.begin(), source.end(),
+                                  [](const auto& kv) { return native_name(kv.first).rfind("layers.", 0) == 0; });
+  for (const auto& [key, tensor] : source) {
+    const std::string name = native_name(key);
+    auto renamed = nvidia ? nvidia_to_pytorch_fid(name) : std::nullopt;
+    mapped[renamed ? *renamed : name] = tensor;
+  }
   std::map<std::string, torch::Tensor> targets;
   for (const auto& item : net->named_parameters(true)) targets[item.key()] = item.value();
   for (const auto& item : net->named_buffers(true)) targets[item.key()] = item.value();
+  if (nvidia) {
+    for (const auto& [key, target] : targets) {
+      if (ends_with(key, ".bn.weight") && !mapped.count(key)) mapped[key] = torch::ones_like(target);
+    }
+  }
 
   std::vector<std::string> unknown, missing, bad_shape;
   for (const auto& [key, tensor] : mapped) {
@@ -69,7 +138,7 @@ void assign_by_name(FidInceptionV3& net, const std::map<std::string, torch::Tens
     }
   }
   if (!unknown.empty() || !missing.empty() || !bad_shape.empty()) {
-    std::string msg = path + ": not the FID Inception in pytorch-fid's layout";
+    std::string msg = path + ": not the FID Inception in pytorch-fid's or NVIDIA's layout";
     if (!unknown.empty()) msg += "; unknown keys: " + list_first(unknown);
     if (!missing.empty()) msg += "; missing keys: " + list_first(missing);
     if (!bad_shape.empty()) msg += "; shape mismatch: " + list_first(bad_shape);
@@ -94,6 +163,33 @@ bool is_torchscript_archive(const std::string& path) {
 }
 
 }  // namespace
+
+std::optional<std::string> nvidia_to_pytorch_fid(const std::string& key) {
+  if (key == "output.weight") return "fc.weight";
+  if (key == "output.bias") return "fc.bias";
+  static const std::map<std::string, std::string> tensors = {
+      {"weight", "conv.weight"}, {"beta", "bn.bias"}, {"mean", "bn.running_mean"}, {"var", "bn.running_var"}};
+  const std::string prefix = "layers.";
+  if (key.rfind(prefix, 0) != 0) return std::nullopt;
+  const std::string rest = key.substr(prefix.size());
+  const auto last = rest.rfind('.');
+  if (last == std::string::npos) return std::nullopt;
+  const auto tensor = tensors.find(rest.substr(last + 1));
+  if (tensor == tensors.end()) return std::nullopt;
+  const std::string path = rest.substr(0, last);  // "conv_4", "mixed_4.tower_1.conv_3"
+  const auto dot = path.find('.');
+  const std::string block = path.substr(0, dot);
+  const auto b = nvidia_blocks().find(block);
+  if (b == nvidia_blocks().end()) return std::nullopt;
+  if (dot == std::string::npos) {
+    if (block.rfind("conv", 0) != 0) return std::nullopt;  // a mixed block holds no tensor itself
+    return b->second + "." + tensor->second;
+  }
+  const auto& branches = nvidia_branches(block);
+  const auto branch = branches.find(path.substr(dot + 1));
+  if (branch == branches.end()) return std::nullopt;
+  return b->second + "." + branch->second + "." + tensor->second;
+}
 
 std::string missing_weights_message(const std::string& path) {
   return "FID Inception weights not found: " + path +
@@ -150,7 +246,7 @@ InceptionWeightsInfo load_inception_torchscript(FidInceptionV3& net, const std::
   InceptionWeightsInfo info;
   info.source = path;
   info.format = "torchscript";
-  info.sha256 = checked_sha256(path);
+  info.sha256 = checked_sha256(path, &info.pinned);
   info.comparable_with_published = true;
   return info;
 }
@@ -173,7 +269,7 @@ InceptionWeightsInfo load_inception_state_dict(FidInceptionV3& net, const std::s
   InceptionWeightsInfo info;
   info.source = path;
   info.format = "state_dict";
-  info.sha256 = checked_sha256(path);
+  info.sha256 = checked_sha256(path, &info.pinned);
   info.comparable_with_published = true;
   return info;
 }

@@ -10,13 +10,14 @@
 // same shape: a file in another layout fails with an IoError naming the first unmatched keys.
 //
 // NVIDIA's inception-2015-12-05.pt (StyleGAN2-ADA, clean-fid) is a TorchScript module converted from
-// the TF graph whose submodules are named after the TF nodes (`layers.conv`, ..., `layers.mixed_6.conv`,
-// ..., `output`), not after pytorch-fid. Its exact parameter names could not be inspected here (no
-// download), so that layout is NOT mapped yet: loading it fails with the unmatched-key error, which
-// lists its keys; the TF-node <-> module correspondence to implement is in fid_inception.h. A
-// TorchScript module that uses pytorch-fid's names (e.g. torch.jit.script(pytorch_fid.FIDInception))
-// loads as is; the tests prove that path on such a fixture.
+// the TF graph, named after the TF nodes: `layers.<block>.<branch>.{weight,beta,mean,var}` (conv
+// weight, BatchNorm bias, running mean and variance; no BatchNorm scale: it is 1) and
+// `output.{weight,bias}`. nvidia_to_pytorch_fid() maps those names (table in inception_weights.cpp,
+// read from the public ports that load the file by name: openai/consistency_models
+// evaluations/inception_v3.py, miemie2013/ppgan convert_weights/inception_convert_weights.py);
+// the missing BatchNorm scales are set to 1.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "metrics/inception/fid_inception.h"
@@ -32,10 +33,17 @@ inline constexpr const char* kNvidiaInceptionUrl =
     "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt";
 inline constexpr const char* kPytorchFidInceptionUrl =
     "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth";
-// pytorch-fid's file name carries the first 8 hex digits of its SHA-256 (torch.hub's convention);
-// a file with that name must match them. The full digests are not pinned yet: every
-// InceptionWeightsInfo carries the SHA-256 of the file in use, to be recorded with each result.
+// pytorch-fid's file name carries the first 8 hex digits of its SHA-256 (torch.hub's convention).
 inline constexpr const char* kPytorchFidSha256Prefix = "6726825d";
+// The published files' SHA-256 (95,607,719 and 95,628,359 bytes). NVIDIA's is the digest
+// crowsonkb/k-diffusion enforces on download (k_diffusion/evaluation.py); pytorch-fid does not
+// publish one: this is the digest independent projects check, and it starts with the name's
+// 6726825d. A file named like either must match its digest; any other file is accepted and its
+// SHA-256 recorded with each result (InceptionWeightsInfo::pinned says which case it was).
+inline constexpr const char* kNvidiaInceptionSha256 =
+    "f58cb9b6ec323ed63459aa4fb441fe750cfe39fafad6da5cb504a16f19e958f4";
+inline constexpr const char* kPytorchFidSha256 =
+    "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2";
 
 // What produced the features; recorded in every result's recipe.
 struct InceptionWeightsInfo {
@@ -45,7 +53,13 @@ struct InceptionWeightsInfo {
   uint64_t seed = 0;   // the seed of random weights; 0 for a file
   // false for random weights: such FIDs are not comparable with published ones.
   bool comparable_with_published = false;
+  // The file is one of the published files (its SHA-256 is kNvidiaInceptionSha256 or kPytorchFidSha256).
+  bool pinned = false;
 };
+
+// The pytorch-fid name of a parameter of NVIDIA's TorchScript ("layers.mixed_9.tower_mixed_conv.beta"
+// -> "Mixed_7b.branch3x3_2a.bn.bias"); nullopt for a name outside that layout.
+std::optional<std::string> nvidia_to_pytorch_fid(const std::string& key);
 
 // Seeded random weights, deterministic for a seed on CPU: conv weights He-normal (std sqrt(2 / fan_in)),
 // BatchNorm weight 1, bias 0, running mean 0, running var 1, fc weight normal with std 1/sqrt(2048),

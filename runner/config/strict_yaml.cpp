@@ -59,8 +59,10 @@ void StrictMap::fail(const std::string& key, const std::string& what) const {
 
 YAML::Node StrictMap::value(const std::string& key) {
   known_.insert(key);
-  if (!has(key)) return YAML::Node(YAML::NodeType::Undefined);  // Node() would be a defined null
-  return node_[key];
+  if (!node_ || !node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);  // Node() would be a defined null
+  // One lookup, through the const operator[] (the other one adds the key to the mapping).
+  YAML::Node v = static_cast<const YAML::Node&>(node_)[key];
+  return v ? v : YAML::Node(YAML::NodeType::Undefined);
 }
 
 void StrictMap::get(const std::string& key, int& out) {

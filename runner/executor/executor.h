@@ -2,7 +2,7 @@
 // Executors run task processes for the orchestrator: launch, poll for the finished, cancel, stop
 // all. The orchestrator is single-threaded and calls an executor from one thread only; nothing
 // here is thread-safe. Implementations: LocalExecutor (child processes on this machine, a slot
-// pool); the Slurm executor (sbatch/squeue) implements the same interface.
+// pool); SlurmExecutor (batch jobs: sbatch/squeue/scancel).
 #include <map>
 #include <optional>
 #include <string>
@@ -74,6 +74,14 @@ class Executor {
 
   // Tasks launched and not yet reaped by poll().
   virtual int running() const = 0;
+
+  // Takes over a task an earlier instance launched (an orchestrator restarted while the task ran),
+  // by the job id and log path the store recorded; its Finished then comes from poll(). False when
+  // the executor cannot (the default: a local child belongs to the process that started it) or
+  // the job is gone; the caller then treats the attempt as lost.
+  virtual bool adopt(const std::string& /*key*/, const std::string& /*job_id*/, const std::string& /*log_path*/) {
+    return false;
+  }
 };
 
 }  // namespace repro::runner

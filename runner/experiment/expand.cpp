@@ -4,8 +4,10 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "core/util/errors.h"
+#include "runner/config/strict_yaml.h"
 #include "runner/config/train_identity.h"
 #include "runner/experiment/yaml_merge.h"
 
@@ -49,31 +51,95 @@ std::pair<std::string, std::set<std::string>> parse_only(const ExperimentFile& f
   return {axis, labels};
 }
 
-PlannedRun plan_run(const ExperimentFile& f, const Labels& labels, const std::vector<std::string>& sets) {
+// The file's config fragments as light trees, made once per expansion: every run shares them.
+struct Fragments {
+  ConfigTree base;
+  std::vector<std::vector<ConfigTree>> values;  // [axis][value]
+  std::map<std::string, ConfigTree> overrides;
+  std::vector<std::pair<std::vector<std::string>, ConfigTree>> sets;  // (key path, value)
+  std::string base_dir;  // the file's directory, absolute, with a trailing slash
+};
+
+// The eval: sections read so far, by node: the runs of a matrix share a few (merging shares
+// every subtree it leaves unchanged). The tree is held so that its address stays its own.
+struct ReadEval {
+  ConfigTree node;
+  EvalSpec spec;     // reference made absolute
+  std::string json;  // to_json(spec).dump()
+};
+using EvalCache = std::unordered_map<const ConfigNode*, ReadEval>;
+
+Fragments fragments_of(const ExperimentFile& f, const std::vector<std::string>& sets) {
+  Fragments out;
+  out.base = to_tree(f.base);
+  for (const auto& axis : f.axes) {
+    out.values.emplace_back();
+    for (const auto& v : axis.values) out.values.back().push_back(to_tree(v.set));
+  }
+  for (const auto& [key, node] : f.overrides) out.overrides[key] = to_tree(node);
+  for (const auto& s : sets) {
+    YAML::Node scratch(YAML::NodeType::Map);
+    config::apply_override(scratch, s);  // the --set checks and errors of `repro train`
+    const auto eq = s.find('=');
+    const std::string path = s.substr(0, eq);
+    std::vector<std::string> keys;
+    size_t start = 0;
+    while (true) {
+      const auto dot = path.find('.', start);
+      keys.push_back(path.substr(start, dot - start));
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    out.sets.emplace_back(keys, to_tree(config::load_yaml_string(s.substr(eq + 1), "--set " + path)));
+  }
+  // Relative paths in the file are relative to it; the runs see them absolute (tasks run elsewhere).
+  out.base_dir = std::filesystem::absolute(f.path).parent_path().lexically_normal().string() + "/";
+  return out;
+}
+
+PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels& labels, EvalCache& evals,
+                    std::string& eval_json) {
   PlannedRun run;
   run.labels = labels;
-  YAML::Node cfg = merged(f.base, YAML::Node());
+  ConfigTree cfg = merged(frag.base, nullptr);
   for (size_t i = 0; i < labels.size(); ++i)
-    for (const auto& v : f.axes[i].values)
-      if (v.label == labels[i].second) cfg.reset(merged(cfg, v.set));  // reset: rebind, never write through
+    for (size_t j = 0; j < f.axes[i].values.size(); ++j)
+      if (f.axes[i].values[j].label == labels[i].second) cfg = merged(cfg, frag.values[i][j]);
   for (const auto& [axis, label] : labels) {
-    auto it = f.overrides.find(axis + "." + label);
-    if (it != f.overrides.end()) cfg.reset(merged(cfg, it->second));
+    auto it = frag.overrides.find(axis + "." + label);
+    if (it != frag.overrides.end()) cfg = merged(cfg, it->second);
   }
-  for (const auto& s : sets) config::apply_override(cfg, s);
+  for (const auto& [keys, value] : frag.sets) cfg = with_value(cfg, keys, value);
   run.config = cfg;
   const std::string where = f.path + " (run " + join(labels) + ")";
-  // Relative paths in the file are relative to it; the runs see them absolute (tasks run elsewhere).
-  const std::string base_dir = std::filesystem::absolute(f.path).parent_path().lexically_normal().string() + "/";
-  // The training file is the config without eval:, read by the same strict reader as `repro train`.
-  YAML::Node train_tree = merged(cfg, YAML::Node());
-  YAML::Node eval_node = cfg["eval"];
-  train_tree.remove("eval");
-  run.train = config::parse_train_yaml(train_tree, where, base_dir);
-  if (eval_node && !eval_node.IsNull()) {
-    run.eval = read_eval_spec(eval_node, where);
-    auto& e = *run.eval;
-    if (!e.reference.empty() && e.reference[0] != '/') e.reference = base_dir + e.reference;
+  const std::string& base_dir = frag.base_dir;
+  // The training file is the config without eval:, read by the same strict reader as `repro train`
+  // from fresh yaml-cpp nodes of its own; errors get the file lines back from the light tree.
+  const ConfigTree train_tree = without(cfg, "eval");
+  try {
+    run.train = config::parse_train_yaml(to_yaml(train_tree), where, base_dir);
+  } catch (const ConfigError& e) {
+    throw relocated(e, train_tree, where);
+  }
+  const ConfigTree* eval_node = cfg->find("eval");
+  eval_json.clear();
+  if (eval_node && *eval_node && (*eval_node)->type != YAML::NodeType::Null) {
+    auto it = evals.find(eval_node->get());
+    if (it == evals.end()) {
+      ReadEval read{*eval_node, {}, {}};
+      try {
+        read.spec = read_eval_spec(to_yaml(*eval_node), where);
+      } catch (const ConfigError& e) {
+        throw relocated(e, cfg, where);
+      }
+      if (!read.spec.reference.empty() && read.spec.reference[0] != '/')
+        read.spec.reference = base_dir + read.spec.reference;
+      read.json = to_json(read.spec).dump();
+      it = evals.emplace(eval_node->get(), std::move(read)).first;
+    }
+    run.eval = it->second.spec;
+    eval_json = it->second.json;
+    const auto& e = *run.eval;
     for (auto k : e.at_iterations)
       if (k > run.train.train.iterations)
         throw ConfigError(where, "eval.at_iterations",
@@ -138,16 +204,19 @@ Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, 
     if (std::find(kept.begin(), kept.end(), l) == kept.end()) kept.push_back(l);
   }
   std::map<std::string, std::string> by_id;
+  const Fragments frag = fragments_of(f, sets);
+  EvalCache evals;
+  std::string eval_json;
+  out.runs.reserve(kept.size());
   for (const auto& c : kept) {
     bool selected = true;
     for (const auto& [axis, labels] : filters)
       for (const auto& [a, l] : c)
         if (a == axis && !labels.count(l)) selected = false;
     if (!selected) continue;
-    PlannedRun run = plan_run(f, c, sets);
+    PlannedRun run = plan_run(f, frag, c, evals, eval_json);
     // Cells may share a training run (an axis over eval settings), but not be the same cell.
-    const std::string key = run.run_id + "/" + std::to_string(run.train.train.iterations) +
-                            (run.eval ? to_json(*run.eval).dump() : "");
+    const std::string key = run.run_id + "/" + std::to_string(run.train.train.iterations) + eval_json;
     auto [it, fresh] = by_id.emplace(key, run.label_string());
     if (!fresh)
       throw ConfigError(f.path, "matrix",

@@ -13,12 +13,13 @@
 #include "runner/config/train_config_yaml.h"
 #include "runner/experiment/eval_spec.h"
 #include "runner/experiment/experiment_file.h"
+#include "runner/experiment/yaml_merge.h"
 
 namespace repro::runner {
 
 struct PlannedRun {
   std::vector<std::pair<std::string, std::string>> labels;  // (axis, label) in axis order
-  YAML::Node config;                // the composed tree
+  ConfigTree config;                // the composed tree (values keep their file marks)
   config::TrainFile train;          // read and validated from it
   std::optional<EvalSpec> eval;     // absent: train only
   nlohmann::json identity;          // config::train_identity

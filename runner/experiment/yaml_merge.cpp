@@ -1,27 +1,180 @@
 #include "runner/experiment/yaml_merge.h"
 
+#include "core/util/errors.h"
+
 namespace repro::runner {
 
 namespace {
-YAML::Node fresh_copy(const YAML::Node& n) {
-  if (!n.IsMap()) return n;
-  YAML::Node out(YAML::NodeType::Map);
-  for (const auto& kv : n) out[kv.first.Scalar()] = fresh_copy(kv.second);
+
+std::shared_ptr<ConfigNode> empty_map() {
+  auto n = std::make_shared<ConfigNode>();
+  n->type = YAML::NodeType::Map;
+  return n;
+}
+
+bool absent(const ConfigTree& t) { return !t || t->type == YAML::NodeType::Null; }
+
+ConfigTree set_path(const ConfigTree& node, const std::vector<std::string>& keys, size_t i, const ConfigTree& value) {
+  if (i == keys.size()) return value;
+  auto out = std::make_shared<ConfigNode>();
+  if (node && node->type == YAML::NodeType::Map)
+    *out = *node;
+  else
+    out->type = YAML::NodeType::Map;
+  for (auto& [k, v] : out->map)
+    if (k == keys[i]) {
+      v = set_path(v, keys, i + 1, value);
+      return out;
+    }
+  out->map.emplace_back(keys[i], set_path(nullptr, keys, i + 1, value));
+  out->key_marks.push_back(YAML::Mark::null_mark());
   return out;
 }
+
 }  // namespace
 
-YAML::Node merged(const YAML::Node& base, const YAML::Node& over) {
-  // An absent or null side is an empty mapping: the result is always a fresh node of its own.
-  if ((!over || over.IsNull()) && (!base || base.IsNull())) return YAML::Node(YAML::NodeType::Map);
-  if (!over || over.IsNull()) return fresh_copy(base);
-  if (!base || base.IsNull() || !base.IsMap() || !over.IsMap()) return fresh_copy(over);
-  YAML::Node out = fresh_copy(base);
-  for (const auto& kv : over) {
-    const std::string key = kv.first.Scalar();
-    out[key] = out[key] ? merged(out[key], kv.second) : fresh_copy(kv.second);
+const ConfigTree* ConfigNode::find(const std::string& key) const {
+  for (const auto& kv : map)
+    if (kv.first == key) return &kv.second;
+  return nullptr;
+}
+
+ConfigTree to_tree(const YAML::Node& node) {
+  if (!node) return empty_map();
+  auto out = std::make_shared<ConfigNode>();
+  out->type = node.Type();
+  out->mark = node.Mark();
+  out->style = node.Style();
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      out->scalar = node.Scalar();
+      break;
+    case YAML::NodeType::Sequence:
+      for (const auto& item : node) out->seq.push_back(to_tree(item));
+      break;
+    case YAML::NodeType::Map:
+      for (const auto& kv : node) {
+        out->map.emplace_back(kv.first.Scalar(), to_tree(kv.second));
+        out->key_marks.push_back(kv.first.Mark());
+      }
+      break;
+    default:
+      out->type = YAML::NodeType::Null;
   }
   return out;
+}
+
+YAML::Node to_yaml(const ConfigTree& tree) {
+  if (!tree) return YAML::Node(YAML::NodeType::Map);
+  switch (tree->type) {
+    case YAML::NodeType::Scalar:
+      return YAML::Node(tree->scalar);
+    case YAML::NodeType::Sequence: {
+      YAML::Node out(YAML::NodeType::Sequence);
+      for (const auto& item : tree->seq) out.push_back(to_yaml(item));
+      out.SetStyle(tree->style);
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      YAML::Node out(YAML::NodeType::Map);
+      for (const auto& [k, v] : tree->map) out[k] = to_yaml(v);
+      return out;
+    }
+    default:
+      return YAML::Node(YAML::NodeType::Null);
+  }
+}
+
+ConfigTree merged(const ConfigTree& base, const ConfigTree& over) {
+  if (absent(over) && absent(base)) return empty_map();
+  if (absent(over)) return base;
+  if (absent(base) || base->type != YAML::NodeType::Map || over->type != YAML::NodeType::Map) return over;
+  auto out = std::make_shared<ConfigNode>(*base);
+  for (size_t i = 0; i < over->map.size(); ++i) {
+    const auto& [key, value] = over->map[i];
+    bool found = false;
+    for (auto& kv : out->map)
+      if (kv.first == key) {
+        kv.second = merged(kv.second, value);
+        found = true;
+        break;
+      }
+    if (!found) {
+      out->map.emplace_back(key, value);
+      out->key_marks.push_back(over->key_marks[i]);
+    }
+  }
+  return out;
+}
+
+ConfigTree with_value(const ConfigTree& root, const std::vector<std::string>& keys, const ConfigTree& value) {
+  return set_path(root, keys, 0, value);
+}
+
+ConfigTree without(const ConfigTree& root, const std::string& key) {
+  if (!root || root->type != YAML::NodeType::Map || !root->find(key)) return root;
+  auto out = empty_map();
+  out->mark = root->mark;
+  for (size_t i = 0; i < root->map.size(); ++i)
+    if (root->map[i].first != key) {
+      out->map.push_back(root->map[i]);
+      out->key_marks.push_back(root->key_marks[i]);
+    }
+  return out;
+}
+
+void emit(YAML::Emitter& out, const ConfigTree& tree) {
+  if (!tree) {
+    out << YAML::BeginMap << YAML::EndMap;
+    return;
+  }
+  switch (tree->type) {
+    case YAML::NodeType::Scalar:
+      out << tree->scalar;
+      break;
+    case YAML::NodeType::Sequence:
+      if (tree->style == YAML::EmitterStyle::Flow)
+        out << YAML::Flow;
+      else if (tree->style == YAML::EmitterStyle::Block)
+        out << YAML::Block;
+      out << YAML::BeginSeq;
+      for (const auto& item : tree->seq) emit(out, item);
+      out << YAML::EndSeq;
+      break;
+    case YAML::NodeType::Map:
+      out << YAML::BeginMap;
+      for (const auto& [k, v] : tree->map) {
+        out << YAML::Key << k << YAML::Value;
+        emit(out, v);
+      }
+      out << YAML::EndMap;
+      break;
+    default:
+      out << YAML::Null;
+  }
+}
+
+ConfigError relocated(const ConfigError& e, const ConfigTree& root, const std::string& where) {
+  const std::string prefix = where + ":";
+  if (std::string(e.what()).compare(0, prefix.size(), prefix) != 0 || !root) return e;
+  const bool unknown_key = e.detail().compare(0, 11, "unknown key") == 0;
+  const std::string& path = e.key_path();
+  const ConfigNode* node = root.get();
+  YAML::Mark mark = node->mark;
+  size_t start = 0;
+  while (!path.empty()) {
+    const auto dot = path.find('.', start);
+    const std::string key = path.substr(start, dot - start);
+    size_t i = 0;
+    while (i < node->map.size() && node->map[i].first != key) ++i;
+    if (i == node->map.size() || !node->map[i].second) break;
+    const bool last = dot == std::string::npos;
+    mark = last && unknown_key ? node->key_marks[i] : node->map[i].second->mark;
+    node = node->map[i].second.get();
+    if (last) break;
+    start = dot + 1;
+  }
+  return ConfigError(where + ":" + (mark.line >= 0 ? std::to_string(mark.line + 1) : "?"), e.key_path(), e.detail());
 }
 
 }  // namespace repro::runner

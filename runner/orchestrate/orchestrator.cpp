@@ -343,11 +343,26 @@ OrchestratorSummary Orchestrator::run(const Plan& plan) {
     }
     ingest(t);
     if (before == TaskState::kRunning) {
+      // A batch job outlives its orchestrator: take it over (its end comes from poll()) instead
+      // of relaunching the task beside it.
+      bool adopted = false;
       for (const auto& a : attempts_of_task(store_, t.spec->task_id)) {
         if (a.ended) continue;
+        if (!adopted && a.executor == ExecutorKind::kSlurm && !a.job_id.empty() &&
+            executor_.adopt(t.spec->task_id, a.job_id, a.log_path)) {
+          adopted = true;
+          t.store_attempt = a.attempt;
+          continue;
+        }
         if (!a.job_id.empty() && a.executor == ExecutorKind::kLocal)
           stop_leftover(static_cast<pid_t>(std::stoll(a.job_id)), t.task_file, options_.orphan_grace_s);
         end_attempt(store_, t.spec->task_id, a.attempt, AttemptEnd{std::nullopt, "lost (the orchestrator ended while it ran)", std::nullopt});
+      }
+      if (adopted) {
+        t.state = TaskState::kRunning;
+        t.attempts = 1;
+        t.last_ingest = Clock::now();
+        continue;
       }
       ingest(t);  // what the stopped process wrote last
     }

@@ -59,11 +59,17 @@ class Ingester {
         result_(store.db(),
                 "INSERT OR REPLACE INTO results (result_id, run_id, task_id, metric, value, recipe, created) "
                 "SELECT ?1, run_id, task_id, ?2, ?3, ?4, ?5 FROM tasks WHERE task_id = ?6"),
+        provenance_(store.db(),
+                    "INSERT INTO provenance (run_id, task_id, key, value, recorded) "
+                    "SELECT run_id, task_id, ?2, ?3, ?4 FROM tasks WHERE task_id = ?1 "
+                    "ON CONFLICT (run_id, ifnull(task_id, ''), key) DO UPDATE SET value = excluded.value, "
+                    "recorded = excluded.recorded"),
         error_(store.db(),
                "INSERT OR REPLACE INTO ingest_errors (task_id, file, line, message, created) VALUES (?1, ?2, ?3, ?4, ?5)") {
     metric_.bindNoCopy(1, task_id_);
     event_.bindNoCopy(1, task_id_);
     artifact_.bindNoCopy(1, task_id_);
+    provenance_.bindNoCopy(1, task_id_);
     error_.bindNoCopy(1, task_id_);
     error_.bindNoCopy(2, path_);
     now_ = store.now();
@@ -132,6 +138,7 @@ class Ingester {
 
     if (type == "checkpoint") checkpoint_artifacts(record);
     if (type == "result") results(record, line_number, result);
+    if (type == "start") provenance(record);
     if (auto state = state_from_record(type, record)) state_ = state;
   }
 
@@ -153,6 +160,20 @@ class Ingester {
       result_.bind(6, task_id_);
       result_.exec();
       result_.reset();
+    }
+  }
+
+  // A start record's `provenance` object (docs/events.md): one row per key for this task; a
+  // resumed attempt's start replaces the values (a task may move to another machine).
+  void provenance(const json& record) {
+    const auto p = record.find("provenance");
+    if (p == record.end() || !p->is_object()) return;
+    for (const auto& [key, value] : p->items()) {
+      provenance_.bind(2, key);
+      provenance_.bind(3, value.is_string() ? value.get<std::string>() : value.dump());
+      provenance_.bind(4, now_);
+      provenance_.exec();
+      provenance_.reset();
     }
   }
 
@@ -198,6 +219,7 @@ class Ingester {
   SQLite::Statement event_;
   SQLite::Statement artifact_;
   SQLite::Statement result_;
+  SQLite::Statement provenance_;
   SQLite::Statement error_;
   double now_ = 0;
   std::optional<TaskState> state_;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runner/store/records.h"
@@ -97,5 +98,51 @@ std::vector<TaskEvent> events_of_task(Store& store, const std::string& task_id);
 
 // The messages of lines ingest skipped for a task ("FILE:LINE: what"), in file and line order.
 std::vector<std::string> ingest_errors_of_task(Store& store, const std::string& task_id);
+
+// What `repro status` shows of one task.
+struct TaskStatus {
+  std::string task_id;
+  TaskKind kind = TaskKind::kTrain;
+  TaskState state = TaskState::kPending;
+  int attempts = 0;
+  struct Loss {
+    int64_t step = 0;
+    double value = 0;
+  };
+  std::optional<Loss> loss;  // the "loss" metric at its highest step, when it has one
+  std::vector<std::pair<std::string, double>> results;  // (metric, value) in result id, metric order
+  struct Attempt {
+    int attempt = 0;
+    std::string reason;
+    std::string log_path;
+  };
+  std::optional<Attempt> last_failed;  // failed tasks: their latest attempt, when they have one
+};
+
+struct RunStatus {
+  RunSummary run;
+  std::vector<TaskStatus> tasks;  // in the order they were put
+};
+
+// Everything `repro status` shows of an experiment, in four queries whatever its size: the runs
+// (as runs_of_experiment, tasks counted by state), their tasks with each train task's latest
+// loss, their results, and the latest attempt of their failed tasks. Empty when the experiment
+// has no runs or does not exist.
+std::vector<RunStatus> status_of_experiment(Store& store, const std::string& experiment);
+
+// One task as `repro logs` shows it: the task and the attempt whose log to print.
+struct TaskLog {
+  std::string task_id;
+  std::string run_id;
+  TaskKind kind = TaskKind::kTrain;
+  TaskState state = TaskState::kPending;
+  int attempts = 0;                       // attempts begun so far
+  std::optional<AttemptRecord> attempt;   // the chosen attempt; empty when the task has not got it
+};
+
+// `id` as a task id, else as a run id (every task of the run, in the order they were put), each
+// with its latest attempt, or with attempt number `attempt` when it is > 0. Empty when `id` names
+// neither a task nor a run with tasks.
+std::vector<TaskLog> task_logs(Store& store, const std::string& id, int attempt = 0);
 
 }  // namespace repro::runner

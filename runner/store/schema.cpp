@@ -135,12 +135,26 @@ CREATE TABLE ingest_errors (
 ) WITHOUT ROWID;
 )sql";
 
+// `repro status` reads every task of an experiment (state, kind, attempts), every run's status
+// and directory, and every result: indexes that hold those columns spare it the tasks' specs,
+// the runs' configs and the results' recipes (10,000 runs, 90,000 tasks: 36 MiB of rows), and
+// give a run's results in (result_id, metric) order. tasks_by_run and results_by_run keep their
+// former columns as prefixes.
+const char* const kVersion3 = R"sql(
+DROP INDEX tasks_by_run;
+CREATE INDEX tasks_by_run ON tasks(run_id, state, kind, attempts, task_id);
+CREATE INDEX runs_status ON runs(run_id, status, run_dir);
+DROP INDEX results_by_run;
+CREATE INDEX results_by_run ON results(run_id, result_id, metric, task_id, value);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& schema_migrations() {
   static const std::vector<Migration> steps = {
       {1, "experiments, runs, tasks, attempts, metrics, results, artifacts, provenance", kVersion1},
       {2, "ingest of events.jsonl: task_events, ingest_progress, ingest_errors", kVersion2},
+      {3, "covering indexes for repro status: tasks_by_run and results_by_run widened, runs_status", kVersion3},
   };
   return steps;
 }

@@ -171,6 +171,74 @@ TEST(FidInception, StateDictPthLoadsTheSameWeightsAsTorchScript) {
   for (size_t i = 0; i < ba.size(); ++i) EXPECT_TRUE(torch::equal(ba[i].value(), bb[i].value())) << ba[i].key();
 }
 
+// NVIDIA's layout, written by nvidia_layout_fixture.py from the fixture's state dict (next to it,
+// once per version of that script).
+std::string nvidia_fixture(const std::string& name) {
+  static const fs::path dir = [] {
+    const std::string script = test::source_dir() + "/tests/features/nvidia_layout_fixture.py";
+    const fs::path d = fixture_dir() / ("nvidia_" + sha256_hex(read_file(script)).substr(0, 16));
+    if (fs::exists(d / "done")) return d;
+    const fs::path scratch = d.string() + ".tmp-" + std::to_string(::getpid());
+    fs::create_directories(scratch);
+    fs::copy_file(fixture("state_dict.pth"), scratch / "state_dict.pth");
+    const int rc = test::run_python("import runpy, sys\nsys.argv = ['nvidia_layout_fixture.py', '" + scratch.string() +
+                                        "']\nrunpy.run_path('" + script + "', run_name='__main__')\n",
+                                    scratch);
+    if (rc != 0) throw std::runtime_error("nvidia_layout_fixture.py failed with status " + std::to_string(rc));
+    fs::remove(scratch / "state_dict.pth");
+    std::ofstream(scratch / "done") << "ok\n";
+    std::error_code ec;
+    fs::rename(scratch, d, ec);
+    if (ec) fs::remove_all(scratch);
+    return d;
+  }();
+  return (dir / name).string();
+}
+
+TEST(FidInception, NvidiaNamesMapToPytorchFidNames) {
+  EXPECT_EQ(nvidia_to_pytorch_fid("layers.conv.weight"), "Conv2d_1a_3x3.conv.weight");
+  EXPECT_EQ(nvidia_to_pytorch_fid("layers.conv_4.var"), "Conv2d_4a_3x3.bn.running_var");
+  EXPECT_EQ(nvidia_to_pytorch_fid("layers.mixed.tower.conv_1.beta"), "Mixed_5b.branch5x5_2.bn.bias");
+  EXPECT_EQ(nvidia_to_pytorch_fid("layers.mixed_3.conv.weight"), "Mixed_6a.branch3x3.conv.weight");
+  EXPECT_EQ(nvidia_to_pytorch_fid("layers.mixed_6.conv.mean"), "Mixed_6d.branch1x1.bn.running_mean");  // the sFID tap
+  EXPECT_EQ(nvidia_to_pytorch_fid("layers.mixed_7.tower_1.conv_4.weight"), "Mixed_6e.branch7x7dbl_5.conv.weight");
+  EXPECT_EQ(nvidia_to_pytorch_fid("layers.mixed_8.tower_1.conv_3.weight"), "Mixed_7a.branch7x7x3_4.conv.weight");
+  EXPECT_EQ(nvidia_to_pytorch_fid("layers.mixed_10.tower_1_mixed_conv_1.beta"), "Mixed_7c.branch3x3dbl_3b.bn.bias");
+  EXPECT_EQ(nvidia_to_pytorch_fid("output.weight"), "fc.weight");
+  EXPECT_EQ(nvidia_to_pytorch_fid("layers.mixed_9.weight"), std::nullopt);
+  EXPECT_EQ(nvidia_to_pytorch_fid("layers.mixed_8.conv.weight"), std::nullopt);  // Mixed_7a has no 1x1 branch
+  EXPECT_EQ(nvidia_to_pytorch_fid("Conv2d_1a_3x3.conv.weight"), std::nullopt);
+}
+
+TEST(FidInception, NvidiaLayoutTorchScriptLoadsTheSameNetworkAsPytorchFidLayout) {
+  InceptionWeightsInfo nv_info, pf_info;
+  FidInceptionV3 nv = load_fid_inception(nvidia_fixture("nvidia.pt"), &nv_info);
+  FidInceptionV3 pf = load_fid_inception(nvidia_fixture("gamma1.pth"), &pf_info);
+  EXPECT_EQ(nv_info.format, "torchscript");
+  EXPECT_FALSE(nv_info.pinned);  // a test file, not NVIDIA's
+  const auto a = nv->named_parameters(true), b = pf->named_parameters(true);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i].value(), b[i].value())) << a[i].key();
+  const auto ba = nv->named_buffers(true), bb = pf->named_buffers(true);
+  for (size_t i = 0; i < ba.size(); ++i) {
+    if (ba[i].key().find("num_batches_tracked") == std::string::npos)
+      EXPECT_TRUE(torch::equal(ba[i].value(), bb[i].value())) << ba[i].key();
+  }
+}
+
+TEST(FidInception, AFileNamedLikeAPublishedOneMustHaveItsDigest) {
+  test::TempDir dir;
+  const std::string fake = dir.file("inception-2015-12-05.pt");
+  fs::copy_file(fixture("model.pt"), fake);
+  try {
+    load_fid_inception(fake, nullptr);
+    ADD_FAILURE() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find(kNvidiaInceptionSha256), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(kNvidiaInceptionUrl), std::string::npos) << e.what();
+  }
+}
+
 TEST(FeatureExtractor, Uint8ImagesEndToEndMatchPythonTf1Pipeline) {
   InceptionWeightsInfo info;
   FidInceptionV3 net = load_fid_inception(fixture("model.pt"), &info);
@@ -275,14 +343,14 @@ TEST(InceptionWeights, OtherLayoutNamesTheUnmatchedKeys) {
   const std::string path = dir.file("other.pth");
   const float v[4] = {1, 2, 3, 4};
   write_state_dict_file(
-      path, {{"layers.conv.weight", "float32", {4}, std::string(reinterpret_cast<const char*>(v), sizeof v)}});
+      path, {{"features.0.weight", "float32", {4}, std::string(reinterpret_cast<const char*>(v), sizeof v)}});
   const std::string msg = test::error_message([&] { load_fid_inception(path, nullptr); });
-  EXPECT_NE(msg.find("unknown keys: layers.conv.weight"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unknown keys: features.0.weight"), std::string::npos) << msg;
   EXPECT_NE(msg.find("missing keys: Conv2d_1a_3x3.bn.bias"), std::string::npos) << msg;
   EXPECT_THROW(load_fid_inception(path, nullptr), IoError);
 }
 
-TEST(InceptionWeights, PytorchFidFileNameChecksTheSha256Prefix) {
+TEST(InceptionWeights, PytorchFidFileNameChecksItsSha256) {
   test::TempDir dir;
   const std::string path = dir.file("pt_inception-2015-12-05-6726825d.pth");
   FidInceptionV3 net;
@@ -300,7 +368,10 @@ TEST(InceptionWeights, PytorchFidFileNameChecksTheSha256Prefix) {
   }
   write_state_dict_file(path, blobs);
   const std::string msg = test::error_message([&] { load_fid_inception(path, nullptr); });
-  EXPECT_NE(msg.find("does not start with 6726825d"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(std::string("is not the one of pytorch-fid's pt_inception-2015-12-05-6726825d.pth (") +
+                     kPytorchFidSha256),
+            std::string::npos)
+      << msg;
   // The same file under another name loads (num_batches_tracked absent is fine).
   fs::rename(path, dir.file("inception.pth"));
   InceptionWeightsInfo info;

@@ -100,6 +100,23 @@ TEST(Expand, IdentityIgnoresCosmeticsAndLengthButNotTheMethod) {
   EXPECT_EQ(expand(read_experiment_file(f.path)).runs[1].run_id, base);
 }
 
+// A run's config shares the file's values (a light tree, not a yaml-cpp tree per run): its
+// errors still give the line of the offending value, in base or in an axis value.
+TEST(Expand, ErrorsGiveTheLineOfTheValueInTheFile) {
+  test::TempDir dir;
+  auto err = [&](const std::string& text) {
+    return test::error_message([&] { expand(read_experiment_file(write(dir, text))); });
+  };
+  std::string m = err(std::string(kBase).replace(std::string(kBase).find("seed: 0"), 7, "sed: 0"));
+  EXPECT_NE(m.find("exp.yaml (run dataset=a method=adm):7: key 'train.sed': unknown key"), std::string::npos) << m;
+  m = err(std::string(kBase).replace(std::string(kBase).find("gamma: 0.1"), 10, "gamma: x"));
+  EXPECT_NE(m.find("exp.yaml (run dataset=a method=adm-ip):14: key 'train.gamma': expected a number, got 'x'"),
+            std::string::npos)
+      << m;
+  m = err(std::string(kBase).replace(std::string(kBase).find("num_samples: 64"), 15, "num_samples: many"));
+  EXPECT_NE(m.find("exp.yaml (run dataset=a method=adm):9: key 'eval.num_samples'"), std::string::npos) << m;
+}
+
 TEST(Expand, ErrorsSayWhereAndWhat) {
   test::TempDir dir;
   auto err = [&](const std::string& text, const std::vector<std::string>& sets = {},

@@ -101,6 +101,24 @@ TEST_F(Ingest, CheckpointArtifactsGetTheirSizeWhenTheFileIsThere) {
   EXPECT_EQ(store().db().execAndGet("SELECT bytes FROM artifacts").getInt64(), 5);
 }
 
+TEST_F(Ingest, AStartRecordsProvenanceBecomesRowsAndAResumeReplacesThem) {
+  events_.write({{"type", "start"}, {"provenance", {{"git_commit", "abc123"}, {"host", "node1"}, {"world_size", 2}}}});
+  ingest();
+  auto value = [&](const std::string& key) {
+    SQLite::Statement st(store().db(),
+                         "SELECT run_id || '|' || task_id || '|' || value FROM provenance WHERE key = ?1");
+    st.bind(1, key);
+    return st.executeStep() ? st.getColumn(0).getString() : std::string("absent");
+  };
+  EXPECT_EQ(value("git_commit"), "run1|task1|abc123");
+  EXPECT_EQ(value("world_size"), "run1|task1|2");  // a number is kept as its JSON text
+  // The resumed attempt ran elsewhere: one row per key, holding the latest value.
+  events_.write({{"type", "start"}, {"provenance", {{"host", "node2"}}}});
+  ingest();
+  EXPECT_EQ(value("host"), "run1|task1|node2");
+  EXPECT_EQ(count_rows(store(), "SELECT count(*) FROM provenance"), 3);
+}
+
 TEST_F(Ingest, TwiceIsTheSameAsOnce) {
   events_.start();
   for (int step = 1; step <= 50; ++step) events_.log(step);

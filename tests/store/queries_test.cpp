@@ -68,6 +68,88 @@ TEST(Queries, RunsOfAnExperimentInMatrixOrderWithTaskCountsByState) {
   EXPECT_EQ(tasks[1].state, TaskState::kRunning);
 }
 
+// `repro status` in four queries: the same content as runs_of_experiment, then per run
+// results_of_run and tasks_of_run, per task latest_metrics and attempts_of_task.
+TEST(Queries, StatusOfAnExperimentAsThePerTaskQueriesSeeIt) {
+  TempDir dir;
+  Store store(dir.file("repro.db"));
+  runner::put_experiment(store, {"table3", "experiments/table3.yaml", std::string(64, '0')});
+  runner::put_experiment(store, {"other", "experiments/other.yaml", std::string(64, '1')});
+  for (int i = 1; i >= 0; --i) {
+    const std::string run = "run" + std::to_string(i);
+    runner::put_run(store, {run, "table3", "{\"i\":" + std::to_string(i) + "}", i, "{}", "/runs/" + run});
+  }
+  runner::put_run(store, {"run9", "other", "{}", 0, "{}", "/runs/run9"});
+  // Put out of kind order, and with states that sort before the earlier tasks in tasks_by_run.
+  runner::put_task(store, {"r1.train", "run1", TaskKind::kTrain, "{}"});
+  runner::put_task(store, {"r0.train", "run0", TaskKind::kTrain, "{}"});
+  runner::put_task(store, {"r0.sample", "run0", TaskKind::kSample, "{}"});
+  runner::put_task(store, {"r0.eval", "run0", TaskKind::kEval, "{}"});
+  runner::put_task(store, {"r9.train", "run9", TaskKind::kTrain, "{}"});
+  runner::set_task_state(store, "r0.train", TaskState::kRunning);
+  runner::set_task_state(store, "r0.eval", TaskState::kDone);
+  store.db().exec(
+      "INSERT INTO metrics (task_id, name, step, value, seq) VALUES "
+      "('r0.train', 'loss', 10, 0.5, 1), ('r0.train', 'loss', 20, 0.25, 2), ('r0.train', 'grad_norm', 30, 9, 3), "
+      "('r9.train', 'loss', 5, 1.0, 1)");
+  runner::put_result(store, {"res.b", "run0", "r0.eval", "sfid", 4.5, "{}"});
+  runner::put_result(store, {"res.a", "run0", "r0.eval", "fid", 3.1, "{}"});
+  runner::put_result(store, {"res.c", "run0", "", "fid", 7.0, "{}"});  // no task: not shown
+  runner::AttemptStart start;
+  start.task_id = "r1.train";
+  start.log_path = "/runs/run1/logs/1.log";
+  runner::begin_attempt(store, start);
+  runner::end_attempt(store, "r1.train", 1, {1, "", std::nullopt});
+  start.log_path = "/runs/run1/logs/2.log";
+  runner::begin_attempt(store, start);
+  runner::end_attempt(store, "r1.train", 2, {std::nullopt, "timeout after 5 s", std::nullopt});
+  runner::set_task_state(store, "r1.train", TaskState::kFailed);
+
+  const auto status = runner::status_of_experiment(store, "table3");
+  ASSERT_EQ(status.size(), 2u);
+  EXPECT_TRUE(runner::status_of_experiment(store, "missing").empty());
+  const auto runs = runner::runs_of_experiment(store, "table3");
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& r = status[i].run;
+    EXPECT_EQ(r.run_id, runs[i].run_id);
+    EXPECT_EQ(r.axes, runs[i].axes);
+    EXPECT_EQ(r.position, runs[i].position);
+    EXPECT_EQ(r.run_dir, runs[i].run_dir);
+    EXPECT_EQ(r.status, runs[i].status);
+    EXPECT_EQ(r.tasks.pending, runs[i].tasks.pending);
+    EXPECT_EQ(r.tasks.running, runs[i].tasks.running);
+    EXPECT_EQ(r.tasks.done, runs[i].tasks.done);
+    EXPECT_EQ(r.tasks.failed, runs[i].tasks.failed);
+    const auto tasks = runner::tasks_of_run(store, r.run_id);
+    ASSERT_EQ(status[i].tasks.size(), tasks.size());
+    for (size_t k = 0; k < tasks.size(); ++k) {
+      EXPECT_EQ(status[i].tasks[k].task_id, tasks[k].task_id);
+      EXPECT_EQ(status[i].tasks[k].kind, tasks[k].kind);
+      EXPECT_EQ(status[i].tasks[k].state, tasks[k].state);
+      EXPECT_EQ(status[i].tasks[k].attempts, tasks[k].attempts);
+    }
+  }
+  const auto& run0 = status[0].tasks;
+  ASSERT_EQ(run0.size(), 3u);
+  EXPECT_EQ(run0[0].task_id, "r0.train");
+  ASSERT_TRUE(run0[0].loss.has_value());
+  EXPECT_EQ(run0[0].loss->step, 20);
+  EXPECT_DOUBLE_EQ(run0[0].loss->value, 0.25);
+  EXPECT_FALSE(run0[1].loss.has_value());
+  EXPECT_TRUE(run0[0].results.empty());
+  const std::vector<std::pair<std::string, double>> results = {{"fid", 3.1}, {"sfid", 4.5}};  // result id order
+  EXPECT_EQ(run0[2].results, results);
+  EXPECT_FALSE(run0[2].last_failed.has_value());
+  const auto& run1 = status[1].tasks;
+  ASSERT_EQ(run1.size(), 1u);
+  EXPECT_EQ(run1[0].attempts, 2);
+  ASSERT_TRUE(run1[0].last_failed.has_value());
+  EXPECT_EQ(run1[0].last_failed->attempt, 2);
+  EXPECT_EQ(run1[0].last_failed->reason, "timeout after 5 s");
+  EXPECT_EQ(run1[0].last_failed->log_path, "/runs/run1/logs/2.log");
+  EXPECT_FALSE(run1[0].loss.has_value());
+}
+
 TEST(Queries, ExperimentFileChangesUpdateItsHash) {
   TempDir dir;
   FakeClock clock;

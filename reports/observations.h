@@ -1,0 +1,42 @@
+#pragma once
+// The evaluated numbers of an experiment, read from the store: each result row with the
+// dimensions it belongs to (the run's matrix axes and the evaluation's own settings), its seed,
+// and whether it may be set beside published numbers.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "runner/store/store.h"
+
+namespace repro::reports {
+
+struct Observation {
+  std::string run_id;
+  std::string result_id;
+  std::string eval_task;    // "" when the result names no task
+  std::string sample_task;  // the eval task's samples_of; "" when unknown
+  std::string metric;
+  double value = 0;
+  // Axis -> label (every axis but seed), and iteration, steps, sampler, eta, ema, num_samples
+  // from the sample task's spec (absent when the spec lacks them).
+  std::map<std::string, std::string> dims;
+  std::string seed;                 // the seed axis's label, else the sample task's seed; "" unknown
+  bool comparable = true;           // recipe's comparable_with_published (false: random-weight features)
+  int64_t num_samples = 0;          // 0 = unknown
+  int64_t position = 0;             // the run's place in the matrix
+};
+
+// Every result of the runs of `experiment`, in matrix order, then result id, then metric.
+std::vector<Observation> collect_observations(runner::Store& store, const std::string& experiment);
+
+// Dimension values compare as numbers when both read fully as numbers ("0.0" == "0",
+// "2.0e-4" == "0.0002"), else as text.
+bool dim_equal(const std::string& a, const std::string& b);
+// Order of values within one dimension: numbers before text, numbers ascending, text ascending.
+bool dim_less(const std::string& a, const std::string& b);
+
+// A JSON scalar as a dimension value: strings as they are, numbers in their shortest form.
+std::string format_number(double v);
+
+}  // namespace repro::reports

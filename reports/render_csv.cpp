@@ -1,0 +1,56 @@
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "reports/cell_format.h"
+#include "reports/observations.h"
+#include "reports/render.h"
+#include "reports/text_escape.h"
+
+namespace repro::reports {
+namespace {
+
+// 12 significant digits: what pandas needs, without the last-bit noise of a mean (5.699999999999999).
+std::string tidy(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.12g", v);
+  return buf;
+}
+
+std::string number(const std::optional<double>& v) { return v ? tidy(*v) : ""; }
+
+}  // namespace
+
+// Tidy: one row per value (a cell with ours or a published number); the dimension columns are
+// the union over the tables, empty where a table does not have the dimension.
+std::string render_csv(const Report& r) {
+  std::vector<std::string> dims;
+  for (const auto& t : r.tables)
+    for (const auto* side : {&t.spec.rows, &t.spec.columns})
+      for (const auto& d : *side)
+        if (d != kMetricDimension && std::find(dims.begin(), dims.end(), d) == dims.end()) dims.push_back(d);
+  std::ostringstream o;
+  o << "experiment,table";
+  for (const auto& d : dims) o << "," << csv_field(d);
+  o << ",metric,mean,std,n,published,difference,verdict,best,note,runs,picked,warnings\n";
+  for (const auto& t : r.tables)
+    for (const auto& row : t.cells)
+      for (const auto& c : row) {
+        if (c.verdict == Verdict::kEmpty) continue;
+        o << csv_field(r.experiment) << "," << csv_field(t.spec.id);
+        for (const auto& d : dims) o << "," << csv_field(c.dims.count(d) ? c.dims.at(d) : "");
+        o << "," << csv_field(c.metric) << ",";
+        if (c.ours) o << tidy(c.ours->mean) << "," << tidy(c.ours->std) << "," << c.ours->n;
+        else o << ",,";
+        std::string runs, picked, warnings;
+        for (const auto& x : c.runs) runs += (runs.empty() ? "" : ";") + x;
+        for (const auto& [k, v] : c.picked) picked += (picked.empty() ? "" : ";") + k + "=" + v;
+        for (const auto& w : c.warnings) warnings += (warnings.empty() ? "" : "; ") + w;
+        o << "," << number(c.published) << "," << number(c.difference) << "," << csv_field(to_string(c.verdict)) << ","
+          << (c.best ? "true" : "false") << "," << csv_field(c.note) << "," << csv_field(runs) << ","
+          << csv_field(picked) << "," << csv_field(warnings) << "\n";
+      }
+  return o.str();
+}
+
+}  // namespace repro::reports

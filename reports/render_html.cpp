@@ -1,0 +1,132 @@
+#include <set>
+#include <sstream>
+
+#include "reports/cell_format.h"
+#include "reports/render.h"
+#include "reports/svg_plot.h"
+#include "reports/text_escape.h"
+
+namespace repro::reports {
+namespace {
+
+const char* const kStyle = R"css(
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border-bottom: 1px solid #ccc; padding: 4px 8px; text-align: center; }
+thead th { border-bottom: 2px solid #444; }
+td.key { text-align: left; }
+.pub { color: #555; font-size: 85%; }
+.reproduced { background: #e6f4ea; } .better { background: #e3f0fb; } .worse { background: #fde7e7; }
+.missing { background: #f3f3f3; } .not-comparable { background: #fff6d6; }
+.warn { color: #a15c00; }
+figure { display: inline-block; margin: 0.5em; }
+img.grid { image-rendering: pixelated; max-width: 320px; }
+)css";
+
+std::string css_class(Verdict v) {
+  switch (v) {
+    case Verdict::kReproduced: return "reproduced";
+    case Verdict::kBetter: return "better";
+    case Verdict::kWorse: return "worse";
+    case Verdict::kMissing: return "missing";
+    case Verdict::kNotComparable: return "not-comparable";
+    default: return "";
+  }
+}
+
+std::string cell_html(const CellResult& c, int decimals) {
+  const CellText t = cell_text(c, decimals);
+  std::string s = t.ours.empty() ? "&mdash;" : (c.best ? "<b>" + t.ours + "</b>" : t.ours);
+  if (!t.spread.empty()) s += " " + html_escape(t.spread);
+  if (!t.published.empty()) {
+    s += "<br><span class=\"pub\">paper " + t.published;
+    if (!t.difference.empty()) s += " (" + t.difference + ")";
+    if (!t.verdict.empty()) s += " &middot; " + html_escape(t.verdict);
+    s += "</span>";
+  }
+  if (!c.warnings.empty()) s += " <span class=\"warn\">&#9888;</span>";
+  return s;
+}
+
+}  // namespace
+
+std::string render_html(const Report& r) {
+  std::ostringstream o;
+  o << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" << html_escape(r.experiment)
+    << " &middot; repro report</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n";
+  o << "<h1>" << html_escape(r.experiment) << "</h1>\n";
+  if (!r.description.empty()) o << "<p>" << html_escape(r.description) << "</p>\n";
+  if (!r.file.empty()) o << "<p>Experiment file: <code>" << html_escape(r.file) << "</code></p>\n";
+  if (!r.warnings.empty()) {
+    o << "<h2>Warnings</h2>\n<ul class=\"warn\">\n";
+    for (const auto& w : r.warnings) o << "<li>" << html_escape(w) << "</li>\n";
+    o << "</ul>\n";
+  }
+  for (const auto& t : r.tables) {
+    const auto& spec = t.spec;
+    o << "<h2 id=\"" << html_escape(spec.id) << "\">" << html_escape(spec.title) << "</h2>\n<table>\n<thead>\n";
+    for (size_t level = 0; level < spec.columns.size(); ++level) {
+      const bool last = level + 1 == spec.columns.size();
+      o << "<tr>";
+      for (const auto& d : spec.rows) o << "<th>" << (last ? html_escape(d) : "") << "</th>";
+      size_t col = 0;
+      while (col < t.column_keys.size()) {
+        size_t end = col + 1;
+        auto same = [&](size_t a, size_t b) {
+          for (size_t l = 0; l <= level; ++l)
+            if (t.column_keys[a][l] != t.column_keys[b][l]) return false;
+          return true;
+        };
+        while (end < t.column_keys.size() && same(col, end)) ++end;
+        o << "<th colspan=\"" << end - col << "\">"
+          << html_escape(spec.label(spec.columns[level], t.column_keys[col][level])) << "</th>";
+        col = end;
+      }
+      o << "</tr>\n";
+    }
+    o << "</thead>\n<tbody>\n";
+    std::set<std::string> notes;
+    for (size_t ri = 0; ri < t.row_keys.size(); ++ri) {
+      o << "<tr>";
+      for (const auto& l : key_labels(spec, spec.rows, t.row_keys[ri])) o << "<td class=\"key\">" << html_escape(l) << "</td>";
+      for (const auto& c : t.cells[ri]) {
+        std::string title;
+        for (const auto& w : c.warnings) title += (title.empty() ? "" : "; ") + w;
+        if (!c.note.empty()) title += (title.empty() ? "" : "; ") + c.note;
+        o << "<td class=\"" << css_class(c.verdict) << "\"" << (title.empty() ? "" : " title=\"" + html_escape(title) + "\"")
+          << ">" << cell_html(c, spec.decimals) << "</td>";
+        if (!c.note.empty()) notes.insert(c.note);
+      }
+      o << "</tr>\n";
+    }
+    o << "</tbody>\n</table>\n<p class=\"pub\">";
+    if (!spec.published_source.empty()) o << "Published: " << html_escape(spec.published_source) << ". ";
+    o << "Tolerance: " << html_escape(describe_tolerances(spec)) << ". &plusmn;: standard deviation over seeds.";
+    for (const auto& n : notes) o << " " << html_escape(n) << ".";
+    o << "</p>\n";
+  }
+  if (!r.fid_curves.empty() || !r.loss_curves.empty()) {
+    o << "<h2>Curves</h2>\n";
+    for (const auto* plots : {&r.fid_curves, &r.loss_curves})
+      for (const auto& p : *plots) o << "<figure>\n" << svg_line_plot(p) << "</figure>\n";
+  }
+  if (!r.grids.empty()) {
+    o << "<h2>Samples</h2>\n";
+    for (const auto& g : r.grids)
+      o << "<figure><img class=\"grid\" alt=\"samples of " << html_escape(g.run_id) << "\" src=\"data:image/png;base64,"
+        << g.png_base64 << "\"><figcaption>" << html_escape(g.run_id) << "<br>" << html_escape(g.label)
+        << "</figcaption></figure>\n";
+  }
+  o << "<h2>Provenance</h2>\n<table>\n<thead><tr>";
+  for (const auto& [key, header] : provenance_columns()) o << "<th>" << html_escape(header) << "</th>";
+  o << "</tr></thead>\n<tbody>\n";
+  for (const auto& run : r.provenance) {
+    o << "<tr>";
+    for (const auto& [key, header] : provenance_columns()) o << "<td>" << html_escape(provenance_value(run, key)) << "</td>";
+    o << "</tr>\n";
+  }
+  o << "</tbody>\n</table>\n</body>\n</html>\n";
+  return o.str();
+}
+
+}  // namespace repro::reports

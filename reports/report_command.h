@@ -1,0 +1,54 @@
+#pragma once
+// The bodies of `repro report` and `repro compare` (cli/cmd_report.cpp, cli/cmd_compare.cpp only
+// parse arguments): find the store and the experiment, build the report, write it. Errors are
+// thrown (ConfigError: bad input, exit 2); compare returns kExitRegression when values regressed
+// or went missing.
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "reports/report.h"
+
+namespace repro::reports {
+
+inline constexpr int kExitRegression = 8;
+
+struct StoreLocation {
+  std::string project = ".";  // project directory (the store is PROJECT/repro.db)
+  std::string db;             // another store file; "" = the project's
+  std::string db_path() const;
+};
+
+// Opens the store (which must exist), finds the experiment: `experiment` is a name in the store,
+// a path to its YAML file, or "" when the store holds exactly one experiment; reads the file
+// recorded in the store (relative to the working directory, else to the project directory) for
+// the axes' order and the report: section. A file that cannot be found gives the default table
+// and a warning. Throws ConfigError for an unknown experiment, or one without results unless
+// allow_no_results.
+Report load_report(const StoreLocation& where, const std::string& experiment, bool sample_grids,
+                   bool allow_no_results = false);
+
+// Writes `text` to `path` through a temp file renamed over it; "" or "-": to `out`.
+void write_output(const std::string& path, const std::string& text, std::ostream& out);
+
+struct ReportArgs {
+  StoreLocation where;
+  std::string experiment;
+  std::string format = "markdown";
+  std::string out;  // "" = stdout
+};
+// Returns 0.
+int report_command(const ReportArgs& args, std::ostream& out, std::ostream& err);
+
+struct CompareArgs {
+  StoreLocation where;
+  std::string experiment;
+  std::string baseline;                // report JSON; "" only with write_baseline
+  std::vector<std::string> tolerance;  // parse_compare_tolerance()
+  std::string junit;                   // JUnit XML output; "" = none
+  std::string write_baseline;          // write the current values as a baseline here; "" = no
+};
+// Returns 0 when every baseline value is within tolerance or better, kExitRegression otherwise.
+int compare_command(const CompareArgs& args, std::ostream& out, std::ostream& err);
+
+}  // namespace repro::reports

@@ -1,0 +1,81 @@
+#pragma once
+// The `report:` section of an experiment file (docs/reports.md): which tables to build from the
+// results, their layout, the published numbers beside them and when a cell counts as reproduced.
+// Strictly read: unknown keys, unknown dimensions or metrics and wrong types are ConfigErrors with
+// file:line and the key path.
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace repro::reports {
+
+// The evaluation's own dimensions of a result (beside the matrix axes) and the name of the
+// metric dimension.
+inline const std::vector<std::string>& eval_dimensions() {
+  static const std::vector<std::string> d = {"iteration", "steps", "sampler", "eta", "ema", "num_samples"};
+  return d;
+}
+inline constexpr const char* kMetricDimension = "metric";
+
+// Metric names results carry; lower is better for fid, sfid, kid.
+const std::vector<std::string>& known_metrics();
+bool lower_is_better(const std::string& metric);
+
+// When |ours - published| counts as reproduced. One kind per entry.
+struct Tolerance {
+  enum class Kind { kAbsolute, kRelative, kSeeds };
+  Kind kind = Kind::kRelative;
+  double amount = 0.05;  // absolute: metric units; relative: a fraction of |published|; seeds: stds
+};
+
+// How to choose among results of one cell that differ in a dimension the table does not name.
+enum class Pick { kLast, kFirst, kBest };
+
+enum class BestIn { kColumn, kRow, kNone };
+
+struct PublishedValue {
+  std::map<std::string, std::string> dims;    // dimension -> value (axis labels, not display names)
+  std::map<std::string, double> metrics;      // metric -> published value
+  std::string where;                          // file:line
+};
+
+struct TableSpec {
+  std::string id;                             // [A-Za-z0-9_.-]+, unique in the file
+  std::string title;                          // default: the id
+  std::vector<std::string> rows;              // dimensions, outer to inner
+  std::vector<std::string> columns;           // dimensions, outer to inner; holds `metric` unless rows do
+  std::vector<std::string> metrics;           // at least one of known_metrics()
+  std::map<std::string, std::string> where;   // only results whose dimensions equal these
+  std::map<std::string, Pick> pick;           // dimension -> pick; unlisted dimensions: last
+  std::map<std::string, std::map<std::string, std::string>> labels;  // dimension -> value -> display
+  BestIn best = BestIn::kColumn;
+  int decimals = 2;                           // the paper's rounding
+  std::map<std::string, Tolerance> tolerance; // metric or "default" -> tolerance
+  std::string published_source;
+  int64_t published_num_samples = 50000;      // extension: published.num_samples (the paper's 50K)
+  std::vector<PublishedValue> published;
+  std::string where_defined;                  // file:line of the table
+
+  // The tolerance of `metric`: its own entry, else `default`, else relative 0.05.
+  Tolerance tolerance_for(const std::string& metric) const;
+  // The display name of a dimension value (labels, else the value; metrics: FID, sFID, ...).
+  std::string label(const std::string& dimension, const std::string& value) const;
+};
+
+struct ReportSpec {
+  std::vector<TableSpec> tables;
+};
+
+// Reads the report: mapping of `file`. `axes` are the experiment's matrix axis names (the seed
+// axis is averaged over and may not be a table dimension). A null node gives no tables.
+ReportSpec read_report_spec(const YAML::Node& report, const std::string& file, const std::vector<std::string>& axes);
+
+// The table used when an experiment declares no report: section: rows = the axes (not seed) and
+// the evaluation dimensions that take more than one value in `values`, columns = metric.
+TableSpec default_table(const std::vector<std::string>& axes, const std::vector<std::string>& varying_eval_dims,
+                        const std::vector<std::string>& metrics);
+
+}  // namespace repro::reports

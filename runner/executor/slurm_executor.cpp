@@ -1,0 +1,502 @@
+#include "runner/executor/slurm_executor.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <boost/process.hpp>
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/util/errors.h"
+
+namespace repro::runner {
+
+namespace bp = boost::process;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct SlurmExecutor::Job {
+  std::string key, job_id, log_path, status_path;
+  Clock::time_point submitted;
+  double timeout_s = 0;
+  std::optional<Clock::time_point> running_since;  // first poll that saw it RUNNING
+  std::optional<Clock::time_point> term_sent;      // SIGTERM sent at (timeout)
+  bool timed_out = false;
+  bool cancelled = false;
+  bool killed = false;
+  int missing = 0;  // consecutive polls in which squeue did not list it
+};
+
+struct SlurmExecutor::QueueRow {
+  std::string name;
+  std::string state;  // PENDING, RUNNING, COMPLETED, FAILED, TIMEOUT, CANCELLED, ...
+  int raw_exit = 0;   // the batch script's wait status (code << 8 | signal)
+  std::string reason;
+};
+
+namespace {
+
+struct ToolResult {
+  int rc = -1;
+  std::string out, err;
+};
+
+// Runs a program (no shell: arguments reach it as they are) and collects its output. The output
+// goes through temporary files: small, and no asynchronous SIGCHLD handling to race with.
+ToolResult run_tool(const std::string& exe, const std::vector<std::string>& args) {
+  char out_path[] = "/tmp/repro-slurm-out-XXXXXX";
+  char err_path[] = "/tmp/repro-slurm-err-XXXXXX";
+  const int fo = ::mkstemp(out_path), fe = ::mkstemp(err_path);
+  if (fo >= 0) ::close(fo);
+  if (fe >= 0) ::close(fe);
+  if (fo < 0 || fe < 0) throw IoError(std::string("cannot create a temporary file in /tmp to run ") + exe);
+  ToolResult r;
+  try {
+    // clang-format off
+    bp::child c(bp::exe = exe, bp::args = args, bp::std_in < bp::null, bp::std_out > std::string(out_path),
+                bp::std_err > std::string(err_path));
+    // clang-format on
+    c.wait();
+    r.rc = c.exit_code();
+  } catch (const std::exception& e) {
+    ::unlink(out_path);
+    ::unlink(err_path);
+    throw IoError("cannot run " + exe + ": " + e.what());
+  }
+  auto slurp = [](const char* path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    ::unlink(path);
+    return s.str();
+  };
+  r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  return r;
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+std::string resolve_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    if (::access(name.c_str(), X_OK) == 0) return name;
+  } else {
+    const auto p = bp::search_path(name);
+    if (!p.empty()) return p.string();
+  }
+  throw ConfigError("--executor slurm", name,
+                    "expected the Slurm client program " + name +
+                        " on PATH, found none (install slurm-client, or use --executor local)");
+}
+
+// Slurm job ids: "123", "123_4" (an array task).
+bool valid_job_id(const std::string& id) {
+  if (id.empty() || id.front() == '_' || id.back() == '_') return false;
+  for (char c : id)
+    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '_') return false;
+  return true;
+}
+
+bool valid_env_name(const std::string& n) {
+  if (n.empty() || std::isdigit(static_cast<unsigned char>(n[0]))) return false;
+  for (char c : n)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  return true;
+}
+
+// A job name squeue shows and adopt() compares: the key with everything but [A-Za-z0-9._+-]
+// replaced, so that no tool that prints it can be confused by quotes or newlines.
+std::string job_name_of(const std::string& key) {
+  std::string n = "repro-";
+  for (char c : key)
+    n += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '+' || c == '-') ? c : '_';
+  return n.substr(0, 120);
+}
+
+bool terminal_state(const std::string& s) {
+  static const std::set<std::string> kEnded = {"COMPLETED", "FAILED",        "TIMEOUT",   "CANCELLED", "NODE_FAIL",
+                                               "PREEMPTED", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE"};
+  return kEnded.count(s) > 0;
+}
+
+std::string replace_suffix(const std::string& path, const std::string& suffix) {
+  const std::string log = ".log";
+  if (path.size() >= log.size() && path.compare(path.size() - log.size(), log.size(), log) == 0)
+    return path.substr(0, path.size() - log.size()) + suffix;
+  return path + suffix;
+}
+
+std::string format_seconds(double s) {
+  std::ostringstream o;
+  o << s;
+  return o.str();
+}
+
+}  // namespace
+
+std::string slurm_status_path(const std::string& log_path) { return replace_suffix(log_path, ".status"); }
+std::string slurm_script_path(const std::string& log_path) { return replace_suffix(log_path, ".sbatch"); }
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::optional<SlurmJobStatus> read_slurm_job_status(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  SlurmJobStatus s;
+  std::string line;
+  auto number = [](const std::string& v) -> std::optional<double> {
+    try {
+      return v.empty() ? std::nullopt : std::optional<double>(std::stod(v));
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  };
+  while (std::getline(in, line)) {
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string k = line.substr(0, eq), v = trim(line.substr(eq + 1));
+    if (k == "job_id")
+      s.job_id = v;
+    else if (k == "host")
+      s.host = v;
+    else if (k == "restarts")
+      s.restarts = static_cast<int>(number(v).value_or(0));
+    else if (k == "start")
+      s.start = number(v);
+    else if (k == "heartbeat")
+      s.heartbeat = number(v);
+    else if (k == "end")
+      s.end = number(v);
+    else if (k == "exit" && number(v) && *number(v) >= 0 && *number(v) <= 255)
+      s.exit = static_cast<int>(*number(v));
+  }
+  return s;
+}
+
+std::string slurm_batch_script(const LaunchRequest& r, const std::string& status_path, double heartbeat_s) {
+  REPRO_CHECK(!r.argv.empty(), "launch of " + r.key + " without a program");
+  const int ntasks = std::max(1, r.slot.gpus);
+  std::ostringstream s;
+  s << "#!/bin/bash\n"
+       "# Written by repro's SlurmExecutor (docs/runner.md, \"Slurm\"): runs one attempt of a task and\n"
+       "# keeps its status file (exit status, start and end times, heartbeat). Every value is quoted.\n";
+  s << "repro_log=" << shell_quote(r.log_path) << "\n";
+  s << "repro_status=" << shell_quote(status_path) << "\n";
+  s << "repro_dir=" << shell_quote(r.working_dir.empty() ? fs::current_path().string() : r.working_dir) << "\n";
+  s << "repro_heartbeat_s=" << shell_quote(format_seconds(heartbeat_s)) << "\n";
+  s << R"SH(exec >>"$repro_log" 2>&1 </dev/null
+# SIGTERM (scancel --signal=TERM --full, a time limit, a preemption) reaches every process of the
+# job, the task included; the wrapper only notes it and waits for the task to checkpoint and exit.
+# (A handler, not an ignored signal: the task starts with the default disposition.)
+trap 'repro_term=1' TERM INT
+repro_now() { date +%s.%N; }
+repro_write_status() {
+  local tmp="$repro_status.tmp.$BASHPID"
+  { printf 'job_id=%s\nhost=%s\nrestarts=%s\nstart=%s\nheartbeat=%s\n' "${SLURM_JOB_ID:-}" \
+      "${SLURMD_NODENAME:-$(hostname)}" "${SLURM_RESTART_COUNT:-0}" "$repro_start" "$(repro_now)"
+    if [ -n "$1" ]; then printf '%s\n' "$1"; fi
+  } > "$tmp" && mv -f -- "$tmp" "$repro_status"
+}
+repro_start=$(repro_now)
+repro_write_status ""
+# The heartbeat; its sleep goes with it, so that no process outlives the wrapper.
+( trap 'kill "$repro_sleep" 2>/dev/null; exit 0' TERM; trap - INT
+  while :; do sleep "$repro_heartbeat_s" & repro_sleep=$!; wait "$repro_sleep"; repro_write_status ""; done ) &
+repro_heartbeat_pid=$!
+if ! cd -- "$repro_dir"; then
+  repro_rc=1
+else
+)SH";
+  for (const auto& [k, v] : r.env) {
+    if (!valid_env_name(k))
+      throw IoError("task " + r.key + ": environment variable name " + shell_quote(k) +
+                    " is not a shell identifier (expected [A-Za-z_][A-Za-z0-9_]*)");
+    s << "  export " << k << "=" << shell_quote(v) << "\n";
+  }
+  // A CPU task never grabs a GPU the submitting shell could see.
+  if (r.slot.gpus == 0 && !r.env.count("CUDA_VISIBLE_DEVICES")) s << "  export CUDA_VISIBLE_DEVICES=''\n";
+  s << "  ";
+  // N processes (one per GPU) as one step; the trainer reads SLURM_PROCID / SLURM_STEP_NUM_TASKS.
+  if (ntasks > 1) s << "srun --ntasks=" << ntasks << " --kill-on-bad-exit=1 --export=ALL -- ";
+  for (size_t i = 0; i < r.argv.size(); ++i) s << (i ? " " : "") << shell_quote(r.argv[i]);
+  // In the foreground: bash runs the trap only after the task has exited, and $? is its status.
+  s << R"SH(
+  repro_rc=$?
+fi
+kill "$repro_heartbeat_pid" 2>/dev/null; wait "$repro_heartbeat_pid" 2>/dev/null
+repro_write_status "end=$(repro_now)
+exit=$repro_rc"
+exit "$repro_rc"
+)SH";
+  return s.str();
+}
+
+SlurmExecutor::SlurmExecutor(SlurmExecutorOptions options) : options_(std::move(options)) {
+  if (options_.max_in_flight < 0)
+    throw ConfigError("--max-parallel", std::to_string(options_.max_in_flight),
+                      "expected 0 (no cap) or more jobs at once");
+  if (options_.max_gpus_per_task < 0)
+    throw ConfigError("--slurm-gpus", std::to_string(options_.max_gpus_per_task), "expected 0 (CPU only) or more");
+  if (options_.cpus_per_task < 0)
+    throw ConfigError("--cpus-per-task", std::to_string(options_.cpus_per_task), "expected 0 (the default) or more");
+  if (!(options_.heartbeat_s > 0))
+    throw ConfigError("slurm", "heartbeat_s", "expected > 0 seconds, got " + format_seconds(options_.heartbeat_s));
+  options_.sbatch = resolve_program(options_.sbatch);
+  options_.squeue = resolve_program(options_.squeue);
+  options_.scancel = resolve_program(options_.scancel);
+}
+
+SlurmExecutor::~SlurmExecutor() = default;
+
+bool SlurmExecutor::fits(const SlotRequest& slot) const {
+  return slot.gpus >= 0 && slot.gpus <= options_.max_gpus_per_task;
+}
+
+bool SlurmExecutor::can_launch(const SlotRequest& slot) const {
+  return fits(slot) && (options_.max_in_flight == 0 || running() < options_.max_in_flight);
+}
+
+int SlurmExecutor::running() const { return static_cast<int>(jobs_.size()); }
+
+std::map<std::string, std::string> SlurmExecutor::job_ids() const {
+  std::map<std::string, std::string> out;
+  for (const auto& j : jobs_) out[j->key] = j->job_id;
+  return out;
+}
+
+Launched SlurmExecutor::launch(const LaunchRequest& request) {
+  REPRO_CHECK(!request.argv.empty(), "launch of " + request.key + " without a program");
+  REPRO_CHECK(can_launch(request.slot), "launch of " + request.key + " without a free slot");
+  for (const auto& j : jobs_) REPRO_CHECK(j->key != request.key, "task " + request.key + " is already running");
+
+  auto job = std::make_unique<Job>();
+  job->key = request.key;
+  job->log_path = request.log_path;
+  job->status_path = slurm_status_path(request.log_path);
+  job->timeout_s = request.timeout_s;
+  const std::string script_path = slurm_script_path(request.log_path);
+  const std::string script = slurm_batch_script(request, job->status_path, options_.heartbeat_s);
+  std::error_code ec;
+  fs::remove(job->status_path, ec);  // a stale one must not be taken for this job's
+  {
+    std::ofstream log(request.log_path, std::ios::trunc);
+    if (!log) throw IoError("cannot create the log " + request.log_path + " of task " + request.key);
+    std::ofstream out(script_path, std::ios::trunc);
+    out << script;
+    out.close();
+    if (!out) throw IoError("cannot write the batch script " + script_path + " of task " + request.key);
+    ::chmod(script_path.c_str(), 0755);
+  }
+
+  const int ntasks = std::max(1, request.slot.gpus);
+  std::vector<std::string> args = {"--parsable",        "--job-name=" + job_name_of(request.key), "--output=/dev/null",
+                                   "--error=/dev/null", "--ntasks=" + std::to_string(ntasks),     "--export=ALL"};
+  if (request.slot.gpus > 0)
+    args.push_back(options_.gpu_flag == SlurmGpuFlag::kGpus ? "--gpus=" + std::to_string(request.slot.gpus)
+                                                            : "--gres=gpu:" + std::to_string(request.slot.gpus));
+  if (options_.cpus_per_task > 0) args.push_back("--cpus-per-task=" + std::to_string(options_.cpus_per_task));
+  if (!options_.partition.empty()) args.push_back("--partition=" + options_.partition);
+  if (!options_.account.empty()) args.push_back("--account=" + options_.account);
+  if (!options_.time_limit.empty()) {
+    args.push_back("--time=" + options_.time_limit);
+  } else if (request.timeout_s > 0) {
+    const int minutes = static_cast<int>(std::ceil((request.timeout_s + options_.kill_grace_s) / 60.0)) + 1;
+    args.push_back("--time=" + std::to_string(minutes));
+  }
+  args.push_back(options_.requeue ? "--requeue" : "--no-requeue");
+  for (const auto& a : options_.sbatch_args) args.push_back(a);
+  args.push_back(script_path);
+
+  const ToolResult r = run_tool(options_.sbatch, args);
+  const std::string out = trim(r.out);
+  const std::string id = out.substr(0, out.find(';'));  // "123" or "123;cluster"
+  if (r.rc != 0 || !valid_job_id(id))
+    throw IoError("sbatch failed for task " + request.key + " (exit " + std::to_string(r.rc) +
+                  "): " + (trim(r.err).empty() ? "expected a job id on stdout, got '" + out + "'" : trim(r.err)));
+  job->job_id = id;
+  job->submitted = Clock::now();
+  Launched l{id, "", ""};
+  if (request.slot.gpus > 0) l.gpus = std::to_string(request.slot.gpus) + " (slurm)";
+  jobs_.push_back(std::move(job));
+  return l;
+}
+
+bool SlurmExecutor::query(const std::vector<std::string>& ids, std::map<std::string, QueueRow>* rows) const {
+  std::string list;
+  for (const auto& id : ids) list += (list.empty() ? "" : ",") + id;
+  // Reason last: the only field that could hold a '|'.
+  const ToolResult r = run_tool(options_.squeue, {"--noheader", "--states=all", "--jobs=" + list,
+                                                  "--Format=JobID:|,Name:|,State:|,exit_code:|,Reason:|"});
+  if (r.rc != 0) return r.err.find("Invalid job id") != std::string::npos;  // none of them is known
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    size_t start = 0;
+    for (int i = 0; i < 4; ++i) {
+      const auto bar = line.find('|', start);
+      if (bar == std::string::npos) break;
+      f.push_back(trim(line.substr(start, bar - start)));
+      start = bar + 1;
+    }
+    if (f.size() < 4) continue;
+    QueueRow row;
+    row.name = f[1];
+    row.state = f[2];
+    try {
+      row.raw_exit = std::stoi(f[3]);
+    } catch (const std::exception&) {
+    }
+    std::string reason = line.substr(start);
+    if (!reason.empty() && reason.back() == '|') reason.pop_back();
+    row.reason = trim(reason);
+    (*rows)[f[0]] = row;
+  }
+  return true;
+}
+
+Finished SlurmExecutor::finished_from(const Job& job, const QueueRow* row) const {
+  Finished f;
+  f.key = job.key;
+  const std::string state = row ? row->state : "";
+  f.cancelled = job.cancelled || state == "CANCELLED";
+  f.timed_out = job.timed_out || state == "TIMEOUT" || state == "DEADLINE";
+  const auto status = read_slurm_job_status(job.status_path);
+  if (status && status->end && status->exit) {
+    // The wrapper's word: the task's own status, as a shell reports it.
+    const int rc = *status->exit;
+    if (rc > 128 && rc <= 128 + 64)
+      f.signal = rc - 128;
+    else
+      f.exit_code = rc;
+  } else if (row && (state == "COMPLETED" || state == "FAILED") && (row->raw_exit & 0x7f) == 0) {
+    const int code = (row->raw_exit >> 8) & 0xff;
+    if (code > 128)
+      f.signal = code - 128;
+    else
+      f.exit_code = code;
+  } else if (row && (row->raw_exit & 0x7f) != 0) {
+    f.signal = row->raw_exit & 0x7f;
+  } else {
+    // Ended without the wrapper's word: a time limit or cancel (SIGTERM), a failed node, a
+    // preemption without requeue, or a job Slurm no longer knows: counted as killed (retried).
+    f.signal = state == "TIMEOUT" || state == "CANCELLED" ? SIGTERM : SIGKILL;
+  }
+  if (status && status->start && status->end)
+    f.seconds = *status->end - *status->start;
+  else
+    f.seconds = std::chrono::duration<double>(Clock::now() - job.submitted).count();
+  return f;
+}
+
+std::vector<Finished> SlurmExecutor::poll() {
+  std::vector<Finished> out;
+  if (jobs_.empty()) return out;
+  const auto now = Clock::now();
+  if (now - last_query_ < std::chrono::duration<double>(options_.poll_interval_s)) return out;
+  last_query_ = now;
+  std::vector<std::string> ids;
+  for (const auto& j : jobs_) ids.push_back(j->job_id);
+  std::map<std::string, QueueRow> rows;
+  if (!query(ids, &rows)) return out;
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    Job& j = **it;
+    const auto r = rows.find(j.job_id);
+    const QueueRow* row = r == rows.end() ? nullptr : &r->second;
+    if (row && !terminal_state(row->state)) {
+      // Pending, running, completing, or requeued after a node failure or preemption: still ours.
+      j.missing = 0;
+      if (row->state == "RUNNING" && !j.running_since) j.running_since = now;
+      const auto timeout = std::chrono::duration<double>(j.timeout_s);
+      if (j.timeout_s > 0 && j.running_since && !j.term_sent && now - *j.running_since >= timeout) {
+        j.timed_out = true;
+        j.term_sent = now;
+        signal_job(j, false);
+      } else if (j.term_sent && !j.killed &&
+                 now - *j.term_sent >= std::chrono::duration<double>(options_.kill_grace_s)) {
+        j.killed = true;
+        signal_job(j, true);
+      }
+      ++it;
+      continue;
+    }
+    if (!row) {
+      // Not listed: purged after MinJobAge, a controller that lost its state, or a job between
+      // its requeue and its pending state (its status file then still says how the first run
+      // ended). Two more polls before the status file decides how it ended.
+      if (++j.missing < 3) {
+        ++it;
+        continue;
+      }
+    }
+    out.push_back(finished_from(j, row));
+    it = jobs_.erase(it);
+  }
+  return out;
+}
+
+void SlurmExecutor::signal_job(const Job& job, bool force) const {
+  // A job that has not started has nothing to checkpoint: it is removed from the queue at once.
+  if (force || !job.running_since)
+    run_tool(options_.scancel, {job.job_id});
+  else
+    run_tool(options_.scancel, {"--full", "--signal=TERM", job.job_id});
+}
+
+void SlurmExecutor::cancel(const std::string& key, bool force) {
+  for (auto& j : jobs_)
+    if (j->key == key) {
+      j->cancelled = true;
+      if (force) j->killed = true;
+      signal_job(*j, force);
+    }
+}
+
+void SlurmExecutor::stop_all(bool force) {
+  for (auto& j : jobs_) cancel(j->key, force);
+}
+
+bool SlurmExecutor::adopt(const std::string& key, const std::string& job_id, const std::string& log_path) {
+  for (const auto& j : jobs_) REPRO_CHECK(j->key != key, "task " + key + " is already running");
+  if (!valid_job_id(job_id)) return false;
+  auto job = std::make_unique<Job>();
+  job->key = key;
+  job->job_id = job_id;
+  job->log_path = log_path;
+  job->status_path = slurm_status_path(log_path);
+  job->submitted = Clock::now();
+  const auto status = read_slurm_job_status(job->status_path);
+  if (status && status->start)  // durations from the wrapper's start, not from the adoption
+    job->submitted -= std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(
+        0.0,
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() - *status->start)));
+  std::map<std::string, QueueRow> rows;
+  if (query({job_id}, &rows)) {
+    const auto r = rows.find(job_id);
+    if (r == rows.end()) {
+      if (!(status && status->end)) return false;  // gone without a trace
+    } else {
+      // Job ids restart with a fresh controller: the id must still name this task's job.
+      if (r->second.name != job_name_of(key)) return false;
+      if (r->second.state == "RUNNING") job->running_since = Clock::now();
+    }
+  }  // squeue failing: keep the job; poll() decides once the controller answers
+  jobs_.push_back(std::move(job));
+  return true;
+}
+
+}  // namespace repro::runner

@@ -1,0 +1,143 @@
+// The orchestrator with the SlurmExecutor on a real one-node cluster: a plan of fake tasks
+// (tests/runner/fake_task.h) to completion, and a killed orchestrator whose jobs run on and are
+// adopted by the next one (no task runs twice).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "runner/executor/slurm_executor.h"
+#include "runner/orchestrate/orchestrator.h"
+#include "runner/store/queries.h"
+#include "tests/runner/fake_task.h"
+#include "tests/runner/slurm/slurm_cluster.h"
+#include "tests/support/test_support.h"
+
+namespace repro::runner {
+namespace {
+
+using test::SlurmTest;
+
+Plan slurm_plan(const std::vector<std::string>& runs) {
+  Plan p;
+  p.experiment = {"fake-slurm", "fake.yaml", std::string(64, '0')};
+  int64_t pos = 0;
+  for (const auto& r : runs) {
+    p.runs.push_back({r, {{"cell", r}}, pos++, {{"seed", 0}}});
+    p.tasks.push_back(TaskSpec{r + "-train", r, "train", {}, {{"iterations", 10}}, {}});
+    p.tasks.push_back(TaskSpec{r + "-sample", r, "sample", {r + "-train"}, {{"steps", 50}}, {}});
+  }
+  return p;
+}
+
+struct Project {
+  test::TempDir dir;
+  std::string ctl, project, db, binary;
+  Project() {
+    ctl = dir.file("ctl");
+    project = dir.file("project");
+    std::filesystem::create_directories(ctl);
+    std::filesystem::create_directories(project);
+    db = project + "/repro.db";
+    binary = test::write_fake_task(dir.path().string());
+  }
+  OrchestratorOptions options() const {
+    OrchestratorOptions o;
+    o.project_dir = project;
+    o.repro_binary = binary;
+    o.poll_interval_s = 0.1;
+    o.ingest_interval_s = 0.2;
+    o.retry.backoff_s = 0.3;
+    o.env["FAKE_CTL"] = ctl;
+    return o;
+  }
+  static SlurmExecutorOptions executor_options() {
+    SlurmExecutorOptions e;
+    e.poll_interval_s = 0.3;
+    e.heartbeat_s = 1;
+    e.max_in_flight = 2;
+    return e;
+  }
+};
+
+template <typename Pred>
+bool wait_until(Pred pred, double limit_s) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit_s);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+TEST_F(SlurmTest, OrchestratorRunsAPlanAsSlurmJobs) {
+  Project px;
+  test::write_text(px.ctl + "/r2-train.codes", "1\n0\n");  // a transient failure, then success
+  Store store(px.db);
+  SlurmExecutor ex(Project::executor_options());
+  const auto s = Orchestrator(store, ex, px.options()).run(slurm_plan({"r1", "r2"}));
+  EXPECT_EQ(s.done, 4);
+  EXPECT_TRUE(s.ok());
+  for (const auto& [id, n] : test::read_completed(px.ctl)) EXPECT_EQ(n, 1) << id;
+  const auto att = attempts_of_task(store, "r2-train");
+  ASSERT_EQ(att.size(), 2u);
+  EXPECT_EQ(att[0].executor, ExecutorKind::kSlurm);
+  EXPECT_EQ(att[0].exit_code, 1);
+  EXPECT_EQ(att[1].exit_code, 0);
+  EXPECT_FALSE(att[1].job_id.empty());
+  EXPECT_TRUE(std::filesystem::exists(slurm_status_path(att[1].log_path)));
+  EXPECT_EQ(latest_metrics(store, "r1-train").at(0).step, 10);
+}
+
+TEST_F(SlurmTest, RestartedOrchestratorAdoptsItsJobs) {
+  Project px;
+  test::write_text(px.ctl + "/default.sleep", "4");
+  const Plan plan = slurm_plan({"r1", "r2"});
+  // The first orchestrator, in a process of its own, dies by SIGKILL once both trains run.
+  const pid_t child = ::fork();
+  if (child == 0) {
+    try {
+      Store store(px.db);
+      SlurmExecutor ex(Project::executor_options());
+      Orchestrator(store, ex, px.options()).run(plan);
+    } catch (...) {
+      ::_exit(98);
+    }
+    ::_exit(0);
+  }
+  const bool both = wait_until(
+      [&] {
+        int starts = 0;
+        for (const auto& t : test::read_trace(px.ctl)) starts += t.what == "start";
+        return starts >= 2;
+      },
+      30);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(both);
+
+  Store store(px.db);
+  SlurmExecutor ex(Project::executor_options());
+  const auto s = Orchestrator(store, ex, px.options()).run(plan);
+  EXPECT_TRUE(s.ok());
+  EXPECT_EQ(s.done, 4);  // the adopted trains count as finished by this run
+  for (const auto& [id, n] : test::read_completed(px.ctl)) EXPECT_EQ(n, 1) << id << " ran " << n << " times";
+  EXPECT_EQ(test::read_completed(px.ctl).size(), 4u);
+  for (const char* id : {"r1-train", "r2-train"}) {
+    const auto att = attempts_of_task(store, id);
+    ASSERT_EQ(att.size(), 1u) << id << ": adopted, not relaunched";
+    EXPECT_EQ(att[0].exit_code, 0);
+    EXPECT_TRUE(att[0].reason.empty()) << att[0].reason;
+  }
+  int terms = 0;
+  for (const auto& t : test::read_trace(px.ctl)) terms += t.what == "term";
+  EXPECT_EQ(terms, 0);  // nothing was stopped
+}
+
+}  // namespace
+}  // namespace repro::runner
