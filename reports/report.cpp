@@ -222,7 +222,15 @@ TableResult build_table(const TableSpec& spec, const std::vector<Observation>& a
       VerdictInput in;
       in.published_num_samples = spec.published_num_samples;
       if (pub) in.published = pub->metrics.at(cell.metric);
-      if (const auto* g = pick_group(spec, cell.metric, groups)) {
+      if (const auto* picked = pick_group(spec, cell.metric, groups)) {
+        // One value per run: a run evaluated twice in the same cell (an eval task rerun with
+        // another spec) is one seed, not two; the last result in result-id order stands.
+        std::map<std::string, const Observation*> per_run;
+        for (const auto* o : *picked) per_run[o->run_id] = o;
+        std::vector<const Observation*> kept;
+        for (const auto* o : *picked)
+          if (per_run.at(o->run_id) == o) kept.push_back(o);
+        const auto* g = &kept;
         std::vector<double> values;
         std::set<std::string> runs;
         for (const auto* o : *g) {

@@ -194,9 +194,9 @@ std::optional<std::string> nvidia_to_pytorch_fid(const std::string& key) {
 std::string missing_weights_message(const std::string& path) {
   return "FID Inception weights not found: " + path +
          ". Download NVIDIA's TorchScript Inception (the one StyleGAN2-ADA and clean-fid use) from " +
-         kNvidiaInceptionUrl + " or pytorch-fid's state dict from " + kPytorchFidInceptionUrl +
-         " (its SHA-256 starts with " + kPytorchFidSha256Prefix +
-         "; the SHA-256 of the file in use is printed with every result), or choose `" + kRandomInception +
+         kNvidiaInceptionUrl + " (SHA-256 " + kNvidiaInceptionSha256 + ") or pytorch-fid's state dict from " +
+         kPytorchFidInceptionUrl + " (SHA-256 " + kPytorchFidSha256 +
+         ") to ~/.cache/repro/ or $REPRO_INCEPTION_WEIGHTS, or choose `" + kRandomInception +
          "` explicitly for toy runs (not comparable with published FIDs).";
 }
 

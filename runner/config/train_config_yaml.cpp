@@ -5,12 +5,7 @@
 namespace repro::config {
 
 // Applies "a.b=value" to the YAML tree: the value is parsed as YAML ("0.2", "[1,2]", "true").
-void apply_override(YAML::Node& root, const std::string& text) {
-  const auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw ConfigError("--set", text, "expected key.path=value, e.g. train.iterations=2000");
-  const std::string path = text.substr(0, eq);
-  YAML::Node value = load_yaml_string(text.substr(eq + 1), "--set " + path);
+std::vector<std::string> split_key_path(const std::string& path) {
   std::vector<std::string> keys;
   size_t start = 0;
   while (true) {
@@ -19,6 +14,16 @@ void apply_override(YAML::Node& root, const std::string& text) {
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
+  return keys;
+}
+
+void apply_override(YAML::Node& root, const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError("--set", text, "expected key.path=value, e.g. train.iterations=2000");
+  const std::string path = text.substr(0, eq);
+  YAML::Node value = load_yaml_string(text.substr(eq + 1), "--set " + path);
+  const std::vector<std::string> keys = split_key_path(path);
   std::vector<YAML::Node> chain = {root};
   for (size_t i = 0; i + 1 < keys.size(); ++i) {
     YAML::Node next = chain.back()[keys[i]];

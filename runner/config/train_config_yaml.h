@@ -26,4 +26,7 @@ TrainFile parse_train_yaml(const YAML::Node& root, const std::string& name, cons
 // Throws ConfigError for text without '='.
 void apply_override(YAML::Node& root, const std::string& text);
 
+// "train.lr" -> {"train", "lr"}: the keys of a dotted key path, as --set and matrix axes name them.
+std::vector<std::string> split_key_path(const std::string& path);
+
 }  // namespace repro::config

@@ -30,7 +30,7 @@ struct SlurmExecutor::Job {
   bool timed_out = false;
   bool cancelled = false;
   bool killed = false;
-  int missing = 0;  // consecutive polls in which squeue did not list it
+  std::optional<Clock::time_point> ended_seen;  // since when squeue shows it ended or not at all
 };
 
 struct SlurmExecutor::QueueRow {
@@ -419,7 +419,7 @@ std::vector<Finished> SlurmExecutor::poll() {
     const QueueRow* row = r == rows.end() ? nullptr : &r->second;
     if (row && !terminal_state(row->state)) {
       // Pending, running, completing, or requeued after a node failure or preemption: still ours.
-      j.missing = 0;
+      j.ended_seen.reset();
       if (row->state == "RUNNING" && !j.running_since) j.running_since = now;
       const auto timeout = std::chrono::duration<double>(j.timeout_s);
       if (j.timeout_s > 0 && j.running_since && !j.term_sent && now - *j.running_since >= timeout) {
@@ -434,14 +434,12 @@ std::vector<Finished> SlurmExecutor::poll() {
       ++it;
       continue;
     }
-    if (!row) {
-      // Not listed: purged after MinJobAge, a controller that lost its state, or a job between
-      // its requeue and its pending state (its status file then still says how the first run
-      // ended). Two more polls before the status file decides how it ended.
-      if (++j.missing < 3) {
-        ++it;
-        continue;
-      }
+    // Ended, or not listed (purged after MinJobAge, a controller that lost its state, or a job
+    // between its requeue and its pending state): final once that has held for end_settle_s.
+    if (!j.ended_seen) j.ended_seen = now;
+    if (now - *j.ended_seen < std::chrono::duration<double>(options_.end_settle_s)) {
+      ++it;
+      continue;
     }
     out.push_back(finished_from(j, row));
     it = jobs_.erase(it);

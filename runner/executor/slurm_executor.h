@@ -43,6 +43,10 @@ struct SlurmExecutorOptions {
   // At most one squeue call per this many seconds (poll() returns nothing in between). A busy
   // cluster's controller should not see a query every half second.
   double poll_interval_s = 5;
+  // A job counts as ended once squeue has shown it ended (or no longer listed it) for this many
+  // seconds: a requeue (node failure, preemption, `scontrol requeue`) can show an ending state or
+  // drop the job from the listing for a moment before it is pending again.
+  double end_settle_s = 3;
   // Seconds between `scancel --signal=TERM` at a timeout and the forced `scancel`, as
   // LocalExecutorOptions::kill_grace_s.
   double kill_grace_s = 30;

@@ -82,15 +82,7 @@ Fragments fragments_of(const ExperimentFile& f, const std::vector<std::string>& 
     config::apply_override(scratch, s);  // the --set checks and errors of `repro train`
     const auto eq = s.find('=');
     const std::string path = s.substr(0, eq);
-    std::vector<std::string> keys;
-    size_t start = 0;
-    while (true) {
-      const auto dot = path.find('.', start);
-      keys.push_back(path.substr(start, dot - start));
-      if (dot == std::string::npos) break;
-      start = dot + 1;
-    }
-    out.sets.emplace_back(keys, to_tree(config::load_yaml_string(s.substr(eq + 1), "--set " + path)));
+    out.sets.emplace_back(config::split_key_path(path), to_tree(config::load_yaml_string(s.substr(eq + 1), "--set " + path)));
   }
   // Relative paths in the file are relative to it; the runs see them absolute (tasks run elsewhere).
   out.base_dir = std::filesystem::absolute(f.path).parent_path().lexically_normal().string() + "/";

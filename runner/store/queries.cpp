@@ -16,6 +16,23 @@ std::optional<double> real_or_none(const SQLite::Column& column) {
   return column.getDouble();
 }
 
+// The ten attempt columns (attempt, executor, job_id, host, gpus, started, ended, exit_code,
+// log_path, reason) of a row, starting at column `first`.
+AttemptRecord read_attempt(SQLite::Statement& st, int first) {
+  AttemptRecord a;
+  a.attempt = st.getColumn(first).getInt();
+  a.executor = parse_executor_kind(st.getColumn(first + 1).getString());
+  a.job_id = text_or_empty(st.getColumn(first + 2));
+  a.host = text_or_empty(st.getColumn(first + 3));
+  a.gpus = text_or_empty(st.getColumn(first + 4));
+  a.started = real_or_none(st.getColumn(first + 5));
+  a.ended = real_or_none(st.getColumn(first + 6));
+  if (!st.getColumn(first + 7).isNull()) a.exit_code = st.getColumn(first + 7).getInt();
+  a.log_path = text_or_empty(st.getColumn(first + 8));
+  a.reason = text_or_empty(st.getColumn(first + 9));
+  return a;
+}
+
 }  // namespace
 
 std::vector<RunSummary> runs_of_experiment(Store& store, const std::string& experiment) {
@@ -121,20 +138,7 @@ std::vector<AttemptRecord> attempts_of_task(Store& store, const std::string& tas
                        "FROM attempts WHERE task_id = ?1 ORDER BY attempt");
   st.bind(1, task_id);
   std::vector<AttemptRecord> attempts;
-  while (st.executeStep()) {
-    AttemptRecord a;
-    a.attempt = st.getColumn(0).getInt();
-    a.executor = parse_executor_kind(st.getColumn(1).getString());
-    a.job_id = text_or_empty(st.getColumn(2));
-    a.host = text_or_empty(st.getColumn(3));
-    a.gpus = text_or_empty(st.getColumn(4));
-    a.started = real_or_none(st.getColumn(5));
-    a.ended = real_or_none(st.getColumn(6));
-    if (!st.getColumn(7).isNull()) a.exit_code = st.getColumn(7).getInt();
-    a.log_path = text_or_empty(st.getColumn(8));
-    a.reason = text_or_empty(st.getColumn(9));
-    attempts.push_back(std::move(a));
-  }
+  while (st.executeStep()) attempts.push_back(read_attempt(st, 0));
   return attempts;
 }
 
@@ -302,20 +306,7 @@ std::vector<TaskLog> task_logs(Store& store, const std::string& id, int attempt)
     l.kind = parse_task_kind(st.getColumn(2).getString());
     l.state = parse_task_state(st.getColumn(3).getString());
     l.attempts = st.getColumn(4).getInt();
-    if (!st.getColumn(5).isNull()) {
-      AttemptRecord a;
-      a.attempt = st.getColumn(5).getInt();
-      a.executor = parse_executor_kind(st.getColumn(6).getString());
-      a.job_id = text_or_empty(st.getColumn(7));
-      a.host = text_or_empty(st.getColumn(8));
-      a.gpus = text_or_empty(st.getColumn(9));
-      a.started = real_or_none(st.getColumn(10));
-      a.ended = real_or_none(st.getColumn(11));
-      if (!st.getColumn(12).isNull()) a.exit_code = st.getColumn(12).getInt();
-      a.log_path = text_or_empty(st.getColumn(13));
-      a.reason = text_or_empty(st.getColumn(14));
-      l.attempt = std::move(a);
-    }
+    if (!st.getColumn(5).isNull()) l.attempt = read_attempt(st, 5);
     logs.push_back(std::move(l));
   }
   return logs;

@@ -112,6 +112,26 @@ TEST(Report, SeedsAreAveragedAndTheLastIterationIsPicked) {
   EXPECT_EQ(c.runs, (std::vector<std::string>{"adm-s0", "adm-s1"}));
 }
 
+TEST(Report, ARunEvaluatedTwiceInACellCountsAsOneSeed) {
+  TempDir dir;
+  runner::Store store{dir.file("repro.db")};
+  fill_store(store, "twice", {{"adm", "0", 1000, 100, {{"fid", 3.0}}}}, dir.path().string());
+  // A second eval task of the same samples (an eval rerun with another spec): same run, same cell.
+  runner::put_task(store, {"adm-s0-eval-again", "adm-s0", runner::TaskKind::kEval,
+                           R"({"samples_of": "adm-s0-sample-1000-100", "metrics": ["fid"]})"});
+  runner::put_result(store, {"adm-s0-eval-again", "adm-s0", "adm-s0-eval-again", "fid", 3.5,
+                             R"({"comparable_with_published": true})"});
+  reports::ReportInput in;
+  in.experiment = "twice";
+  in.axes = {{"dataset", {"cifar10"}}, {"method", {"adm"}}, {"seed", {"0"}}};
+  in.spec = spec_from("tables:\n  - id: t\n    rows: [steps]\n    columns: [method, metric]\n    metrics: [fid]\n");
+  const auto report = reports::build_report(store, in);
+  const auto& c = cell(report.tables.at(0), 0, "adm", "fid");
+  ASSERT_TRUE(c.ours);
+  EXPECT_EQ(c.ours->n, 1);
+  EXPECT_DOUBLE_EQ(c.ours->mean, 3.5);  // the later result id ("...-eval-again" > "...-eval-1000-100")
+}
+
 TEST(Report, VerdictsOfEachKind) {
   Golden g;
   const auto& t = g.report.tables[0];

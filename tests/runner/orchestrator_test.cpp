@@ -13,7 +13,7 @@
 
 #include "runner/executor/local_executor.h"
 #include "runner/store/queries.h"
-#include "tests/runner/fake_task.h"
+#include "tests/runner/fake_project.h"
 #include "tests/support/test_support.h"
 
 namespace repro::runner {
@@ -33,29 +33,7 @@ Plan fake_plan(const std::vector<std::string>& runs, bool with_sample) {
   return p;
 }
 
-struct Fixture {
-  test::TempDir dir;
-  std::string ctl, project, db, binary;
-  Fixture() {
-    ctl = dir.file("ctl");
-    project = dir.file("project");
-    std::filesystem::create_directories(ctl);
-    std::filesystem::create_directories(project);
-    db = project + "/repro.db";
-    binary = test::write_fake_task(dir.path().string());
-  }
-  OrchestratorOptions options() const {
-    OrchestratorOptions o;
-    o.project_dir = project;
-    o.repro_binary = binary;
-    o.poll_interval_s = 0.05;
-    o.ingest_interval_s = 0.1;
-    o.retry.backoff_s = 0.3;
-    o.env["FAKE_CTL"] = ctl;
-    return o;
-  }
-  void set(const std::string& name, const std::string& text) const { test::write_text(ctl + "/" + name, text); }
-};
+struct Fixture : test::FakeProject {};
 
 const TaskOutcome& outcome(const OrchestratorSummary& s, const std::string& id) {
   for (const auto& t : s.tasks)

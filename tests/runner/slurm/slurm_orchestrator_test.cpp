@@ -13,7 +13,7 @@
 #include "runner/executor/slurm_executor.h"
 #include "runner/orchestrate/orchestrator.h"
 #include "runner/store/queries.h"
-#include "tests/runner/fake_task.h"
+#include "tests/runner/fake_project.h"
 #include "tests/runner/slurm/slurm_cluster.h"
 #include "tests/support/test_support.h"
 
@@ -34,27 +34,8 @@ Plan slurm_plan(const std::vector<std::string>& runs) {
   return p;
 }
 
-struct Project {
-  test::TempDir dir;
-  std::string ctl, project, db, binary;
-  Project() {
-    ctl = dir.file("ctl");
-    project = dir.file("project");
-    std::filesystem::create_directories(ctl);
-    std::filesystem::create_directories(project);
-    db = project + "/repro.db";
-    binary = test::write_fake_task(dir.path().string());
-  }
-  OrchestratorOptions options() const {
-    OrchestratorOptions o;
-    o.project_dir = project;
-    o.repro_binary = binary;
-    o.poll_interval_s = 0.1;
-    o.ingest_interval_s = 0.2;
-    o.retry.backoff_s = 0.3;
-    o.env["FAKE_CTL"] = ctl;
-    return o;
-  }
+struct Project : test::FakeProject {
+  Project() : test::FakeProject(0.1, 0.2) {}
   static SlurmExecutorOptions executor_options() {
     SlurmExecutorOptions e;
     e.poll_interval_s = 0.3;
