@@ -59,8 +59,8 @@ std::string format_gpu_hours(const std::optional<double>& hours) {
 const std::vector<std::pair<std::string, std::string>>& provenance_columns() {
   static const std::vector<std::pair<std::string, std::string>> c = {
       {"run_id", "run"},          {"axes", "cell"},          {"git_commit", "commit"},
-      {"libtorch_version", "LibTorch"}, {"cuda_version", "CUDA"}, {"device", "device"},
-      {"dataset_fingerprint", "dataset fingerprint"}, {"seed", "seed"}, {"wall_time", "wall time"},
+      {"libtorch_version", "LibTorch"}, {"cuda", "CUDA"}, {"device", "device"},
+      {"data_fingerprint", "dataset fingerprint"}, {"seed", "seed"}, {"wall_time", "wall time"},
       {"gpu_hours", "GPU-hours"}};
   return c;
 }

@@ -9,8 +9,8 @@
 namespace repro::reports {
 
 const std::vector<std::string>& provenance_keys_that_must_agree() {
-  static const std::vector<std::string> k = {"git_commit", "libtorch_version", "cuda_version", "device",
-                                             "dataset_fingerprint"};
+  static const std::vector<std::string> k = {"git_commit", "libtorch_version", "cuda", "device",
+                                             "data_fingerprint"};
   return k;
 }
 

@@ -53,7 +53,7 @@ inline void fill_store(runner::Store& store, const std::string& name, const std:
                                                   r.seed == "0" ? "0" : "", "log", 1000.0});
       runner::end_attempt(store, run + "-train", a, {0, "", 1000.0 + 3600.0 + 60 * p});
       runner::put_provenance(store, run, "", {{"git_commit", "0123456789abcdef0123"}, {"libtorch_version", "1.13.1"},
-                                              {"device", "cpu"}, {"dataset_fingerprint", "fp-" + dataset}});
+                                              {"device", "cpu"}, {"data_fingerprint", "fp-" + dataset}});
       SQLite::Statement ins(store.db(), "INSERT INTO metrics (task_id, name, step, value, seq) VALUES (?, 'loss', ?, ?, ?)");
       for (int step = 0; step <= 1000; step += 100) {
         ins.bind(1, run + "-train");
