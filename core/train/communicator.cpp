@@ -2,8 +2,16 @@
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#else
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#endif
+#ifdef REPRO_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #ifdef REPRO_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
@@ -29,10 +37,18 @@ class SingleCommunicator : public Communicator {
   std::string describe() const override { return "single process"; }
 };
 
+// LibTorch 2 split ProcessGroup into a front end and per-device Backends (ProcessGroupGloo and
+// ProcessGroupNCCL are Backends there); the collectives used here have one signature in both.
+#if TORCH_VERSION_MAJOR >= 2
+using CollectiveBackend = c10d::Backend;
+#else
+using CollectiveBackend = c10d::ProcessGroup;
+#endif
+
 class ProcessGroupCommunicator : public Communicator {
  public:
   // `wire`: where the backend wants tensors (the CPU for Gloo here, the GPU for NCCL).
-  ProcessGroupCommunicator(c10::intrusive_ptr<c10d::ProcessGroup> pg, torch::Device wire, std::string what)
+  ProcessGroupCommunicator(c10::intrusive_ptr<CollectiveBackend> pg, torch::Device wire, std::string what)
       : pg_(std::move(pg)), wire_(wire), what_(std::move(what)) {}
   int rank() const override { return pg_->getRank(); }
   int world_size() const override { return pg_->getSize(); }
@@ -75,7 +91,7 @@ class ProcessGroupCommunicator : public Communicator {
     if (!buf.is_same(t)) t.copy_(buf);
   }
 
-  c10::intrusive_ptr<c10d::ProcessGroup> pg_;
+  c10::intrusive_ptr<CollectiveBackend> pg_;
   torch::Device wire_;
   std::string what_;
 };
@@ -112,6 +128,12 @@ std::unique_ptr<Communicator> make_communicator(const DistEnv& env, const torch:
     return std::make_unique<ProcessGroupCommunicator>(pg, device, "nccl, " + env.describe());
   }
 #endif
+#ifndef REPRO_GLOO
+  (void)device;
+  throw Error("distributed training (" + env.describe() +
+              ") needs c10d's Gloo, and this build's LibTorch has no Gloo headers: build with "
+              "libgloo-dev (Debian), or with -DREPRO_NCCL=ON for CUDA tensors");
+#else
   try {
     auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
     // On one machine bind to the loopback address; otherwise GLOO_SOCKET_IFNAME or the address
@@ -132,6 +154,7 @@ std::unique_ptr<Communicator> make_communicator(const DistEnv& env, const torch:
   } catch (const std::exception& e) {
     throw IoError("joining the process group failed (" + env.describe() + "): " + e.what());
   }
+#endif
 }
 
 }  // namespace repro::core

@@ -144,6 +144,10 @@ struct Trainer::Impl {
     fs::create_directories(ckpt_dir);
   }
 
+  // The device's default generator (dropout on the GPU draws from it); one call for LibTorch 1
+  // and 2, whose CUDA hooks renamed theirs.
+  at::Generator cuda_generator() const { return at::globalContext().defaultGenerator(options.device); }
+
   torch::ScalarType resolve_precision() const {
     const std::string& p = options.precision;
     if (p == "auto") return torso_dtype_for(options.device, model_config.use_fp16, model_config.precision);
@@ -210,7 +214,7 @@ struct Trainer::Impl {
       torch::Tensor cudas;
       if (options.device.is_cuda())
         cudas = comm->all_gather(
-            at::detail::getCUDAHooks().getDefaultCUDAGenerator(options.device.index()).get_state().unsqueeze(0));
+            cuda_generator().get_state().unsqueeze(0));
       for (int r = 0; r < world; ++r)
         state.rank_rngs.emplace_back(tensor_to_hex(globals[r]), cudas.defined() ? tensor_to_hex(cudas[r]) : "");
     }
@@ -251,7 +255,7 @@ struct Trainer::Impl {
     state.lg_loss_scale = mp->lg_loss_scale();
     if (options.device.is_cuda())  // dropout on the GPU draws from the device's generator
       state.cuda_rng = tensor_to_hex(
-          at::detail::getCUDAHooks().getDefaultCUDAGenerator(options.device.index()).get_state());
+          cuda_generator().get_state());
     write_train_state(ckpt_dir, state);
     event({{"type", "checkpoint"}, {"step", step}, {"files", state.files}}, true);
     say("checkpoint at step " + std::to_string(step));
@@ -295,7 +299,7 @@ struct Trainer::Impl {
     at::Generator global = at::detail::getDefaultCPUGenerator();  // a handle to the shared generator
     global.set_state(tensor_from_hex(global_rng, torch::kUInt8));
     if (options.device.is_cuda() && !cuda_rng.empty()) {
-      at::Generator cuda_gen = at::detail::getCUDAHooks().getDefaultCUDAGenerator(options.device.index());
+      at::Generator cuda_gen = cuda_generator();
       cuda_gen.set_state(tensor_from_hex(cuda_rng, torch::kUInt8));
     }
     step = s.step;
