@@ -19,6 +19,7 @@ packages=(
   python3-torch python3-numpy python3-scipy python3-pil python3-lmdb python3-opencv
   dataset-fashion-mnist
   slurm-wlm slurmctld slurmd slurm-client munge
+  texlive-latex-base texlive-latex-recommended   # the LaTeX report's compile test (booktabs)
 )
 
 missing=()

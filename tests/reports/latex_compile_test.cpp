@@ -27,7 +27,6 @@ TEST(LatexCompile, ReportWithHostileNamesCompiles) {
                             {"adm", "1", 100, 10, {{"fid", 3.2}, {"sfid", 4.1}}}},
              dir.path().string(), "cifar_10 $%");
   reports::ReportInput in;
-  in.experiment = "tex_experiment";
   in.experiment = "tex";
   in.spec = spec_from("tables:\n  - id: t\n    title: 'Table 3: FID_50k & sFID ~ 100% {x}'\n    rows: [method]\n"
                       "    columns: [dataset, metric]\n    metrics: [fid, sfid]\n    published:\n      num_samples: 1000\n"
