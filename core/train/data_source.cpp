@@ -71,6 +71,7 @@ ImageArraySource::ImageArraySource(torch::Tensor images, std::string origin, boo
       cursor_{at::detail::createCPUGenerator(seed), torch::Tensor(), 0, 0} {
   if (images_.size(0) == 0) throw DataError(origin_ + ": holds no images");
   cursor_.order = torch::randperm(images_.size(0), cursor_.generator, torch::kInt64);
+  if (prefetch_) worker_ = std::make_unique<BackgroundWorker>();
 }
 
 ImageArraySource::~ImageArraySource() { drop_prefetch(); }
@@ -140,7 +141,7 @@ torch::Tensor ImageArraySource::next_batch_rows(int64_t n, const std::vector<int
     // Training asks for the same rows every step: start on the next batch now.
     next_n_ = n;
     next_rows_ = rows;
-    next_ = std::async(std::launch::async, [this, c = cursor_.clone(), n, rows]() { return assemble(c, n, rows); });
+    next_ = worker_->submit([this, c = cursor_.clone(), n, rows]() { return assemble(c, n, rows); });
   }
   return b.x;
 }

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "core/util/background_worker.h"
+
 namespace repro::datasets {
 class PackedDataset;
 }
@@ -78,6 +80,8 @@ class ImageArraySource : public DataSource {
   int64_t next_n_ = -1;
   std::vector<int64_t> next_rows_;
   mutable std::string fingerprint_;
+  std::unique_ptr<BackgroundWorker> worker_;  // the prefetch thread (with prefetch); last, so it
+                                              // finishes its job before the members above go
 };
 
 // An .npz with arr_0 uint8 [N, H, W, 1 or 3] (the reference's sample/reference-batch format).
