@@ -193,11 +193,10 @@ void add_eval_command(CLI::App& app, std::ostream& out, std::ostream& err) {
   add_network_options(ref, *a);
   ref->callback([a, &out, &err] { run_eval_ref(*a, out, err); });
 
-  cmd->callback([a, cmd, ref, ref_opt, samples_opt, &out, &err] {
+  cmd->callback([a, ref, ref_opt, samples_opt, &out, &err] {
     if (ref->parsed()) return;
     if (ref_opt->count() == 0 || samples_opt->count() == 0)
       throw ConfigError("", "repro eval", "--ref and --samples are required (or `repro eval ref SOURCE --out REF.npz`)");
-    (void)cmd;
     run_eval(*a, out, err);
   });
 }
