@@ -38,6 +38,8 @@ struct RunArgs {
   bool json_out = false;
   std::string executor = "local";   // local | slurm (docs/runner.md, "Slurm")
   bool max_parallel_set = false;    // slurm: --max-parallel caps jobs in flight; else no cap
+  int array_cap = -1;               // slurm: --array-cap; -1 = not given (SlurmExecutorOptions::array_cap's default)
+  bool no_arrays = false;           // slurm: --no-arrays (as --array-cap 0)
   runner::SlurmExecutorOptions slurm;
 };
 
@@ -46,6 +48,10 @@ std::unique_ptr<runner::Executor> make_executor(const RunArgs& a) {
   if (a.executor == "slurm") {
     runner::SlurmExecutorOptions so = a.slurm;
     so.max_in_flight = a.max_parallel_set ? a.max_parallel : 0;
+    if (a.no_arrays || a.array_cap == 0)
+      so.arrays = false;
+    else if (a.array_cap > 0)
+      so.array_cap = a.array_cap;
     return std::make_unique<runner::SlurmExecutor>(so);
   }
   runner::LocalExecutorOptions eo;
@@ -208,12 +214,19 @@ void add_run_commands(CLI::App& app, std::ostream& out, std::ostream& err, int* 
   run->add_option("--slurm-gpus", a->slurm.max_gpus_per_task, "slurm: the most GPUs one task may ask for (0: CPU jobs)")
       ->capture_default_str();
   run->add_option("--cpus-per-task", a->slurm.cpus_per_task, "slurm: sbatch --cpus-per-task (0: the cluster's default)");
+  run->add_option("--array-cap", a->array_cap,
+                  "slurm: tasks ready together with equal resources go out as one job array, at most N of its "
+                  "elements running at once (%N; default: --max-parallel, else no cap); 0: one job per task")
+      ->check(CLI::NonNegativeNumber);
+  run->add_flag("--no-arrays", a->no_arrays, "slurm: one job per task, no job arrays (as --array-cap 0)");
   auto* max_parallel = run->get_option("--max-parallel");
   run->callback([a, max_parallel, &out, &err, exit_code] {
     a->max_parallel_set = max_parallel->count() > 0;
     if (a->executor != "slurm" && (!a->slurm.partition.empty() || !a->slurm.account.empty() ||
-                                   !a->slurm.time_limit.empty() || !a->slurm.sbatch_args.empty()))
-      throw ConfigError("command line", "--executor", "--partition, --account, --time and --sbatch-arg need --executor slurm");
+                                   !a->slurm.time_limit.empty() || !a->slurm.sbatch_args.empty() ||
+                                   a->array_cap >= 0 || a->no_arrays))
+      throw ConfigError("command line", "--executor",
+                        "--partition, --account, --time, --sbatch-arg, --array-cap and --no-arrays need --executor slurm");
     *exit_code = run_experiment(*a, out, err);
   });
 

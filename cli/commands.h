@@ -46,6 +46,9 @@ void add_report_command(CLI::App& app, std::ostream& out, std::ostream& err, int
 void add_compare_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
 // repro logs RUN_OR_TASK [-f]: a task's (or a run's tasks') attempt logs, from the store.
 void add_logs_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
+// repro cancel EXPERIMENT_OR_RUN [--force]: stops runs, through the `repro run` working on them
+// or, with none alive, in the store and on Slurm directly (exit 0; 2 for an unknown target).
+void add_cancel_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
 
 // `repro --version` text: version, git commit, LibTorch version, CUDA availability.
 void print_version(std::ostream& out);

@@ -21,7 +21,7 @@ const char* kExitCodes =
     "Exit codes: 0 success, 1 internal error, 2 bad command line or config, 3 file I/O error, "
     "4 unusable input data (shapes, checkpoint keys, dtypes), 5 training diverged (non-finite loss), "
     "6 training interrupted by SIGTERM/SIGINT (a checkpoint was written; rerun with --resume), "
-    "7 repro run finished with failed tasks (see repro status), "
+    "7 repro run finished with failed or cancelled tasks (see repro status), "
     "8 repro compare found a regression or a missing result.";
 
 }  // namespace
@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   repro::cli::add_report_command(app, std::cout, std::cerr, &command_exit);
   repro::cli::add_compare_command(app, std::cout, std::cerr, &command_exit);
   repro::cli::add_logs_command(app, std::cout, std::cerr, &command_exit);
+  repro::cli::add_cancel_command(app, std::cout, std::cerr, &command_exit);
   try {
     app.parse(argc, argv);
     if (version) {

@@ -44,12 +44,28 @@ StrictMap::StrictMap(const YAML::Node& node, std::string file, std::string path)
     : node_(node), file_(std::move(file)), path_(std::move(path)) {
   if (node_ && !node_.IsNull() && !node_.IsMap())
     throw ConfigError(file_ + ":" + line_of(node_), path_, "expected a mapping, got " + describe_value(node_));
+  if (node_ && node_.IsMap()) {
+    entries_.reserve(node_.size());
+    for (const auto& kv : node_)
+      if (kv.first.IsScalar()) entries_.emplace_back(kv.first.Scalar(), kv.second);
+  }
 }
 
-bool StrictMap::has(const std::string& key) const { return node_ && node_.IsMap() && node_[key]; }
+StrictMap::StrictMap(std::vector<std::pair<std::string, YAML::Node>> entries, std::string file, std::string path)
+    : entries_(std::move(entries)), from_entries_(true), file_(std::move(file)), path_(std::move(path)) {}
+
+// The first entry with this key, as yaml-cpp's lookup finds it.
+const YAML::Node* StrictMap::find(const std::string& key) const {
+  for (const auto& [k, v] : entries_)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+bool StrictMap::has(const std::string& key) const { return find(key) != nullptr; }
 
 std::string StrictMap::where(const std::string& key) const {
-  if (has(key)) return file_ + ":" + line_of(node_[key]);
+  if (const YAML::Node* v = find(key)) return file_ + ":" + line_of(*v);
+  if (from_entries_) return file_ + ":?";
   return node_ ? file_ + ":" + line_of(node_) : file_;
 }
 
@@ -57,17 +73,20 @@ void StrictMap::fail(const std::string& key, const std::string& what) const {
   throw ConfigError(where(key), key_path(key), what);
 }
 
-YAML::Node StrictMap::value(const std::string& key) {
+const YAML::Node* StrictMap::lookup(const std::string& key) {
   known_.insert(key);
-  if (!node_ || !node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);  // Node() would be a defined null
-  // One lookup, through the const operator[] (the other one adds the key to the mapping).
-  YAML::Node v = static_cast<const YAML::Node&>(node_)[key];
-  return v ? v : YAML::Node(YAML::NodeType::Undefined);
+  return find(key);
+}
+
+YAML::Node StrictMap::value(const std::string& key) {
+  const YAML::Node* v = lookup(key);
+  return v ? *v : YAML::Node(YAML::NodeType::Undefined);  // Node() would be a defined null
 }
 
 void StrictMap::get(const std::string& key, int& out) {
-  auto v = value(key);
-  if (!v) return;
+  const YAML::Node* found = lookup(key);
+  if (!found) return;
+  const YAML::Node& v = *found;
   try {
     if (!v.IsScalar()) throw YAML::Exception(v.Mark(), "");
     out = v.as<int>();
@@ -77,8 +96,9 @@ void StrictMap::get(const std::string& key, int& out) {
 }
 
 void StrictMap::get(const std::string& key, int64_t& out) {
-  auto v = value(key);
-  if (!v) return;
+  const YAML::Node* found = lookup(key);
+  if (!found) return;
+  const YAML::Node& v = *found;
   size_t used = 0;
   try {
     if (!v.IsScalar()) throw std::invalid_argument("");
@@ -90,8 +110,9 @@ void StrictMap::get(const std::string& key, int64_t& out) {
 }
 
 void StrictMap::get(const std::string& key, uint64_t& out) {
-  auto v = value(key);
-  if (!v) return;
+  const YAML::Node* found = lookup(key);
+  if (!found) return;
+  const YAML::Node& v = *found;
   size_t used = 0;
   const bool negative = v.IsScalar() && v.Scalar().find('-') != std::string::npos;
   try {
@@ -105,8 +126,9 @@ void StrictMap::get(const std::string& key, uint64_t& out) {
 }
 
 void StrictMap::get(const std::string& key, double& out) {
-  auto v = value(key);
-  if (!v) return;
+  const YAML::Node* found = lookup(key);
+  if (!found) return;
+  const YAML::Node& v = *found;
   try {
     if (!v.IsScalar()) throw YAML::Exception(v.Mark(), "");
     out = v.as<double>();
@@ -116,8 +138,9 @@ void StrictMap::get(const std::string& key, double& out) {
 }
 
 void StrictMap::get(const std::string& key, bool& out) {
-  auto v = value(key);
-  if (!v) return;
+  const YAML::Node* found = lookup(key);
+  if (!found) return;
+  const YAML::Node& v = *found;
   try {
     if (!v.IsScalar()) throw YAML::Exception(v.Mark(), "");
     out = v.as<bool>();
@@ -127,8 +150,9 @@ void StrictMap::get(const std::string& key, bool& out) {
 }
 
 void StrictMap::get(const std::string& key, std::string& out) {
-  auto v = value(key);
-  if (!v) return;
+  const YAML::Node* found = lookup(key);
+  if (!found) return;
+  const YAML::Node& v = *found;
   if (v.IsNull()) {
     out.clear();
     return;
@@ -189,25 +213,30 @@ static std::vector<T> parse_list(StrictMap& m, const std::string& key, const YAM
 }
 
 void StrictMap::get(const std::string& key, std::vector<int>& out) {
-  auto v = value(key);
-  if (v) out = parse_list<int>(*this, key, v, "integers");
+  if (const YAML::Node* v = lookup(key)) out = parse_list<int>(*this, key, *v, "integers");
 }
 
 void StrictMap::get(const std::string& key, std::vector<double>& out) {
-  auto v = value(key);
-  if (v) out = parse_list<double>(*this, key, v, "numbers");
+  if (const YAML::Node* v = lookup(key)) out = parse_list<double>(*this, key, *v, "numbers");
 }
 
 StrictMap StrictMap::child(const std::string& key) { return StrictMap(value(key), file_, key_path(key)); }
 
 void StrictMap::finish() const {
+  auto unknown = [this](const std::string& key, const std::string& line) {
+    std::string valid;
+    for (const auto& k : known_) valid += (valid.empty() ? "" : ", ") + k;
+    throw ConfigError(file_ + ":" + line, key_path(key), "unknown key; valid keys here: " + valid);
+  };
+  if (from_entries_) {
+    for (const auto& kv : entries_)
+      if (!known_.count(kv.first)) unknown(kv.first, "?");
+    return;
+  }
   if (!node_ || !node_.IsMap()) return;
   for (const auto& kv : node_) {
     const std::string key = kv.first.as<std::string>();
-    if (known_.count(key)) continue;
-    std::string valid;
-    for (const auto& k : known_) valid += (valid.empty() ? "" : ", ") + k;
-    throw ConfigError(file_ + ":" + line_of(kv.first), key_path(key), "unknown key; valid keys here: " + valid);
+    if (!known_.count(key)) unknown(key, line_of(kv.first));
   }
 }
 

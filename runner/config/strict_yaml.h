@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace repro::config {
@@ -18,6 +19,10 @@ class StrictMap {
  public:
   // node must be a mapping (or null = empty); `path` is its key path ("" at the top).
   StrictMap(const YAML::Node& node, std::string file, std::string path);
+  // A mapping given by its entries (key, value) in order, keys distinct: one that is not a yaml-cpp
+  // mapping (runner/experiment/expand.cpp reads its light trees' sections so, each value a yaml-cpp
+  // node of its own). Its errors give no line for the mapping or a key ("file:?").
+  StrictMap(std::vector<std::pair<std::string, YAML::Node>> entries, std::string file, std::string path);
 
   // Reads `key` into `out` when present; leaves `out` (the default) otherwise.
   void get(const std::string& key, int& out);
@@ -39,14 +44,20 @@ class StrictMap {
   void finish() const;
 
   std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-  // "file:line" of key's value (or of the mapping when absent).
+  // "file:line" of key's value (or of the mapping when absent; "file:?" when unknown).
   std::string where(const std::string& key) const;
   [[noreturn]] void fail(const std::string& key, const std::string& what) const;
 
  private:
   YAML::Node value(const std::string& key);
+  const YAML::Node* lookup(const std::string& key);      // value() without making an undefined node
+  const YAML::Node* find(const std::string& key) const;  // nullptr when absent
 
-  YAML::Node node_;
+  YAML::Node node_;  // undefined when made from entries
+  // node_'s entries with a scalar key, in order: yaml-cpp's lookup by key converts every key it
+  // passes to a string (and makes a node for a missing one); a reader asks for every key it knows.
+  std::vector<std::pair<std::string, YAML::Node>> entries_;
+  bool from_entries_ = false;
   std::string file_;
   std::string path_;
   std::set<std::string> known_;

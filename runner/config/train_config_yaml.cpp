@@ -34,8 +34,6 @@ void apply_override(YAML::Node& root, const std::string& text) {
   chain.back()[keys.back()] = value;
 }
 
-namespace {
-
 void read_train_config(StrictMap& m, core::TrainConfig& c) {
   m.get("method", c.method);
   m.get("gamma", c.gamma);
@@ -60,7 +58,29 @@ void read_train_config(StrictMap& m, core::TrainConfig& c) {
   m.get("seed", c.seed);
 }
 
-}  // namespace
+void read_data_config(StrictMap& m, core::DataConfig& c) {
+  m.get("path", c.path);
+  m.get("random_flip", c.random_flip);
+}
+
+void finish_train_file(TrainFile& f, const std::string& base_dir, const TrainSectionMaps* at) {
+  f.diffusion.learn_sigma = f.model.learn_sigma;
+  // With `at`, a validation error carries the file:line of the offending key.
+  auto check = [at](auto&& validate, const StrictMap* section) {
+    try {
+      validate();
+    } catch (const ConfigError& e) {
+      if (!at) throw;
+      throw located(e, *section);
+    }
+  };
+  check([&] { f.model.validate(); }, at ? &at->model : nullptr);
+  check([&] { f.diffusion.validate(); }, at ? &at->diffusion : nullptr);
+  check([&] { f.train.validate(); }, at ? &at->train : nullptr);
+  check([&] { f.data.validate(); }, at ? &at->data : nullptr);
+  // A relative data path is relative to the config file.
+  if (!f.data.path.empty() && f.data.path[0] != '/') f.data.path = base_dir + f.data.path;
+}
 
 TrainFile read_train_file(const std::string& path, const std::vector<std::string>& overrides) {
   YAML::Node root = load_yaml_file(path);
@@ -80,24 +100,11 @@ TrainFile parse_train_yaml(const YAML::Node& root, const std::string& path, cons
   read_train_config(train, f.train);
   train.finish();
   StrictMap data = top.child("data");
-  data.get("path", f.data.path);
-  data.get("random_flip", f.data.random_flip);
+  read_data_config(data, f.data);
   data.finish();
   top.finish();
-  // Validation errors carry the file:line of the offending key.
-  auto check = [](auto&& validate, const StrictMap& section) {
-    try {
-      validate();
-    } catch (const ConfigError& e) {
-      throw located(e, section);
-    }
-  };
-  check([&] { f.model.validate(); }, sections.model);
-  check([&] { f.diffusion.validate(); }, sections.diffusion);
-  check([&] { f.train.validate(); }, train);
-  check([&] { f.data.validate(); }, data);
-  // A relative data path is relative to the config file.
-  if (!f.data.path.empty() && f.data.path[0] != '/') f.data.path = base_dir + f.data.path;
+  const TrainSectionMaps at{sections.model, sections.diffusion, train, data};
+  finish_train_file(f, base_dir, &at);
   return f;
 }
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/util/errors.h"
+
 namespace repro::runner {
 
 // What a task needs to run. gpus == 0: one CPU slot.
@@ -30,6 +32,13 @@ struct Launched {
   std::string job_id;  // the child's pid for the local executor; a job id for Slurm
   std::string host;    // where it runs
   std::string gpus;    // the GPU ids handed over ("0,1"); "" = none
+};
+
+// What launch_batch() did with one request.
+struct LaunchResult {
+  std::optional<Launched> launched;  // set when the task was started
+  std::string error;                 // set when starting it failed (the IoError's message)
+  // Both empty: no slot was free for it; nothing was started and it may be asked for again.
 };
 
 // How a launched task ended.
@@ -60,6 +69,24 @@ class Executor {
   // Starts the task. Preconditions: can_launch(request.slot), no running task with this key.
   // Throws IoError when the process cannot be started (its slot is free again).
   virtual Launched launch(const LaunchRequest& request) = 0;
+
+  // Starts what it can of `requests` (tasks ready at the same moment), in order: a request whose
+  // slot is not free is left out (a later, smaller one may still fit). Results are index-aligned
+  // with `requests`. Preconditions as launch(), but for can_launch(), which this checks. The
+  // default launches one request at a time; an executor may submit several together
+  // (SlurmExecutor: one job array).
+  virtual std::vector<LaunchResult> launch_batch(const std::vector<LaunchRequest>& requests) {
+    std::vector<LaunchResult> out(requests.size());
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (!can_launch(requests[i].slot)) continue;
+      try {
+        out[i].launched = launch(requests[i]);
+      } catch (const IoError& e) {
+        out[i].error = e.what();
+      }
+    }
+    return out;
+  }
 
   // Non-blocking: reaps the tasks that ended since the last call (their slots are free again) and
   // enforces timeouts.

@@ -49,7 +49,8 @@ struct ToolResult {
 
 // Runs a program (no shell: arguments reach it as they are) and collects its output. The output
 // goes through temporary files: small, and no asynchronous SIGCHLD handling to race with.
-ToolResult run_tool(const std::string& exe, const std::vector<std::string>& args) {
+ToolResult run_tool(const std::string& exe, const std::vector<std::string>& args,
+                    const std::map<std::string, std::string>& env = {}) {
   char out_path[] = "/tmp/repro-slurm-out-XXXXXX";
   char err_path[] = "/tmp/repro-slurm-err-XXXXXX";
   const int fo = ::mkstemp(out_path), fe = ::mkstemp(err_path);
@@ -58,9 +59,11 @@ ToolResult run_tool(const std::string& exe, const std::vector<std::string>& args
   if (fo < 0 || fe < 0) throw IoError(std::string("cannot create a temporary file in /tmp to run ") + exe);
   ToolResult r;
   try {
+    bp::environment child_env = boost::this_process::environment();
+    for (const auto& [k, v] : env) child_env[k] = v;
     // clang-format off
     bp::child c(bp::exe = exe, bp::args = args, bp::std_in < bp::null, bp::std_out > std::string(out_path),
-                bp::std_err > std::string(err_path));
+                bp::std_err > std::string(err_path), child_env);
     // clang-format on
     c.wait();
     r.rc = c.exit_code();
@@ -142,10 +145,124 @@ std::string format_seconds(double s) {
   return o.str();
 }
 
+bool all_digits(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+// "123_4" -> "123"; "123" -> "123".
+std::string array_base_of(const std::string& job_id) { return job_id.substr(0, job_id.find('_')); }
+
+// Replaces `path` with `text` at once (temp file + rename): a reader sees the old file or the new.
+void write_atomically(const std::string& path, const std::string& text, const std::string& what) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::ofstream out(tmp, std::ios::trunc);
+  out << text;
+  out.close();
+  std::error_code ec;
+  if (out) fs::rename(tmp, path, ec);
+  if (!out || ec) {
+    fs::remove(tmp, ec);
+    throw IoError("cannot write " + what + " " + path);
+  }
+}
+
+// key=value lines; missing file: empty.
+std::map<std::string, std::string> read_key_values(const std::string& path) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto eq = line.find('=');
+    if (eq != std::string::npos) out[line.substr(0, eq)] = trim(line.substr(eq + 1));
+  }
+  return out;
+}
+
+// The name of a job array: its first element's job name, how many more, and a token that tells
+// this array from an earlier one of the same tasks (adopt() compares it with the marker files).
+std::string array_job_name(const std::string& first_key, size_t elements, const std::string& manifest) {
+  const auto now = std::chrono::system_clock::now().time_since_epoch().count();
+  char token[9];
+  std::snprintf(token, sizeof token, "%08x",
+                static_cast<unsigned>(std::hash<std::string>{}(manifest + "@" + std::to_string(now)) & 0xffffffffu));
+  return job_name_of(first_key).substr(0, 100) + "+" + std::to_string(elements - 1) + "." + token;
+}
+
 }  // namespace
 
 std::string slurm_status_path(const std::string& log_path) { return replace_suffix(log_path, ".status"); }
 std::string slurm_script_path(const std::string& log_path) { return replace_suffix(log_path, ".sbatch"); }
+std::string slurm_array_marker_path(const std::string& log_path) { return replace_suffix(log_path, ".array"); }
+std::string slurm_array_manifest_path(const std::string& first_log_path) {
+  return replace_suffix(first_log_path, ".array-manifest");
+}
+std::string slurm_array_script_path(const std::string& first_log_path) {
+  return replace_suffix(first_log_path, ".array-sbatch");
+}
+
+std::string slurm_array_script(const std::string& manifest_path) {
+  std::ostringstream s;
+  s << "#!/bin/bash\n"
+       "# Written by repro's SlurmExecutor (docs/runner.md, \"Slurm\"): an element of a job array runs the\n"
+       "# batch script of its task, the one the manifest lists at index SLURM_ARRAY_TASK_ID.\n";
+  s << "repro_manifest=" << shell_quote(manifest_path) << "\n";
+  s << R"SH(case "${SLURM_ARRAY_TASK_ID:-}" in
+  ''|*[!0-9]*) echo "repro: not an element of a job array (SLURM_ARRAY_TASK_ID='${SLURM_ARRAY_TASK_ID:-}')" >&2; exit 1 ;;
+esac
+repro_scripts=()
+. "$repro_manifest" || exit 1
+repro_script=${repro_scripts[$SLURM_ARRAY_TASK_ID]:-}
+if [ -z "$repro_script" ]; then
+  echo "repro: $repro_manifest lists no task at index $SLURM_ARRAY_TASK_ID" >&2
+  exit 1
+fi
+exec /bin/bash -- "$repro_script"
+)SH";
+  return s.str();
+}
+
+SlurmQueueId parse_slurm_queue_id(const std::string& field) {
+  constexpr size_t kMaxIds = 1000000;  // a pending range of an absurd size counts as cut short
+  SlurmQueueId q;
+  const std::string f = trim(field);
+  const auto us = f.find('_');
+  q.base = f.substr(0, us);
+  if (!all_digits(q.base)) return {};
+  if (us == std::string::npos) {
+    q.ids = {f};
+    return q;
+  }
+  const std::string rest = f.substr(us + 1);
+  if (all_digits(rest)) {
+    q.ids = {f};
+    return q;
+  }
+  if (rest.empty() || rest.front() != '[') return {};
+  const auto close = rest.find(']');
+  q.truncated = close == std::string::npos;
+  std::string list = rest.substr(1, q.truncated ? std::string::npos : close - 1);
+  list = list.substr(0, list.find('%'));  // "%K": the array's cap
+  std::vector<std::string> items;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) items.push_back(item);
+  if (q.truncated && !items.empty()) items.pop_back();  // may have lost digits
+  for (const auto& item : items) {
+    const auto dash = item.find('-');
+    const std::string a = item.substr(0, dash), b = dash == std::string::npos ? a : item.substr(dash + 1);
+    if (!all_digits(a) || !all_digits(b) || a.size() > 9 || b.size() > 9) return {};
+    const long lo = std::stol(a), hi = std::stol(b);
+    if (hi < lo) return {};
+    if (q.ids.size() + static_cast<size_t>(hi - lo) >= kMaxIds) {
+      q.truncated = true;
+      break;
+    }
+    for (long i = lo; i <= hi; ++i) q.ids.push_back(q.base + "_" + std::to_string(i));
+  }
+  return q;
+}
 
 std::string shell_quote(const std::string& s) {
   std::string q = "'";
@@ -206,11 +323,14 @@ trap 'repro_term=1' TERM INT
 repro_now() { date +%s.%N; }
 repro_write_status() {
   local tmp="$repro_status.tmp.$BASHPID"
-  { printf 'job_id=%s\nhost=%s\nrestarts=%s\nstart=%s\nheartbeat=%s\n' "${SLURM_JOB_ID:-}" \
+  { printf 'job_id=%s\nhost=%s\nrestarts=%s\nstart=%s\nheartbeat=%s\n' "$repro_job_id" \
       "${SLURMD_NODENAME:-$(hostname)}" "${SLURM_RESTART_COUNT:-0}" "$repro_start" "$(repro_now)"
     if [ -n "$1" ]; then printf '%s\n' "$1"; fi
   } > "$tmp" && mv -f -- "$tmp" "$repro_status"
 }
+# An array element is JOBID_INDEX, as squeue and scancel name it.
+repro_job_id=${SLURM_JOB_ID:-}
+if [ -n "${SLURM_ARRAY_JOB_ID:-}" ]; then repro_job_id=${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID:-}; fi
 repro_start=$(repro_now)
 repro_write_status ""
 # The heartbeat; its sleep goes with it, so that no process outlives the wrapper.
@@ -253,6 +373,12 @@ SlurmExecutor::SlurmExecutor(SlurmExecutorOptions options) : options_(std::move(
     throw ConfigError("--slurm-gpus", std::to_string(options_.max_gpus_per_task), "expected 0 (CPU only) or more");
   if (options_.cpus_per_task < 0)
     throw ConfigError("--cpus-per-task", std::to_string(options_.cpus_per_task), "expected 0 (the default) or more");
+  if (options_.array_cap < 0)
+    throw ConfigError("--array-cap", std::to_string(options_.array_cap),
+                      "expected 0 (no arrays) or more elements of an array at once");
+  if (options_.max_array_size < 2)
+    throw ConfigError("slurm", "max_array_size",
+                      "expected >= 2 elements, got " + std::to_string(options_.max_array_size));
   if (!(options_.heartbeat_s > 0))
     throw ConfigError("slurm", "heartbeat_s", "expected > 0 seconds, got " + format_seconds(options_.heartbeat_s));
   options_.sbatch = resolve_program(options_.sbatch);
@@ -278,11 +404,9 @@ std::map<std::string, std::string> SlurmExecutor::job_ids() const {
   return out;
 }
 
-Launched SlurmExecutor::launch(const LaunchRequest& request) {
+std::unique_ptr<SlurmExecutor::Job> SlurmExecutor::prepare(const LaunchRequest& request) const {
   REPRO_CHECK(!request.argv.empty(), "launch of " + request.key + " without a program");
-  REPRO_CHECK(can_launch(request.slot), "launch of " + request.key + " without a free slot");
   for (const auto& j : jobs_) REPRO_CHECK(j->key != request.key, "task " + request.key + " is already running");
-
   auto job = std::make_unique<Job>();
   job->key = request.key;
   job->log_path = request.log_path;
@@ -292,6 +416,7 @@ Launched SlurmExecutor::launch(const LaunchRequest& request) {
   const std::string script = slurm_batch_script(request, job->status_path, options_.heartbeat_s);
   std::error_code ec;
   fs::remove(job->status_path, ec);  // a stale one must not be taken for this job's
+  fs::remove(slurm_array_marker_path(request.log_path), ec);
   {
     std::ofstream log(request.log_path, std::ios::trunc);
     if (!log) throw IoError("cannot create the log " + request.log_path + " of task " + request.key);
@@ -301,10 +426,13 @@ Launched SlurmExecutor::launch(const LaunchRequest& request) {
     if (!out) throw IoError("cannot write the batch script " + script_path + " of task " + request.key);
     ::chmod(script_path.c_str(), 0755);
   }
+  return job;
+}
 
+std::vector<std::string> SlurmExecutor::sbatch_options(const LaunchRequest& request) const {
   const int ntasks = std::max(1, request.slot.gpus);
-  std::vector<std::string> args = {"--parsable",        "--job-name=" + job_name_of(request.key), "--output=/dev/null",
-                                   "--error=/dev/null", "--ntasks=" + std::to_string(ntasks),     "--export=ALL"};
+  std::vector<std::string> args = {"--output=/dev/null", "--error=/dev/null", "--ntasks=" + std::to_string(ntasks),
+                                   "--export=ALL"};
   if (request.slot.gpus > 0)
     args.push_back(options_.gpu_flag == SlurmGpuFlag::kGpus ? "--gpus=" + std::to_string(request.slot.gpus)
                                                             : "--gres=gpu:" + std::to_string(request.slot.gpus));
@@ -319,14 +447,30 @@ Launched SlurmExecutor::launch(const LaunchRequest& request) {
   }
   args.push_back(options_.requeue ? "--requeue" : "--no-requeue");
   for (const auto& a : options_.sbatch_args) args.push_back(a);
-  args.push_back(script_path);
+  return args;
+}
 
-  const ToolResult r = run_tool(options_.sbatch, args);
+namespace {
+
+// sbatch's job id from its --parsable output ("123" or "123;cluster"); throws IoError otherwise.
+std::string submitted_id(const ToolResult& r, const std::string& what) {
   const std::string out = trim(r.out);
-  const std::string id = out.substr(0, out.find(';'));  // "123" or "123;cluster"
-  if (r.rc != 0 || !valid_job_id(id))
-    throw IoError("sbatch failed for task " + request.key + " (exit " + std::to_string(r.rc) +
+  const std::string id = out.substr(0, out.find(';'));
+  if (r.rc != 0 || !all_digits(id))
+    throw IoError("sbatch failed for " + what + " (exit " + std::to_string(r.rc) +
                   "): " + (trim(r.err).empty() ? "expected a job id on stdout, got '" + out + "'" : trim(r.err)));
+  return id;
+}
+
+}  // namespace
+
+Launched SlurmExecutor::launch(const LaunchRequest& request) {
+  REPRO_CHECK(can_launch(request.slot), "launch of " + request.key + " without a free slot");
+  std::unique_ptr<Job> job = prepare(request);
+  std::vector<std::string> args = {"--parsable", "--job-name=" + job_name_of(request.key)};
+  for (auto& a : sbatch_options(request)) args.push_back(std::move(a));
+  args.push_back(slurm_script_path(request.log_path));
+  const std::string id = submitted_id(run_tool(options_.sbatch, args), "task " + request.key);
   job->job_id = id;
   job->submitted = Clock::now();
   Launched l{id, "", ""};
@@ -335,12 +479,123 @@ Launched SlurmExecutor::launch(const LaunchRequest& request) {
   return l;
 }
 
-bool SlurmExecutor::query(const std::vector<std::string>& ids, std::map<std::string, QueueRow>* rows) const {
+std::vector<LaunchResult> SlurmExecutor::launch_batch(const std::vector<LaunchRequest>& requests) {
+  std::vector<LaunchResult> results(requests.size());
+  // What the in-flight cap admits, grouped by equal sbatch options (groups in order of their first
+  // request, requests in order within a group).
+  std::vector<std::vector<size_t>> groups;
+  std::map<std::vector<std::string>, size_t> group_of;
+  int in_flight = running();
+  std::set<std::string> keys;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    REPRO_CHECK(keys.insert(requests[i].key).second, "task " + requests[i].key + " twice in one launch_batch");
+    if (!fits(requests[i].slot) || (options_.max_in_flight > 0 && in_flight >= options_.max_in_flight)) continue;
+    ++in_flight;
+    const auto key = options_.arrays ? sbatch_options(requests[i]) : std::vector<std::string>{std::to_string(i)};
+    const auto [it, added] = group_of.emplace(key, groups.size());
+    if (added) groups.emplace_back();
+    groups[it->second].push_back(i);
+  }
+  auto launch_one = [&](size_t i) {
+    try {
+      results[i].launched = launch(requests[i]);
+    } catch (const IoError& e) {
+      results[i].error = e.what();
+    }
+  };
+  for (const auto& g : groups)
+    for (size_t from = 0; from < g.size(); from += static_cast<size_t>(options_.max_array_size)) {
+      const std::vector<size_t> part(g.begin() + static_cast<std::ptrdiff_t>(from),
+                                     g.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                     g.size(), from + static_cast<size_t>(options_.max_array_size))));
+      if (part.size() == 1)
+        launch_one(part[0]);
+      else
+        launch_array(requests, part, &results);
+    }
+  return results;
+}
+
+void SlurmExecutor::launch_array(const std::vector<LaunchRequest>& requests, const std::vector<size_t>& group,
+                                 std::vector<LaunchResult>* results) {
+  // Each element's own files first; one that cannot be written fails alone.
+  std::vector<std::unique_ptr<Job>> jobs;
+  std::vector<size_t> members;
+  for (size_t i : group) {
+    try {
+      jobs.push_back(prepare(requests[i]));
+      members.push_back(i);
+    } catch (const IoError& e) {
+      (*results)[i].error = e.what();
+    }
+  }
+  if (members.empty()) return;
+  if (members.size() == 1) {
+    try {
+      (*results)[members[0]].launched = launch(requests[members[0]]);
+    } catch (const IoError& e) {
+      (*results)[members[0]].error = e.what();
+    }
+    return;
+  }
+  const LaunchRequest& first = requests[members[0]];
+  const std::string manifest = fs::absolute(slurm_array_manifest_path(first.log_path)).string();
+  const std::string script = slurm_array_script_path(first.log_path);
+  const std::string name = array_job_name(first.key, members.size(), manifest);
+  std::string error;
+  try {
+    std::ostringstream m;
+    m << "# Written by repro's SlurmExecutor: the batch script of each element of the job array " << name
+      << ", by index.\nrepro_scripts=(\n";
+    for (size_t k = 0; k < members.size(); ++k) {
+      const std::string& log = requests[members[k]].log_path;
+      m << "  " << shell_quote(fs::absolute(slurm_script_path(log)).string()) << "\n";
+      write_atomically(slurm_array_marker_path(log), "job_name=" + name + "\nindex=" + std::to_string(k) + "\n",
+                       "the array marker of task " + requests[members[k]].key);
+    }
+    m << ")\n";
+    write_atomically(manifest, m.str(), "the array manifest");
+    write_atomically(script, slurm_array_script(manifest), "the array batch script");
+    ::chmod(script.c_str(), 0755);
+
+    const int cap = options_.array_cap > 0 ? options_.array_cap : options_.max_in_flight;
+    std::vector<std::string> args = {
+        "--parsable", "--job-name=" + name,
+        "--array=0-" + std::to_string(members.size() - 1) + (cap > 0 ? "%" + std::to_string(cap) : "")};
+    for (auto& a : sbatch_options(first)) args.push_back(std::move(a));
+    args.push_back(script);
+    const std::string id = submitted_id(run_tool(options_.sbatch, args),
+                                        "the array of " + std::to_string(members.size()) + " tasks from " + first.key);
+    const auto now = Clock::now();
+    for (size_t k = 0; k < members.size(); ++k) {
+      Job& job = *jobs[k];
+      job.job_id = id + "_" + std::to_string(k);
+      job.submitted = now;
+      Launched l{job.job_id, "", ""};
+      if (requests[members[k]].slot.gpus > 0) l.gpus = std::to_string(requests[members[k]].slot.gpus) + " (slurm)";
+      (*results)[members[k]].launched = l;
+      jobs_.push_back(std::move(jobs[k]));
+    }
+    return;
+  } catch (const IoError& e) {
+    error = e.what();
+  }
+  for (size_t i : members) (*results)[i].error = error;
+}
+
+bool SlurmExecutor::query(const std::vector<std::string>& ids, std::map<std::string, QueueRow>* rows,
+                          std::set<std::string>* unsure) const {
+  // An array's id lists all its elements; its pending ones come as one range row.
+  std::set<std::string> bases;
   std::string list;
-  for (const auto& id : ids) list += (list.empty() ? "" : ",") + id;
-  // Reason last: the only field that could hold a '|'.
-  const ToolResult r = run_tool(options_.squeue, {"--noheader", "--states=all", "--jobs=" + list,
-                                                  "--Format=JobID:|,Name:|,State:|,exit_code:|,Reason:|"});
+  for (const auto& id : ids)
+    if (bases.insert(array_base_of(id)).second) list += (list.empty() ? "" : ",") + array_base_of(id);
+  // Reason last: the only field that could hold a '|'. SLURM_BITSTR_LEN=0: pending ranges in full
+  // (squeue cuts them at 64 characters by default).
+  const ToolResult r = run_tool(
+      options_.squeue,
+      {"--noheader", "--states=all", "--jobs=" + list, "--Format=JobArrayID:|,Name:|,State:|,exit_code:|,Reason:|"},
+      {{"SLURM_BITSTR_LEN", "0"}});
   if (r.rc != 0) return r.err.find("Invalid job id") != std::string::npos;  // none of them is known
   std::istringstream in(r.out);
   std::string line;
@@ -364,7 +619,12 @@ bool SlurmExecutor::query(const std::vector<std::string>& ids, std::map<std::str
     std::string reason = line.substr(start);
     if (!reason.empty() && reason.back() == '|') reason.pop_back();
     row.reason = trim(reason);
-    (*rows)[f[0]] = row;
+    const SlurmQueueId q = parse_slurm_queue_id(f[0]);
+    if (q.truncated) unsure->insert(q.base);
+    if (q.ids.size() == 1 && q.ids[0] == trim(f[0]))
+      (*rows)[q.ids[0]] = row;  // a job, or an element of its own
+    else
+      for (const auto& id : q.ids) rows->emplace(id, row);  // pending: never over an element's own row
   }
   return true;
 }
@@ -412,11 +672,17 @@ std::vector<Finished> SlurmExecutor::poll() {
   std::vector<std::string> ids;
   for (const auto& j : jobs_) ids.push_back(j->job_id);
   std::map<std::string, QueueRow> rows;
-  if (!query(ids, &rows)) return out;
+  std::set<std::string> unsure;
+  if (!query(ids, &rows, &unsure)) return out;
   for (auto it = jobs_.begin(); it != jobs_.end();) {
     Job& j = **it;
     const auto r = rows.find(j.job_id);
     const QueueRow* row = r == rows.end() ? nullptr : &r->second;
+    if (!row && unsure.count(array_base_of(j.job_id))) {  // perhaps in the part of a range squeue cut off
+      j.ended_seen.reset();
+      ++it;
+      continue;
+    }
     if (row && !terminal_state(row->state)) {
       // Pending, running, completing, or requeued after a node failure or preemption: still ours.
       j.ended_seen.reset();
@@ -482,14 +748,24 @@ bool SlurmExecutor::adopt(const std::string& key, const std::string& job_id, con
     job->submitted -= std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(
         0.0,
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() - *status->start)));
+  // An array element: the array's name and the element's index, as the marker says.
+  std::string expected_name = job_name_of(key);
+  if (const auto us = job_id.find('_'); us != std::string::npos) {
+    const auto marker = read_key_values(slurm_array_marker_path(log_path));
+    const auto name = marker.find("job_name"), index = marker.find("index");
+    if (name == marker.end() || index == marker.end() || index->second != job_id.substr(us + 1)) return false;
+    expected_name = name->second;
+  }
   std::map<std::string, QueueRow> rows;
-  if (query({job_id}, &rows)) {
+  std::set<std::string> unsure;
+  if (query({job_id}, &rows, &unsure)) {
     const auto r = rows.find(job_id);
     if (r == rows.end()) {
-      if (!(status && status->end)) return false;  // gone without a trace
+      // Gone without a trace (an element in a range squeue cut short: kept, poll() decides).
+      if (!(status && status->end) && !unsure.count(array_base_of(job_id))) return false;
     } else {
       // Job ids restart with a fresh controller: the id must still name this task's job.
-      if (r->second.name != job_name_of(key)) return false;
+      if (r->second.name != expected_name) return false;
       if (r->second.state == "RUNNING") job->running_since = Clock::now();
     }
   }  // squeue failing: keep the job; poll() decides once the controller answers

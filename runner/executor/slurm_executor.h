@@ -1,5 +1,6 @@
 #pragma once
-// Tasks as Slurm batch jobs: one `sbatch --parsable` per task with a generated wrapper script, one
+// Tasks as Slurm batch jobs: one `sbatch --parsable` per task with a generated wrapper script, or
+// one job array for tasks launched together (launch_batch) with equal sbatch options, one
 // `squeue` call per poll for all jobs, `scancel` to stop. Does not depend on accounting (sacct):
 // the wrapper writes the task's exit status, start and end times and a heartbeat into a status
 // file next to the task's log. Usage and policy: docs/runner.md, "Slurm".
@@ -7,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,18 @@ struct SlurmExecutorOptions {
   // Jobs submitted and not yet finished at once (can_launch() is false at the cap); 0 = no cap.
   // Keeps a sweep of hundreds of tasks from flooding the queue.
   int max_in_flight = 0;
+  // Tasks launched together (one launch_batch, i.e. ready in the same orchestrator poll) whose
+  // sbatch options are equal go out as one job array, one element per task (`--array=0-(N-1)%K`),
+  // tracked as JOBID_INDEX. false: one job per task (`--no-arrays`, `--array-cap 0`). A lone task
+  // is always a plain job.
+  bool arrays = true;
+  // K in `%K`: at most this many elements of one array run at once (each array on its own; the
+  // in-flight cap bounds them all). 0 = max_in_flight when that is set, else no `%K` (as many as
+  // the cluster runs, as for plain jobs).
+  int array_cap = 0;
+  // The most elements in one array; a larger group is split. Slurm's default MaxArraySize (1001)
+  // allows indices 0..1000.
+  int max_array_size = 1000;
   // sbatch --requeue: a job whose node fails or that is preempted runs again (it resumes from its
   // checkpoint) and stays one running task for the orchestrator.
   bool requeue = true;
@@ -56,9 +70,31 @@ struct SlurmExecutorOptions {
   std::string scancel = "scancel";
 };
 
-// The files of one attempt, next to its log (<name>.log -> <name>.status, <name>.sbatch).
+// The files of one attempt, next to its log (<name>.log -> <name>.status, <name>.sbatch, and for
+// an array element <name>.array: the array's job name and the element's index, which adopt()
+// checks).
 std::string slurm_status_path(const std::string& log_path);
 std::string slurm_script_path(const std::string& log_path);
+std::string slurm_array_marker_path(const std::string& log_path);
+
+// A job array's files, next to its first element's log: <name>.array-manifest (bash: the array
+// `repro_scripts` of the elements' batch scripts, index by index, every path single-quoted) and
+// <name>.array-sbatch (the script sbatch runs for every element: it picks its batch script from
+// the manifest by SLURM_ARRAY_TASK_ID and execs it).
+std::string slurm_array_manifest_path(const std::string& first_log_path);
+std::string slurm_array_script_path(const std::string& first_log_path);
+std::string slurm_array_script(const std::string& manifest_path);
+
+// The JobArrayID field of a squeue row: "123" (a job), "123_4" (an array element that has started
+// or ended) or "123_[5-7,9%2]" (elements still pending, in one row; "%2" is the array's cap); a
+// range cut short (no closing ']', as squeue prints it past SLURM_BITSTR_LEN) sets `truncated`.
+struct SlurmQueueId {
+  std::string base;              // "123"
+  std::vector<std::string> ids;  // "123", or "123_4", or "123_5", "123_6", "123_7", "123_9"
+  bool truncated = false;
+};
+// Empty ids when `field` is not one of those forms.
+SlurmQueueId parse_slurm_queue_id(const std::string& field);
 
 // What the job wrapper wrote: key=value lines, replaced atomically (temp file + rename).
 struct SlurmJobStatus {
@@ -100,6 +136,12 @@ class SlurmExecutor : public Executor {
   // "" (the node is known once the job starts: the status file has it). Throws IoError when sbatch
   // fails (its message included).
   Launched launch(const LaunchRequest& request) override;
+  // Takes requests in order while they fit and the in-flight cap allows; groups them by their
+  // sbatch options; submits a group of two or more as one job array (options.arrays), the others
+  // as plain jobs. An element's Launched::job_id is JOBID_INDEX; its files are a plain job's (log,
+  // status, its own batch script) plus the marker, and the array's manifest and script. A failed
+  // sbatch fails every element of its array (the IoError's message).
+  std::vector<LaunchResult> launch_batch(const std::vector<LaunchRequest>& requests) override;
   std::vector<Finished> poll() override;
   // `scancel --full --signal=TERM` (every process of the job gets SIGTERM; a trainer checkpoints
   // and exits 6), or `scancel` with `force` (SIGTERM, SIGKILL after the cluster's KillWait; the
@@ -107,9 +149,10 @@ class SlurmExecutor : public Executor {
   void cancel(const std::string& key, bool force) override;
   void stop_all(bool force) override;
   int running() const override;
-  // Takes over a job an earlier orchestrator submitted: true when Slurm still knows the job, or
-  // its status file says it ended; its Finished then comes from poll() as for a launched one.
-  // False: the job is lost (the caller relaunches the task). One squeue call.
+  // Takes over a job an earlier orchestrator submitted: true when Slurm still knows the job under
+  // the task's job name (an array element: under the array's name and index its marker file
+  // records), or its status file says it ended; its Finished then comes from poll() as for a
+  // launched one. False: the job is lost (the caller relaunches the task). One squeue call.
   bool adopt(const std::string& key, const std::string& job_id, const std::string& log_path) override;
 
   // Jobs submitted or adopted, by key -> job id (for tests and diagnostics).
@@ -118,8 +161,20 @@ class SlurmExecutor : public Executor {
  private:
   struct Job;
   struct QueueRow;
-  // One squeue call for `ids`; false when squeue failed (nothing can be concluded this time).
-  bool query(const std::vector<std::string>& ids, std::map<std::string, QueueRow>* rows) const;
+  // One squeue call for the jobs (an element: its array) of `ids`, rows by JOBID or JOBID_INDEX
+  // (pending ranges expanded); `unsure`: the arrays whose pending range squeue cut short (their
+  // elements without a row may still be pending). False when squeue failed (nothing can be
+  // concluded this time).
+  bool query(const std::vector<std::string>& ids, std::map<std::string, QueueRow>* rows,
+             std::set<std::string>* unsure) const;
+  // The attempt's files (log truncated, status removed, batch script) and its Job, not submitted.
+  std::unique_ptr<Job> prepare(const LaunchRequest& request) const;
+  // sbatch's options for a request, without --job-name, --array and the script: requests with
+  // equal options can share one array.
+  std::vector<std::string> sbatch_options(const LaunchRequest& request) const;
+  // Submits `group` (indices into `requests`, two or more) as one array; fills their results.
+  void launch_array(const std::vector<LaunchRequest>& requests, const std::vector<size_t>& group,
+                    std::vector<LaunchResult>* results);
   Finished finished_from(const Job& job, const QueueRow* row) const;
   void signal_job(const Job& job, bool force) const;
 

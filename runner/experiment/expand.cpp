@@ -69,6 +69,103 @@ struct ReadEval {
 };
 using EvalCache = std::unordered_map<const ConfigNode*, ReadEval>;
 
+// Experiment files launch one process per run (experiments/README.md, "Known gaps").
+constexpr int kWorldSize = 1;
+
+// The training-config sections read so far, by node, each as its strict reader left it (not yet
+// validated), with the compact dump of its member of the run's identity once a run has needed it:
+// most runs of a matrix share most of their sections. A section that does not read is not kept
+// (the run's whole config is read again for its error). Each entry holds its tree so that its
+// address stays its own.
+template <typename T>
+struct ReadSection {
+  ConfigTree node;
+  T value;
+  std::string identity;  // empty until made
+};
+template <typename T>
+using ReadSections = std::unordered_map<const ConfigNode*, ReadSection<T>>;
+struct SectionCache {
+  ReadSections<core::UNetConfig> model;
+  ReadSections<core::DiffusionConfig> diffusion;
+  ReadSections<core::TrainConfig> train;
+  ReadSections<core::DataConfig> data;
+  // The sections' values as yaml-cpp nodes, by node, for the sections not read before: runs that
+  // differ in a section still share most of its values (an axis value is one node in every run).
+  std::unordered_map<const ConfigNode*, std::pair<ConfigTree, YAML::Node>> values;
+};
+
+// The section `name` of a run's config (nullptr: absent), read by `read` as parse_train_yaml
+// reads to_yaml(tree)'s, once per distinct node. Throws ConfigError (not located) when it does not
+// read, and for a mapping with a key twice (to_yaml keeps the last value, a StrictMap the first).
+template <typename T, typename Read>
+ReadSection<T>& read_section(ReadSections<T>& cache, SectionCache& all, const ConfigTree* node, const std::string& name,
+                             Read read) {
+  const ConfigNode* key = node ? node->get() : nullptr;
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  std::vector<std::pair<std::string, YAML::Node>> entries;
+  if (key && key->type != YAML::NodeType::Map && key->type != YAML::NodeType::Null)
+    throw ConfigError(name, name, "expected a mapping");
+  if (key) {
+    entries.reserve(key->map.size());
+    for (const auto& [k, v] : key->map) {
+      for (const auto& e : entries)
+        if (e.first == k) throw ConfigError(name, name + "." + k, "a key twice");
+      auto value = all.values.find(v.get());
+      if (value == all.values.end()) value = all.values.emplace(v.get(), std::make_pair(v, to_yaml(v))).first;
+      entries.emplace_back(k, value->second.second);
+    }
+  }
+  config::StrictMap m = key ? config::StrictMap(std::move(entries), name, name)
+                            : config::StrictMap(YAML::Node(YAML::NodeType::Undefined), name, name);
+  ReadSection<T> out{node ? *node : ConfigTree(), T{}, {}};
+  read(m, out.value);
+  m.finish();
+  return cache.emplace(key, std::move(out)).first->second;
+}
+
+struct ReadTrain {
+  config::TrainFile file;
+  std::string run_id;  // of config::train_identity(file, kWorldSize)
+};
+
+// parse_train_yaml(to_yaml(tree)) and its run id, from the sections read before where the tree
+// shares them; nullopt where the tree does not read or validate (parse_train_yaml then says why,
+// and where).
+std::optional<ReadTrain> read_train_sections(const ConfigTree& tree, const std::string& base_dir, SectionCache& cache) {
+  if (!tree || tree->type != YAML::NodeType::Map) return std::nullopt;
+  const ConfigTree* sections[4] = {nullptr, nullptr, nullptr, nullptr};  // model, diffusion, train, data
+  static const char* const kNames[4] = {"model", "diffusion", "train", "data"};
+  for (const auto& [key, value] : tree->map) {
+    int i = 0;
+    while (i < 4 && key != kNames[i]) ++i;
+    if (i == 4 || sections[i]) return std::nullopt;  // an unknown key, or a key twice (to_yaml keeps the last)
+    sections[i] = &value;
+  }
+  if (!sections[0]) return std::nullopt;  // model: is required
+  try {
+    auto& model = read_section(cache.model, cache, sections[0], "model", config::read_unet_config);
+    auto& diffusion = read_section(cache.diffusion, cache, sections[1], "diffusion", config::read_diffusion_config);
+    auto& train = read_section(cache.train, cache, sections[2], "train", config::read_train_config);
+    auto& data = read_section(cache.data, cache, sections[3], "data", config::read_data_config);
+    ReadTrain out{{model.value, diffusion.value, train.value, data.value}, {}};
+    config::finish_train_file(out.file, base_dir);
+    // A member of the identity follows from its section alone (data's from the path joined to
+    // base_dir, the same for the whole expansion).
+    const auto& f = out.file;
+    if (model.identity.empty()) model.identity = config::model_identity(f.model).dump();
+    if (diffusion.identity.empty()) diffusion.identity = config::diffusion_identity(f.diffusion).dump();
+    if (train.identity.empty()) train.identity = config::train_section_identity(f.train, kWorldSize).dump();
+    if (data.identity.empty()) data.identity = config::data_identity(f.data).dump();
+    out.run_id = config::run_id_of_dump(
+        config::identity_dump(data.identity, diffusion.identity, model.identity, train.identity));
+    return out;
+  } catch (const ConfigError&) {
+    return std::nullopt;
+  }
+}
+
 Fragments fragments_of(const ExperimentFile& f, const std::vector<std::string>& sets) {
   Fragments out;
   out.base = to_tree(f.base);
@@ -89,8 +186,8 @@ Fragments fragments_of(const ExperimentFile& f, const std::vector<std::string>& 
   return out;
 }
 
-PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels& labels, EvalCache& evals,
-                    std::string& eval_json) {
+PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels& labels, SectionCache& sections,
+                    EvalCache& evals, std::string& eval_json) {
   PlannedRun run;
   run.labels = labels;
   ConfigTree cfg = merged(frag.base, nullptr);
@@ -106,12 +203,19 @@ PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels
   const std::string where = f.path + " (run " + join(labels) + ")";
   const std::string& base_dir = frag.base_dir;
   // The training file is the config without eval:, read by the same strict reader as `repro train`
-  // from fresh yaml-cpp nodes of its own; errors get the file lines back from the light tree.
+  // (section by section, each distinct section once) from fresh yaml-cpp nodes of its own; one
+  // that does not read is read again whole for the error `repro train` would give, which gets the
+  // file lines back from the light tree.
   const ConfigTree train_tree = without(cfg, "eval");
-  try {
-    run.train = config::parse_train_yaml(to_yaml(train_tree), where, base_dir);
-  } catch (const ConfigError& e) {
-    throw relocated(e, train_tree, where);
+  if (auto read = read_train_sections(train_tree, base_dir, sections)) {
+    run.train = std::move(read->file);
+    run.run_id = std::move(read->run_id);
+  } else {
+    try {
+      run.train = config::parse_train_yaml(to_yaml(train_tree), where, base_dir);
+    } catch (const ConfigError& e) {
+      throw relocated(e, train_tree, where);
+    }
   }
   const ConfigTree* eval_node = cfg->find("eval");
   eval_json.clear();
@@ -143,14 +247,14 @@ PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels
       if (!known) throw ConfigError(where, "eval.ema", "'" + e.ema + "' is not one of train.ema_rate (or \"model\")");
     }
   }
-  run.identity = config::train_identity(run.train, 1);
-  run.run_id = config::run_id(run.identity);
+  if (run.run_id.empty()) run.run_id = config::run_id(run.identity());
   return run;
 }
 
 }  // namespace
 
 std::string PlannedRun::label_string() const { return join(labels); }
+nlohmann::json PlannedRun::identity() const { return config::train_identity(train, kWorldSize); }
 
 Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, const std::vector<std::string>& only) {
   std::map<std::string, std::set<std::string>> filters;
@@ -180,12 +284,21 @@ Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, 
   };
   Expansion out;
   std::vector<Labels> kept;
+  // only: selects (cells outside it are not in the matrix, and not listed as excluded), exclude
+  // removes from the selection, include adds back.
+  std::vector<const Exclusion*> only_excluded_by(f.only.size(), nullptr);
   for (const auto& c : combos) {
+    std::vector<size_t> selected_by;
+    for (size_t i = 0; i < f.only.size(); ++i)
+      if (matches(c, f.only[i].labels)) selected_by.push_back(i);
+    if (!f.only.empty() && selected_by.empty()) continue;
     const Exclusion* ex = nullptr;
     for (const auto& e : f.exclude)
       if (!ex && matches(c, e.when)) ex = &e;
     if (ex) {
       out.excluded.emplace_back(join(c), ex->reason);
+      for (auto i : selected_by)
+        if (!only_excluded_by[i]) only_excluded_by[i] = ex;
       continue;
     }
     kept.push_back(c);
@@ -195,8 +308,18 @@ Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, 
     for (const auto& axis : f.axes) l.emplace_back(axis.name, inc.at(axis.name));
     if (std::find(kept.begin(), kept.end(), l) == kept.end()) kept.push_back(l);
   }
+  // An only: entry whose every cell is excluded (and none included back) contradicts the file.
+  for (size_t i = 0; i < f.only.size(); ++i) {
+    bool any = false;
+    for (const auto& c : kept) any = any || matches(c, f.only[i].labels);
+    if (!any)
+      throw ConfigError(f.only[i].where, "only[" + std::to_string(i) + "]",
+                        "selects no cell: every cell it names is excluded (exclude at " + only_excluded_by[i]->where +
+                            ": " + only_excluded_by[i]->reason + ")");
+  }
   std::map<std::string, std::string> by_id;
   const Fragments frag = fragments_of(f, sets);
+  SectionCache sections;
   EvalCache evals;
   std::string eval_json;
   out.runs.reserve(kept.size());
@@ -206,7 +329,7 @@ Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, 
       for (const auto& [a, l] : c)
         if (a == axis && !labels.count(l)) selected = false;
     if (!selected) continue;
-    PlannedRun run = plan_run(f, frag, c, evals, eval_json);
+    PlannedRun run = plan_run(f, frag, c, sections, evals, eval_json);
     // Cells may share a training run (an axis over eval settings), but not be the same cell.
     const std::string key = run.run_id + "/" + std::to_string(run.train.train.iterations) + eval_json;
     auto [it, fresh] = by_id.emplace(key, run.label_string());

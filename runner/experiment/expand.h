@@ -1,7 +1,8 @@
 #pragma once
-// The runs of an experiment: the matrix product in declared order (first axis slowest), minus
-// exclusions, plus inclusions, each run's config composed as base <- axis values <- overrides
-// <- --set, then strictly read and validated. Every run is checked before anything launches.
+// The runs of an experiment: the matrix product in declared order (first axis slowest), kept to
+// the cells of only: when the file has it, minus exclusions, plus inclusions, each run's config
+// composed as base <- axis values <- overrides <- --set, then strictly read and validated. Every
+// run is checked before anything launches.
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
@@ -22,8 +23,10 @@ struct PlannedRun {
   ConfigTree config;                // the composed tree (values keep their file marks)
   config::TrainFile train;          // read and validated from it
   std::optional<EvalSpec> eval;     // absent: train only
-  nlohmann::json identity;          // config::train_identity
-  std::string run_id;               // its short hash
+  std::string run_id;               // the short hash of identity()
+  // config::train_identity of train: made when asked (a matrix of 10,000 runs would hold 60 MiB of
+  // identities that the plan copies anyway).
+  nlohmann::json identity() const;
   std::string label_string() const; // "dataset=cifar10 method=adm-ip" ("(base)" without axes)
 };
 

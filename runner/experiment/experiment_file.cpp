@@ -1,5 +1,6 @@
 #include "runner/experiment/experiment_file.h"
 
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -17,9 +18,11 @@ using config::StrictMap;
 // The sections a run's config has; an axis value or override may set any of them.
 const std::set<std::string> kSections = {"model", "diffusion", "train", "data", "eval"};
 
+// "file:line:column" of a node (1-based, as editors count).
 std::string line(const std::string& file, const YAML::Node& n) {
   const auto m = n.Mark();
-  return file + ":" + (m.line >= 0 ? std::to_string(m.line + 1) : "?");
+  if (m.line < 0) return file + ":?";
+  return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
 }
 
 [[noreturn]] void fail(const std::string& file, const YAML::Node& n, const std::string& key, const std::string& what) {
@@ -116,11 +119,20 @@ std::map<std::string, std::string> read_combo(const std::string& file, const YAM
     const std::string a = kv.first.Scalar();
     const Axis* axis = nullptr;
     for (const auto& x : axes) axis = x.name == a ? &x : axis;
-    if (!axis) fail(file, kv.first, key + "." + a, "no axis named '" + a + "' in matrix");
+    if (!axis) {
+      std::string names;
+      for (const auto& x : axes) names += (names.empty() ? "" : ", ") + x.name;
+      fail(file, kv.first, key + "." + a, "no axis named '" + a + "' in matrix (axes: " + names + ")");
+    }
     const std::string label = scalar(file, kv.second, key + "." + a);
     bool found = false;
-    for (const auto& v : axis->values) found |= v.label == label;
-    if (!found) fail(file, kv.second, key + "." + a, "axis " + a + " has no value '" + label + "'");
+    std::string labels;
+    for (const auto& v : axis->values) {
+      found |= v.label == label;
+      labels += (labels.empty() ? "" : ", ") + v.label;
+    }
+    if (!found)
+      fail(file, kv.second, key + "." + a, "axis " + a + " has no value '" + label + "' (values: " + labels + ")");
     combo[a] = label;
   }
   if (complete && combo.size() != axes.size())
@@ -197,6 +209,33 @@ ExperimentFile read_experiment_file(const std::string& path) {
       if (e.reason.empty()) fail(path, exclude[i], key + ".reason", "missing: say why these runs are left out");
       e.when = read_combo(path, when, key + ".when", f.axes, false);
       f.exclude.push_back(e);
+    }
+  }
+  // only: [{axis: label, ...}, ...]: the cells matching any entry. An entry inside another
+  // (naming the same labels and more) selects nothing new: a mistake, as a duplicate is.
+  YAML::Node only = top.raw("only");
+  if (only) {
+    if (!only.IsSequence() || only.size() == 0)
+      fail(path, only, "only", "expected a non-empty list of {axis: label, ...} (the cells to keep)");
+    for (size_t i = 0; i < only.size(); ++i) {
+      const std::string key = "only[" + std::to_string(i) + "]";
+      Selection s;
+      s.where = line(path, only[i]);
+      s.labels = read_combo(path, only[i], key, f.axes, false);
+      if (s.labels.empty())
+        fail(path, only[i], key, "expected at least one axis: label (an empty entry would select every cell)");
+      for (size_t j = 0; j < f.only.size(); ++j) {
+        const auto& a = f.only[j].labels;
+        const auto& b = s.labels;
+        const bool a_in_b = std::includes(b.begin(), b.end(), a.begin(), a.end());
+        const bool b_in_a = std::includes(a.begin(), a.end(), b.begin(), b.end());
+        if (a_in_b || b_in_a)
+          fail(path, only[i], key,
+               a_in_b && b_in_a ? "the same cells as only[" + std::to_string(j) + "]"
+               : a_in_b         ? "inside only[" + std::to_string(j) + "], which already selects every cell it names"
+                                : "holds only[" + std::to_string(j) + "], whose cells it already selects");
+      }
+      f.only.push_back(s);
     }
   }
   YAML::Node include = top.raw("include");

@@ -154,6 +154,111 @@ void emit(YAML::Emitter& out, const ConfigTree& tree) {
   }
 }
 
+const std::string* ScalarTexts::text(const std::string& scalar, Place place) {
+  auto& texts = texts_[static_cast<int>(place)];
+  auto it = texts.find(scalar);
+  if (it == texts.end()) {
+    YAML::Emitter out;
+    std::string before, after;  // what the emitter writes around the scalar
+    switch (place) {
+      case Place::kKey:
+        out << YAML::BeginMap << YAML::Key << scalar << YAML::Value << "v" << YAML::EndMap;
+        after = ": v";
+        break;
+      case Place::kValue:
+        out << YAML::BeginMap << YAML::Key << "k" << YAML::Value << scalar << YAML::EndMap;
+        before = "k: ";
+        break;
+      case Place::kBlockItem:
+        out << YAML::Block << YAML::BeginSeq << scalar << YAML::EndSeq;
+        before = "- ";
+        break;
+      case Place::kFlowItem:
+        out << YAML::Flow << YAML::BeginSeq << scalar << YAML::EndSeq;
+        before = "[";
+        after = "]";
+        break;
+    }
+    const std::string all = out.good() ? out.c_str() : "";
+    std::optional<std::string> text;
+    if (all.size() > before.size() + after.size() && all.compare(0, before.size(), before) == 0 &&
+        all.compare(all.size() - after.size(), after.size(), after) == 0) {
+      text = all.substr(before.size(), all.size() - before.size() - after.size());
+      if (text->find('\n') != std::string::npos) text.reset();
+    }
+    it = texts.emplace(scalar, std::move(text)).first;
+  }
+  return it->second ? &*it->second : nullptr;
+}
+
+namespace {
+
+// Appends the entries of a non-empty block mapping at `indent`, one line each (a line break
+// before every line but the text's first); false for what emitted() leaves to yaml-cpp.
+bool write_block_map(const ConfigNode& map, size_t indent, std::string& out, ScalarTexts& texts) {
+  if (map.type != YAML::NodeType::Map || map.map.empty()) return false;
+  auto line = [&](size_t spaces) {
+    if (!out.empty()) out += '\n';
+    out.append(spaces, ' ');
+  };
+  for (const auto& [k, v] : map.map) {
+    const std::string* key = texts.text(k, ScalarTexts::Place::kKey);
+    if (!key || !v) return false;
+    line(indent);
+    out += *key;
+    switch (v->type) {
+      case YAML::NodeType::Null:
+        out += ": ~";
+        break;
+      case YAML::NodeType::Scalar: {
+        const std::string* value = texts.text(v->scalar, ScalarTexts::Place::kValue);
+        if (!value) return false;
+        out += ": ";
+        out += *value;
+        break;
+      }
+      case YAML::NodeType::Map:
+        out += ':';
+        if (!write_block_map(*v, indent + 2, out, texts)) return false;
+        break;
+      case YAML::NodeType::Sequence: {
+        if (v->seq.empty()) return false;
+        const bool flow = v->style == YAML::EmitterStyle::Flow;
+        const auto place = flow ? ScalarTexts::Place::kFlowItem : ScalarTexts::Place::kBlockItem;
+        out += flow ? ": [" : ":";
+        for (size_t i = 0; i < v->seq.size(); ++i) {
+          const ConfigTree& item = v->seq[i];
+          if (!item || item->type != YAML::NodeType::Scalar) return false;
+          const std::string* text = texts.text(item->scalar, place);
+          if (!text) return false;
+          if (flow) {
+            if (i) out += ", ";
+          } else {
+            line(indent + 2);
+            out += "- ";
+          }
+          out += *text;
+        }
+        if (flow) out += ']';
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string emitted(const ConfigTree& tree, ScalarTexts& texts) {
+  std::string out;
+  if (tree && write_block_map(*tree, 0, out, texts)) return out;
+  YAML::Emitter emitter;
+  emit(emitter, tree);
+  return emitter.c_str();
+}
+
 ConfigError relocated(const ConfigError& e, const ConfigTree& root, const std::string& where) {
   const std::string prefix = where + ":";
   if (std::string(e.what()).compare(0, prefix.size(), prefix) != 0 || !root) return e;

@@ -8,7 +8,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -47,6 +49,23 @@ ConfigTree with_value(const ConfigTree& root, const std::vector<std::string>& ke
 ConfigTree without(const ConfigTree& root, const std::string& key);
 // Emits the tree: mappings in block style, sequences as the file wrote them.
 void emit(YAML::Emitter& out, const ConfigTree& tree);
+
+// How YAML::Emitter writes scalars, learnt from it once per distinct text and place, for
+// emitted(): writing a scalar costs yaml-cpp's emitter a dozen regular expressions. Not thread-safe.
+class ScalarTexts {
+ public:
+  enum class Place { kKey, kValue, kBlockItem, kFlowItem };  // of a block mapping; of a block or flow sequence
+  // The scalar as the emitter writes it there, or nullptr where that is not one line of its own.
+  const std::string* text(const std::string& scalar, Place place);
+
+ private:
+  std::unordered_map<std::string, std::optional<std::string>> texts_[4];
+};
+
+// The text emit() writes for the tree (YAML::Emitter's c_str()). Made without yaml-cpp's emitter
+// for a mapping of non-empty mappings, scalars, nulls and non-empty lists of scalars (what a
+// training file holds); any other tree goes through emit().
+std::string emitted(const ConfigTree& tree, ScalarTexts& texts);
 
 // A ConfigError a strict reader threw for to_yaml(root) (whose nodes carry no marks), read as
 // `where`: the same error located at the file line of its key path's value in root (of the key,

@@ -1,9 +1,7 @@
 #include "runner/orchestrate/orchestrator.h"
 
 #include <SQLiteCpp/Statement.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +15,9 @@
 #include <thread>
 
 #include "core/util/errors.h"
+#include "runner/orchestrate/cancel.h"
+#include "runner/orchestrate/project_lock.h"
+#include "runner/store/cancel_requests.h"
 #include "runner/store/ingest.h"
 #include "runner/store/queries.h"
 #include "runner/store/transaction.h"
@@ -39,7 +40,7 @@ Plan make_plan(const ExperimentRow& experiment, const Expansion& expansion) {
     pr.run_id = r.run_id;
     for (const auto& [axis, label] : r.labels) pr.axes[axis] = label;
     pr.position = static_cast<int64_t>(i);
-    pr.config = r.identity;
+    pr.config = r.identity();
     plan.runs.push_back(std::move(pr));
   }
   plan.tasks = plan_tasks(expansion.runs);
@@ -165,24 +166,6 @@ void stop_leftover(pid_t pid, const std::string& task_file, double grace_s) {
   if (is_leftover(pid, task_file)) ::killpg(pid, SIGKILL);
 }
 
-class ProjectLock {
- public:
-  explicit ProjectLock(const std::string& project_dir) {
-    path_ = (fs::path(project_dir) / "repro.lock").string();
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw IoError("cannot open " + path_ + ": " + std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd_);
-      throw IoError("another `repro run` is working in " + project_dir + " (it holds " + path_ + ")");
-    }
-  }
-  ~ProjectLock() { ::close(fd_); }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-};
-
 struct TaskRuntime {
   const TaskSpec* spec = nullptr;
   std::string run_dir, task_file, events;
@@ -192,6 +175,7 @@ struct TaskRuntime {
   int attempts = 0;            // this invocation's
   int store_attempt = 0;       // the store's number of the running attempt
   std::string reason;
+  bool cancel_requested = false;   // repro cancel asked to stop the running attempt
   Clock::time_point not_before{};  // retry backoff
   Clock::time_point last_ingest{};
   // Progress within the running attempt.
@@ -236,6 +220,9 @@ std::vector<DryRunLine> Orchestrator::dry_run(Store* store, const Executor& exec
 OrchestratorSummary Orchestrator::run(const Plan& plan) {
   make_dirs(options_.project_dir);
   ProjectLock lock(options_.project_dir);
+  // Requests made before this orchestrator held the lock were meant for an earlier one (or for
+  // nobody): they must not cancel this run. A `repro cancel` still waiting on one asks again.
+  expire_cancel_requests(store_);
 
   std::vector<TaskRuntime> tasks(plan.tasks.size());
   std::map<std::string, size_t> index;
@@ -385,6 +372,7 @@ OrchestratorSummary Orchestrator::run(const Plan& plan) {
     ingest(t);
     AttemptVerdict v = classify_attempt(f, options_.retry.retry_timeouts);
     if (stopping && v.outcome != AttemptOutcome::kDone) v = {AttemptOutcome::kCancelled, "cancelled"};
+    if (t.cancel_requested && v.outcome != AttemptOutcome::kDone) v = {AttemptOutcome::kCancelled, kCancelledByRequest};
     AttemptEnd end;
     end.exit_code = f.exit_code;
     end.reason = v.outcome == AttemptOutcome::kDone ? "" : f.signal && v.reason.rfind("signal", 0) != 0
@@ -421,8 +409,9 @@ OrchestratorSummary Orchestrator::run(const Plan& plan) {
     update_run_status(t.spec->run_id);
   };
 
-  auto launch = [&](TaskRuntime& t) {
-    ++t.attempts;
+  // The request for a task's next attempt; the store numbers attempts over all `repro run`s and
+  // the log file carries that number.
+  auto request_for = [&](const TaskRuntime& t) {
     LaunchRequest req;
     req.key = t.spec->task_id;
     req.argv = argv_of(options_, t.task_file);
@@ -434,22 +423,27 @@ OrchestratorSummary Orchestrator::run(const Plan& plan) {
     req.working_dir = t.run_dir;
     req.slot = t.slot;
     req.timeout_s = options_.task_timeout_s;
-    // The store numbers attempts over all `repro run`s; the log file carries that number.
     SQLite::Statement q(store_.db(), "SELECT attempts FROM tasks WHERE task_id = ?");
     q.bind(1, t.spec->task_id);
     q.executeStep();
     const int next = q.getColumn(0).getInt() + 1;
     req.env["REPRO_TASK_ATTEMPT"] = std::to_string(next);
     req.log_path = log_file_of(t.run_dir, t.spec->task_id, next);
-    Launched l;
-    try {
-      l = executor_.launch(req);
-    } catch (const IoError& e) {
-      set_state(t, TaskState::kFailed, e.what());
-      progress(t, std::string("failed: ") + e.what());
+    return req;
+  };
+
+  // Records what the executor did with a task's request (launch_batch): an attempt row for a
+  // launch, a failed task when it could not be started; nothing when no slot was free.
+  auto record_launch = [&](TaskRuntime& t, const LaunchRequest& req, const LaunchResult& r) {
+    if (!r.launched && r.error.empty()) return;
+    ++t.attempts;
+    if (!r.launched) {
+      set_state(t, TaskState::kFailed, r.error);
+      progress(t, "failed: " + r.error);
       update_run_status(t.spec->run_id);
       return;
     }
+    const Launched& l = *r.launched;
     AttemptStart a;
     a.task_id = t.spec->task_id;
     a.executor = executor_.name() == "slurm" ? ExecutorKind::kSlurm : ExecutorKind::kLocal;
@@ -464,7 +458,40 @@ OrchestratorSummary Orchestrator::run(const Plan& plan) {
     progress(t, "launched (" + executor_.name() + " " + l.job_id + (l.gpus.empty() ? "" : ", gpus " + l.gpus) + ")");
   };
 
+  // repro cancel (docs/runner.md, "Cancel"): the waiting requests, looked at once per loop. A
+  // cancelled run's pending tasks (dependants of its running ones included) are cancelled at once,
+  // its running attempts asked to stop (SIGTERM / scancel --signal=TERM; killed with force); its
+  // tasks of other experiments' plans that wait in the store are cancelled there.
+  const std::set<std::string> plan_runs = [&] {
+    std::set<std::string> ids;
+    for (const auto& r : plan.runs) ids.insert(r.run_id);
+    return ids;
+  }();
+  auto handle_cancel_requests = [&] {
+    for (const CancelRequest& r : waiting_cancel_requests(store_)) {
+      int cancelled = 0, stopped = 0;
+      for (auto& t : tasks) {
+        if (t.spec->run_id != r.run_id) continue;
+        if (t.state == TaskState::kPending) {
+          set_state(t, TaskState::kCancelled, kCancelledByRequest);
+          progress(t, kCancelledByRequest);
+          ++cancelled;
+        } else if (t.state == TaskState::kRunning) {
+          t.cancel_requested = true;
+          executor_.cancel(t.spec->task_id, r.force);
+          progress(t, r.force ? "killing (repro cancel --force)" : "stopping (repro cancel)");
+          ++stopped;
+        }
+      }
+      cancelled += cancel_waiting_tasks(store_, r.run_id);
+      if (plan_runs.count(r.run_id)) update_run_status(r.run_id);
+      else refresh_run_status(store_, r.run_id);
+      mark_cancel_request(store_, r.request_id, kHandledByRun, cancelled, stopped);
+    }
+  };
+
   while (true) {
+    handle_cancel_requests();
     const int requests = options_.stop_requests ? options_.stop_requests->load() : 0;
     if (requests >= 1 && !stopping) {
       stopping = true;
@@ -485,9 +512,11 @@ OrchestratorSummary Orchestrator::run(const Plan& plan) {
     for (const Finished& f : executor_.poll()) finish(f);
 
     // Launch what is ready, in plan order (dependencies come first, so a failure propagates
-    // through the whole chain in one pass).
+    // through the whole chain in one pass), all in one launch_batch: the Slurm executor submits
+    // tasks with equal resources as one job array.
     const auto now = Clock::now();
     bool waiting = false;  // a pending task that will become launchable
+    std::vector<TaskRuntime*> ready;
     for (auto& t : tasks) {
       if (t.state != TaskState::kPending || stopping) continue;
       bool deps_done = true;
@@ -514,7 +543,15 @@ OrchestratorSummary Orchestrator::run(const Plan& plan) {
       }
       waiting = true;
       if (!deps_done || now < t.not_before || !executor_.can_launch(t.slot)) continue;
-      launch(t);
+      ready.push_back(&t);
+    }
+    if (!ready.empty()) {
+      std::vector<LaunchRequest> requests;
+      for (const TaskRuntime* t : ready) requests.push_back(request_for(*t));
+      const std::vector<LaunchResult> results = executor_.launch_batch(requests);
+      REPRO_CHECK(results.size() == requests.size(), "launch_batch answered " + std::to_string(results.size()) +
+                                                         " of " + std::to_string(requests.size()) + " requests");
+      for (size_t i = 0; i < ready.size(); ++i) record_launch(*ready[i], requests[i], results[i]);
     }
 
     for (auto& t : tasks)
@@ -533,6 +570,10 @@ OrchestratorSummary Orchestrator::run(const Plan& plan) {
     summary.tasks.push_back(std::move(o));
   }
   return summary;
+}
+
+void stop_leftover_task(pid_t pid, const std::string& task_file, double grace_s) {
+  stop_leftover(pid, task_file, grace_s);
 }
 
 // ---- signals ----

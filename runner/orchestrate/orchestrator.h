@@ -4,6 +4,7 @@
 // events.jsonl while they run and after they end, retries failures that may be transient, and
 // stops gracefully on request. Policy and file layout: docs/runner.md.
 #include <nlohmann/json.hpp>
+#include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
@@ -129,7 +130,7 @@ struct OrchestratorSummary {
   int done = 0;       // finished by this `repro run`
   int skipped = 0;    // done before it
   int failed = 0;     // including dependants of a failed task
-  int cancelled = 0;  // stopped by a stop request, or never launched because of one
+  int cancelled = 0;  // stopped by a stop request or `repro cancel`, or never launched because of one
   bool interrupted = false;     // a stop request came
   std::vector<TaskOutcome> tasks;  // in plan order
   bool ok() const { return failed == 0 && cancelled == 0; }
@@ -157,7 +158,10 @@ class Orchestrator {
   // IoError naming the lock; the kernel drops the lock when this process dies, even by SIGKILL).
   // Idempotent: experiment, runs and tasks already in the store are reused, done tasks skipped,
   // tasks left `running` by a killed orchestrator recovered (docs/runner.md). Failed tasks are
-  // summary rows, not exceptions. Throws IoError when the project directory or a task file
+  // summary rows, not exceptions. Once per loop it takes the store's waiting cancel requests
+  // (`repro cancel`, cancel.h): the named runs' pending tasks are cancelled, their running attempts
+  // stopped through Executor::cancel and ended `cancelled`; requests waiting before it took the
+  // lock are expired. Throws IoError when the project directory or a task file
   // cannot be written, or the store fails.
   OrchestratorSummary run(const Plan& plan);
 
@@ -170,6 +174,12 @@ class Orchestrator {
   Executor& executor_;
   OrchestratorOptions options_;
 };
+
+// Stops a task process left over from a killed orchestrator, so that a relaunch never runs beside
+// it: when `pid` is alive and its command line names `task_file`, SIGTERM to its process group,
+// SIGKILL after `grace_s` (0: at once). Otherwise (gone, or the pid reused) nothing. Blocks up to
+// grace_s.
+void stop_leftover_task(pid_t pid, const std::string& task_file, double grace_s);
 
 // Counts SIGINT, SIGTERM and SIGHUP while alive (at most one instance at a time); restores the
 // previous handlers when destroyed. Give count() to OrchestratorOptions::stop_requests.

@@ -1,37 +1,55 @@
 #include "runner/plan/task_graph.h"
 
 #include <algorithm>
+#include <string_view>
 #include <unordered_map>
 
+#include "core/util/errors.h"
 #include "core/util/sha256.h"
 #include "runner/experiment/yaml_merge.h"
 
 namespace repro::runner {
 
-std::string train_yaml(const PlannedRun& run) {
+namespace {
+
+std::string train_yaml(const PlannedRun& run, ScalarTexts& texts) {
   auto data = std::make_shared<ConfigNode>();
   data->type = YAML::NodeType::Scalar;
   data->scalar = run.train.data.path;
   const ConfigTree tree = with_value(without(run.config, "eval"), {"data", "path"}, data);
-  YAML::Emitter out;
-  emit(out, tree);
-  return std::string(out.c_str()) + "\n";
+  return emitted(tree, texts) + "\n";
+}
+
+}  // namespace
+
+std::string train_yaml(const PlannedRun& run) {
+  ScalarTexts texts;
+  return train_yaml(run, texts);
 }
 
 std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
   std::vector<TaskSpec> tasks;
-  std::unordered_map<std::string, size_t> index;  // task id -> position
-  size_t per_run = 1;  // tasks of a run with eval: 1 + 2 x checkpoints x steps x etas (a guess to reserve by)
-  if (!runs.empty() && runs.front().eval) {
-    const auto& e = *runs.front().eval;
-    per_run += 2 * std::max<size_t>(1, e.at_iterations.size()) * std::max<size_t>(1, e.sampling_steps.size()) *
-               (e.sampler == "ddim" ? std::max<size_t>(1, e.eta.size()) : 1);
+  ScalarTexts texts;
+  // At most 1 + 2 x checkpoints x steps x etas tasks per cell; reserved so that `tasks` never
+  // moves, and the index can hold views of its ids.
+  size_t most = 0;
+  for (const auto& run : runs) {
+    most += 1;
+    if (!run.eval) continue;
+    const auto& e = *run.eval;
+    most += 2 * std::max<size_t>(1, e.at_iterations.size()) * std::max<size_t>(1, e.sampling_steps.size()) *
+            (e.sampler == "ddim" ? e.eta.size() : 1);
   }
-  tasks.reserve(runs.size() * per_run);
-  index.reserve(runs.size() * per_run);
+  tasks.reserve(most);
+  std::unordered_map<std::string_view, size_t> index;  // task id (in tasks) -> position
+  index.reserve(most);
   auto add = [&](TaskSpec&& t, const std::string& cell) {
-    auto [it, fresh] = index.emplace(t.task_id, tasks.size());
-    if (fresh) tasks.push_back(std::move(t));
+    auto it = index.find(t.task_id);
+    if (it == index.end()) {
+      REPRO_CHECK(tasks.size() < tasks.capacity(), "plan_tasks reserved too few tasks");
+      tasks.push_back(std::move(t));
+      it = index.emplace(tasks.back().task_id, tasks.size() - 1).first;
+    }
     auto& task = tasks[it->second];
     if (std::find(task.cells.begin(), task.cells.end(), cell) == task.cells.end()) task.cells.push_back(cell);
   };
@@ -49,7 +67,10 @@ std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
       train.task_id = train_id;
       train.run_id = run.run_id;
       train.kind = "train";
-      train.spec = {{"iterations", train_length}, {"config", train_yaml(run)}, {"identity", run.identity}};
+      train.spec = nlohmann::json::object();
+      train.spec["config"] = train_yaml(run, texts);
+      train.spec["identity"] = run.identity();
+      train.spec["iterations"] = train_length;
       add(std::move(train), cell);
     } else {
       add(TaskSpec{train_id, run.run_id, "train", {}, {}, {}}, cell);
@@ -61,24 +82,49 @@ std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
     std::vector<int> steps = e.sampling_steps;
     if (steps.empty()) steps.push_back(run.train.diffusion.diffusion_steps);
     const std::vector<double> etas = e.sampler == "ddim" ? e.eta : std::vector<double>{0.0};
-    const nlohmann::json eval_template = {{"reference", e.reference}, {"metrics", e.metrics},
-                                          {"features", e.features}, {"batch_size", e.batch_size}};
+    // The specs are built member by member, the run's constant members once. The hashed texts are
+    // nlohmann's compact dumps of {"run": .., "sample": ..} and {"eval": .., "run": .., "sample": ..}
+    // (keys sorted, no spaces), written out from the dumps of the members: each spec is dumped once.
+    nlohmann::json sample_base = nlohmann::json::object();
+    sample_base["batch_size"] = e.batch_size;
+    sample_base["clip_denoised"] = e.clip_denoised;
+    sample_base["ema"] = e.ema;
+    sample_base["num_samples"] = e.num_samples;
+    sample_base["sampler"] = e.sampler;
+    sample_base["seed"] = t.seed;
+    // {"batch_size":B,"checkpoint_step":K,"clip_denoised":C,"ema":E,"eta":H,"num_samples":N,"sampler":S,"seed":D,"steps":T}
+    const std::string sample_k = "{\"batch_size\":" + sample_base["batch_size"].dump() + ",\"checkpoint_step\":";
+    const std::string sample_eta = ",\"clip_denoised\":" + sample_base["clip_denoised"].dump() +
+                                   ",\"ema\":" + sample_base["ema"].dump() + ",\"eta\":";
+    const std::string sample_steps = ",\"num_samples\":" + sample_base["num_samples"].dump() +
+                                     ",\"sampler\":" + sample_base["sampler"].dump() +
+                                     ",\"seed\":" + sample_base["seed"].dump() + ",\"steps\":";
+    nlohmann::json eval_template = nlohmann::json::object();
+    eval_template["batch_size"] = e.batch_size;
+    eval_template["features"] = e.features;
+    eval_template["metrics"] = e.metrics;
+    eval_template["reference"] = e.reference;
+    // {"batch_size":..,"features":..,"metrics":..,"reference":..,"samples_of":"<id>"}: samples_of
+    // sorts last, and a task id needs no escaping.
+    std::string eval_open = eval_template.dump();
+    eval_open.back() = ',';
+    eval_open += "\"samples_of\":\"";
+    const std::string run_json = "\"run\":\"" + run.run_id + "\"";
+    std::vector<std::string> eta_json;
+    for (double eta : etas) eta_json.push_back(nlohmann::json(eta).dump());
     for (int64_t k : checkpoints)
       for (int s : steps)
-        for (double eta : etas) {
+        for (size_t i = 0; i < etas.size(); ++i) {
           TaskSpec sample;
           sample.run_id = run.run_id;
           sample.kind = "sample";
           sample.depends_on = {train_id};
-          sample.spec = {{"checkpoint_step", k},   {"ema", e.ema},
-                         {"steps", s},             {"sampler", e.sampler},
-                         {"eta", eta},             {"num_samples", e.num_samples},
-                         {"batch_size", e.batch_size}, {"clip_denoised", e.clip_denoised},
-                         {"seed", t.seed}};
-          // The hashed texts are nlohmann's compact dumps of {"run": .., "sample": ..} and
-          // {"eval": .., "run": .., "sample": ..} (keys sorted), written out to dump the spec once.
-          const std::string sample_json = sample.spec.dump();
-          const std::string run_json = "\"run\":\"" + run.run_id + "\"";
+          sample.spec = sample_base;
+          sample.spec["checkpoint_step"] = k;
+          sample.spec["eta"] = etas[i];
+          sample.spec["steps"] = s;
+          const std::string sample_json =
+              sample_k + std::to_string(k) + sample_eta + eta_json[i] + sample_steps + std::to_string(s) + "}";
           sample.task_id =
               run.run_id + "-sample-" + sha256_hex("{" + run_json + ",\"sample\":" + sample_json + "}").substr(0, 12);
           TaskSpec eval;
@@ -88,10 +134,10 @@ std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
           eval.spec = eval_template;
           eval.spec["samples_of"] = sample.task_id;
           // The result id: the run, how it was sampled and how it is measured.
+          const std::string eval_json = eval_open + sample.task_id + "\"}";
           eval.task_id =
               run.run_id + "-eval-" +
-              sha256_hex("{\"eval\":" + eval.spec.dump() + "," + run_json + ",\"sample\":" + sample_json + "}")
-                  .substr(0, 12);
+              sha256_hex("{\"eval\":" + eval_json + "," + run_json + ",\"sample\":" + sample_json + "}").substr(0, 12);
           add(std::move(sample), cell);
           add(std::move(eval), cell);
         }

@@ -148,6 +148,23 @@ DROP INDEX results_by_run;
 CREATE INDEX results_by_run ON results(run_id, result_id, metric, task_id, value);
 )sql";
 
+// `repro cancel` (runner/orchestrate/cancel.h): one row per run it names, taken by the `repro run`
+// working in the project (it polls the waiting rows once per loop), or carried out by `repro cancel`
+// itself when none is. The partial index keeps that poll to the waiting rows.
+const char* const kVersion4 = R"sql(
+CREATE TABLE cancel_requests (
+  request_id      INTEGER PRIMARY KEY,
+  run_id          TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  force           INTEGER NOT NULL DEFAULT 0 CHECK (force IN (0, 1)),
+  requested       REAL NOT NULL,
+  handled         REAL,
+  handled_by      TEXT CHECK (handled_by IN ('repro run', 'repro cancel', 'expired')),
+  cancelled_tasks INTEGER NOT NULL DEFAULT 0,
+  stopped_tasks   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX cancel_requests_waiting ON cancel_requests(request_id) WHERE handled IS NULL;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& schema_migrations() {
@@ -155,6 +172,7 @@ const std::vector<Migration>& schema_migrations() {
       {1, "experiments, runs, tasks, attempts, metrics, results, artifacts, provenance", kVersion1},
       {2, "ingest of events.jsonl: task_events, ingest_progress, ingest_errors", kVersion2},
       {3, "covering indexes for repro status: tasks_by_run and results_by_run widened, runs_status", kVersion3},
+      {4, "repro cancel: cancel_requests", kVersion4},
   };
   return steps;
 }

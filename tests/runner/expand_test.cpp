@@ -3,9 +3,15 @@
 // identity that names runs (stable under cosmetic changes, sensitive to real ones).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "core/util/errors.h"
+#include "core/util/sha256.h"
+#include "runner/config/train_identity.h"
 #include "runner/experiment/expand.h"
 #include "runner/plan/task_graph.h"
 #include "tests/support/test_support.h"
@@ -86,6 +92,158 @@ TEST(Expand, SetOnlyExcludeAndInclude) {
   auto gi = expand(g);
   ASSERT_EQ(gi.runs.size(), 3u);
   EXPECT_EQ(gi.runs[2].label_string(), "dataset=b method=adm-ip");
+}
+
+// only: keeps the cells matching any entry (an entry naming some axes takes every value of the
+// others), in the product's order whatever the entries' order; exclude removes from them, include
+// adds back, --only filters last.
+TEST(Expand, OnlyKeepsTheCellsItNamesInProductOrder) {
+  test::TempDir dir;
+  const std::string seeds = "seeds: [0, 1]\n";
+  auto f = read_experiment_file(write(dir, std::string(kBase) + seeds +
+                                               "only:\n  - {dataset: b, method: adm-ip}\n  - {dataset: a}\n"));
+  ASSERT_EQ(f.only.size(), 2u);
+  auto e = expand(f);
+  std::vector<std::string> got;
+  for (const auto& r : e.runs) got.push_back(r.label_string());
+  EXPECT_EQ(got, (std::vector<std::string>{"dataset=a method=adm seed=0", "dataset=a method=adm seed=1",
+                                           "dataset=a method=adm-ip seed=0", "dataset=a method=adm-ip seed=1",
+                                           "dataset=b method=adm-ip seed=0", "dataset=b method=adm-ip seed=1"}));
+  EXPECT_TRUE(e.excluded.empty());  // cells outside only: are not in the matrix, not excluded ones
+  // The same cells and run ids as the full product's.
+  auto all = expand(read_experiment_file(write(dir, std::string(kBase) + seeds, "all.yaml")));
+  for (const auto& r : e.runs) {
+    bool found = false;
+    for (const auto& a : all.runs) found |= a.label_string() == r.label_string() && a.run_id == r.run_id;
+    EXPECT_TRUE(found) << r.label_string();
+  }
+  // exclude removes from the selection (and lists what it removed), include adds back at the end,
+  // --only filters what is left.
+  auto g = read_experiment_file(write(dir, std::string(kBase) + seeds +
+                                               "only:\n  - {dataset: a}\n"
+                                               "exclude:\n  - {when: {seed: \"1\"}, reason: one seed for now}\n"
+                                               "include:\n  - {dataset: b, method: adm, seed: \"1\"}\n"));
+  auto ge = expand(g);
+  got.clear();
+  for (const auto& r : ge.runs) got.push_back(r.label_string());
+  EXPECT_EQ(got, (std::vector<std::string>{"dataset=a method=adm seed=0", "dataset=a method=adm-ip seed=0",
+                                           "dataset=b method=adm seed=1"}));
+  ASSERT_EQ(ge.excluded.size(), 2u);
+  EXPECT_EQ(ge.excluded[0].first, "dataset=a method=adm seed=1");
+  EXPECT_EQ(ge.excluded[1].second, "one seed for now");
+  EXPECT_EQ(expand(g, {}, {"method=adm"}).runs.size(), 2u);
+  // Full label sets: the form of table3.yaml, the same runs as excluding every cell and including them.
+  const std::string cells = "  - {dataset: b, method: adm}\n  - {dataset: a, method: adm-ip}\n";
+  auto only = expand(read_experiment_file(write(dir, std::string(kBase) + "only:\n" + cells, "only.yaml")));
+  auto old = expand(read_experiment_file(write(
+      dir, std::string(kBase) + "exclude:\n  - {when: {}, reason: two cells}\ninclude:\n" + cells, "old.yaml")));
+  ASSERT_EQ(only.runs.size(), 2u);
+  ASSERT_EQ(old.runs.size(), 2u);
+  // Product order for only:, the include list's order for include:.
+  EXPECT_EQ(only.runs[0].run_id, old.runs[1].run_id);
+  EXPECT_EQ(only.runs[1].run_id, old.runs[0].run_id);
+}
+
+TEST(Expand, OnlyErrorsSayWhereAndWhat) {
+  test::TempDir dir;
+  auto err = [&](const std::string& tail) {
+    return test::error_message([&] { expand(read_experiment_file(write(dir, std::string(kBase) + tail))); });
+  };
+  // An unknown axis or label: file:line:column of the key or value, key path, expected and got.
+  const std::string entry_line = std::to_string(std::count(kBase, kBase + std::strlen(kBase), '\n') + 2);
+  std::string m = err("only:\n  - {size: a}\n");
+  EXPECT_NE(m.find("exp.yaml:" + entry_line + ":6: key 'only[0].size': no axis named 'size' in matrix (axes: dataset, method)"),
+            std::string::npos)
+      << m;
+  m = err("only:\n  - {dataset: a}\n  - {method: adm, dataset: z}\n");
+  EXPECT_NE(m.find("key 'only[1].dataset': axis dataset has no value 'z' (values: a, b)"), std::string::npos) << m;
+  m = err("only:\n  - {dataset: [a, b]}\n");
+  EXPECT_NE(m.find("only[0].dataset': expected a scalar"), std::string::npos) << m;
+  // Not a list of non-empty mappings.
+  m = err("only: {dataset: a}\n");
+  EXPECT_NE(m.find("key 'only': expected a non-empty list"), std::string::npos) << m;
+  m = err("only: []\n");
+  EXPECT_NE(m.find("key 'only': expected a non-empty list"), std::string::npos) << m;
+  m = err("only:\n  - a\n");
+  EXPECT_NE(m.find("key 'only[0]': expected a mapping of axis: label"), std::string::npos) << m;
+  m = err("only:\n  - {}\n");
+  EXPECT_NE(m.find("key 'only[0]': expected at least one axis: label"), std::string::npos) << m;
+  // An entry that selects nothing new.
+  m = err("only:\n  - {dataset: a}\n  - {dataset: a}\n");
+  EXPECT_NE(m.find("key 'only[1]': the same cells as only[0]"), std::string::npos) << m;
+  m = err("only:\n  - {dataset: a}\n  - {method: adm, dataset: a}\n");
+  EXPECT_NE(m.find("key 'only[1]': inside only[0]"), std::string::npos) << m;
+  m = err("only:\n  - {method: adm, dataset: a}\n  - {dataset: a}\n");
+  EXPECT_NE(m.find("key 'only[1]': holds only[0]"), std::string::npos) << m;
+  // An entry whose every cell is excluded contradicts the exclusion.
+  m = err("only:\n  - {dataset: a}\n  - {dataset: b}\nexclude:\n  - {when: {dataset: b}, reason: later}\n");
+  EXPECT_NE(m.find("key 'only[1]': selects no cell: every cell it names is excluded (exclude at "), std::string::npos)
+      << m;
+  EXPECT_NE(m.find(": later)"), std::string::npos) << m;
+  // ... unless include brings one back.
+  EXPECT_EQ(err("only:\n  - {dataset: b}\nexclude:\n  - {when: {dataset: b}, reason: later}\n"
+                "include:\n  - {dataset: b, method: adm}\n"),
+            "");
+}
+
+// expand() reads each distinct config section once and names runs from their identity's members;
+// every run of every experiment file (and runs with --set, duplicate keys and a base-less matrix)
+// reads as parse_train_yaml reads its whole training file, and has that file's run id.
+TEST(Expand, SectionByRunReadingIsTheWholeFilesReading) {
+  namespace fs = std::filesystem;
+  test::TempDir dir;
+  std::vector<std::pair<std::string, std::vector<std::string>>> files;  // (path, --set)
+  for (const auto& entry : fs::directory_iterator(test::source_dir() + "/experiments"))
+    if (entry.path().extension() == ".yaml") files.push_back({entry.path().string(), {}});
+  files.push_back({write(dir, kBase), {"train.lr=3.0e-4", "model.dropout=0.2", "data.path=c.npz"}});
+  std::string dup = kBase;
+  dup.replace(dup.find("batch_size: 4,"), 14, "batch_size: 4, batch_size: 6,");
+  files.push_back({write(dir, dup, "dup.yaml"), {}});
+  for (const auto& [path, sets] : files) {
+    SCOPED_TRACE(path);
+    const std::string base_dir = fs::absolute(path).parent_path().lexically_normal().string() + "/";
+    for (const auto& run : expand(read_experiment_file(path), sets).runs) {
+      const auto whole = config::parse_train_yaml(to_yaml(without(run.config, "eval")), path, base_dir);
+      EXPECT_EQ(config::train_identity(whole, 1).dump(), run.identity().dump()) << run.label_string();
+      EXPECT_EQ(config::run_id(config::train_identity(whole, 1)), run.run_id) << run.label_string();
+      EXPECT_EQ(whole.train.iterations, run.train.train.iterations);
+      EXPECT_EQ(whole.train.save_interval, run.train.train.save_interval);
+      EXPECT_EQ(whole.train.log_interval, run.train.train.log_interval);
+      EXPECT_EQ(whole.diffusion.learn_sigma, run.train.diffusion.learn_sigma);
+      EXPECT_EQ(whole.data.path, run.train.data.path);
+      // The identity's members' dumps make its dump.
+      const auto& f = run.train;
+      EXPECT_EQ(config::identity_dump(config::data_identity(f.data).dump(), config::diffusion_identity(f.diffusion).dump(),
+                                      config::model_identity(f.model).dump(),
+                                      config::train_section_identity(f.train, 1).dump()),
+                run.identity().dump());
+    }
+  }
+  // A key twice in a section: the last one, as yaml-cpp's tree of the whole file has it.
+  EXPECT_EQ(expand(read_experiment_file(dir.file("dup.yaml"))).runs[0].train.train.batch_size, 6);
+}
+
+// Task ids hash nlohmann's compact dumps of {"run", "sample"} and {"eval", "run", "sample"}; the
+// task graph writes those texts out from the members' dumps.
+TEST(TaskGraph, TaskIdsHashTheirSpecs) {
+  test::TempDir dir;
+  auto f = read_experiment_file(write(dir, std::string(kBase) + "seeds: [0, 7]\n"));
+  for (const auto& sets : std::vector<std::vector<std::string>>{
+           {}, {"eval.sampler=ddim", "eval.eta=[0.0, 0.5, 1.0e-3]"}, {"eval.ema=model", "eval.metrics=[is]"}}) {
+    const auto tasks = plan_tasks(expand(f, sets).runs);
+    std::map<std::string, const TaskSpec*> by_id;
+    for (const auto& t : tasks) by_id[t.task_id] = &t;
+    for (const auto& t : tasks) {
+      if (t.kind == "sample") {
+        const nlohmann::json hashed = {{"run", t.run_id}, {"sample", t.spec}};
+        EXPECT_EQ(t.task_id, t.run_id + "-sample-" + sha256_hex(hashed.dump()).substr(0, 12));
+      } else if (t.kind == "eval") {
+        const TaskSpec& sample = *by_id.at(t.depends_on.at(0));
+        const nlohmann::json hashed = {{"eval", t.spec}, {"run", t.run_id}, {"sample", sample.spec}};
+        EXPECT_EQ(t.task_id, t.run_id + "-eval-" + sha256_hex(hashed.dump()).substr(0, 12));
+      }
+    }
+  }
 }
 
 TEST(Expand, IdentityIgnoresCosmeticsAndLengthButNotTheMethod) {

@@ -11,7 +11,10 @@
 #include <set>
 #include <thread>
 
+#include "core/util/errors.h"
 #include "runner/executor/local_executor.h"
+#include "runner/orchestrate/cancel.h"
+#include "runner/store/cancel_requests.h"
 #include "runner/store/queries.h"
 #include "tests/runner/fake_project.h"
 #include "tests/support/test_support.h"
@@ -410,6 +413,197 @@ TEST(Orchestrator, SigtermStopsTasksGracefully) {
   for (const auto& t : test::read_trace(fx.ctl)) terms += t.what == "term";
   EXPECT_EQ(terms, 2);
   EXPECT_EQ(runs_of_experiment(store, "fake")[0].status, TaskState::kCancelled);
+}
+
+// ---- repro cancel (runner/orchestrate/cancel.h) ----
+
+struct Summary {
+  int done = -1, failed = -1, cancelled = -1, skipped = -1;
+};
+Summary read_summary(const Fixture& fx) {
+  Summary s;
+  std::ifstream in(fx.ctl + "/summary");
+  in >> s.done >> s.failed >> s.cancelled >> s.skipped;
+  return s;
+}
+
+bool traced(const Fixture& fx, const std::string& what, const std::string& task_id) {
+  for (const auto& t : test::read_trace(fx.ctl))
+    if (t.what == what && t.task_id == task_id) return true;
+  return false;
+}
+
+std::string handled_by(Store& store) {
+  return store.db().execAndGet("SELECT group_concat(ifnull(handled_by, 'waiting'), ',') FROM cancel_requests").getString();
+}
+
+TEST(Orchestrator, CancelOfOneRunStopsItWhileTheOtherRunCompletes) {
+  Fixture fx;
+  fx.set("r1-train.sleep", "60");
+  fx.set("r2-train.sleep", "1");
+  const pid_t child = fork_orchestrator(fx, fake_plan({"r1", "r2"}, true), 2, false);
+  ASSERT_TRUE(wait_until([&] { return traced(fx, "start", "r1-train"); })) << "r1-train never started";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the shell set its trap
+  CancelReport report;
+  {
+    Store store(fx.db);
+    const CancelTarget target = resolve_cancel_target(store, "r1");
+    ASSERT_EQ(target.run_ids, (std::vector<std::string>{"r1"}));
+    report = cancel_runs(store, target, CancelOptions{});
+  }
+  const int status = wait_child(child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_TRUE(report.by_orchestrator);
+  EXPECT_FALSE(report.waiting);
+  EXPECT_EQ(report.cancelled_tasks, 1);  // r1-sample, never launched
+  EXPECT_EQ(report.stopped_tasks, 1);    // r1-train
+  const Summary s = read_summary(fx);
+  EXPECT_EQ(s.done, 2);
+  EXPECT_EQ(s.failed, 0);
+  EXPECT_EQ(s.cancelled, 2);
+  Store store(fx.db);
+  EXPECT_EQ(state_of(store, "r1", "r1-train"), TaskState::kCancelled);
+  EXPECT_EQ(state_of(store, "r1", "r1-sample"), TaskState::kCancelled);
+  EXPECT_EQ(state_of(store, "r2", "r2-train"), TaskState::kDone);
+  EXPECT_EQ(state_of(store, "r2", "r2-sample"), TaskState::kDone);
+  const auto att = attempts_of_task(store, "r1-train");
+  ASSERT_EQ(att.size(), 1u);
+  EXPECT_EQ(att[0].exit_code, 6);  // SIGTERM: it checkpointed and stopped
+  EXPECT_EQ(att[0].reason, kCancelledByRequest);
+  EXPECT_TRUE(traced(fx, "term", "r1-train"));
+  EXPECT_FALSE(traced(fx, "start", "r1-sample")) << "a task of the cancelled run was launched";
+  const auto runs = runs_of_experiment(store, "fake");
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].status, TaskState::kCancelled);
+  EXPECT_EQ(runs[1].status, TaskState::kDone);
+  EXPECT_EQ(handled_by(store), "repro run");
+}
+
+TEST(Orchestrator, ForcedCancelOfAnExperimentKillsItsTasks) {
+  Fixture fx;
+  fx.set("default.sleep", "60");
+  const pid_t child = fork_orchestrator(fx, fake_plan({"r1", "r2"}, true), 2, false);
+  ASSERT_TRUE(wait_until([&] { return traced(fx, "start", "r1-train") && traced(fx, "start", "r2-train"); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CancelReport report;
+  {
+    Store store(fx.db);
+    CancelOptions o;
+    o.force = true;
+    report = cancel_runs(store, resolve_cancel_target(store, "fake"), o);
+  }
+  const int status = wait_child(child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_TRUE(report.by_orchestrator);
+  EXPECT_EQ(report.cancelled_tasks, 2);
+  EXPECT_EQ(report.stopped_tasks, 2);
+  EXPECT_EQ(read_summary(fx).cancelled, 4);
+  Store store(fx.db);
+  for (std::string r : {"r1", "r2"}) {
+    EXPECT_EQ(state_of(store, r, r + "-train"), TaskState::kCancelled);
+    EXPECT_EQ(state_of(store, r, r + "-sample"), TaskState::kCancelled);
+    const auto att = attempts_of_task(store, r + "-train");
+    ASSERT_EQ(att.size(), 1u);
+    EXPECT_FALSE(att[0].exit_code.has_value());  // killed, no checkpoint
+    EXPECT_NE(att[0].reason.find(kCancelledByRequest), std::string::npos) << att[0].reason;
+    EXPECT_FALSE(traced(fx, "term", r + "-train")) << "--force let the task run its SIGTERM handler";
+  }
+}
+
+TEST(Orchestrator, CancelWithoutOrchestratorCancelsInTheStoreAndARerunResumes) {
+  Fixture fx;
+  fx.set("default.sleep", "30");
+  const Plan plan = fake_plan({"r1", "r2"}, true);
+  // An orchestrator dies by SIGKILL while r1-train runs: the other three tasks stay pending and
+  // r1-train `running`, its process stopping on the SIGTERM of PR_SET_PDEATHSIG.
+  const pid_t child = fork_orchestrator(fx, plan, 1, false);
+  const bool started = wait_until([&] { return traced(fx, "start", "r1-train"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(child, SIGKILL);
+  wait_child(child);
+  ASSERT_TRUE(started);
+  {
+    Store store(fx.db);
+    ASSERT_EQ(state_of(store, "r1", "r1-train"), TaskState::kRunning);
+    ASSERT_EQ(state_of(store, "r2", "r2-train"), TaskState::kPending);
+    CancelOptions o;
+    o.kill_grace_s = 10;
+    const CancelReport report = cancel_runs(store, resolve_cancel_target(store, "fake"), o);
+    EXPECT_FALSE(report.by_orchestrator);
+    EXPECT_FALSE(report.waiting);
+    EXPECT_EQ(report.cancelled_tasks, 3);
+    EXPECT_EQ(report.stopped_tasks, 1);
+    EXPECT_EQ(report.finished_tasks, 0);
+    for (std::string r : {"r1", "r2"}) {
+      EXPECT_EQ(state_of(store, r, r + "-train"), TaskState::kCancelled) << r;
+      EXPECT_EQ(state_of(store, r, r + "-sample"), TaskState::kCancelled) << r;
+    }
+    const auto att = attempts_of_task(store, "r1-train");
+    ASSERT_EQ(att.size(), 1u);
+    EXPECT_TRUE(att[0].ended.has_value()) << "the dead orchestrator's attempt was left open";
+    EXPECT_EQ(att[0].reason, kCancelledByRequest);
+    EXPECT_EQ(runs_of_experiment(store, "fake")[0].status, TaskState::kCancelled);
+    EXPECT_EQ(handled_by(store), "repro cancel,repro cancel");
+    // Its process is gone: stopped here, or on its own.
+    EXPECT_TRUE(traced(fx, "term", "r1-train"));
+  }
+  // A cancel is not a completion: the next run launches every cancelled task.
+  fx.set("default.sleep", "0.1");
+  Store store(fx.db);
+  LocalExecutor ex({2, {}, 5});
+  const auto s = Orchestrator(store, ex, fx.options()).run(plan);
+  EXPECT_EQ(s.done, 4);
+  EXPECT_TRUE(s.ok());
+  EXPECT_EQ(attempts_of_task(store, "r1-train").size(), 2u);
+  EXPECT_EQ(test::read_completed(fx.ctl).size(), 4u);
+  EXPECT_EQ(handled_by(store), "repro cancel,repro cancel");  // the old requests did not cancel it again
+}
+
+TEST(Orchestrator, ACancelRequestLeftWaitingDoesNotCancelALaterRun) {
+  Fixture fx;
+  Store store(fx.db);
+  const Plan plan = fake_plan({"r1"}, true);
+  put_experiment(store, plan.experiment);
+  put_run(store, {"r1", "fake", "{}", 0, "{}", run_dir_of(fx.project, "r1")});
+  put_cancel_request(store, "r1", false);  // as a `repro cancel` killed before anyone took it
+  LocalExecutor ex({1, {}, 5});
+  const auto s = Orchestrator(store, ex, fx.options()).run(plan);
+  EXPECT_EQ(s.done, 2);
+  EXPECT_EQ(s.cancelled, 0);
+  EXPECT_EQ(handled_by(store), "expired");
+}
+
+TEST(CancelTarget, ExperimentRunIdOrUniquePrefixElseAConfigError) {
+  test::TempDir dir;
+  Store store(dir.file("repro.db"));
+  put_experiment(store, {"table3", "table3.yaml", std::string(64, '0')});
+  int64_t position = 0;
+  for (const char* r : {"ab12", "ab34", "cd56", "ab3"})
+    put_run(store, {r, "table3", "{}", position++, "{}", dir.file(std::string("runs/") + r)});
+  const CancelTarget experiment = resolve_cancel_target(store, "table3");
+  EXPECT_EQ(experiment.experiment, "table3");
+  EXPECT_EQ(experiment.run_ids, (std::vector<std::string>{"ab12", "ab34", "cd56", "ab3"}));
+  EXPECT_EQ(resolve_cancel_target(store, "cd56").run_ids, (std::vector<std::string>{"cd56"}));
+  EXPECT_EQ(resolve_cancel_target(store, "c").run_ids, (std::vector<std::string>{"cd56"}));
+  EXPECT_EQ(resolve_cancel_target(store, "ab3").run_ids, (std::vector<std::string>{"ab3"}));  // exact beats prefix
+  EXPECT_TRUE(resolve_cancel_target(store, "ab1").experiment.empty());
+
+  auto config_error = [&](const std::string& name) {
+    try {
+      resolve_cancel_target(store, name);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no ConfigError");
+  };
+  const std::string unknown = config_error("zz");
+  EXPECT_NE(unknown.find("no experiment or run 'zz'"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find(store.path()), std::string::npos) << unknown;
+  const std::string ambiguous = config_error("ab");
+  EXPECT_NE(ambiguous.find("several run ids (ab12, ab3, ab34)"), std::string::npos) << ambiguous;
+  EXPECT_NE(config_error("").find("expected an experiment name or a run id"), std::string::npos);
+  // Nothing was requested.
+  EXPECT_EQ(store.db().execAndGet("SELECT count(*) FROM cancel_requests").getInt(), 0);
 }
 
 TEST(OrchestratorPolicy, ExitCodes) {

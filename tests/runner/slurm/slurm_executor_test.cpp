@@ -257,6 +257,9 @@ TEST_F(SlurmTest, RequeuedJobStaysRunningAndFinishesOnce) {
                       "trap 'exit 6' TERM; sleep 60 & wait $!");
   const Launched l = ex.launch(r);
   ASSERT_TRUE(wait_started(r.log_path));
+  // Requeue once the job has run a moment: on Slurm 22.05 a job requeued within its first second
+  // and released at once fails its second start (slurmctld: WEXITSTATUS 1; the script never runs).
+  std::this_thread::sleep_for(std::chrono::seconds(1));
   std::string out;
   ASSERT_EQ(test::run_command("scontrol requeue " + l.job_id, &out), 0) << out;
   // Slurm holds a requeued job for 2 minutes (BeginTime); release it once it is pending again.
@@ -266,6 +269,9 @@ TEST_F(SlurmTest, RequeuedJobStaysRunningAndFinishesOnce) {
     if (out.find("PENDING") != std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  // Let the first run's teardown on the node finish before the second start (a release at once
+  // failed that start now and then under load).
+  std::this_thread::sleep_for(std::chrono::seconds(2));
   ASSERT_EQ(test::run_command("scontrol update JobId=" + l.job_id + " StartTime=now", &out), 0) << out;
   const Finished f = wait_finished(ex, "requeued", 40);
   EXPECT_EQ(f.exit_code, 0);

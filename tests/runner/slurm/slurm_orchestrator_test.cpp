@@ -1,6 +1,7 @@
 // The orchestrator with the SlurmExecutor on a real one-node cluster: a plan of fake tasks
-// (tests/runner/fake_task.h) to completion, and a killed orchestrator whose jobs run on and are
-// adopted by the next one (no task runs twice).
+// (tests/runner/fake_task.h) to completion, a killed orchestrator whose jobs run on and are
+// adopted by the next one (no task runs twice), and `repro cancel` of a killed orchestrator's
+// jobs.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "runner/executor/slurm_executor.h"
+#include "runner/orchestrate/cancel.h"
 #include "runner/orchestrate/orchestrator.h"
 #include "runner/store/queries.h"
 #include "tests/runner/fake_project.h"
@@ -118,6 +120,72 @@ TEST_F(SlurmTest, RestartedOrchestratorAdoptsItsJobs) {
   int terms = 0;
   for (const auto& t : test::read_trace(px.ctl)) terms += t.what == "term";
   EXPECT_EQ(terms, 0);  // nothing was stopped
+}
+
+TEST_F(SlurmTest, CancelWithNoOrchestratorScancelsItsJobsAndARerunResumes) {
+  Project px;
+  test::write_text(px.ctl + "/default.sleep", "60");
+  const Plan plan = slurm_plan({"r1", "r2"});
+  // An orchestrator dies by SIGKILL once both trains run: their jobs run on, the samples wait.
+  const pid_t child = ::fork();
+  if (child == 0) {
+    try {
+      Store store(px.db);
+      SlurmExecutor ex(Project::executor_options());
+      Orchestrator(store, ex, px.options()).run(plan);
+    } catch (...) {
+      ::_exit(98);
+    }
+    ::_exit(0);
+  }
+  const bool both = wait_until(
+      [&] {
+        int starts = 0;
+        for (const auto& t : test::read_trace(px.ctl)) starts += t.what == "start";
+        return starts >= 2;
+      },
+      30);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the tasks set their traps
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(both);
+  {
+    Store store(px.db);
+    CancelOptions o;
+    o.slurm = Project::executor_options();
+    o.kill_grace_s = 30;
+    const CancelReport report = cancel_runs(store, resolve_cancel_target(store, "fake-slurm"), o);
+    EXPECT_FALSE(report.by_orchestrator);
+    EXPECT_EQ(report.cancelled_tasks, 2);  // the samples
+    EXPECT_EQ(report.stopped_tasks, 2);
+    EXPECT_EQ(report.slurm_jobs, 2);
+    EXPECT_EQ(report.unfinished_jobs, 0);
+    for (const char* id : {"r1-train", "r2-train"}) {
+      const auto att = attempts_of_task(store, id);
+      ASSERT_EQ(att.size(), 1u) << id;
+      EXPECT_TRUE(att[0].ended.has_value()) << id;
+      EXPECT_EQ(att[0].exit_code, 6) << id << ": scancel --signal=TERM, it checkpointed";
+      EXPECT_NE(att[0].reason.find(kCancelledByRequest), std::string::npos) << att[0].reason;
+    }
+    for (const auto& r : runs_of_experiment(store, "fake-slurm")) {
+      EXPECT_EQ(r.status, TaskState::kCancelled) << r.run_id;
+      EXPECT_EQ(r.tasks.cancelled, 2) << r.run_id;
+    }
+  }
+  int terms = 0;
+  for (const auto& t : test::read_trace(px.ctl)) terms += t.what == "term";
+  EXPECT_EQ(terms, 2);
+
+  test::write_text(px.ctl + "/default.sleep", "0.2");
+  Store store(px.db);
+  SlurmExecutor ex(Project::executor_options());
+  const auto s = Orchestrator(store, ex, px.options()).run(plan);
+  EXPECT_TRUE(s.ok());
+  EXPECT_EQ(s.done, 4);
+  EXPECT_EQ(attempts_of_task(store, "r1-train").size(), 2u);
+  for (const auto& [id, n] : test::read_completed(px.ctl)) EXPECT_EQ(n, 1) << id;
+  EXPECT_EQ(test::read_completed(px.ctl).size(), 4u);
 }
 
 }  // namespace
