@@ -1,6 +1,6 @@
 // Benchmark: the FID Inception feature network on the CPU (seeded random weights; the speed does
 // not depend on the values). Images/s at batch 64:
-//   - FeatureExtractor end to end (uint8 32x32 NHWC -> TF1 resize to 299 -> network in channels_last -> taps);
+//   - FeatureExtractor end to end (uint8 32x32 NHWC -> TF1 resize to 299 -> network -> taps);
 //   - the network alone on a [64, 3, 299, 299] input, contiguous (NCHW) vs channels_last;
 // with 1 and 2 LibTorch threads.   bench_features [--batches K]
 #include <cstdio>
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
       extractor.compute(images.data(), batch, 32, 32, 3);
       if (i > 0) rates.push_back(batch / bench::seconds_since(t0));  // the first warms up
     }
-    std::printf("| FeatureExtractor (uint8 32x32 in) | %lld | %d | channels_last | %.1f |\n",
+    std::printf("| FeatureExtractor (uint8 32x32 in) | %lld | %d | contiguous | %.1f |\n",
                 static_cast<long long>(batch), threads, median(rates));
     std::fflush(stdout);
 

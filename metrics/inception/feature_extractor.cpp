@@ -28,14 +28,6 @@ void copy_rows(const torch::Tensor& t, RowMatrixXf& dst, int64_t row) {
   std::memcpy(dst.data() + row * dst.cols(), c.data_ptr<float>(), static_cast<size_t>(c.numel()) * sizeof(float));
 }
 
-// Convolutions in NHWC (channels_last) ran 1.6x faster on this CPU (bench_features): the input is
-// NHWC already, and the weights are converted once here.
-void use_channels_last(FidInceptionV3& net) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : net->parameters())
-    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
-}
-
 }  // namespace
 
 FeatureExtractor::FeatureExtractor(const FeatureExtractorOptions& options)
@@ -44,7 +36,6 @@ FeatureExtractor::FeatureExtractor(const FeatureExtractorOptions& options)
   net_ = load_fid_inception(options.weights, &info_);
   net_->to(device_);
   net_->eval();
-  use_channels_last(net_);
 }
 
 FeatureExtractor::FeatureExtractor(FidInceptionV3 net, InceptionWeightsInfo info,
@@ -53,7 +44,6 @@ FeatureExtractor::FeatureExtractor(FidInceptionV3 net, InceptionWeightsInfo info
   validate(options);
   net_->to(device_);
   net_->eval();
-  use_channels_last(net_);
 }
 
 InceptionFeatures FeatureExtractor::compute(const uint8_t* images, int64_t n, int64_t h, int64_t w, int64_t channels,
@@ -74,7 +64,7 @@ InceptionFeatures FeatureExtractor::compute(const uint8_t* images, int64_t n, in
     torch::Tensor input = torch::from_blob(x.data(), {count, kInceptionSize, kInceptionSize, 3}, torch::kFloat32)
                               .to(device_)
                               .permute({0, 3, 1, 2})
-                              .contiguous(torch::MemoryFormat::ChannelsLast);  // NHWC in memory: no copy
+                              .contiguous();
     const InceptionTaps result = net_->forward(input);
     if (taps.pool_3) copy_rows(result.pool_3, out.pool_3, start);
     if (taps.spatial) copy_rows(spatial_features(result.mixed_6_conv), out.spatial, start);
