@@ -218,19 +218,9 @@ int cancel_waiting_tasks(Store& store, const std::string& run_id) {
 }
 
 void refresh_run_status(Store& store, const std::string& run_id) {
-  bool any_running = false, any_failed = false, any_cancelled = false, all_done = true;
-  for (const auto& t : tasks_of(store, run_id)) {
-    any_running |= t.state == TaskState::kRunning;
-    any_failed |= t.state == TaskState::kFailed;
-    any_cancelled |= t.state == TaskState::kCancelled;
-    all_done &= t.state == TaskState::kDone;
-  }
-  set_run_status(store, run_id,
-                 any_running     ? TaskState::kRunning
-                 : all_done      ? TaskState::kDone
-                 : any_failed    ? TaskState::kFailed
-                 : any_cancelled ? TaskState::kCancelled
-                                 : TaskState::kPending);
+  RunStatusTally tally;
+  for (const auto& t : tasks_of(store, run_id)) tally.add(t.state);
+  set_run_status(store, run_id, tally.status());
 }
 
 CancelReport cancel_runs(Store& store, const CancelTarget& target, const CancelOptions& options) {

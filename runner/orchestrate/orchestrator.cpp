@@ -300,20 +300,10 @@ OrchestratorSummary Orchestrator::run(const Plan& plan) {
   };
 
   auto update_run_status = [&](const std::string& run_id) {
-    bool any_running = false, any_failed = false, any_cancelled = false, all_done = true;
-    for (const auto& t : tasks) {
-      if (t.spec->run_id != run_id) continue;
-      any_running |= t.state == TaskState::kRunning;
-      any_failed |= t.state == TaskState::kFailed;
-      any_cancelled |= t.state == TaskState::kCancelled;
-      all_done &= t.state == TaskState::kDone;
-    }
-    set_run_status(store_, run_id,
-                   any_running     ? TaskState::kRunning
-                   : all_done      ? TaskState::kDone
-                   : any_failed    ? TaskState::kFailed
-                   : any_cancelled ? TaskState::kCancelled
-                                   : TaskState::kPending);
+    RunStatusTally tally;
+    for (const auto& t : tasks)
+      if (t.spec->run_id == run_id) tally.add(t.state);
+    set_run_status(store_, run_id, tally.status());
   };
 
   // Catch up with what tasks wrote while no orchestrator watched, and recover tasks a killed

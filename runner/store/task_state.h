@@ -25,4 +25,26 @@ TaskKind parse_task_kind(const std::string& word);
 TaskState parse_task_state(const std::string& word);
 ExecutorKind parse_executor_kind(const std::string& word);
 
+// A run's status from its tasks' states: running while any runs, done when all are done, else
+// failed if any failed, else cancelled if any was cancelled, else pending. Add each task's state.
+class RunStatusTally {
+ public:
+  void add(TaskState s) {
+    any_running_ |= s == TaskState::kRunning;
+    any_failed_ |= s == TaskState::kFailed;
+    any_cancelled_ |= s == TaskState::kCancelled;
+    all_done_ &= s == TaskState::kDone;
+  }
+  TaskState status() const {
+    return any_running_     ? TaskState::kRunning
+           : all_done_      ? TaskState::kDone
+           : any_failed_    ? TaskState::kFailed
+           : any_cancelled_ ? TaskState::kCancelled
+                            : TaskState::kPending;
+  }
+
+ private:
+  bool any_running_ = false, any_failed_ = false, any_cancelled_ = false, all_done_ = true;
+};
+
 }  // namespace repro::runner

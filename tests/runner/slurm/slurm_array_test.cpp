@@ -23,6 +23,7 @@
 #include "runner/store/queries.h"
 #include "tests/runner/fake_project.h"
 #include "tests/runner/slurm/slurm_cluster.h"
+#include "tests/runner/slurm/slurm_task_util.h"
 #include "tests/support/test_support.h"
 
 namespace repro::runner {
@@ -34,30 +35,15 @@ using Clock = std::chrono::steady_clock;
 // Its own fixture name: CTest runs these as `slurm_array`, beside `slurm_executor`.
 class SlurmArrayTest : public test::SlurmTest {};
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test_slurm::read_all;
+using test_slurm::shell_task;
 
 SlurmExecutorOptions array_options(int cap) {
-  SlurmExecutorOptions o;
-  o.poll_interval_s = 0.2;
-  o.heartbeat_s = 1;
-  o.kill_grace_s = 3;
+  SlurmExecutorOptions o = test_slurm::quick_options();
   o.array_cap = cap;
   return o;
 }
 
-LaunchRequest shell_task(const std::string& dir, const std::string& key, const std::string& script) {
-  LaunchRequest r;
-  r.key = key;
-  r.argv = {"/bin/sh", "-c", script};
-  r.working_dir = dir;
-  r.log_path = dir + "/" + key + ".1.log";
-  return r;
-}
 
 // Polls until every key has ended (or the limit passed: a test failure).
 std::map<std::string, Finished> wait_all(SlurmExecutor& ex, const std::set<std::string>& keys, double limit_s = 60) {

@@ -13,6 +13,7 @@
 
 #include "core/util/errors.h"
 #include "tests/runner/slurm/slurm_cluster.h"
+#include "tests/runner/slurm/slurm_task_util.h"
 #include "tests/support/test_support.h"
 
 namespace repro::runner {
@@ -21,30 +22,15 @@ namespace {
 namespace fs = std::filesystem;
 using test::SlurmTest;
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test_slurm::read_all;
+using test_slurm::shell_task;
 
 SlurmExecutorOptions test_options() {
-  SlurmExecutorOptions o;
-  o.poll_interval_s = 0.2;
-  o.heartbeat_s = 1;
-  o.kill_grace_s = 3;
+  SlurmExecutorOptions o = test_slurm::quick_options();
   o.max_gpus_per_task = 2;  // the test node's fake gres gpu:2
   return o;
 }
 
-LaunchRequest shell_task(const std::string& dir, const std::string& key, const std::string& script) {
-  LaunchRequest r;
-  r.key = key;
-  r.argv = {"/bin/sh", "-c", script};
-  r.working_dir = dir;
-  r.log_path = dir + "/" + key + ".1.log";
-  return r;
-}
 
 // Polls until the task ends; fails the test past the limit.
 Finished wait_finished(SlurmExecutor& ex, const std::string& key, double limit_s = 40) {

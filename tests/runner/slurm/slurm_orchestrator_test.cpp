@@ -76,11 +76,9 @@ TEST_F(SlurmTest, OrchestratorRunsAPlanAsSlurmJobs) {
   EXPECT_EQ(latest_metrics(store, "r1-train").at(0).step, 10);
 }
 
-TEST_F(SlurmTest, RestartedOrchestratorAdoptsItsJobs) {
-  Project px;
-  test::write_text(px.ctl + "/default.sleep", "4");
-  const Plan plan = slurm_plan({"r1", "r2"});
-  // The first orchestrator, in a process of its own, dies by SIGKILL once both trains run.
+// Runs an orchestrator over `plan` in a child process and kills it by SIGKILL once `starts` tasks
+// have started (then `settle` later); its Slurm jobs run on. False when they did not start in 30 s.
+bool kill_orchestrator_once_started(Project& px, const Plan& plan, int starts, std::chrono::milliseconds settle) {
   const pid_t child = ::fork();
   if (child == 0) {
     try {
@@ -92,17 +90,26 @@ TEST_F(SlurmTest, RestartedOrchestratorAdoptsItsJobs) {
     }
     ::_exit(0);
   }
-  const bool both = wait_until(
+  const bool started = wait_until(
       [&] {
-        int starts = 0;
-        for (const auto& t : test::read_trace(px.ctl)) starts += t.what == "start";
-        return starts >= 2;
+        int n = 0;
+        for (const auto& t : test::read_trace(px.ctl)) n += t.what == "start";
+        return n >= starts;
       },
       30);
+  if (started) std::this_thread::sleep_for(settle);
   ::kill(child, SIGKILL);
   int status = 0;
   ::waitpid(child, &status, 0);
-  ASSERT_TRUE(both);
+  return started;
+}
+
+TEST_F(SlurmTest, RestartedOrchestratorAdoptsItsJobs) {
+  Project px;
+  test::write_text(px.ctl + "/default.sleep", "4");
+  const Plan plan = slurm_plan({"r1", "r2"});
+  // The first orchestrator, in a process of its own, dies by SIGKILL once both trains run.
+  ASSERT_TRUE(kill_orchestrator_once_started(px, plan, 2, std::chrono::milliseconds(0)));
 
   Store store(px.db);
   SlurmExecutor ex(Project::executor_options());
@@ -127,29 +134,7 @@ TEST_F(SlurmTest, CancelWithNoOrchestratorScancelsItsJobsAndARerunResumes) {
   test::write_text(px.ctl + "/default.sleep", "60");
   const Plan plan = slurm_plan({"r1", "r2"});
   // An orchestrator dies by SIGKILL once both trains run: their jobs run on, the samples wait.
-  const pid_t child = ::fork();
-  if (child == 0) {
-    try {
-      Store store(px.db);
-      SlurmExecutor ex(Project::executor_options());
-      Orchestrator(store, ex, px.options()).run(plan);
-    } catch (...) {
-      ::_exit(98);
-    }
-    ::_exit(0);
-  }
-  const bool both = wait_until(
-      [&] {
-        int starts = 0;
-        for (const auto& t : test::read_trace(px.ctl)) starts += t.what == "start";
-        return starts >= 2;
-      },
-      30);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the tasks set their traps
-  ::kill(child, SIGKILL);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  ASSERT_TRUE(both);
+  ASSERT_TRUE(kill_orchestrator_once_started(px, plan, 2, std::chrono::milliseconds(500)));  // traps set
   {
     Store store(px.db);
     CancelOptions o;
