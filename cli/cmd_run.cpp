@@ -40,18 +40,26 @@ struct RunArgs {
   bool max_parallel_set = false;    // slurm: --max-parallel caps jobs in flight; else no cap
   int array_cap = -1;               // slurm: --array-cap; -1 = not given (SlurmExecutorOptions::array_cap's default)
   bool no_arrays = false;           // slurm: --no-arrays (as --array-cap 0)
-  runner::SlurmExecutorOptions slurm;
+  runner::SlurmExecutorOptions slurm;  // what the Slurm options parse into
+  runner::SlurmSettings slurm_given;   // the Slurm options the command line gave (over the file's slurm:)
 };
 
-// The executor --executor names. Slurm: throws ConfigError when sbatch/squeue/scancel are missing.
-std::unique_ptr<runner::Executor> make_executor(const RunArgs& a) {
+// The executor --executor names; Slurm's settings are `slurm` (the file's, under the command line's).
+// Slurm: throws ConfigError when sbatch/squeue/scancel are missing.
+std::unique_ptr<runner::Executor> make_executor(const RunArgs& a, const runner::SlurmSettings& slurm) {
   if (a.executor == "slurm") {
-    runner::SlurmExecutorOptions so = a.slurm;
+    runner::SlurmExecutorOptions so;
+    if (slurm.partition) so.partition = *slurm.partition;
+    if (slurm.account) so.account = *slurm.account;
+    if (slurm.time) so.time_limit = *slurm.time;
+    if (slurm.sbatch_args) so.sbatch_args = *slurm.sbatch_args;
+    if (slurm.cpus_per_task) so.cpus_per_task = *slurm.cpus_per_task;
+    if (slurm.gpus) so.max_gpus_per_task = *slurm.gpus;
     so.max_in_flight = a.max_parallel_set ? a.max_parallel : 0;
-    if (a.no_arrays || a.array_cap == 0)
+    if (slurm.array_cap == 0)
       so.arrays = false;
-    else if (a.array_cap > 0)
-      so.array_cap = a.array_cap;
+    else if (slurm.array_cap)
+      so.array_cap = *slurm.array_cap;
     return std::make_unique<runner::SlurmExecutor>(so);
   }
   runner::LocalExecutorOptions eo;
@@ -95,7 +103,8 @@ int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
   const auto file = runner::read_experiment_file(a.file);
   const auto expansion = runner::expand(file, a.sets, a.only);
   const auto plan = runner::make_plan({file.name, a.file, file.sha256}, expansion);
-  const std::unique_ptr<runner::Executor> executor = make_executor(a);
+  const auto slurm = runner::merge_slurm_options(file.slurm, a.slurm_given);
+  const std::unique_ptr<runner::Executor> executor = make_executor(a, slurm);
   runner::OrchestratorOptions o;
   fs::create_directories(a.project);
   o.project_dir = fs::absolute(a.project).lexically_normal().string();
@@ -106,6 +115,7 @@ int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
   if (a.dry_run) {
     std::unique_ptr<runner::Store> store;
     if (fs::exists(db)) store = std::make_unique<runner::Store>(db);
+    if (a.executor == "slurm" && !a.json_out) out << "slurm: " << runner::describe(slurm) << "\n";
     print_dry_run(expansion, runner::Orchestrator::dry_run(store.get(), *executor, plan, o), a.json_out, out);
     return 0;
   }
@@ -204,7 +214,8 @@ void add_run_commands(CLI::App& app, std::ostream& out, std::ostream& err, int* 
   run->add_option("--only", a->only, "only the cells with these labels, e.g. --only dataset=cifar10,celeba64");
   run->add_flag("--dry-run", a->dry_run, "print the expanded runs and tasks; launch nothing");
   run->add_flag("--json", a->json_out, "with --dry-run: JSON");
-  run->add_option("--executor", a->executor, "where tasks run: local processes, or Slurm batch jobs")
+  run->add_option("--executor", a->executor, "where tasks run: local processes, or Slurm batch jobs (the Slurm options below "
+                  "override the experiment file's slurm: section key by key)")
       ->check(CLI::IsMember({"local", "slurm"}))
       ->capture_default_str();
   run->add_option("--partition", a->slurm.partition, "slurm: sbatch --partition");
@@ -220,8 +231,20 @@ void add_run_commands(CLI::App& app, std::ostream& out, std::ostream& err, int* 
       ->check(CLI::NonNegativeNumber);
   run->add_flag("--no-arrays", a->no_arrays, "slurm: one job per task, no job arrays (as --array-cap 0)");
   auto* max_parallel = run->get_option("--max-parallel");
-  run->callback([a, max_parallel, &out, &err, exit_code] {
+  run->callback([a, run, max_parallel, &out, &err, exit_code] {
     a->max_parallel_set = max_parallel->count() > 0;
+    const auto given = [run](const char* option) { return run->get_option(option)->count() > 0; };
+    runner::SlurmSettings& g = a->slurm_given;
+    if (given("--partition")) g.partition = a->slurm.partition;
+    if (given("--account")) g.account = a->slurm.account;
+    if (given("--time")) g.time = a->slurm.time_limit;
+    if (given("--sbatch-arg")) g.sbatch_args = a->slurm.sbatch_args;
+    if (given("--slurm-gpus")) g.gpus = a->slurm.max_gpus_per_task;
+    if (given("--cpus-per-task")) g.cpus_per_task = a->slurm.cpus_per_task;
+    if (a->no_arrays)
+      g.array_cap = 0;
+    else if (given("--array-cap"))
+      g.array_cap = a->array_cap;
     if (a->executor != "slurm" && (!a->slurm.partition.empty() || !a->slurm.account.empty() ||
                                    !a->slurm.time_limit.empty() || !a->slurm.sbatch_args.empty() ||
                                    a->array_cap >= 0 || a->no_arrays))

@@ -140,7 +140,91 @@ std::map<std::string, std::string> read_combo(const std::string& file, const YAM
   return combo;
 }
 
+// What a value is, for "expected X, got Y".
+std::string got(const YAML::Node& n) {
+  if (n.IsScalar()) return "'" + n.Scalar() + "'";
+  return n.IsSequence() ? "a list" : n.IsMap() ? "a mapping" : "null";
+}
+
+// slurm: {partition, account, time, cpus_per_task, gpus, sbatch_args, array_cap}, each optional.
+SlurmSettings read_slurm(const std::string& file, const YAML::Node& n) {
+  SlurmSettings s;
+  if (!n || n.IsNull()) return s;
+  StrictMap m(n, file, "slurm");  // a mapping, else an error
+  auto text = [&](const std::string& key, const std::string& what) -> std::optional<std::string> {
+    const YAML::Node v = m.raw(key);
+    if (!v) return std::nullopt;
+    if (!v.IsScalar() || v.Scalar().empty())
+      fail(file, v, "slurm." + key, "expected " + what + ", got " + got(v));
+    return v.Scalar();
+  };
+  auto count = [&](const std::string& key, const std::string& what) -> std::optional<int> {
+    const YAML::Node v = m.raw(key);
+    if (!v) return std::nullopt;
+    int out = -1;
+    size_t used = 0;
+    try {
+      if (v.IsScalar()) out = std::stoi(v.Scalar(), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (!v.IsScalar() || used == 0 || used != v.Scalar().size() || out < 0)
+      fail(file, v, "slurm." + key, "expected " + what + ", got " + got(v));
+    return out;
+  };
+  s.partition = text("partition", "a partition name");
+  s.account = text("account", "an account name");
+  s.time = text("time", "a Slurm time limit such as 90, 1:30:00 or 2-00:00:00");
+  s.cpus_per_task = count("cpus_per_task", "an integer >= 0 (0: the cluster's default)");
+  s.gpus = count("gpus", "an integer >= 0 (the most GPUs one task may ask for; 0: CPU jobs)");
+  s.array_cap = count("array_cap", "an integer >= 0 (elements of an array at once; 0: no arrays)");
+  const YAML::Node args = m.raw("sbatch_args");
+  m.finish();
+  if (args) {
+    if (!args.IsSequence())
+      fail(file, args, "slurm.sbatch_args", "expected a list of sbatch options such as [--qos=high], got " + got(args));
+    s.sbatch_args.emplace();
+    for (size_t i = 0; i < args.size(); ++i) {
+      const YAML::Node a = args[i];
+      if (!a.IsScalar() || a.Scalar().empty())
+        fail(file, a, "slurm.sbatch_args[" + std::to_string(i) + "]",
+             "expected an sbatch option such as --qos=high, got " + got(a));
+      s.sbatch_args->push_back(a.Scalar());
+    }
+  }
+  return s;
+}
+
 }  // namespace
+
+SlurmSettings merge_slurm_options(const SlurmSettings& file, const SlurmSettings& cli) {
+  SlurmSettings s;
+  s.partition = cli.partition ? cli.partition : file.partition;
+  s.account = cli.account ? cli.account : file.account;
+  s.time = cli.time ? cli.time : file.time;
+  s.cpus_per_task = cli.cpus_per_task ? cli.cpus_per_task : file.cpus_per_task;
+  s.gpus = cli.gpus ? cli.gpus : file.gpus;
+  s.sbatch_args = cli.sbatch_args ? cli.sbatch_args : file.sbatch_args;
+  s.array_cap = cli.array_cap ? cli.array_cap : file.array_cap;
+  return s;
+}
+
+std::string describe(const SlurmSettings& s) {
+  std::string out;
+  auto add = [&out](const std::string& kv) { out += (out.empty() ? "" : " ") + kv; };
+  if (s.partition) add("partition=" + *s.partition);
+  if (s.account) add("account=" + *s.account);
+  if (s.time) add("time=" + *s.time);
+  if (s.cpus_per_task) add("cpus_per_task=" + std::to_string(*s.cpus_per_task));
+  if (s.gpus) add("gpus=" + std::to_string(*s.gpus));
+  if (s.sbatch_args) {
+    std::string list;
+    for (const auto& a : *s.sbatch_args) list += (list.empty() ? "" : " ") + a;
+    add("sbatch_args=[" + list + "]");
+  }
+  if (s.array_cap) add("array_cap=" + std::to_string(*s.array_cap));
+  return out.empty() ? "cluster defaults" : out;
+}
 
 ExperimentFile read_experiment_file(const std::string& path) {
   ExperimentFile f;
@@ -245,6 +329,7 @@ ExperimentFile read_experiment_file(const std::string& path) {
       f.include.push_back(read_combo(path, include[i], "include[" + std::to_string(i) + "]", f.axes, true));
   }
   f.report = top.raw("report");
+  f.slurm = read_slurm(path, top.raw("slurm"));
   top.finish();
   return f;
 }

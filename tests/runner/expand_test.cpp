@@ -1,6 +1,7 @@
 // Experiment files: the matrix in declared order, composition base <- axes <- overrides <- --set,
 // exclusions and inclusions, --only, strict errors with file:line and the run's labels, and the
-// identity that names runs (stable under cosmetic changes, sensitive to real ones).
+// identity that names runs (stable under cosmetic changes, sensitive to real ones), and the slurm:
+// section (strict, under the command line's options, outside every id).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -410,4 +411,135 @@ seeds: [0, 1]
   // The train task's config is a training file repro train reads: data.path made absolute.
   EXPECT_NE(tasks[0].spec["config"].get<std::string>().find(dir.file("a.npz")), std::string::npos);
   EXPECT_EQ(tasks[0].spec["config"].get<std::string>().find("eval"), std::string::npos);
+}
+
+// slurm: where tasks run on a cluster, read strictly; absent keys stay absent.
+TEST(ExperimentFile, SlurmSectionIsReadKeyByKey) {
+  test::TempDir dir;
+  auto f = read_experiment_file(write(dir, std::string(kBase) +
+                                               "slurm:\n  partition: gpu\n  account: proj1\n  time: \"1:30:00\"\n"
+                                               "  cpus_per_task: 8\n  gpus: 4\n  sbatch_args: [--qos=high, \"--mem=0\"]\n"
+                                               "  array_cap: 16\n"));
+  EXPECT_EQ(f.slurm.partition, "gpu");
+  EXPECT_EQ(f.slurm.account, "proj1");
+  EXPECT_EQ(f.slurm.time, "1:30:00");
+  EXPECT_EQ(f.slurm.cpus_per_task, 8);
+  EXPECT_EQ(f.slurm.gpus, 4);
+  EXPECT_EQ(f.slurm.sbatch_args, (std::vector<std::string>{"--qos=high", "--mem=0"}));
+  EXPECT_EQ(f.slurm.array_cap, 16);
+  EXPECT_EQ(describe(f.slurm),
+            "partition=gpu account=proj1 time=1:30:00 cpus_per_task=8 gpus=4 sbatch_args=[--qos=high --mem=0] array_cap=16");
+
+  f = read_experiment_file(write(dir, std::string(kBase) + "slurm: {time: 90, array_cap: 0}\n"));
+  EXPECT_EQ(f.slurm.time, "90");
+  EXPECT_EQ(f.slurm.array_cap, 0);
+  EXPECT_FALSE(f.slurm.partition || f.slurm.account || f.slurm.cpus_per_task || f.slurm.gpus || f.slurm.sbatch_args);
+  EXPECT_EQ(describe(f.slurm), "time=90 array_cap=0");
+
+  for (const std::string tail : {"", "slurm:\n", "slurm: {}\n"}) {
+    f = read_experiment_file(write(dir, std::string(kBase) + tail));
+    EXPECT_TRUE(f.slurm.empty()) << tail;
+    EXPECT_EQ(describe(f.slurm), "cluster defaults");
+  }
+}
+
+TEST(ExperimentFile, SlurmErrorsSayWhereAndWhat) {
+  test::TempDir dir;
+  auto err = [&](const std::string& tail) {
+    return test::error_message([&] { read_experiment_file(write(dir, std::string(kBase) + "slurm:\n" + tail)); });
+  };
+  const std::string line = std::to_string(std::count(kBase, kBase + std::strlen(kBase), '\n') + 2);
+  std::string m = err("  partiton: gpu\n");
+  EXPECT_NE(m.find("exp.yaml:" + line), std::string::npos) << m;
+  EXPECT_NE(m.find("slurm.partiton"), std::string::npos) << m;
+  EXPECT_NE(m.find("partition"), std::string::npos) << m;  // the valid keys
+  m = err("  partition: [a, b]\n");
+  EXPECT_NE(m.find("exp.yaml:" + line + ":14: key 'slurm.partition': expected a partition name, got a list"),
+            std::string::npos)
+      << m;
+  m = err("  account: \"\"\n");
+  EXPECT_NE(m.find("key 'slurm.account': expected an account name, got ''"), std::string::npos) << m;
+  m = err("  time:\n");
+  EXPECT_NE(m.find("key 'slurm.time': expected a Slurm time limit such as 90, 1:30:00 or 2-00:00:00, got null"),
+            std::string::npos)
+      << m;
+  m = err("  cpus_per_task: -1\n");
+  EXPECT_NE(m.find("key 'slurm.cpus_per_task': expected an integer >= 0 (0: the cluster's default), got '-1'"),
+            std::string::npos)
+      << m;
+  m = err("  gpus: 1.5\n");
+  EXPECT_NE(m.find("key 'slurm.gpus': expected an integer >= 0"), std::string::npos) << m;
+  EXPECT_NE(m.find("got '1.5'"), std::string::npos) << m;
+  m = err("  gpus: four\n");
+  EXPECT_NE(m.find("key 'slurm.gpus': expected an integer >= 0"), std::string::npos) << m;
+  m = err("  array_cap: -2\n");
+  EXPECT_NE(m.find("key 'slurm.array_cap': expected an integer >= 0 (elements of an array at once; 0: no arrays), "
+                   "got '-2'"),
+            std::string::npos)
+      << m;
+  m = err("  array_cap: 99999999999\n");
+  EXPECT_NE(m.find("key 'slurm.array_cap': expected an integer >= 0"), std::string::npos) << m;
+  m = err("  sbatch_args: --qos=high\n");
+  EXPECT_NE(m.find("key 'slurm.sbatch_args': expected a list of sbatch options such as [--qos=high], got '--qos=high'"),
+            std::string::npos)
+      << m;
+  m = err("  sbatch_args: [--qos=high, {mem: 0}]\n");
+  EXPECT_NE(m.find("key 'slurm.sbatch_args[1]': expected an sbatch option such as --qos=high, got a mapping"),
+            std::string::npos)
+      << m;
+  m = test::error_message([&] { read_experiment_file(write(dir, std::string(kBase) + "slurm: gpu\n")); });
+  EXPECT_NE(m.find("key 'slurm': expected a mapping, got 'gpu'"), std::string::npos) << m;
+}
+
+// The command line's options win key by key; what it does not give comes from the file.
+TEST(ExperimentFile, CommandLineSlurmOptionsOverTheFilesKeyByKey) {
+  SlurmSettings file;
+  file.partition = "gpu";
+  file.account = "proj1";
+  file.time = "1:00:00";
+  file.cpus_per_task = 8;
+  file.gpus = 4;
+  file.sbatch_args = std::vector<std::string>{"--qos=low", "--mem=0"};
+  file.array_cap = 16;
+
+  EXPECT_EQ(describe(merge_slurm_options(file, {})), describe(file));
+  EXPECT_TRUE(merge_slurm_options({}, {}).empty());
+
+  SlurmSettings cli;
+  cli.partition = "debug";
+  cli.gpus = 0;                                               // a given 0 wins over the file's 4
+  cli.sbatch_args = std::vector<std::string>{"--qos=high"};  // replaces the file's list
+  cli.array_cap = 0;                                          // --no-arrays
+  const SlurmSettings s = merge_slurm_options(file, cli);
+  EXPECT_EQ(s.partition, "debug");
+  EXPECT_EQ(s.account, "proj1");
+  EXPECT_EQ(s.time, "1:00:00");
+  EXPECT_EQ(s.cpus_per_task, 8);
+  EXPECT_EQ(s.gpus, 0);
+  EXPECT_EQ(s.sbatch_args, (std::vector<std::string>{"--qos=high"}));
+  EXPECT_EQ(s.array_cap, 0);
+
+  // Without a file section, the command line's alone.
+  const SlurmSettings only_cli = merge_slurm_options({}, cli);
+  EXPECT_EQ(describe(only_cli), "partition=debug gpus=0 sbatch_args=[--qos=high] array_cap=0");
+}
+
+// Where tasks run is not what they compute: the slurm: section changes no run id or task id.
+TEST(ExperimentFile, SlurmSectionChangesNoRunOrTaskId) {
+  test::TempDir dir;
+  const auto ids = [](const ExperimentFile& f) {
+    std::vector<std::string> out;
+    const auto e = expand(f);
+    for (const auto& r : e.runs) out.push_back(r.run_id);
+    for (const auto& t : plan_tasks(e.runs)) out.push_back(t.task_id);
+    return out;
+  };
+  const auto without = ids(read_experiment_file(write(dir, kBase, "a.yaml")));
+  const auto with = ids(read_experiment_file(
+      write(dir,
+            std::string(kBase) + "slurm: {partition: gpu, account: p, time: \"2-00:00:00\", cpus_per_task: 4, gpus: 2, "
+                                 "sbatch_args: [--qos=high], array_cap: 3}\n",
+            "b.yaml")));
+  EXPECT_GT(without.size(), 4u);
+  EXPECT_EQ(without, with);
 }
