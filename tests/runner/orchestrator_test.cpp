@@ -384,6 +384,17 @@ TEST(Orchestrator, KilledOrchestratorLosesNothingAndRerunRunsNoTaskTwice) {
   EXPECT_EQ(ends, (std::vector<std::string>{"interrupted", "completed"}));
 }
 
+// What the orchestrator process wrote to ctl/summary when it ended (fork_orchestrator).
+struct Summary {
+  int done = -1, failed = -1, cancelled = -1, skipped = -1;
+};
+Summary read_summary(const Fixture& fx) {
+  Summary s;
+  std::ifstream in(fx.ctl + "/summary");
+  in >> s.done >> s.failed >> s.cancelled >> s.skipped;
+  return s;
+}
+
 TEST(Orchestrator, SigtermStopsTasksGracefully) {
   Fixture fx;
   fx.set("default.sleep", "60");
@@ -394,12 +405,10 @@ TEST(Orchestrator, SigtermStopsTasksGracefully) {
   const int status = wait_child(child);
   ASSERT_TRUE(started);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  std::ifstream in(fx.ctl + "/summary");
-  int done = -1, failed = -1, cancelled = -1, skipped = -1;
-  in >> done >> failed >> cancelled >> skipped;
-  EXPECT_EQ(done, 0);
-  EXPECT_EQ(failed, 0);
-  EXPECT_EQ(cancelled, 4);
+  const Summary summary = read_summary(fx);
+  EXPECT_EQ(summary.done, 0);
+  EXPECT_EQ(summary.failed, 0);
+  EXPECT_EQ(summary.cancelled, 4);
   Store store(fx.db);
   for (std::string r : {"r1", "r2"}) {
     EXPECT_EQ(state_of(store, r, r + "-train"), TaskState::kCancelled);
@@ -416,16 +425,6 @@ TEST(Orchestrator, SigtermStopsTasksGracefully) {
 }
 
 // ---- repro cancel (runner/orchestrate/cancel.h) ----
-
-struct Summary {
-  int done = -1, failed = -1, cancelled = -1, skipped = -1;
-};
-Summary read_summary(const Fixture& fx) {
-  Summary s;
-  std::ifstream in(fx.ctl + "/summary");
-  in >> s.done >> s.failed >> s.cancelled >> s.skipped;
-  return s;
-}
 
 bool traced(const Fixture& fx, const std::string& what, const std::string& task_id) {
   for (const auto& t : test::read_trace(fx.ctl))
