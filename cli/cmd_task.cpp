@@ -35,7 +35,10 @@ json read_task_file(const std::string& path) {
   return t;
 }
 
-int train_task(const json& t, std::ostream& err) {
+// A train task whose config has train.world_size N > 1 runs as N processes: on Slurm srun starts
+// them (SLURM_PROCID); locally train_run re-runs this task file once per rank (`repro task FILE
+// --threads K` with RANK/WORLD_SIZE), each rank coming back here.
+int train_task(const json& t, int threads, std::ostream& err) {
   const fs::path run_dir = t["run_dir"].get<std::string>();
   const auto& spec = t["spec"];
   fs::create_directories(run_dir);
@@ -44,7 +47,7 @@ int train_task(const json& t, std::ostream& err) {
   const std::string text = spec.at("config").get<std::string>();
   if (!fs::exists(config) || read_file(config) != text) write_file_atomic(config, text);
   return train_run(config, run_dir.string(), t["events"].get<std::string>(), spec.at("iterations").get<int64_t>(),
-                   /*resume=*/true, 0, err);
+                   /*resume=*/true, threads, err);
 }
 
 // The sample task's provenance: the machine and code, plus the sampling seed.
@@ -54,7 +57,7 @@ json sample_provenance(const json& spec) {
   return p;
 }
 
-int sample_task(const json& t, std::ostream& err) {
+int sample_task(const json& t, int threads, std::ostream& err) {
   const fs::path run_dir = t["run_dir"].get<std::string>();
   const auto& spec = t["spec"];
   const std::string task_id = t["task_id"];
@@ -78,6 +81,7 @@ int sample_task(const json& t, std::ostream& err) {
   job.num_samples = spec.at("num_samples").get<int>();
   job.batch_size = spec.at("batch_size").get<int>();
   job.seed = spec.at("seed").get<int64_t>();
+  job.threads = threads;
   job.out = (run_dir / "samples" / (task_id + ".npz")).string();
   try {
     // A finished earlier attempt left the complete file (writes are atomic): keep it.
@@ -91,11 +95,11 @@ int sample_task(const json& t, std::ostream& err) {
   return 0;
 }
 
-int run_task(const std::string& path, std::ostream& err) {
+int run_task(const std::string& path, int threads, std::ostream& err) {
   const json t = read_task_file(path);
   const std::string kind = t["kind"];
-  if (kind == "train") return train_task(t, err);
-  if (kind == "sample") return sample_task(t, err);
+  if (kind == "train") return train_task(t, threads, err);
+  if (kind == "sample") return sample_task(t, threads, err);
   if (kind == "eval") return eval_task(t, err);
   throw ConfigError(path, "kind", "expected train, sample or eval, got '" + kind + "'");
 }
@@ -104,9 +108,15 @@ int run_task(const std::string& path, std::ostream& err) {
 
 void add_task_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code) {
   auto path = std::make_shared<std::string>();
+  auto threads = std::make_shared<int>(0);
   auto* cmd = app.add_subcommand("task", "Run one task of an experiment (used by repro run)");
   cmd->add_option("FILE", *path, "the task file <run_dir>/tasks/<task_id>.json")->required();
-  cmd->callback([path, &err, exit_code] { *exit_code = run_task(*path, err); });
+  cmd->add_option("--threads", *threads,
+                  "intra-op CPU threads of a train or sample task (0 = all cores; a data-parallel train task "
+                  "gives each of its N local ranks cores/N)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->callback([path, threads, &err, exit_code] { *exit_code = run_task(*path, *threads, err); });
 }
 
 }  // namespace repro::cli

@@ -40,29 +40,44 @@ struct TrainArgs {
   std::vector<std::string> overrides;
   int64_t iterations = -1;
   bool resume = false;
-  int nproc = 1;
+  int nproc = 0;  // 0: train.world_size, else 1
   std::string events;  // "" = run_dir/events.jsonl
   std::string precision = "auto";
   RuntimeOptions runtime;
 };
 
+// How many local ranks this process must launch (0: it trains itself): --nproc, else the
+// config's train.world_size when no launcher (torchrun, srun, an earlier --nproc) started it.
+int ranks_to_launch(const TrainArgs& a, const core::TrainConfig& t, const core::DistEnv& env) {
+  const std::string launched = env.distributed() ? "rank " + std::to_string(env.rank) + " of " +
+                                                       std::to_string(env.world_size) + " (" + env.source + ")"
+                                                 : "";
+  if (env.distributed() && a.nproc > 0)
+    throw ConfigError("command line", "--nproc", "this process is already " + launched + "; drop --nproc");
+  if (env.distributed() && t.world_size > 0 && t.world_size != env.world_size)
+    throw ConfigError(a.config, "train.world_size",
+                      "the run trains with " + std::to_string(t.world_size) + " processes, this process is " + launched);
+  if (env.distributed()) return 0;
+  if (a.nproc > 0 && t.world_size > 0 && a.nproc != t.world_size)
+    throw ConfigError("command line", "--nproc",
+                      std::to_string(a.nproc) + " processes contradict train.world_size " + std::to_string(t.world_size) +
+                          " in " + a.config + "; drop --nproc");
+  const int n = a.nproc > 0 ? a.nproc : t.planned_world_size();
+  return n > 1 ? n : 0;
+}
+
 int run_train(const TrainArgs& a, std::ostream& err) {
   const core::DistEnv env = core::dist_env_from_environment();
-  if (a.nproc != 1) {
-    if (env.distributed())
-      throw ConfigError("command line", "--nproc",
-                        "this process is already rank " + std::to_string(env.rank) + " of " +
-                            std::to_string(env.world_size) + " (" + env.source + "); drop --nproc");
-    // Read the config once here, so a mistake is one error instead of one per rank.
-    config::read_train_file(a.config, a.overrides);
+  // Read before launching ranks, so a mistake is one error instead of one per rank.
+  auto file = config::read_train_file(a.config, a.overrides);
+  if (const int n = ranks_to_launch(a, file.train, env); n > 0) {
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const int threads = a.runtime.threads > 0 ? a.runtime.threads : std::max(1, cores / std::max(1, a.nproc));
-    return launch_local_ranks(a.nproc, without_options(program_args(), {"--nproc"}), threads, err);
+    const int threads = a.runtime.threads > 0 ? a.runtime.threads : std::max(1, cores / n);
+    return launch_local_ranks(n, without_options(program_args(), {"--nproc"}), threads, err);
   }
   // From here on SIGTERM/SIGINT ask for a clean stop (checkpoint, then exit 6) instead of killing.
   std::signal(SIGTERM, on_train_stop_signal);
   std::signal(SIGINT, on_train_stop_signal);
-  auto file = config::read_train_file(a.config, a.overrides);
   if (a.iterations >= 0) file.train.iterations = a.iterations;
   RuntimeOptions runtime = a.runtime;
   // One GPU per local rank.
@@ -158,9 +173,10 @@ void add_train_command(CLI::App& app, std::ostream& out, std::ostream& err, int*
   cmd->add_option("--events", a->events, "events file (default: RUN_DIR/events.jsonl)");
   cmd->add_option("--nproc", a->nproc,
                   "data-parallel processes to start on this machine (Gloo on CPUs, one GPU each on CUDA); "
-                  "train.batch_size is per process. Under torchrun or srun leave it out: RANK/WORLD_SIZE "
-                  "or SLURM_PROCID/SLURM_NTASKS are read from the environment")
-      ->capture_default_str();
+                  "train.batch_size is per process. Default: the config's train.world_size, else 1. Under "
+                  "torchrun or srun leave it out: RANK/WORLD_SIZE or SLURM_PROCID/SLURM_NTASKS are read from "
+                  "the environment")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--set", a->overrides, "override a config key, e.g. --set train.gamma=0.2 (repeatable)");
   cmd->add_option("--precision", a->precision,
                   "torso precision: auto (fp16/bf16 on CUDA when model.use_fp16, else fp32), fp32, fp16, bf16")

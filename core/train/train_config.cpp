@@ -25,6 +25,7 @@ void TrainConfig::validate(const std::string& where) const {
   if (weight_decay < 0) fail("weight_decay", "expected >= 0, got " + std::to_string(weight_decay));
   if (lr_anneal_steps < 0) fail("lr_anneal_steps", "expected >= 0, got " + std::to_string(lr_anneal_steps));
   if (grad_clip < 0) fail("grad_clip", "expected >= 0 (0 = off), got " + std::to_string(grad_clip));
+  if (world_size < 0) fail("world_size", "expected >= 1 processes (or 0: as launched), got " + std::to_string(world_size));
   if (batch_size < 1) fail("batch_size", "expected >= 1, got " + std::to_string(batch_size));
   if (microbatch == 0 || microbatch < -1) fail("microbatch", "expected -1 (off) or >= 1, got " + std::to_string(microbatch));
   if (batch_size % effective_microbatch() != 0)

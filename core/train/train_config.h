@@ -32,8 +32,13 @@ struct TrainConfig {
   int log_interval = 100;        // steps between events.jsonl log records
   int save_interval = 10000;     // steps between checkpoints (and one at the end)
   uint64_t seed = 0;             // every RNG of the run derives from it (the reference seeds none)
+  // Data-parallel processes the run trains with (the paper's GPU count; global batch = batch_size
+  // x world_size). 0: as launched (--nproc, torchrun, srun); the run's identity counts 1 then.
+  int world_size = 0;
 
   int effective_microbatch() const { return microbatch > 0 ? microbatch : batch_size; }
+  // The processes a planner launches the run with: world_size, or 1 when it is left to the launch.
+  int planned_world_size() const { return world_size > 0 ? world_size : 1; }
   // Throws ConfigError naming the key ("train.<key>") for any impossible value.
   void validate(const std::string& where = "") const;
 };

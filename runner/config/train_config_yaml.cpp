@@ -56,6 +56,7 @@ void read_train_config(StrictMap& m, core::TrainConfig& c) {
   m.get("log_interval", c.log_interval);
   m.get("save_interval", c.save_interval);
   m.get("seed", c.seed);
+  m.get("world_size", c.world_size);
 }
 
 void read_data_config(StrictMap& m, core::DataConfig& c) {

@@ -12,9 +12,12 @@
 
 namespace repro::runner {
 
-// What a task needs to run. gpus == 0: one CPU slot.
+// What a task needs to run: GPUs, and the processes (ranks) it runs as. A data-parallel train
+// task asks for N processes and, on GPUs, N GPUs (one each); on CPUs it takes N CPU slots.
 struct SlotRequest {
-  int gpus = 0;  // number of GPU ids the task gets in CUDA_VISIBLE_DEVICES
+  int gpus = 0;       // number of GPU ids the task gets in CUDA_VISIBLE_DEVICES
+  int processes = 0;  // ranks (Slurm: --ntasks); 0: one per GPU, at least 1
+  int ranks() const { return processes > 0 ? processes : (gpus > 1 ? gpus : 1); }
 };
 
 struct LaunchRequest {

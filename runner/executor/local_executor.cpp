@@ -25,6 +25,7 @@ struct LocalExecutor::Child {
   std::string key;
   pid_t pid = -1;  // also the process group id
   std::vector<size_t> gpu_slots;
+  int weight = 1;  // its share of max_parallel (slot_weight)
   Clock::time_point started;
   std::optional<Clock::time_point> deadline;
   std::optional<Clock::time_point> term_sent;  // SIGTERM sent at (timeout)
@@ -46,6 +47,10 @@ std::string trim(const std::string& s) {
   if (b == std::string::npos) return "";
   return s.substr(b, s.find_last_not_of(" \t") - b + 1);
 }
+
+// What a task counts against max_parallel: 1, or N CPU slots for a CPU task of N processes (each
+// rank keeps a core busy).
+int slot_weight(const SlotRequest& slot) { return slot.gpus > 0 ? 1 : slot.ranks(); }
 
 }  // namespace
 
@@ -92,12 +97,17 @@ LocalExecutor::~LocalExecutor() {
 }
 
 bool LocalExecutor::fits(const SlotRequest& slot) const {
-  return slot.gpus >= 0 && slot.gpus <= static_cast<int>(options_.gpus.size());
+  if (slot.gpus < 0 || slot.processes < 0 || slot.gpus > static_cast<int>(options_.gpus.size())) return false;
+  return options_.max_parallel == 0 || slot_weight(slot) <= options_.max_parallel;
 }
 
 bool LocalExecutor::can_launch(const SlotRequest& slot) const {
   if (!fits(slot)) return false;
-  if (options_.max_parallel > 0 && running() >= options_.max_parallel) return false;
+  if (options_.max_parallel > 0) {
+    int used = 0;
+    for (const auto& c : children_) used += c->weight;
+    if (used + slot_weight(slot) > options_.max_parallel) return false;
+  }
   return static_cast<int>(free_gpus().size()) >= slot.gpus;
 }
 
@@ -117,6 +127,7 @@ Launched LocalExecutor::launch(const LaunchRequest& request) {
 
   auto child = std::make_unique<Child>();
   child->key = request.key;
+  child->weight = slot_weight(request.slot);
   std::string gpus;
   for (size_t i = 0; i < gpu_busy_.size() && static_cast<int>(child->gpu_slots.size()) < request.slot.gpus; ++i)
     if (!gpu_busy_[i]) {

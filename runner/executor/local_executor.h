@@ -11,7 +11,8 @@ namespace repro::runner {
 
 struct LocalExecutorOptions {
   // Tasks running at once. With GPU ids, 0 means as many as the GPUs allow (CPU-only tasks are
-  // then unlimited). Without GPU ids it must be >= 1: each task takes one CPU slot.
+  // then unlimited). Without GPU ids it must be >= 1: each task takes one CPU slot, a CPU task of
+  // N processes (SlotRequest::processes) N slots; one asking for more than max_parallel never fits.
   int max_parallel = 1;
   // GPU ids to hand out ("0", "1", ... as CUDA_VISIBLE_DEVICES takes them). Empty: CPU only, and
   // tasks that ask for GPUs do not fit. A task asking for N takes N free ids (lowest first); a

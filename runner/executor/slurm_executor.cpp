@@ -306,7 +306,7 @@ std::optional<SlurmJobStatus> read_slurm_job_status(const std::string& path) {
 
 std::string slurm_batch_script(const LaunchRequest& r, const std::string& status_path, double heartbeat_s) {
   REPRO_CHECK(!r.argv.empty(), "launch of " + r.key + " without a program");
-  const int ntasks = std::max(1, r.slot.gpus);
+  const int ntasks = r.slot.ranks();
   std::ostringstream s;
   s << "#!/bin/bash\n"
        "# Written by repro's SlurmExecutor (docs/runner.md, \"Slurm\"): runs one attempt of a task and\n"
@@ -350,7 +350,8 @@ else
   // A CPU task never grabs a GPU the submitting shell could see.
   if (r.slot.gpus == 0 && !r.env.count("CUDA_VISIBLE_DEVICES")) s << "  export CUDA_VISIBLE_DEVICES=''\n";
   s << "  ";
-  // N processes (one per GPU) as one step; the trainer reads SLURM_PROCID / SLURM_STEP_NUM_TASKS.
+  // N processes (one per GPU, or N CPU ranks) as one step; the trainer reads SLURM_PROCID /
+  // SLURM_STEP_NUM_TASKS.
   if (ntasks > 1) s << "srun --ntasks=" << ntasks << " --kill-on-bad-exit=1 --export=ALL -- ";
   for (size_t i = 0; i < r.argv.size(); ++i) s << (i ? " " : "") << shell_quote(r.argv[i]);
   // In the foreground: bash runs the trap only after the task has exited, and $? is its status.
@@ -389,7 +390,7 @@ SlurmExecutor::SlurmExecutor(SlurmExecutorOptions options) : options_(std::move(
 SlurmExecutor::~SlurmExecutor() = default;
 
 bool SlurmExecutor::fits(const SlotRequest& slot) const {
-  return slot.gpus >= 0 && slot.gpus <= options_.max_gpus_per_task;
+  return slot.gpus >= 0 && slot.processes >= 0 && slot.gpus <= options_.max_gpus_per_task;
 }
 
 bool SlurmExecutor::can_launch(const SlotRequest& slot) const {
@@ -430,7 +431,7 @@ std::unique_ptr<SlurmExecutor::Job> SlurmExecutor::prepare(const LaunchRequest& 
 }
 
 std::vector<std::string> SlurmExecutor::sbatch_options(const LaunchRequest& request) const {
-  const int ntasks = std::max(1, request.slot.gpus);
+  const int ntasks = request.slot.ranks();
   std::vector<std::string> args = {"--output=/dev/null", "--error=/dev/null", "--ntasks=" + std::to_string(ntasks),
                                    "--export=ALL"};
   if (request.slot.gpus > 0)

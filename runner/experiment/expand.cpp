@@ -69,9 +69,6 @@ struct ReadEval {
 };
 using EvalCache = std::unordered_map<const ConfigNode*, ReadEval>;
 
-// Experiment files launch one process per run (experiments/README.md, "Known gaps").
-constexpr int kWorldSize = 1;
-
 // The training-config sections read so far, by node, each as its strict reader left it (not yet
 // validated), with the compact dump of its member of the run's identity once a run has needed it:
 // most runs of a matrix share most of their sections. A section that does not read is not kept
@@ -127,7 +124,7 @@ ReadSection<T>& read_section(ReadSections<T>& cache, SectionCache& all, const Co
 
 struct ReadTrain {
   config::TrainFile file;
-  std::string run_id;  // of config::train_identity(file, kWorldSize)
+  std::string run_id;  // of config::train_identity(file, file.train.planned_world_size())
 };
 
 // parse_train_yaml(to_yaml(tree)) and its run id, from the sections read before where the tree
@@ -156,7 +153,7 @@ std::optional<ReadTrain> read_train_sections(const ConfigTree& tree, const std::
     const auto& f = out.file;
     if (model.identity.empty()) model.identity = config::model_identity(f.model).dump();
     if (diffusion.identity.empty()) diffusion.identity = config::diffusion_identity(f.diffusion).dump();
-    if (train.identity.empty()) train.identity = config::train_section_identity(f.train, kWorldSize).dump();
+    if (train.identity.empty()) train.identity = config::train_section_identity(f.train, f.train.planned_world_size()).dump();
     if (data.identity.empty()) data.identity = config::data_identity(f.data).dump();
     out.run_id = config::run_id_of_dump(
         config::identity_dump(data.identity, diffusion.identity, model.identity, train.identity));
@@ -254,7 +251,7 @@ PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels
 }  // namespace
 
 std::string PlannedRun::label_string() const { return join(labels); }
-nlohmann::json PlannedRun::identity() const { return config::train_identity(train, kWorldSize); }
+nlohmann::json PlannedRun::identity() const { return config::train_identity(train, train.train.planned_world_size()); }
 
 Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, const std::vector<std::string>& only) {
   std::map<std::string, std::set<std::string>> filters;

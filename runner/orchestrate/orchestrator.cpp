@@ -134,7 +134,20 @@ SlotRequest slot_of(const Executor& executor, const OrchestratorOptions& options
   if (options.slot_for) return options.slot_for(task);
   if (task.spec.is_object() && task.spec.contains("gpus") && task.spec["gpus"].is_number_integer())
     return SlotRequest{task.spec["gpus"].get<int>()};
-  return executor.fits(SlotRequest{1}) ? SlotRequest{1} : SlotRequest{0};
+  // One GPU per process where the executor has GPUs, else CPU processes.
+  const bool gpu = executor.fits(SlotRequest{1});
+  return SlotRequest{gpu ? task.processes : 0, task.processes};
+}
+
+// Why a task can never run on the executor (Executor::fits is false), and what to change.
+std::string unfit_reason(const SlotRequest& slot, const std::string& executor) {
+  const bool slurm = executor == "slurm";
+  if (slot.gpus > 0)
+    return "needs " + std::to_string(slot.gpus) + " GPUs (" + std::to_string(slot.ranks()) + " processes); the " +
+           executor + " executor has fewer (" + (slurm ? "--slurm-gpus or slurm.gpus" : "--gpus") +
+           "; or lower train.world_size)";
+  return "needs " + std::to_string(slot.ranks()) + " CPU processes at once; the " + executor +
+         " executor allows fewer (--max-parallel; or lower train.world_size)";
 }
 
 std::vector<std::string> argv_of(const OrchestratorOptions& options, const std::string& task_file) {
@@ -525,7 +538,7 @@ OrchestratorSummary Orchestrator::run(const Plan& plan) {
         continue;
       }
       if (!executor_.fits(t.slot)) {
-        const std::string r = "needs " + std::to_string(t.slot.gpus) + " GPUs; the " + executor_.name() + " executor has fewer";
+        const std::string r = unfit_reason(t.slot, executor_.name());
         set_state(t, TaskState::kFailed, r);
         progress(t, "failed: " + r);
         update_run_status(t.spec->run_id);

@@ -101,8 +101,8 @@ struct OrchestratorOptions {
   double task_timeout_s = 0;      // per attempt; 0 = none
   double poll_interval_s = 0.5;   // between polls of the executor
   double ingest_interval_s = 5;   // between ingests of a running task's events
-  // The slot a task asks for. Empty: the spec's integer "gpus" when it has one, else 1 GPU when
-  // the executor fits a 1-GPU request, else a CPU slot.
+  // The slot a task asks for. Empty: the spec's integer "gpus" when it has one, else one GPU per
+  // process (TaskSpec::processes) when the executor fits a 1-GPU request, else CPU processes.
   std::function<SlotRequest(const TaskSpec&)> slot_for;
   // Called from the loop's thread; must not throw.
   std::function<void(const TaskProgress&)> on_progress;

@@ -71,6 +71,7 @@ std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
       train.spec["config"] = train_yaml(run, texts);
       train.spec["identity"] = run.identity();
       train.spec["iterations"] = train_length;
+      train.processes = t.planned_world_size();
       add(std::move(train), cell);
     } else {
       add(TaskSpec{train_id, run.run_id, "train", {}, {}, {}}, cell);

@@ -19,6 +19,7 @@ struct TaskSpec {
   std::vector<std::string> depends_on;  // task ids
   nlohmann::json spec;                  // what the task computes (docs/experiments.md)
   std::vector<std::string> cells;       // the matrix cells (label strings) that need it
+  int processes = 1;                    // ranks it runs as: a train task's train.world_size, else 1
 };
 
 // Deduplicated by task id, dependencies before dependants, in the runs' order.

@@ -104,6 +104,46 @@ TEST(RunCli, TrainsSamplesEvaluatesAndResumesNothing) {
   EXPECT_TRUE(longer) << out;
 }
 
+TEST(RunCli, AWorldSizeRunTrainsAsThatManyProcessesInThatManySlots) {
+  test::TempDir dir;
+  ASSERT_EQ(test::run_python("import numpy as np\nrng = np.random.default_rng(0)\n"
+                             "np.savez('data.npz', rng.integers(0, 256, (16, 8, 8, 3), dtype=np.uint8))\n",
+                             dir.path()),
+            0);
+  std::ofstream(dir.file("exp.yaml"))
+      << "name: dp\nbase:\n"
+         "  model: {image_size: 8, num_channels: 32, channel_mult: [1, 1], num_res_blocks: 1,\n"
+         "          attention_resolutions: [4], num_head_channels: 32, learn_sigma: true}\n"
+         "  diffusion: {diffusion_steps: 20}\n"
+         "  train: {batch_size: 2, world_size: 2, iterations: 4, save_interval: 4, log_interval: 1}\n"
+         "  data: {path: data.npz}\n";
+  const std::string run = "run " + dir.file("exp.yaml") + " --project " + dir.file("proj");
+  std::string out;
+  auto run_id = [&](const std::string& extra) {
+    EXPECT_EQ(repro_cli(run + " --dry-run --json" + extra, &out), 0) << out;
+    return nlohmann::json::parse(out)["runs"][0]["run_id"].get<std::string>();
+  };
+  // The process count is part of the run's identity; left out (0) it counts as 1.
+  const std::string id = run_id("");
+  EXPECT_NE(id, run_id(" --set train.world_size=1"));
+  EXPECT_EQ(run_id(" --set train.world_size=0"), run_id(" --set train.world_size=1"));
+
+  // Two CPU processes never fit in one slot: the task fails at once, saying why.
+  EXPECT_EQ(repro_cli(run + " --max-parallel 1", &out), 7) << out;
+  EXPECT_NE(out.find("needs 2 CPU processes at once"), std::string::npos) << out;
+  ASSERT_EQ(repro_cli(run + " --max-parallel 2", &out), 0) << out;
+  const fs::path run_dir = fs::path(dir.file("proj")) / "runs" / id;
+  EXPECT_TRUE(fs::exists(run_dir / "checkpoints" / "model000004.pt"));
+  std::ifstream resolved(run_dir / "config.resolved.json");
+  EXPECT_EQ(nlohmann::json::parse(resolved)["train"]["world_size"], 2);
+  std::string logs;
+  for (const auto& e : fs::directory_iterator(run_dir / "logs")) {
+    std::ifstream in(e.path());
+    logs += std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_NE(logs.find("launching 2 ranks"), std::string::npos) << logs;
+}
+
 TEST(RunCli, ABadExperimentFailsBeforeAnythingLaunches) {
   test::TempDir dir;
   std::string text = kExperiment;

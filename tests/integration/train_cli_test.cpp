@@ -95,6 +95,9 @@ TEST(TrainCli, BadConfigFailsBeforeAnyStep) {
   EXPECT_NE(out.find("train.gamma"), std::string::npos) << out;
   EXPECT_EQ(repro_cli(base + " --set train.microbatch=3", &out), 2);
   EXPECT_NE(out.find("not divisible"), std::string::npos) << out;
+  EXPECT_EQ(repro_cli(base + " --set train.world_size=-2", &out), 2);
+  EXPECT_NE(out.find("train.world_size"), std::string::npos) << out;
+  EXPECT_NE(out.find("got -2"), std::string::npos) << out;
   EXPECT_EQ(repro_cli(base + " --set data.path=missing.npz", &out), 3);
   EXPECT_NE(out.find("missing.npz"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(dir.file("run") + "/checkpoints"));

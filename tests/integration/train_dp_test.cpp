@@ -3,6 +3,7 @@
 // and torchrun-style MASTER_ADDR/MASTER_PORT), and resume, refuse and stop like one process.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <nlohmann/json.hpp>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -168,4 +169,31 @@ TEST_F(TrainDataParallel, NprocInsideADistributedLaunchIsRefused) {
                               &out),
             2);
   EXPECT_NE(out.find("--nproc"), std::string::npos) << out;
+}
+
+TEST_F(TrainDataParallel, WorldSizeInTheConfigStartsItsRanksAndMustAgreeWithTheLaunch) {
+  const std::string per_rank = "--set train.batch_size=2 --set train.microbatch=1";
+  const std::string in_config = per_rank + " --set train.world_size=2";
+  std::string out;
+  // train.world_size 2 without --nproc: the same two ranks as --nproc 2, the same weights.
+  ASSERT_EQ(repro_cli(train("config", in_config), &out), 0) << out;
+  EXPECT_NE(out.find("launching 2 ranks"), std::string::npos) << out;
+  ASSERT_EQ(repro_cli(train("nproc", "--nproc 2 " + per_rank), &out), 0) << out;
+  EXPECT_EQ(max_checkpoint_diff(dir_.file("config/checkpoints/model000004.pt"),
+                                dir_.file("nproc/checkpoints/model000004.pt"), dir_.path()),
+            0.0);
+  std::ifstream resolved(dir_.file("config/config.resolved.json"));
+  EXPECT_EQ(nlohmann::json::parse(resolved)["train"]["world_size"], 2);
+  // A launch of another size is refused before anything trains, naming both.
+  EXPECT_EQ(repro_cli(train("x", "--nproc 3 " + in_config), &out), 2);
+  EXPECT_NE(out.find("contradict train.world_size 2"), std::string::npos) << out;
+  EXPECT_EQ(test::run_command("RANK=0 WORLD_SIZE=3 MASTER_ADDR=127.0.0.1 '" + test::repro_binary() + "' " +
+                                  train("y", in_config),
+                              &out),
+            2);
+  EXPECT_NE(out.find("key 'train.world_size': the run trains with 2 processes, this process is rank 0 of 3"),
+            std::string::npos)
+      << out;
+  EXPECT_FALSE(fs::exists(dir_.file("x")));
+  EXPECT_FALSE(fs::exists(dir_.file("y")));
 }

@@ -205,8 +205,8 @@ TEST(Expand, SectionByRunReadingIsTheWholeFilesReading) {
     const std::string base_dir = fs::absolute(path).parent_path().lexically_normal().string() + "/";
     for (const auto& run : expand(read_experiment_file(path), sets).runs) {
       const auto whole = config::parse_train_yaml(to_yaml(without(run.config, "eval")), path, base_dir);
-      EXPECT_EQ(config::train_identity(whole, 1).dump(), run.identity().dump()) << run.label_string();
-      EXPECT_EQ(config::run_id(config::train_identity(whole, 1)), run.run_id) << run.label_string();
+      EXPECT_EQ(config::train_identity(whole, whole.train.planned_world_size()).dump(), run.identity().dump()) << run.label_string();
+      EXPECT_EQ(config::run_id(config::train_identity(whole, whole.train.planned_world_size())), run.run_id) << run.label_string();
       EXPECT_EQ(whole.train.iterations, run.train.train.iterations);
       EXPECT_EQ(whole.train.save_interval, run.train.train.save_interval);
       EXPECT_EQ(whole.train.log_interval, run.train.train.log_interval);
@@ -216,7 +216,7 @@ TEST(Expand, SectionByRunReadingIsTheWholeFilesReading) {
       const auto& f = run.train;
       EXPECT_EQ(config::identity_dump(config::data_identity(f.data).dump(), config::diffusion_identity(f.diffusion).dump(),
                                       config::model_identity(f.model).dump(),
-                                      config::train_section_identity(f.train, 1).dump()),
+                                      config::train_section_identity(f.train, whole.train.planned_world_size()).dump()),
                 run.identity().dump());
     }
   }

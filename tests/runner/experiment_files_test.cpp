@@ -92,17 +92,17 @@ TEST(ExperimentFiles, EveryFileReadsAndExpandsWithoutItsData) {
 }
 
 TEST(ExperimentFiles, PaperRunsUseTable9Hyperparameters) {
-  // dataset -> (image size, channels, dropout, global batch); paper-spec Table 9.
+  // dataset -> (image size, channels, dropout, GPUs, per-GPU batch); paper-spec Table 9.
   struct Row {
     int size, channels;
     double dropout;
-    int batch;
+    int gpus, batch;
   };
-  const std::map<std::string, Row> table9 = {{"cifar10", {32, 128, 0.3, 128}},
-                                             {"imagenet32", {32, 128, 0.3, 512}},
-                                             {"lsun_tower64", {64, 192, 0.1, 256}},
-                                             {"celeba64", {64, 192, 0.1, 256}},
-                                             {"ffhq128", {128, 256, 0.1, 128}}};
+  const std::map<std::string, Row> table9 = {{"cifar10", {32, 128, 0.3, 2, 64}},
+                                             {"imagenet32", {32, 128, 0.3, 4, 128}},
+                                             {"lsun_tower64", {64, 192, 0.1, 16, 16}},
+                                             {"celeba64", {64, 192, 0.1, 16, 16}},
+                                             {"ffhq128", {128, 256, 0.1, 16, 8}}};
   for (const std::string name : {"table3", "table4", "table8", "fid_curves", "table2", "table7", "gamma_ablation"}) {
     SCOPED_TRACE(name);
     for (const auto& r : load(name).expansion.runs) {
@@ -112,6 +112,8 @@ TEST(ExperimentFiles, PaperRunsUseTable9Hyperparameters) {
       EXPECT_EQ(r.train.model.num_channels, want.channels) << r.label_string();
       EXPECT_DOUBLE_EQ(r.train.model.dropout, want.dropout) << r.label_string();
       EXPECT_EQ(r.train.train.batch_size, want.batch) << r.label_string();
+      EXPECT_EQ(r.train.train.world_size, want.gpus) << r.label_string();
+      EXPECT_EQ(r.identity()["train"]["world_size"], want.gpus) << r.label_string();
       EXPECT_EQ(r.train.model.num_res_blocks, 3);
       EXPECT_TRUE(r.train.model.learn_sigma);
       EXPECT_EQ(r.train.diffusion.diffusion_steps, 1000);

@@ -155,6 +155,25 @@ TEST(LocalExecutor, CpuSlotsLimitParallelTasks) {
   EXPECT_TRUE(ex.can_launch({}));
 }
 
+TEST(LocalExecutor, ACpuTaskOfNProcessesTakesNSlots) {
+  test::TempDir dir;
+  LocalExecutor ex({3, {}, 5});
+  const SlotRequest two{0, 2};
+  EXPECT_TRUE(ex.fits(two));
+  EXPECT_FALSE(ex.fits(SlotRequest{0, 4}));  // more processes than --max-parallel: never
+  ex.launch(sh("ranks", "sleep 30", dir.file("ranks.log"), two));
+  EXPECT_TRUE(ex.can_launch({}));  // 2 of 3 slots taken
+  EXPECT_FALSE(ex.can_launch(two));
+  ex.launch(sh("one", "sleep 30", dir.file("one.log")));
+  EXPECT_FALSE(ex.can_launch({}));
+  ex.cancel("ranks", true);
+  wait_for(ex, 1);
+  EXPECT_TRUE(ex.can_launch(two));
+  EXPECT_FALSE(ex.can_launch(SlotRequest{0, 3}));
+  ex.stop_all(true);
+  wait_for(ex, 1);
+}
+
 TEST(LocalExecutor, GpuIdsHandedOutThroughCudaVisibleDevices) {
   test::TempDir dir;
   LocalExecutor ex({0, {"0", "1"}, 5});

@@ -71,6 +71,26 @@ TEST(SlurmScript, QuotesEverything) {
   EXPECT_EQ(slurm_script_path("/a/b/t.3.log"), "/a/b/t.3.sbatch");
 }
 
+TEST(SlurmScript, ProcessesRunUnderSrunWithTheirGpus) {
+  LaunchRequest r;
+  r.key = "k";
+  r.argv = {"/bin/true"};
+  r.log_path = "/tmp/x.log";
+  auto script = [&](SlotRequest slot) {
+    r.slot = slot;
+    return slurm_batch_script(r, "/tmp/x.status", 1);
+  };
+  EXPECT_EQ(script({0, 0}).find("srun"), std::string::npos);
+  EXPECT_EQ(script({1, 1}).find("srun"), std::string::npos);
+  EXPECT_NE(script({2, 0}).find("srun --ntasks=2 "), std::string::npos);  // one per GPU
+  const std::string cpu = script({0, 3});
+  EXPECT_NE(cpu.find("srun --ntasks=3 "), std::string::npos) << cpu;
+  EXPECT_NE(cpu.find("export CUDA_VISIBLE_DEVICES=''"), std::string::npos) << cpu;
+  EXPECT_EQ(SlotRequest({0, 0}).ranks(), 1);
+  EXPECT_EQ(SlotRequest({4, 0}).ranks(), 4);
+  EXPECT_EQ(SlotRequest({0, 4}).ranks(), 4);
+}
+
 TEST(SlurmScript, MissingSbatchIsAConfigError) {
   SlurmExecutorOptions o;
   o.sbatch = "repro-no-such-sbatch";
@@ -232,6 +252,20 @@ TEST_F(SlurmTest, MultiGpuTaskRunsOneProcessPerGpuUnderSrun) {
   const std::string log = read_all(r.log_path);
   EXPECT_NE(log.find("rank 0 of 2"), std::string::npos) << log;
   EXPECT_NE(log.find("rank 1 of 2"), std::string::npos) << log;
+}
+
+TEST_F(SlurmTest, CpuTaskOfTwoProcessesRunsBothUnderSrunWithoutGpus) {
+  test::TempDir dir;
+  SlurmExecutor ex(test_options());
+  auto r = shell_task(dir.path().string(), "cpu-ddp",
+                      "echo \"rank $SLURM_PROCID of $SLURM_STEP_NUM_TASKS cvd=[$CUDA_VISIBLE_DEVICES]\"");
+  r.slot = SlotRequest{0, 2};
+  ex.launch(r);
+  const Finished f = wait_finished(ex, "cpu-ddp");
+  EXPECT_EQ(f.exit_code, 0);
+  const std::string log = read_all(r.log_path);
+  EXPECT_NE(log.find("rank 0 of 2 cvd=[]"), std::string::npos) << log;
+  EXPECT_NE(log.find("rank 1 of 2 cvd=[]"), std::string::npos) << log;
 }
 
 TEST_F(SlurmTest, RequeuedJobStaysRunningAndFinishesOnce) {

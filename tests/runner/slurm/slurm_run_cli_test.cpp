@@ -1,0 +1,54 @@
+// `repro run --executor slurm` end to end on the one-node cluster: a run with train.world_size 2
+// is one job whose script starts the real trainer as two srun ranks (SLURM_PROCID), which meet
+// through the Slurm-derived rendezvous and train together on CPUs (Gloo).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/runner/slurm/slurm_cluster.h"
+#include "tests/support/test_support.h"
+
+namespace repro {
+namespace {
+
+namespace fs = std::filesystem;
+using test::SlurmTest;
+
+TEST_F(SlurmTest, ADataParallelRunTrainsAsTwoSrunRanks) {
+  test::TempDir dir;
+  ASSERT_EQ(test::run_python("import numpy as np\nrng = np.random.default_rng(0)\n"
+                             "np.savez('data.npz', rng.integers(0, 256, (16, 8, 8, 3), dtype=np.uint8))\n",
+                             dir.path()),
+            0);
+  std::ofstream(dir.file("exp.yaml"))
+      << "name: dp\nbase:\n"
+         "  model: {image_size: 8, num_channels: 32, channel_mult: [1, 1], num_res_blocks: 1,\n"
+         "          attention_resolutions: [4], num_head_channels: 32, learn_sigma: true}\n"
+         "  diffusion: {diffusion_steps: 20}\n"
+         "  train: {batch_size: 2, world_size: 2, iterations: 4, save_interval: 4, log_interval: 1}\n"
+         "  data: {path: data.npz}\n";
+  const std::string run = "run " + dir.file("exp.yaml") + " --project " + dir.file("proj") + " --executor slurm";
+  std::string out;
+  ASSERT_EQ(test::repro_cli(run + " --dry-run --json", &out), 0) << out;
+  const std::string id = nlohmann::json::parse(out)["runs"][0]["run_id"];
+  ASSERT_EQ(test::repro_cli(run, &out), 0) << out;
+
+  const fs::path run_dir = fs::path(dir.file("proj")) / "runs" / id;
+  EXPECT_TRUE(fs::exists(run_dir / "checkpoints" / "model000004.pt"));
+  std::ifstream resolved(run_dir / "config.resolved.json");
+  EXPECT_EQ(nlohmann::json::parse(resolved)["train"]["world_size"], 2);
+  std::string logs, scripts;
+  for (const auto& e : fs::directory_iterator(run_dir / "logs")) {
+    std::ifstream in(e.path());
+    (e.path().extension() == ".sbatch" ? scripts : logs) += std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_NE(scripts.find("srun --ntasks=2 "), std::string::npos) << scripts;
+  EXPECT_NE(logs.find("rank 0 of 2 (slurm"), std::string::npos) << logs;
+  EXPECT_EQ(logs.find("launching 2 ranks"), std::string::npos) << logs;  // srun started them, not repro
+}
+
+}  // namespace
+}  // namespace repro
