@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -48,39 +49,43 @@ struct ToolResult {
 };
 
 // Runs a program (no shell: arguments reach it as they are) and collects its output. The output
-// goes through temporary files: small, and no asynchronous SIGCHLD handling to race with.
+// goes through temporary files (small, and no asynchronous SIGCHLD handling to race with) that
+// are unlinked as soon as they are open, so a killed orchestrator leaves none behind.
 ToolResult run_tool(const std::string& exe, const std::vector<std::string>& args,
                     const std::map<std::string, std::string>& env = {}) {
-  char out_path[] = "/tmp/repro-slurm-out-XXXXXX";
-  char err_path[] = "/tmp/repro-slurm-err-XXXXXX";
-  const int fo = ::mkstemp(out_path), fe = ::mkstemp(err_path);
-  if (fo >= 0) ::close(fo);
-  if (fe >= 0) ::close(fe);
-  if (fo < 0 || fe < 0) throw IoError(std::string("cannot create a temporary file in /tmp to run ") + exe);
+  auto open_unlinked = [&exe]() {
+    char path[] = "/tmp/repro-slurm-XXXXXX";
+    const int fd = ::mkstemp(path);
+    if (fd < 0) throw IoError(std::string("cannot create a temporary file in /tmp to run ") + exe);
+    ::unlink(path);
+    FILE* f = ::fdopen(fd, "w+");
+    if (!f) ::close(fd);
+    return std::unique_ptr<FILE, int (*)(FILE*)>(f, &std::fclose);
+  };
+  const auto out = open_unlinked(), err = open_unlinked();
+  if (!out || !err) throw IoError(std::string("cannot open a temporary file in /tmp to run ") + exe);
   ToolResult r;
   try {
     bp::environment child_env = boost::this_process::environment();
     for (const auto& [k, v] : env) child_env[k] = v;
     // clang-format off
-    bp::child c(bp::exe = exe, bp::args = args, bp::std_in < bp::null, bp::std_out > std::string(out_path),
-                bp::std_err > std::string(err_path), child_env);
+    bp::child c(bp::exe = exe, bp::args = args, bp::std_in < bp::null, bp::std_out > out.get(),
+                bp::std_err > err.get(), child_env);
     // clang-format on
     c.wait();
     r.rc = c.exit_code();
   } catch (const std::exception& e) {
-    ::unlink(out_path);
-    ::unlink(err_path);
     throw IoError("cannot run " + exe + ": " + e.what());
   }
-  auto slurp = [](const char* path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    ::unlink(path);
-    return s.str();
+  auto slurp = [](FILE* f) {
+    std::string text;
+    std::rewind(f);
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+    return text;
   };
-  r.out = slurp(out_path);
-  r.err = slurp(err_path);
+  r.out = slurp(out.get());
+  r.err = slurp(err.get());
   return r;
 }
 
@@ -732,7 +737,22 @@ void SlurmExecutor::cancel(const std::string& key, bool force) {
 }
 
 void SlurmExecutor::stop_all(bool force) {
-  for (auto& j : jobs_) cancel(j->key, force);
+  // A few scancel calls for all jobs (array elements included), not one per job: stopping a sweep
+  // of thousands must not take thousands of round trips to the controller.
+  std::vector<std::string> kill, term;
+  for (auto& j : jobs_) {
+    j->cancelled = true;
+    if (force) j->killed = true;
+    (force || !j->running_since ? kill : term).push_back(j->job_id);
+  }
+  constexpr size_t kIdsPerCall = 500;  // keeps each command line far below ARG_MAX
+  for (size_t i = 0; i < kill.size(); i += kIdsPerCall)
+    run_tool(options_.scancel, {kill.begin() + i, kill.begin() + std::min(kill.size(), i + kIdsPerCall)});
+  for (size_t i = 0; i < term.size(); i += kIdsPerCall) {
+    std::vector<std::string> args = {"--full", "--signal=TERM"};
+    args.insert(args.end(), term.begin() + i, term.begin() + std::min(term.size(), i + kIdsPerCall));
+    run_tool(options_.scancel, args);
+  }
 }
 
 bool SlurmExecutor::adopt(const std::string& key, const std::string& job_id, const std::string& log_path) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -203,6 +204,42 @@ TEST_F(SlurmTest, CancelGracefulAndForced) {
   EXPECT_NE(read_all(soft.log_path).find("stopping"), std::string::npos);
   EXPECT_TRUE(got["hard"].cancelled);
   EXPECT_NE(got["hard"].status(), 0);
+}
+
+TEST_F(SlurmTest, StopAllSignalsEveryJobInOneScancel) {
+  test::TempDir dir;
+  const std::string d = dir.path().string();
+  // scancel behind a wrapper that records each call.
+  std::string scancel;
+  ASSERT_EQ(test::run_command("command -v scancel", &scancel), 0);
+  scancel.erase(scancel.find_last_not_of("\n") + 1);
+  std::ofstream(d + "/scancel") << "#!/bin/sh\necho \"$*\" >> '" << d << "/calls'\nexec '" << scancel << "' \"$@\"\n";
+  fs::permissions(d + "/scancel", fs::perms::owner_all);
+  auto o = test_options();
+  o.scancel = d + "/scancel";
+  SlurmExecutor ex(o);
+  std::vector<LaunchRequest> tasks;
+  for (const char* key : {"s1", "s2", "s3"}) {
+    tasks.push_back(shell_task(d, key, "trap 'exit 6' TERM; sleep 60 & wait $!"));
+    ex.launch(tasks.back());
+  }
+  for (const auto& t : tasks) ASSERT_TRUE(wait_started(t.log_path));
+  ex.poll();  // sees them RUNNING
+  ex.stop_all(false);
+  std::map<std::string, Finished> got;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(40);
+  while (got.size() < 3 && std::chrono::steady_clock::now() < until) {
+    for (const auto& f : ex.poll()) got[f.key] = f;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(got.size(), 3u);
+  for (const auto& [key, f] : got) {
+    EXPECT_TRUE(f.cancelled) << key;
+    EXPECT_EQ(f.exit_code, 6) << key;  // stopped gracefully
+  }
+  const std::string calls = read_all(d + "/calls");
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), '\n'), 1) << calls;
+  EXPECT_EQ(calls.rfind("--full --signal=TERM ", 0), 0u) << calls;
 }
 
 TEST_F(SlurmTest, CancelOfAPendingJobRemovesIt) {
