@@ -14,6 +14,8 @@
 // memory pool): 100 runs took 4.3 s, 400 runs 85 s, 10,000 never finished. Reading each distinct
 // config section once and planning without yaml-cpp's emitter then took read + expand + plan from
 // 2.7-3.0 s to 1.5-1.7 s, about 1 s of it the first touch of the plan's heap (docs/benchmarks.md).
+// Holding specs and run configs as compact JSON text, not nlohmann objects, took the plan from
+// ~24 KB to ~8 KB per run and ~76,000 page faults to ~35,000: 0.76-0.95 s.
 #include <SQLiteCpp/Statement.h>
 #include <sqlite3.h>
 
@@ -44,6 +46,7 @@ using namespace repro::runner;
 
 namespace {
 
+using repro::bench::minor_faults;
 using repro::bench::peak_rss_mib;
 using repro::bench::seconds_since;
 
@@ -128,6 +131,7 @@ int main(int argc, char** argv) {
   std::ofstream(path) << experiment_text(seeds);
 
   // ---- read + expand + plan ----
+  const long faults0 = minor_faults();
   auto t0 = std::chrono::steady_clock::now();
   const ExperimentFile file = read_experiment_file(path);
   const double read_s = seconds_since(t0);
@@ -137,6 +141,7 @@ int main(int argc, char** argv) {
   t0 = std::chrono::steady_clock::now();
   const Plan plan = make_plan({file.name, path, file.sha256}, expansion);
   const double plan_s = seconds_since(t0);
+  const long plan_faults = minor_faults() - faults0;
   const size_t runs = expansion.runs.size();
   if (runs != static_cast<size_t>(100 * seeds) || plan.tasks.size() != runs * 9) {
     std::fprintf(stderr, "expanded %zu runs and %zu tasks, expected %d and %d\n", runs, plan.tasks.size(), 100 * seeds,
@@ -146,9 +151,9 @@ int main(int argc, char** argv) {
 
   // A digest of what was planned (ids, specs, configs), to compare implementations by.
   std::string planned;
-  for (const auto& r : plan.runs) planned += r.run_id + r.config.dump() + "\n";
+  for (const auto& r : plan.runs) planned += r.run_id + r.config + "\n";
   for (const auto& t : plan.tasks) {
-    planned += t.task_id + t.kind + t.spec.dump();
+    planned += t.task_id + t.kind + t.spec;
     for (const auto& d : t.depends_on) planned += " " + d;
     for (const auto& c : t.cells) planned += " " + c;
     planned += "\n";
@@ -163,9 +168,9 @@ int main(int argc, char** argv) {
     WriteTransaction tx(store);
     put_experiment(store, plan.experiment);
     for (const auto& r : plan.runs)
-      put_run(store, {r.run_id, plan.experiment.name, r.axes.dump(), r.position, r.config.dump(),
+      put_run(store, {r.run_id, plan.experiment.name, r.axes.dump(), r.position, r.config,
                       run_dir_of(dir.string(), r.run_id)});
-    for (const auto& t : plan.tasks) put_task(store, {t.task_id, t.run_id, parse_task_kind(t.kind), t.spec.dump()});
+    for (const auto& t : plan.tasks) put_task(store, {t.task_id, t.run_id, parse_task_kind(t.kind), t.spec});
     // Some progress for status to show: every train task done with 20 loss points (every 10th
     // still running), the eval tasks of every other run done with fid and sfid, and the train
     // task of every 100th run failed after 2 attempts.
@@ -278,7 +283,8 @@ int main(int argc, char** argv) {
               expand_s * 1e3);
   std::printf("| make_plan (task graph) | %zu tasks (train + 4 x (sample, eval) per run) | %.0f ms | |\n",
               plan.tasks.size(), plan_s * 1e3);
-  std::printf("| read + expand + plan | | %.0f ms | < 1000 ms |\n", (read_s + expand_s + plan_s) * 1e3);
+  std::printf("| read + expand + plan | %ld page faults | %.0f ms | < 1000 ms |\n", plan_faults,
+              (read_s + expand_s + plan_s) * 1e3);
   std::printf("| fill the store | %zu runs, %zu tasks, one transaction | %.0f ms | |\n", runs, plan.tasks.size(),
               fill_s * 1e3);
   std::printf("| runs_of_experiment (task counts by state) | %zu runs | median %.1f ms, first %.1f ms | < 200 ms |\n",

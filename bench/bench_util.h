@@ -1,5 +1,6 @@
 #pragma once
-// Small helpers the benchmarks share: wall seconds and the process's peak resident memory.
+// Small helpers the benchmarks share: wall seconds, the process's peak resident memory and its
+// page faults.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -14,6 +15,14 @@ inline double peak_rss_mib() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return u.ru_maxrss / 1024.0;
+}
+
+// Page faults served without I/O so far, mostly first touches of fresh memory (on a VM they can
+// cost more than the work that touches it).
+inline long minor_faults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
 }
 
 }  // namespace repro::bench

@@ -82,7 +82,7 @@ void print_dry_run(const runner::Expansion& e, const std::vector<runner::DryRunL
     for (const auto& [cell, why] : e.excluded) j["excluded"].push_back({{"cell", cell}, {"reason", why}});
     for (const auto& l : lines)
       j["tasks"].push_back({{"task_id", l.task_id}, {"kind", l.kind}, {"action", l.action}, {"state", l.state},
-                            {"depends_on", l.depends_on}});
+                            {"depends_on", l.depends_on}, {"processes", l.slot.ranks()}, {"gpus", l.slot.gpus}});
     out << j.dump(2) << "\n";
     return;
   }
@@ -95,7 +95,14 @@ void print_dry_run(const runner::Expansion& e, const std::vector<runner::DryRunL
   for (const auto& l : lines) (l.action == "launch" ? launch : l.action == "wait" ? wait : skip)++;
   out << lines.size() << " tasks: " << launch << " to launch now, " << wait << " after their dependencies, " << skip
       << " done\n";
-  for (const auto& l : lines) out << "  " << std::left << std::setw(7) << l.action << std::setw(7) << l.kind << l.task_id << "\n";
+  for (const auto& l : lines) {
+    out << "  " << std::left << std::setw(7) << l.action << std::setw(7) << l.kind << l.task_id;
+    // What a task holds beyond one CPU slot or one GPU: a data-parallel run's processes.
+    if (l.slot.ranks() > 1)
+      out << "  (" << l.slot.ranks() << " processes" << (l.slot.gpus > 0 ? ", " + std::to_string(l.slot.gpus) + " GPUs" : "")
+          << ")";
+    out << "\n";
+  }
 }
 
 int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {

@@ -42,22 +42,6 @@ torch::Tensor tensor_from_hex(const std::string& hex, torch::ScalarType dtype) {
   return t;
 }
 
-std::string checkpoint_name(const std::string& prefix, int64_t step) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%s%06lld.pt", prefix.c_str(), static_cast<long long>(step));
-  return buf;
-}
-
-std::string ema_name(double rate, int64_t step) {
-  // The shortest text that reads back as `rate`: "0.9999", as the reference's str(rate).
-  char rate_buf[32];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(rate_buf, sizeof(rate_buf), "%.*g", precision, rate);
-    if (std::strtod(rate_buf, nullptr) == rate) break;
-  }
-  return checkpoint_name(std::string("ema_") + rate_buf + "_", step);
-}
-
 std::string write_sha256_beside(const std::string& path) {
   const std::string hex = sha256_file_hex(path);
   write_file_atomic(path + ".sha256", hex + "  " + fs::path(path).filename().string() + "\n");

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "core/train/checkpoint_names.h"
+
 namespace repro::core {
 
 // Raw bytes of a contiguous CPU tensor as lowercase hex, and back (for RNG states in JSON).
@@ -35,9 +37,6 @@ struct TrainState {
   std::vector<std::pair<std::string, std::string>> rank_rngs;
   std::map<std::string, std::string> files;  // file name -> SHA-256
 };
-
-std::string checkpoint_name(const std::string& prefix, int64_t step);  // "model000010.pt"
-std::string ema_name(double rate, int64_t step);                        // "ema_0.9999_000010.pt"
 
 // Writes state{K}.json (atomic) with its .sha256, after the files it lists.
 void write_train_state(const std::string& dir, const TrainState& state);

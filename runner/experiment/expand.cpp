@@ -124,7 +124,8 @@ ReadSection<T>& read_section(ReadSections<T>& cache, SectionCache& all, const Co
 
 struct ReadTrain {
   config::TrainFile file;
-  std::string run_id;  // of config::train_identity(file, file.train.planned_world_size())
+  std::string identity_json;  // config::train_identity(file, file.train.planned_world_size()).dump()
+  std::string run_id;         // its short hash
 };
 
 // parse_train_yaml(to_yaml(tree)) and its run id, from the sections read before where the tree
@@ -146,7 +147,7 @@ std::optional<ReadTrain> read_train_sections(const ConfigTree& tree, const std::
     auto& diffusion = read_section(cache.diffusion, cache, sections[1], "diffusion", config::read_diffusion_config);
     auto& train = read_section(cache.train, cache, sections[2], "train", config::read_train_config);
     auto& data = read_section(cache.data, cache, sections[3], "data", config::read_data_config);
-    ReadTrain out{{model.value, diffusion.value, train.value, data.value}, {}};
+    ReadTrain out{{model.value, diffusion.value, train.value, data.value}, {}, {}};
     config::finish_train_file(out.file, base_dir);
     // A member of the identity follows from its section alone (data's from the path joined to
     // base_dir, the same for the whole expansion).
@@ -155,8 +156,8 @@ std::optional<ReadTrain> read_train_sections(const ConfigTree& tree, const std::
     if (diffusion.identity.empty()) diffusion.identity = config::diffusion_identity(f.diffusion).dump();
     if (train.identity.empty()) train.identity = config::train_section_identity(f.train, f.train.planned_world_size()).dump();
     if (data.identity.empty()) data.identity = config::data_identity(f.data).dump();
-    out.run_id = config::run_id_of_dump(
-        config::identity_dump(data.identity, diffusion.identity, model.identity, train.identity));
+    out.identity_json = config::identity_dump(data.identity, diffusion.identity, model.identity, train.identity);
+    out.run_id = config::run_id_of_dump(out.identity_json);
     return out;
   } catch (const ConfigError&) {
     return std::nullopt;
@@ -206,6 +207,7 @@ PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels
   const ConfigTree train_tree = without(cfg, "eval");
   if (auto read = read_train_sections(train_tree, base_dir, sections)) {
     run.train = std::move(read->file);
+    run.identity_json = std::move(read->identity_json);
     run.run_id = std::move(read->run_id);
   } else {
     try {
@@ -244,14 +246,17 @@ PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels
       if (!known) throw ConfigError(where, "eval.ema", "'" + e.ema + "' is not one of train.ema_rate (or \"model\")");
     }
   }
-  if (run.run_id.empty()) run.run_id = config::run_id(run.identity());
+  if (run.identity_json.empty()) {
+    run.identity_json = config::train_identity(run.train, run.train.train.planned_world_size()).dump();
+    run.run_id = config::run_id_of_dump(run.identity_json);
+  }
   return run;
 }
 
 }  // namespace
 
 std::string PlannedRun::label_string() const { return join(labels); }
-nlohmann::json PlannedRun::identity() const { return config::train_identity(train, train.train.planned_world_size()); }
+nlohmann::json PlannedRun::identity() const { return nlohmann::json::parse(identity_json); }
 
 Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, const std::vector<std::string>& only) {
   std::map<std::string, std::set<std::string>> filters;

@@ -23,10 +23,12 @@ struct PlannedRun {
   ConfigTree config;                // the composed tree (values keep their file marks)
   config::TrainFile train;          // read and validated from it
   std::optional<EvalSpec> eval;     // absent: train only
-  std::string run_id;               // the short hash of identity()
-  // config::train_identity of train: made when asked (a matrix of 10,000 runs would hold 60 MiB of
-  // identities that the plan copies anyway).
-  nlohmann::json identity() const;
+  // config::train_identity of train (its world size the planned one), as its compact dump: what
+  // the plan stores and the run id hashes. Text, not an object: a 10,000-run matrix would hold
+  // 60 MiB of identities as nlohmann objects, 12 MiB as text.
+  std::string identity_json;
+  std::string run_id;               // the short hash of identity_json
+  nlohmann::json identity() const;  // identity_json parsed
   std::string label_string() const; // "dataset=cifar10 method=adm-ip" ("(base)" without axes)
 };
 

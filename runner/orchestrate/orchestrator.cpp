@@ -40,7 +40,7 @@ Plan make_plan(const ExperimentRow& experiment, const Expansion& expansion) {
     pr.run_id = r.run_id;
     for (const auto& [axis, label] : r.labels) pr.axes[axis] = label;
     pr.position = static_cast<int64_t>(i);
-    pr.config = r.identity();
+    pr.config = r.identity_json;
     plan.runs.push_back(std::move(pr));
   }
   plan.tasks = plan_tasks(expansion.runs);
@@ -71,7 +71,7 @@ nlohmann::json task_file_json(const std::string& project_dir, const TaskSpec& ta
           {"run_dir", dir},
           {"events", events_file_of(dir, task)},
           {"depends_on", task.depends_on},
-          {"spec", task.spec}};
+          {"spec", nlohmann::json::parse(task.spec)}};
 }
 
 // ---- policy ----
@@ -123,6 +123,14 @@ void make_dirs(const std::string& dir) {
   if (ec) throw IoError("cannot create " + dir + ": " + ec.message());
 }
 
+// The member `key` of a task's spec; null when absent. Parsed only where the text has the key: a
+// plan's specs are looked up task by task, and most lack the key.
+nlohmann::json spec_member(const TaskSpec& task, const std::string& key) {
+  if (task.spec.find("\"" + key + "\":") == std::string::npos) return nullptr;
+  const auto spec = nlohmann::json::parse(task.spec);
+  return spec.is_object() && spec.contains(key) ? spec.at(key) : nullptr;
+}
+
 std::optional<TaskState> stored_state(Store& store, const std::string& task_id) {
   SQLite::Statement q(store.db(), "SELECT state FROM tasks WHERE task_id = ?");
   q.bind(1, task_id);
@@ -132,8 +140,7 @@ std::optional<TaskState> stored_state(Store& store, const std::string& task_id) 
 
 SlotRequest slot_of(const Executor& executor, const OrchestratorOptions& options, const TaskSpec& task) {
   if (options.slot_for) return options.slot_for(task);
-  if (task.spec.is_object() && task.spec.contains("gpus") && task.spec["gpus"].is_number_integer())
-    return SlotRequest{task.spec["gpus"].get<int>()};
+  if (const auto gpus = spec_member(task, "gpus"); gpus.is_number_integer()) return SlotRequest{gpus.get<int>()};
   // One GPU per process where the executor has GPUs, else CPU processes.
   const bool gpu = executor.fits(SlotRequest{1});
   return SlotRequest{gpu ? task.processes : 0, task.processes};
@@ -254,10 +261,10 @@ OrchestratorSummary Orchestrator::run(const Plan& plan) {
     WriteTransaction tx(store_);
     put_experiment(store_, plan.experiment);
     for (const auto& r : plan.runs)
-      put_run(store_, RunRow{r.run_id, plan.experiment.name, r.axes.dump(), r.position, r.config.dump(),
+      put_run(store_, RunRow{r.run_id, plan.experiment.name, r.axes.dump(), r.position, r.config,
                              run_dir_of(options_.project_dir, r.run_id)});
     for (const auto& t : tasks)
-      put_task(store_, TaskRow{t.spec->task_id, t.spec->run_id, parse_task_kind(t.spec->kind), t.spec->spec.dump()});
+      put_task(store_, TaskRow{t.spec->task_id, t.spec->run_id, parse_task_kind(t.spec->kind), t.spec->spec});
     tx.commit();
   }
   for (const auto& t : tasks) {
@@ -274,8 +281,9 @@ OrchestratorSummary Orchestrator::run(const Plan& plan) {
     p.state = t.state;
     p.attempt = t.attempts;
     p.message = message;
-    if (t.spec->kind == "train" && t.spec->spec.contains("iterations") && t.spec->spec["iterations"].is_number_integer())
-      p.total_steps = t.spec->spec["iterations"].get<int64_t>();
+    if (t.spec->kind == "train")
+      if (const auto iterations = spec_member(*t.spec, "iterations"); iterations.is_number_integer())
+        p.total_steps = iterations.get<int64_t>();
     try {
       for (const auto& m : latest_metrics(store_, t.spec->task_id)) p.step = std::max(p.step.value_or(m.step), m.step);
     } catch (const std::exception&) {
@@ -522,15 +530,20 @@ OrchestratorSummary Orchestrator::run(const Plan& plan) {
     std::vector<TaskRuntime*> ready;
     for (auto& t : tasks) {
       if (t.state != TaskState::kPending || stopping) continue;
-      bool deps_done = true;
+      bool deps_done = true, deps_running = true;
       std::string blocked;
       for (const auto& d : t.spec->depends_on) {
         auto it = index.find(d);
         const TaskState ds = it == index.end() ? stored_state(store_, d).value_or(TaskState::kPending) : tasks[it->second].state;
         deps_done &= ds == TaskState::kDone;
+        deps_running &= ds == TaskState::kDone || ds == TaskState::kRunning;
         if (ds == TaskState::kFailed || ds == TaskState::kCancelled)
           blocked = "dependency " + d + " " + to_string(ds);
       }
+      // A sample task starts as soon as its checkpoint exists, beside the rest of its training
+      // (looked for only while that training runs: a few files per running train task).
+      if (!deps_done && deps_running && !t.spec->early_start_file.empty())
+        deps_done = fs::exists(fs::path(run_dir_of(options_.project_dir, t.spec->run_id)) / t.spec->early_start_file);
       if (!blocked.empty()) {
         set_state(t, TaskState::kFailed, blocked);
         progress(t, "failed: " + blocked);

@@ -28,7 +28,7 @@ struct PlanRun {
   std::string run_id;
   nlohmann::json axes = nlohmann::json::object();  // axis -> label of the matrix cell
   int64_t position = 0;                            // index of the cell in the expanded matrix
-  nlohmann::json config = nlohmann::json::object();  // the resolved config the run id hashes
+  std::string config = "{}";                       // the resolved config the run id hashes: compact JSON, as stored
 };
 
 // Everything one `repro run` launches. Tasks: dependencies before dependants (plan_tasks order).

@@ -1,9 +1,11 @@
 #include "runner/plan/task_graph.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <string_view>
 #include <unordered_map>
 
+#include "core/train/checkpoint_names.h"
 #include "core/util/errors.h"
 #include "core/util/sha256.h"
 #include "runner/experiment/yaml_merge.h"
@@ -11,6 +13,16 @@
 namespace repro::runner {
 
 namespace {
+
+// The parts, concatenated into a string of just their size (a plan holds many specs).
+std::string joined(std::initializer_list<std::string_view> parts) {
+  size_t size = 0;
+  for (const auto& p : parts) size += p.size();
+  std::string out;
+  out.reserve(size);
+  for (const auto& p : parts) out += p;
+  return out;
+}
 
 std::string train_yaml(const PlannedRun& run, ScalarTexts& texts) {
   auto data = std::make_shared<ConfigNode>();
@@ -67,14 +79,15 @@ std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
       train.task_id = train_id;
       train.run_id = run.run_id;
       train.kind = "train";
-      train.spec = nlohmann::json::object();
-      train.spec["config"] = train_yaml(run, texts);
-      train.spec["identity"] = run.identity();
-      train.spec["iterations"] = train_length;
+      // {"config":..,"identity":..,"iterations":..}, the keys in nlohmann's (sorted) order.
+      train.spec = joined({"{\"config\":", nlohmann::json(train_yaml(run, texts)).dump(), ",\"identity\":",
+                           run.identity_json, ",\"iterations\":", std::to_string(train_length), "}"});
       train.processes = t.planned_world_size();
       add(std::move(train), cell);
     } else {
-      add(TaskSpec{train_id, run.run_id, "train", {}, {}, {}}, cell);
+      TaskSpec known;  // only its id: add() finds the task and notes the cell
+      known.task_id = train_id;
+      add(std::move(known), cell);
     }
     if (!run.eval) continue;
     const auto& e = *run.eval;
@@ -83,23 +96,16 @@ std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
     std::vector<int> steps = e.sampling_steps;
     if (steps.empty()) steps.push_back(run.train.diffusion.diffusion_steps);
     const std::vector<double> etas = e.sampler == "ddim" ? e.eta : std::vector<double>{0.0};
-    // The specs are built member by member, the run's constant members once. The hashed texts are
-    // nlohmann's compact dumps of {"run": .., "sample": ..} and {"eval": .., "run": .., "sample": ..}
-    // (keys sorted, no spaces), written out from the dumps of the members: each spec is dumped once.
-    nlohmann::json sample_base = nlohmann::json::object();
-    sample_base["batch_size"] = e.batch_size;
-    sample_base["clip_denoised"] = e.clip_denoised;
-    sample_base["ema"] = e.ema;
-    sample_base["num_samples"] = e.num_samples;
-    sample_base["sampler"] = e.sampler;
-    sample_base["seed"] = t.seed;
+    // The specs are nlohmann's compact dumps (keys sorted, no spaces), written out from the dumps
+    // of their members, the run's constant members once; so are the hashed texts {"run": ..,
+    // "sample": ..} and {"eval": .., "run": .., "sample": ..}.
+    auto dumped = [](const auto& value) { return nlohmann::json(value).dump(); };
     // {"batch_size":B,"checkpoint_step":K,"clip_denoised":C,"ema":E,"eta":H,"num_samples":N,"sampler":S,"seed":D,"steps":T}
-    const std::string sample_k = "{\"batch_size\":" + sample_base["batch_size"].dump() + ",\"checkpoint_step\":";
-    const std::string sample_eta = ",\"clip_denoised\":" + sample_base["clip_denoised"].dump() +
-                                   ",\"ema\":" + sample_base["ema"].dump() + ",\"eta\":";
-    const std::string sample_steps = ",\"num_samples\":" + sample_base["num_samples"].dump() +
-                                     ",\"sampler\":" + sample_base["sampler"].dump() +
-                                     ",\"seed\":" + sample_base["seed"].dump() + ",\"steps\":";
+    const std::string sample_k = "{\"batch_size\":" + dumped(e.batch_size) + ",\"checkpoint_step\":";
+    const std::string sample_eta =
+        ",\"clip_denoised\":" + dumped(e.clip_denoised) + ",\"ema\":" + dumped(e.ema) + ",\"eta\":";
+    const std::string sample_steps = ",\"num_samples\":" + dumped(e.num_samples) + ",\"sampler\":" +
+                                     dumped(e.sampler) + ",\"seed\":" + dumped(t.seed) + ",\"steps\":";
     nlohmann::json eval_template = nlohmann::json::object();
     eval_template["batch_size"] = e.batch_size;
     eval_template["features"] = e.features;
@@ -113,35 +119,32 @@ std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
     const std::string run_json = "\"run\":\"" + run.run_id + "\"";
     std::vector<std::string> eta_json;
     for (double eta : etas) eta_json.push_back(nlohmann::json(eta).dump());
-    for (int64_t k : checkpoints)
+    for (int64_t k : checkpoints) {
+      const std::string checkpoint =
+          "checkpoints/" + (e.ema == "model" ? core::checkpoint_name("model", k) : core::ema_name(std::stod(e.ema), k));
       for (int s : steps)
         for (size_t i = 0; i < etas.size(); ++i) {
           TaskSpec sample;
           sample.run_id = run.run_id;
           sample.kind = "sample";
           sample.depends_on = {train_id};
-          sample.spec = sample_base;
-          sample.spec["checkpoint_step"] = k;
-          sample.spec["eta"] = etas[i];
-          sample.spec["steps"] = s;
-          const std::string sample_json =
-              sample_k + std::to_string(k) + sample_eta + eta_json[i] + sample_steps + std::to_string(s) + "}";
+          sample.early_start_file = checkpoint;
+          sample.spec = joined({sample_k, std::to_string(k), sample_eta, eta_json[i], sample_steps, std::to_string(s), "}"});
           sample.task_id =
-              run.run_id + "-sample-" + sha256_hex("{" + run_json + ",\"sample\":" + sample_json + "}").substr(0, 12);
+              run.run_id + "-sample-" + sha256_hex("{" + run_json + ",\"sample\":" + sample.spec + "}").substr(0, 12);
           TaskSpec eval;
           eval.run_id = run.run_id;
           eval.kind = "eval";
           eval.depends_on = {sample.task_id};
-          eval.spec = eval_template;
-          eval.spec["samples_of"] = sample.task_id;
+          eval.spec = joined({eval_open, sample.task_id, "\"}"});
           // The result id: the run, how it was sampled and how it is measured.
-          const std::string eval_json = eval_open + sample.task_id + "\"}";
           eval.task_id =
               run.run_id + "-eval-" +
-              sha256_hex("{\"eval\":" + eval_json + "," + run_json + ",\"sample\":" + sample_json + "}").substr(0, 12);
+              sha256_hex("{\"eval\":" + eval.spec + "," + run_json + ",\"sample\":" + sample.spec + "}").substr(0, 12);
           add(std::move(sample), cell);
           add(std::move(eval), cell);
         }
+    }
   }
   return tasks;
 }

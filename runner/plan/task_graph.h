@@ -3,8 +3,6 @@
 // evaluate and sampler setting one sample task after it; per sample task one eval task. Task ids
 // are hashes of what the task computes, so a second `repro run` of the same file finds the same
 // tasks (done ones are skipped) and a changed setting makes new ones only where it matters.
-#include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 
@@ -17,9 +15,12 @@ struct TaskSpec {
   std::string run_id;
   std::string kind;                     // train | sample | eval
   std::vector<std::string> depends_on;  // task ids
-  nlohmann::json spec;                  // what the task computes (docs/experiments.md)
+  std::string spec;                     // what the task computes (docs/experiments.md): compact JSON, as stored
   std::vector<std::string> cells;       // the matrix cells (label strings) that need it
   int processes = 1;                    // ranks it runs as: a train task's train.world_size, else 1
+  // A sample task: the checkpoint it reads, relative to the run directory. Written atomically by
+  // the train task it depends on, so once it exists the task may start while training goes on.
+  std::string early_start_file;
 };
 
 // Deduplicated by task id, dependencies before dependants, in the runs' order.

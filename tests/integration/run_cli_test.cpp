@@ -125,6 +125,9 @@ TEST(RunCli, AWorldSizeRunTrainsAsThatManyProcessesInThatManySlots) {
   };
   // The process count is part of the run's identity; left out (0) it counts as 1.
   const std::string id = run_id("");
+  EXPECT_EQ(nlohmann::json::parse(out)["tasks"][0]["processes"], 2) << out;
+  ASSERT_EQ(repro_cli(run + " --dry-run", &out), 0) << out;
+  EXPECT_NE(out.find("train  " + id + "-train4  (2 processes)"), std::string::npos) << out;
   EXPECT_NE(id, run_id(" --set train.world_size=1"));
   EXPECT_EQ(run_id(" --set train.world_size=0"), run_id(" --set train.world_size=1"));
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "core/util/errors.h"
 #include "core/util/sha256.h"
@@ -205,7 +206,7 @@ TEST(Expand, SectionByRunReadingIsTheWholeFilesReading) {
     const std::string base_dir = fs::absolute(path).parent_path().lexically_normal().string() + "/";
     for (const auto& run : expand(read_experiment_file(path), sets).runs) {
       const auto whole = config::parse_train_yaml(to_yaml(without(run.config, "eval")), path, base_dir);
-      EXPECT_EQ(config::train_identity(whole, whole.train.planned_world_size()).dump(), run.identity().dump()) << run.label_string();
+      EXPECT_EQ(config::train_identity(whole, whole.train.planned_world_size()).dump(), run.identity_json) << run.label_string();
       EXPECT_EQ(config::run_id(config::train_identity(whole, whole.train.planned_world_size())), run.run_id) << run.label_string();
       EXPECT_EQ(whole.train.iterations, run.train.train.iterations);
       EXPECT_EQ(whole.train.save_interval, run.train.train.save_interval);
@@ -217,15 +218,36 @@ TEST(Expand, SectionByRunReadingIsTheWholeFilesReading) {
       EXPECT_EQ(config::identity_dump(config::data_identity(f.data).dump(), config::diffusion_identity(f.diffusion).dump(),
                                       config::model_identity(f.model).dump(),
                                       config::train_section_identity(f.train, whole.train.planned_world_size()).dump()),
-                run.identity().dump());
+                run.identity_json);
     }
   }
   // A key twice in a section: the last one, as yaml-cpp's tree of the whole file has it.
   EXPECT_EQ(expand(read_experiment_file(dir.file("dup.yaml"))).runs[0].train.train.batch_size, 6);
 }
 
+// A sample task names the checkpoint file the trainer writes for it (docs/checkpoints.md), so
+// that it can start as soon as that file exists; the process count reaches the train task.
+TEST(TaskGraph, SampleTasksNameTheirCheckpointFileAndTrainTasksTheirProcesses) {
+  test::TempDir dir;
+  auto f = read_experiment_file(write(dir, kBase));
+  for (const auto& [sets, ckpt10] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{}, "checkpoints/ema_0.9999_000010.pt"},
+           {{"train.ema_rate=[0.999]", "eval.ema=\"0.999\""}, "checkpoints/ema_0.999_000010.pt"},
+           {{"eval.ema=model", "train.world_size=3"}, "checkpoints/model000010.pt"}}) {
+    std::set<std::string> files;
+    for (const auto& t : plan_tasks(expand(f, sets).runs)) {
+      if (t.kind == "sample") files.insert(t.early_start_file);
+      if (t.kind != "sample") EXPECT_EQ(t.early_start_file, "");
+      EXPECT_EQ(t.processes, t.kind == "train" && sets.size() == 2 && sets[1] == "train.world_size=3" ? 3 : 1);
+    }
+    std::string ckpt20 = ckpt10;
+    ckpt20.replace(ckpt20.find("000010"), 6, "000020");
+    EXPECT_EQ(files, (std::set<std::string>{ckpt10, ckpt20}));
+  }
+}
+
 // Task ids hash nlohmann's compact dumps of {"run", "sample"} and {"eval", "run", "sample"}; the
-// task graph writes those texts out from the members' dumps.
+// task graph writes those texts, and the specs, out from the members' dumps.
 TEST(TaskGraph, TaskIdsHashTheirSpecs) {
   test::TempDir dir;
   auto f = read_experiment_file(write(dir, std::string(kBase) + "seeds: [0, 7]\n"));
@@ -235,12 +257,14 @@ TEST(TaskGraph, TaskIdsHashTheirSpecs) {
     std::map<std::string, const TaskSpec*> by_id;
     for (const auto& t : tasks) by_id[t.task_id] = &t;
     for (const auto& t : tasks) {
+      EXPECT_EQ(nlohmann::json::parse(t.spec).dump(), t.spec);  // the compact dump, as written out
       if (t.kind == "sample") {
-        const nlohmann::json hashed = {{"run", t.run_id}, {"sample", t.spec}};
+        const nlohmann::json hashed = {{"run", t.run_id}, {"sample", nlohmann::json::parse(t.spec)}};
         EXPECT_EQ(t.task_id, t.run_id + "-sample-" + sha256_hex(hashed.dump()).substr(0, 12));
       } else if (t.kind == "eval") {
         const TaskSpec& sample = *by_id.at(t.depends_on.at(0));
-        const nlohmann::json hashed = {{"eval", t.spec}, {"run", t.run_id}, {"sample", sample.spec}};
+        const nlohmann::json hashed = {
+            {"eval", nlohmann::json::parse(t.spec)}, {"run", t.run_id}, {"sample", nlohmann::json::parse(sample.spec)}};
         EXPECT_EQ(t.task_id, t.run_id + "-eval-" + sha256_hex(hashed.dump()).substr(0, 12));
       }
     }
@@ -409,8 +433,9 @@ seeds: [0, 1]
   EXPECT_EQ(more[0].task_id, tasks[0].task_id);
   EXPECT_NE(more[1].task_id, tasks[1].task_id);
   // The train task's config is a training file repro train reads: data.path made absolute.
-  EXPECT_NE(tasks[0].spec["config"].get<std::string>().find(dir.file("a.npz")), std::string::npos);
-  EXPECT_EQ(tasks[0].spec["config"].get<std::string>().find("eval"), std::string::npos);
+  const auto config = nlohmann::json::parse(tasks[0].spec).at("config").get<std::string>();
+  EXPECT_NE(config.find(dir.file("a.npz")), std::string::npos);
+  EXPECT_EQ(config.find("eval"), std::string::npos);
 }
 
 // slurm: where tasks run on a cluster, read strictly; absent keys stay absent.

@@ -28,10 +28,10 @@ Plan fake_plan(const std::vector<std::string>& runs, bool with_sample) {
   p.experiment = {"fake", "fake.yaml", std::string(64, '0')};
   int64_t pos = 0;
   for (const auto& r : runs) {
-    p.runs.push_back({r, {{"cell", r}}, pos++, {{"seed", 0}}});
-    TaskSpec t{r + "-train", r, "train", {}, {{"iterations", 10}}, {}};
+    p.runs.push_back({r, {{"cell", r}}, pos++, R"({"seed":0})"});
+    TaskSpec t{r + "-train", r, "train", {}, R"({"iterations":10})", {}};
     p.tasks.push_back(t);
-    if (with_sample) p.tasks.push_back(TaskSpec{r + "-sample", r, "sample", {r + "-train"}, {{"steps", 50}}, {}});
+    if (with_sample) p.tasks.push_back(TaskSpec{r + "-sample", r, "sample", {r + "-train"}, R"({"steps":50})", {}});
   }
   return p;
 }
@@ -146,6 +146,29 @@ TEST(Orchestrator, DependantsStartAfterTheirDependency) {
   for (std::string r : {"r1", "r2"}) EXPECT_GE(start[r + "-sample"], end[r + "-train"]) << r;
 }
 
+TEST(Orchestrator, ASampleStartsOnceItsCheckpointExistsWhileTrainingGoesOn) {
+  Fixture fx;
+  fx.set("default.sleep", "0.2");
+  fx.set("r-train.sleep", "3");
+  Plan p = fake_plan({"r"}, false);
+  for (const char* k : {"early", "late"}) {
+    TaskSpec t{std::string("r-sample-") + k, "r", "sample", {"r-train"}, R"({"steps":50})", {}};
+    t.early_start_file = std::string("checkpoints/") + k + ".pt";
+    p.tasks.push_back(t);
+  }
+  // The trainer has written the early checkpoint; the late one never appears before it ends.
+  std::filesystem::create_directories(fx.project + "/runs/r/checkpoints");
+  test::write_text(fx.project + "/runs/r/checkpoints/early.pt", "weights");
+  Store store(fx.db);
+  LocalExecutor ex({2, {}, 5});
+  const auto s = Orchestrator(store, ex, fx.options()).run(p);
+  EXPECT_EQ(s.done, 3);
+  std::map<std::string, double> start, end;
+  for (const auto& t : test::read_trace(fx.ctl)) (t.what == "start" ? start : end)[t.task_id] = t.time;
+  EXPECT_LT(end["r-sample-early"], end["r-train"]);  // ran beside the training
+  EXPECT_GE(start["r-sample-late"], end["r-train"]);
+}
+
 TEST(Orchestrator, TransientFailureRetriedWithBackoff) {
   Fixture fx;
   fx.set("r1-train.codes", "1\n137\n0\n");
@@ -205,7 +228,7 @@ TEST(Orchestrator, GpuSlotsHandedOutThroughCudaVisibleDevices) {
   Store store(fx.db);
   LocalExecutor ex({0, {"0", "1"}, 5});
   Plan plan = fake_plan({"r1", "r2", "r3", "r4"}, false);
-  plan.tasks[3].spec["gpus"] = 2;  // a multi-GPU training task takes both
+  plan.tasks[3].spec = R"({"gpus":2,"iterations":10})";  // a multi-GPU training task takes both
   const auto s = Orchestrator(store, ex, fx.options()).run(plan);
   EXPECT_EQ(s.done, 4);
   const auto trace = test::read_trace(fx.ctl);

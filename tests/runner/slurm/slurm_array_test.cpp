@@ -322,8 +322,8 @@ Plan independent_plan(int n) {
   p.experiment = {"fake-array", "fake.yaml", std::string(64, '0')};
   for (int i = 0; i < n; ++i) {
     const std::string r = "r" + std::to_string(i);
-    p.runs.push_back({r, {{"cell", r}}, i, {{"seed", i}}});
-    p.tasks.push_back(TaskSpec{r + "-train", r, "train", {}, {{"iterations", 10}}, {}});
+    p.runs.push_back({r, {{"cell", r}}, i, "{\"seed\":" + std::to_string(i) + "}"});
+    p.tasks.push_back(TaskSpec{r + "-train", r, "train", {}, R"({"iterations":10})", {}});
   }
   return p;
 }

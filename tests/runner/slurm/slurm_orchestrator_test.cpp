@@ -29,9 +29,9 @@ Plan slurm_plan(const std::vector<std::string>& runs) {
   p.experiment = {"fake-slurm", "fake.yaml", std::string(64, '0')};
   int64_t pos = 0;
   for (const auto& r : runs) {
-    p.runs.push_back({r, {{"cell", r}}, pos++, {{"seed", 0}}});
-    p.tasks.push_back(TaskSpec{r + "-train", r, "train", {}, {{"iterations", 10}}, {}});
-    p.tasks.push_back(TaskSpec{r + "-sample", r, "sample", {r + "-train"}, {{"steps", 50}}, {}});
+    p.runs.push_back({r, {{"cell", r}}, pos++, R"({"seed":0})"});
+    p.tasks.push_back(TaskSpec{r + "-train", r, "train", {}, R"({"iterations":10})", {}});
+    p.tasks.push_back(TaskSpec{r + "-sample", r, "sample", {r + "-train"}, R"({"steps":50})", {}});
   }
   return p;
 }
