@@ -45,6 +45,17 @@ Finished wait_finished(SlurmExecutor& ex, const std::string& key, double limit_s
   return {};
 }
 
+// Polls until `n` tasks have ended, by key; the test then checks how many did.
+std::map<std::string, Finished> wait_all_finished(SlurmExecutor& ex, size_t n, double limit_s = 40) {
+  std::map<std::string, Finished> got;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit_s);
+  while (got.size() < n && std::chrono::steady_clock::now() < until) {
+    for (const auto& f : ex.poll()) got[f.key] = f;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return got;
+}
+
 // Waits until the wrapper's status file says the job runs.
 bool wait_started(const std::string& log_path, double limit_s = 20) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit_s);
@@ -135,12 +146,7 @@ TEST_F(SlurmTest, FailureExitCodeAndSignal) {
   SlurmExecutor ex(test_options());
   ex.launch(shell_task(dir.path().string(), "three", "echo failing; exit 3"));
   ex.launch(shell_task(dir.path().string(), "killed", "kill -9 $$"));
-  std::map<std::string, Finished> got;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(40);
-  while (got.size() < 2 && std::chrono::steady_clock::now() < until) {
-    for (const auto& f : ex.poll()) got[f.key] = f;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  auto got = wait_all_finished(ex, 2);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got["three"].exit_code, 3);
   EXPECT_EQ(got["three"].status(), 3);
@@ -192,12 +198,7 @@ TEST_F(SlurmTest, CancelGracefulAndForced) {
   ex.cancel("soft", false);
   ex.cancel("hard", true);
   ex.cancel("no-such-task", true);  // ignored
-  std::map<std::string, Finished> got;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(40);
-  while (got.size() < 2 && std::chrono::steady_clock::now() < until) {
-    for (const auto& f : ex.poll()) got[f.key] = f;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  auto got = wait_all_finished(ex, 2);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_TRUE(got["soft"].cancelled);
   EXPECT_EQ(got["soft"].exit_code, 6);
@@ -226,12 +227,7 @@ TEST_F(SlurmTest, StopAllSignalsEveryJobInOneScancel) {
   for (const auto& t : tasks) ASSERT_TRUE(wait_started(t.log_path));
   ex.poll();  // sees them RUNNING
   ex.stop_all(false);
-  std::map<std::string, Finished> got;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(40);
-  while (got.size() < 3 && std::chrono::steady_clock::now() < until) {
-    for (const auto& f : ex.poll()) got[f.key] = f;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  auto got = wait_all_finished(ex, 3);
   ASSERT_EQ(got.size(), 3u);
   for (const auto& [key, f] : got) {
     EXPECT_TRUE(f.cancelled) << key;

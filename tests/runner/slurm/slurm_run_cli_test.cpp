@@ -10,6 +10,7 @@
 
 #include "tests/runner/slurm/slurm_cluster.h"
 #include "tests/support/test_support.h"
+#include "tests/support/world_size_experiment.h"
 
 namespace repro {
 namespace {
@@ -19,17 +20,7 @@ using test::SlurmTest;
 
 TEST_F(SlurmTest, ADataParallelRunTrainsAsTwoSrunRanks) {
   test::TempDir dir;
-  ASSERT_EQ(test::run_python("import numpy as np\nrng = np.random.default_rng(0)\n"
-                             "np.savez('data.npz', rng.integers(0, 256, (16, 8, 8, 3), dtype=np.uint8))\n",
-                             dir.path()),
-            0);
-  std::ofstream(dir.file("exp.yaml"))
-      << "name: dp\nbase:\n"
-         "  model: {image_size: 8, num_channels: 32, channel_mult: [1, 1], num_res_blocks: 1,\n"
-         "          attention_resolutions: [4], num_head_channels: 32, learn_sigma: true}\n"
-         "  diffusion: {diffusion_steps: 20}\n"
-         "  train: {batch_size: 2, world_size: 2, iterations: 4, save_interval: 4, log_interval: 1}\n"
-         "  data: {path: data.npz}\n";
+  ASSERT_TRUE(test::write_world_size_experiment(dir));
   const std::string run = "run " + dir.file("exp.yaml") + " --project " + dir.file("proj") + " --executor slurm";
   std::string out;
   ASSERT_EQ(test::repro_cli(run + " --dry-run --json", &out), 0) << out;
