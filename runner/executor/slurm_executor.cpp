@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <boost/process.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -697,11 +698,11 @@ std::vector<Finished> SlurmExecutor::poll() {
       if (j.timeout_s > 0 && j.running_since && !j.term_sent && now - *j.running_since >= timeout) {
         j.timed_out = true;
         j.term_sent = now;
-        signal_job(j, false);
+        signal_jobs({&j}, false);
       } else if (j.term_sent && !j.killed &&
                  now - *j.term_sent >= std::chrono::duration<double>(options_.kill_grace_s)) {
         j.killed = true;
-        signal_job(j, true);
+        signal_jobs({&j}, true);
       }
       ++it;
       continue;
@@ -719,40 +720,41 @@ std::vector<Finished> SlurmExecutor::poll() {
   return out;
 }
 
-void SlurmExecutor::signal_job(const Job& job, bool force) const {
+void SlurmExecutor::signal_jobs(const std::vector<const Job*>& jobs, bool force) const {
   // A job that has not started has nothing to checkpoint: it is removed from the queue at once.
-  if (force || !job.running_since)
-    run_tool(options_.scancel, {job.job_id});
-  else
-    run_tool(options_.scancel, {"--full", "--signal=TERM", job.job_id});
-}
-
-void SlurmExecutor::cancel(const std::string& key, bool force) {
-  for (auto& j : jobs_)
-    if (j->key == key) {
-      j->cancelled = true;
-      if (force) j->killed = true;
-      signal_job(*j, force);
+  // One scancel per kind names them all (a few hundred ids per call, far below ARG_MAX): stopping
+  // a sweep of thousands must not take thousands of round trips to the controller.
+  std::vector<std::string> kill, term;
+  for (const Job* j : jobs) (force || !j->running_since ? kill : term).push_back(j->job_id);
+  constexpr size_t kIdsPerCall = 500;
+  for (const auto* ids : {&kill, &term})
+    for (size_t i = 0; i < ids->size(); i += kIdsPerCall) {
+      std::vector<std::string> args;
+      if (ids == &term) args = {"--full", "--signal=TERM"};
+      args.insert(args.end(), ids->begin() + i, ids->begin() + std::min(ids->size(), i + kIdsPerCall));
+      run_tool(options_.scancel, args);
     }
 }
 
+void SlurmExecutor::cancel(const std::string& key, bool force) {
+  std::vector<Job*> named;
+  for (auto& j : jobs_)
+    if (j->key == key) named.push_back(j.get());
+  stop(named, force);
+}
+
 void SlurmExecutor::stop_all(bool force) {
-  // A few scancel calls for all jobs (array elements included), not one per job: stopping a sweep
-  // of thousands must not take thousands of round trips to the controller.
-  std::vector<std::string> kill, term;
-  for (auto& j : jobs_) {
+  std::vector<Job*> all;
+  for (auto& j : jobs_) all.push_back(j.get());
+  stop(all, force);
+}
+
+void SlurmExecutor::stop(const std::vector<Job*>& jobs, bool force) {
+  for (Job* j : jobs) {
     j->cancelled = true;
     if (force) j->killed = true;
-    (force || !j->running_since ? kill : term).push_back(j->job_id);
   }
-  constexpr size_t kIdsPerCall = 500;  // keeps each command line far below ARG_MAX
-  for (size_t i = 0; i < kill.size(); i += kIdsPerCall)
-    run_tool(options_.scancel, {kill.begin() + i, kill.begin() + std::min(kill.size(), i + kIdsPerCall)});
-  for (size_t i = 0; i < term.size(); i += kIdsPerCall) {
-    std::vector<std::string> args = {"--full", "--signal=TERM"};
-    args.insert(args.end(), term.begin() + i, term.begin() + std::min(term.size(), i + kIdsPerCall));
-    run_tool(options_.scancel, args);
-  }
+  signal_jobs({jobs.begin(), jobs.end()}, force);
 }
 
 bool SlurmExecutor::adopt(const std::string& key, const std::string& job_id, const std::string& log_path) {

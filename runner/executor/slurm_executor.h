@@ -176,7 +176,11 @@ class SlurmExecutor : public Executor {
   void launch_array(const std::vector<LaunchRequest>& requests, const std::vector<size_t>& group,
                     std::vector<LaunchResult>* results);
   Finished finished_from(const Job& job, const QueueRow* row) const;
-  void signal_job(const Job& job, bool force) const;
+  // scancel for the jobs: --full --signal=TERM for running ones, plain (removal, or a kill with
+  // `force`) for the others; one call per kind and per 500 ids.
+  void signal_jobs(const std::vector<const Job*>& jobs, bool force) const;
+  // Marks the jobs cancelled (and killed with `force`), then signal_jobs.
+  void stop(const std::vector<Job*>& jobs, bool force);
 
   SlurmExecutorOptions options_;
   std::vector<std::unique_ptr<Job>> jobs_;
