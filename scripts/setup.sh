@@ -20,6 +20,7 @@ packages=(
   dataset-fashion-mnist
   slurm-wlm slurmctld slurmd slurm-client munge
   texlive-latex-base texlive-latex-recommended   # the LaTeX report's compile test (booktabs)
+  clang libclang-rt-14-dev   # fuzzing (libFuzzer) and the ASan/UBSan sanitizer build
 )
 
 missing=()
