@@ -65,6 +65,11 @@ int main(int argc, char** argv) {
   } catch (const repro::DataError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitData;
+  } catch (const std::bad_alloc&) {
+    // Readers check every declared size first (docs/limits.md); this is the backstop.
+    std::cerr << "error: out of memory (an input may declare sizes beyond this machine; "
+                 "see docs/limits.md)\n";
+    return kExitData;
   } catch (const c10::Error& e) {
     std::cerr << "error (LibTorch): " << e.what_without_backtrace() << "\n";
     return kExitInternal;

@@ -21,6 +21,18 @@ void expect(bool ok, const std::string& path, const std::string& what) {
   if (!ok) throw IoError(path + ": " + what);
 }
 
+// A manifest lists one line per source file: a few megabytes for millions of images. A larger
+// one is not ours, and is refused before it is read.
+constexpr uint64_t kMaxManifestBytes = uint64_t{256} << 20;
+
+void check_manifest_size(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw IoError("cannot read " + path + ": " + std::strerror(errno));
+  if (static_cast<uint64_t>(st.st_size) > kMaxManifestBytes)
+    throw IoError(path + ": " + std::to_string(st.st_size) + " bytes, more than a manifest's limit of " +
+                  std::to_string(kMaxManifestBytes));
+}
+
 std::string hash_of(const uint8_t* data, size_t size) {
   Sha256Stream s;
   s.update(data, size);
@@ -37,6 +49,7 @@ PackedDataset PackedDataset::open(const std::string& dir) {
   if (::access(manifest_path.c_str(), F_OK) != 0)
     throw IoError(dir + ": no " + std::string(kPackedManifestFile) +
                   " (not a prepared dataset, or its prepare did not finish)");
+  check_manifest_size(manifest_path);
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(read_file(manifest_path));
@@ -75,7 +88,12 @@ PackedDataset PackedDataset::open(const std::string& dir) {
   expect(std::memcmp(h.magic, "RPACKED", 8) == 0, p, "bad magic (not a packed dataset file)");
   expect(h.format_version == kPackedFormatVersion, p, "format_version " + std::to_string(h.format_version));
   // The header must be exactly what the writer makes for its own count and shape.
-  const PackedHeader want = make_packed_header(h.count, h.height, h.width, h.channels, h.has_labels != 0);
+  PackedHeader want{};
+  try {
+    want = make_packed_header(h.count, h.height, h.width, h.channels, h.has_labels != 0);
+  } catch (const DataError& e) {
+    throw IoError(p + ": " + e.what());
+  }
   expect(std::memcmp(&h, &want, sizeof h) == 0 && h.channels == 3 && h.height > 0 && h.width > 0, p,
          "inconsistent header (offsets or sizes do not follow from count " + std::to_string(h.count) + ")");
   const std::vector<int64_t> shape = {static_cast<int64_t>(h.count), h.height, h.width, h.channels};

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/util/errors.h"
+#include "core/util/limits.h"
 #include "core/util/sha256.h"
 
 namespace repro::datasets {
@@ -29,9 +30,15 @@ PackedHeader make_packed_header(uint64_t count, uint32_t height, uint32_t width,
   h.channels = channels;
   h.has_labels = has_labels ? 1 : 0;
   h.images_offset = sizeof(PackedHeader);
-  const uint64_t images_end = h.images_offset + count * height * width * channels;
-  h.labels_offset = has_labels ? (images_end + 7) / 8 * 8 : 0;
-  h.file_bytes = has_labels ? h.labels_offset + 8 * count : images_end;
+  // A header read from a file may claim any count: the sizes are checked, never wrapped.
+  const std::string what = "packed.bin header (count " + std::to_string(count) + ", " +
+                           std::to_string(height) + "x" + std::to_string(width) + "x" +
+                           std::to_string(channels) + ")";
+  const uint64_t image_bytes = checked_product({count, height, width, channels}, what);
+  const uint64_t images_end = checked_add(h.images_offset, image_bytes, what);
+  h.labels_offset = has_labels ? checked_add(images_end, 7, what) / 8 * 8 : 0;
+  h.file_bytes = has_labels ? checked_add(h.labels_offset, checked_mul(8, count, what), what)
+                            : images_end;
   return h;
 }
 

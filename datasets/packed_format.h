@@ -35,6 +35,7 @@ struct PackedHeader {
 };
 
 // The header for a file of `count` images; labels_offset and file_bytes follow from the rest.
+// Throws DataError when the sizes overflow 64 bits (a crafted header's count).
 PackedHeader make_packed_header(uint64_t count, uint32_t height, uint32_t width, uint32_t channels, bool has_labels);
 
 // One file the images were read from, so a later prepare can tell whether its input changed.

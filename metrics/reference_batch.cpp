@@ -78,8 +78,10 @@ ReferenceBatch read_reference_batch(const std::string& path) {
     if (pool->descr != "<f4" || pool->shape.size() != 2 || pool->shape[0] < 1 || pool->shape[1] < 1)
       throw DataError(path + ": pool_3 must be float32 features [N, D], got dtype " + pool->descr + " shape " +
                       shape_repr(pool->shape));
-    const std::vector<float> v = as_float32(*pool, path + ": pool_3");
-    batch.pool_3 = Eigen::Map<const RowMatrixXf>(v.data(), pool->shape[0], pool->shape[1]);
+    // "<f4" bytes are the floats themselves (little-endian host): mapped, not converted, so the
+    // features are held twice at most (npz bytes, matrix) instead of three times.
+    batch.pool_3 = Eigen::Map<const RowMatrixXf>(reinterpret_cast<const float*>(pool->data.data()),
+                                                 pool->shape[0], pool->shape[1]);
     if (!batch.pool_3->allFinite()) throw DataError(path + ": pool_3 contains NaN or infinite values");
   }
   if (!batch.images && !batch.stats) {

@@ -9,6 +9,7 @@
 
 #include "core/util/errors.h"
 #include "core/util/file_io.h"
+#include "core/util/limits.h"
 #include "core/util/zip_archive.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -71,6 +72,11 @@ int64_t checked_numel(const std::vector<int64_t>& shape, const std::string& what
 
 // ---- a tiny reader for the Python literal in the header: dict, tuple, list, str, int, bool ----
 
+// A header for messages: a crafted one may be megabytes long.
+std::string clip(const std::string& header) {
+  return header.size() <= 200 ? header : header.substr(0, 200) + "...";
+}
+
 struct Literal {
   enum Kind { kNone, kBool, kInt, kStr, kTuple, kList, kDict } kind = kNone;
   bool b = false;
@@ -94,7 +100,7 @@ class HeaderParser {
  private:
   [[noreturn]] void fail(const std::string& why) const {
     throw IoError(what_ + ": malformed .npy header (" + why + " at offset " + std::to_string(pos_) +
-                  "): " + text_);
+                  "): " + clip(text_));
   }
   void skip_ws() {
     while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
@@ -117,6 +123,7 @@ class HeaderParser {
   }
 
   Literal value() {
+    NestingGuard guard(depth_, what_ + ": .npy header");
     skip_ws();
     if (pos_ >= text_.size()) fail("unexpected end");
     char c = text_[pos_];
@@ -184,6 +191,7 @@ class HeaderParser {
   const std::string& text_;
   const std::string& what_;
   size_t pos_ = 0;
+  int depth_ = 0;  // a header is a flat dict; nesting is bounded so a crafted one cannot recurse
 };
 
 uint32_t read_le(const std::string& bytes, size_t at, size_t n) {
@@ -341,7 +349,7 @@ size_t NpyArray::word_size() const { return parse_descr(descr, "npy array").size
 
 int64_t NpyArray::numel() const { return checked_numel(shape, "npy array"); }
 
-NpyArray parse_npy(const std::string& bytes, const std::string& what) {
+NpyArray parse_npy(std::string&& bytes, const std::string& what) {
   if (bytes.size() < kMagicLen + 2 || bytes.compare(0, kMagicLen, kMagic, kMagicLen) != 0)
     throw IoError(what + ": not a .npy file (expected the magic \\x93NUMPY at the start)");
   const int major = static_cast<unsigned char>(bytes[6]);
@@ -361,7 +369,7 @@ NpyArray parse_npy(const std::string& bytes, const std::string& what) {
   const std::string header = bytes.substr(header_start, header_len);
 
   Literal dict = HeaderParser(header, what).parse_all();
-  if (dict.kind != Literal::kDict) throw IoError(what + ": .npy header is not a dict: " + header);
+  if (dict.kind != Literal::kDict) throw IoError(what + ": .npy header is not a dict: " + clip(header));
   const Literal* descr = nullptr;
   const Literal* fortran = nullptr;
   const Literal* shape = nullptr;
@@ -373,7 +381,7 @@ NpyArray parse_npy(const std::string& bytes, const std::string& what) {
     else if (key == "shape")
       shape = &value;
     else
-      throw IoError(what + ": unexpected key '" + key + "' in .npy header: " + header);
+      throw IoError(what + ": unexpected key '" + key + "' in .npy header: " + clip(header));
   }
   if (!descr || !fortran || !shape)
     throw IoError(what + ": .npy header lacks one of 'descr', 'fortran_order', 'shape': " + header);
@@ -381,12 +389,12 @@ NpyArray parse_npy(const std::string& bytes, const std::string& what) {
     throw DataError(what + ": structured dtype is not supported; save a plain numeric array");
   if (descr->kind != Literal::kStr || fortran->kind != Literal::kBool ||
       shape->kind != Literal::kTuple)
-    throw IoError(what + ": .npy header has wrong value types: " + header);
+    throw IoError(what + ": .npy header has wrong value types: " + clip(header));
 
   NpyArray a;
   a.descr = descr->s;
   for (const Literal& d : shape->items) {
-    if (d.kind != Literal::kInt) throw IoError(what + ": non-integer shape in header: " + header);
+    if (d.kind != Literal::kInt) throw IoError(what + ": non-integer shape in header: " + clip(header));
     a.shape.push_back(d.i);
   }
   if (fortran->b)
@@ -395,14 +403,20 @@ NpyArray parse_npy(const std::string& bytes, const std::string& what) {
                     "(np.save(f, np.ascontiguousarray(a)))");
   const Dtype dt = parse_descr(a.descr, what);
   const int64_t n = checked_numel(a.shape, what);
-  const uint64_t expected = static_cast<uint64_t>(n) * dt.size;
+  const uint64_t expected =
+      checked_mul(static_cast<uint64_t>(n), dt.size, what + ": shape " + shape_repr(a.shape));
   const size_t data_start = header_start + header_len;
   const size_t got = bytes.size() - data_start;
   if (got != expected)
     throw DataError("file " + what + ": header says shape " + shape_repr(a.shape) + " " + a.descr +
                     " = " + std::to_string(expected) + " bytes, got " + std::to_string(got));
-  a.data = bytes.substr(data_start);
+  a.data = std::move(bytes);
+  a.data.erase(0, data_start);  // in place: one copy of the data at a time
   return a;
+}
+
+NpyArray parse_npy(const std::string& bytes, const std::string& what) {
+  return parse_npy(std::string(bytes), what);
 }
 
 std::string serialize_npy(const NpyArray& array) {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "core/util/errors.h"
+#include "core/util/limits.h"
 #include "core/util/zip_archive.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -55,8 +56,12 @@ int64_t numel_of(const std::vector<int64_t>& shape) {
 // ---------------------------------------------------------------------------------------------
 // The unpickler: just the value kinds and opcodes torch.save emits for state dicts.
 
+// Values live in the unpickler's arena and point at each other with plain pointers: a crafted
+// pickle can nest lists a million deep or make a list contain itself, and an arena is freed flat,
+// without the recursive destructor calls (stack overflow) or reference cycles (leaks) that owning
+// pointers would give.
 struct Value;
-using ValuePtr = std::shared_ptr<Value>;
+using ValuePtr = Value*;
 
 struct Value {
   enum class Kind {
@@ -81,14 +86,30 @@ struct Value {
   std::string s2;               // kStorage: key
   std::vector<ValuePtr> items;  // kTuple, kList
   std::vector<std::pair<ValuePtr, ValuePtr>> entries;  // kDict, insertion order
+  std::unordered_map<std::string, size_t> str_keys;    // kDict: str key -> index in entries
   TensorRecord tensor;                                 // kTensor
 };
 
-ValuePtr make(Value::Kind kind) {
-  auto v = std::make_shared<Value>();
-  v->kind = kind;
-  return v;
-}
+// A state dict of the paper's largest model needs a few thousand values; a crafted pickle could
+// ask for one per byte. Values, stack entries and memo entries are each capped at this.
+constexpr size_t kMaxPickleValues = size_t{1} << 20;
+
+class Arena {
+ public:
+  bool full() const { return values_.size() >= kMaxPickleValues; }
+  ValuePtr make(Value::Kind kind) {
+    values_.push_back(std::make_unique<Value>());
+    values_.back()->kind = kind;
+    return values_.back().get();
+  }
+  ValuePtr copy(const Value& v) {
+    values_.push_back(std::make_unique<Value>(v));
+    return values_.back().get();
+  }
+
+ private:
+  std::vector<std::unique_ptr<Value>> values_;
+};
 
 const char* kind_name(Value::Kind k) {
   switch (k) {
@@ -171,11 +192,14 @@ class Unpickler {
     return s;
   }
 
-  void push(ValuePtr v) { stack_.push_back(std::move(v)); }
+  void push(ValuePtr v) {
+    if (stack_.size() >= kMaxPickleValues) fail_too_many("stack entries");
+    stack_.push_back(v);
+  }
   ValuePtr pop() {
     if (stack_.size() <= (marks_.empty() ? 0 : marks_.back()))
       fail("malformed pickle: stack underflow");
-    ValuePtr v = std::move(stack_.back());
+    ValuePtr v = stack_.back();
     stack_.pop_back();
     return v;
   }
@@ -195,6 +219,7 @@ class Unpickler {
   }
   void memo_put(uint64_t index) {
     if (stack_.empty()) fail("malformed pickle: memo put on an empty stack");
+    if (memo_.size() >= kMaxPickleValues && !memo_.count(index)) fail_too_many("memo entries");
     memo_[index] = stack_.back();
   }
   void memo_get(uint64_t index) {
@@ -215,14 +240,23 @@ class Unpickler {
 
   void set_item(Value& dict, ValuePtr key, ValuePtr value) {
     if (dict.kind != Value::Kind::kDict) fail(std::string("SETITEM on a ") + kind_name(dict.kind));
-    if (key->kind == Value::Kind::kStr) {
-      for (auto& [k, v] : dict.entries)
-        if (k->kind == Value::Kind::kStr && k->s == key->s) {
-          v = std::move(value);
-          return;
-        }
+    if (key->kind == Value::Kind::kStr) {  // indexed: a crafted dict may have millions of keys
+      auto [it, inserted] = dict.str_keys.emplace(key->s, dict.entries.size());
+      if (!inserted) {
+        dict.entries[it->second].second = value;
+        return;
+      }
     }
-    dict.entries.emplace_back(std::move(key), std::move(value));
+    dict.entries.emplace_back(key, value);
+  }
+
+  ValuePtr make(Value::Kind kind) {
+    if (arena_.full()) fail_too_many("values");
+    return arena_.make(kind);
+  }
+  [[noreturn]] void fail_too_many(const char* what) const {
+    fail("more than " + std::to_string(kMaxPickleValues) + " pickle " + what +
+         " (a state dict needs a few thousand)");
   }
 
   ValuePtr call(const Value& callable, const Value& args);
@@ -239,6 +273,7 @@ class Unpickler {
   std::vector<ValuePtr> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, ValuePtr> memo_;
+  Arena arena_;
 };
 
 ValuePtr Unpickler::run() {
@@ -257,7 +292,10 @@ ValuePtr Unpickler::run() {
         ValuePtr result = pop();
         return result;
       }
-      case '(':  // MARK
+      case '(':  // MARK: marks nest as the containers they build do
+        if (static_cast<int>(marks_.size()) >= resource_limits().max_nesting)
+          fail("nesting deeper than " + std::to_string(resource_limits().max_nesting) +
+               " levels (REPRO_MAX_NESTING raises it)");
         marks_.push_back(stack_.size());
         break;
       case '0':  // POP
@@ -481,7 +519,7 @@ ValuePtr Unpickler::call(const Value& callable, const Value& args) {
     if (args.items.size() != 3 || args.items[0]->kind != Value::Kind::kTensor ||
         args.items[1]->kind != Value::Kind::kBool)
       fail("unexpected arguments to torch._utils._rebuild_parameter");
-    auto t = std::make_shared<Value>(*args.items[0]);
+    ValuePtr t = arena_.copy(*args.items[0]);
     t->tensor.requires_grad = args.items[1]->b;
     return t;
   }
@@ -573,36 +611,48 @@ const TensorRecord* StateDictFile::find(const std::string& name) const {
   return nullptr;
 }
 
+uint64_t check_tensor_view(const TensorRecord& t, uint64_t storage_bytes, const std::string& where) {
+  const uint64_t item = torch_dtype_size(t.dtype);
+  const std::string view = "shape " + join_shape(t.shape) + " stride " + join_shape(t.stride) +
+                           " offset " + std::to_string(t.storage_offset);
+  if (t.shape.size() != t.stride.size())
+    throw DataError(where + ": " + view + ": shape and stride differ in length");
+  if (t.storage_offset < 0) throw DataError(where + ": " + view + ": negative storage offset");
+  uint64_t numel = 1;
+  uint64_t last = static_cast<uint64_t>(t.storage_offset);  // largest element index touched
+  for (size_t d = 0; d < t.shape.size(); ++d) {
+    if (t.shape[d] < 0 || t.stride[d] < 0)
+      throw DataError(where + ": " + view + ": negative size or stride");
+    numel = checked_mul(numel, static_cast<uint64_t>(t.shape[d]), where + ": " + view);
+    if (t.shape[d] > 0)
+      last = checked_add(last,
+                         checked_mul(static_cast<uint64_t>(t.shape[d] - 1),
+                                     static_cast<uint64_t>(t.stride[d]), where + ": " + view),
+                         where + ": " + view);
+  }
+  if (numel == 0) return 0;
+  const uint64_t storage_elems = storage_bytes / item;
+  if (last >= storage_elems)
+    throw DataError(where + ": " + view + " reaches element " + std::to_string(last) +
+                    " but storage '" + t.storage_key + "' has " + std::to_string(storage_elems) +
+                    " " + t.dtype + " elements");
+  // Parameters own their storage; a view with more elements than its storage is an expanded
+  // (stride-0) one, which would let a few bytes ask for gigabytes.
+  if (numel > storage_elems)
+    throw DataError(where + ": " + view + " has " + std::to_string(numel) +
+                    " elements, more than its storage's " + std::to_string(storage_elems) +
+                    " (expanded views are not supported; save a contiguous tensor)");
+  return numel;
+}
+
 std::string StateDictFile::contiguous_bytes(const TensorRecord& t) const {
   const std::string where = path + ": tensor '" + t.name + "'";
   auto it = storages.find(t.storage_key);
   if (it == storages.end()) throw DataError(where + ": storage '" + t.storage_key + "' is missing");
   const std::string& storage = it->second;
   const size_t item = torch_dtype_size(t.dtype);
-  if (t.shape.size() != t.stride.size())
-    throw DataError(where + ": shape " + join_shape(t.shape) + " and stride " +
-                    join_shape(t.stride) + " differ in length");
-  int64_t numel = 1;
-  int64_t last = t.storage_offset;  // largest element index the view touches
-  for (size_t d = 0; d < t.shape.size(); ++d) {
-    if (t.shape[d] < 0 || t.stride[d] < 0)
-      throw DataError(where + ": negative size or stride in shape " + join_shape(t.shape) +
-                      " stride " + join_shape(t.stride));
-    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-    if (t.shape[d] > 0 && (numel > kMax / t.shape[d] ||
-                           (t.stride[d] > 0 && t.shape[d] - 1 > (kMax - last) / t.stride[d])))
-      throw DataError(where + ": shape " + join_shape(t.shape) + " stride " + join_shape(t.stride) +
-                      " overflows int64");
-    numel *= t.shape[d];
-    if (t.shape[d] > 0) last += (t.shape[d] - 1) * t.stride[d];
-  }
+  const int64_t numel = static_cast<int64_t>(check_tensor_view(t, storage.size(), where));
   if (numel == 0) return {};
-  const uint64_t storage_elems = storage.size() / item;
-  if (t.storage_offset < 0 || static_cast<uint64_t>(last) >= storage_elems)
-    throw DataError(where + ": view (offset " + std::to_string(t.storage_offset) + ", shape " +
-                    join_shape(t.shape) + ", stride " + join_shape(t.stride) +
-                    ") reaches element " + std::to_string(last) + " but storage '" + t.storage_key +
-                    "' has " + std::to_string(storage_elems) + " " + t.dtype + " elements");
   // Fast path: already C-contiguous.
   bool contiguous = true;
   int64_t expect = 1;
@@ -616,14 +666,17 @@ std::string StateDictFile::contiguous_bytes(const TensorRecord& t) const {
 
   std::string out(static_cast<size_t>(numel) * item, '\0');
   std::vector<int64_t> index(t.shape.size(), 0);
-  int64_t src = t.storage_offset;
+  // Unsigned: a size-1 axis may carry any stride, and stepping past it must wrap, not overflow;
+  // every index actually read is inside the storage (check_tensor_view).
+  uint64_t src = static_cast<uint64_t>(t.storage_offset);
   for (int64_t k = 0; k < numel; ++k) {
     std::memcpy(&out[static_cast<size_t>(k) * item], &storage[static_cast<size_t>(src) * item],
                 item);
     for (size_t d = t.shape.size(); d-- > 0;) {  // odometer step over the last axis first
-      src += t.stride[d];
+      const auto stride = static_cast<uint64_t>(t.stride[d]);
+      src += stride;
       if (++index[d] < t.shape[d]) break;
-      src -= t.stride[d] * t.shape[d];
+      src -= stride * static_cast<uint64_t>(t.shape[d]);
       index[d] = 0;
     }
   }
@@ -653,7 +706,8 @@ StateDictFile read_state_dict_file(const std::string& path) {
   out.path = path;
   const std::string pickle = zip.read(pkl_name);
   const std::string where = path + " (" + pkl_name + ")";
-  ValuePtr root = Unpickler(pickle, where, zip, prefix, out).run();
+  Unpickler unpickler(pickle, where, zip, prefix, out);  // owns every value until we return
+  ValuePtr root = unpickler.run();
 
   if (root->kind != Value::Kind::kDict)
     throw DataError(path + ": top-level object is a " + std::string(kind_name(root->kind)) +
@@ -669,6 +723,10 @@ StateDictFile read_state_dict_file(const std::string& path) {
                       "save model.state_dict() itself");
     TensorRecord r = value->tensor;
     r.name = key->s;
+    auto storage = out.storages.find(r.storage_key);
+    if (storage == out.storages.end())
+      throw DataError(path + ": tensor '" + r.name + "': storage '" + r.storage_key + "' is missing");
+    check_tensor_view(r, storage->second.size(), path + ": tensor '" + r.name + "'");
     out.tensors.push_back(std::move(r));
   }
   return out;

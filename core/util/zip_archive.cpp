@@ -1,5 +1,6 @@
 #include "core/util/zip_archive.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
 
@@ -7,6 +8,7 @@
 
 #include "core/util/errors.h"
 #include "core/util/file_io.h"
+#include "core/util/limits.h"
 
 namespace repro {
 
@@ -29,6 +31,8 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     zip_error_fini(&err);
     throw IoError("failed to open zip archive " + path + ": " + msg);
   }
+  struct stat sb {};
+  if (::stat(path.c_str(), &sb) == 0) file_bytes_ = static_cast<uint64_t>(sb.st_size);
 }
 
 ZipReader::~ZipReader() {
@@ -36,7 +40,7 @@ ZipReader::~ZipReader() {
 }
 
 ZipReader::ZipReader(ZipReader&& other) noexcept
-    : path_(std::move(other.path_)), archive_(other.archive_) {
+    : path_(std::move(other.path_)), archive_(other.archive_), file_bytes_(other.file_bytes_) {
   other.archive_ = nullptr;
 }
 
@@ -45,6 +49,7 @@ ZipReader& ZipReader::operator=(ZipReader&& other) noexcept {
     if (archive_) zip_discard(archive_);
     path_ = std::move(other.path_);
     archive_ = other.archive_;
+    file_bytes_ = other.file_bytes_;
     other.archive_ = nullptr;
   }
   return *this;
@@ -67,7 +72,32 @@ bool ZipReader::contains(const std::string& name) const {
   return zip_name_locate(archive_, name.c_str(), 0) >= 0;
 }
 
+void ZipReader::check_entry_size(const zip_stat_t& st, const std::string& name) const {
+  // The directory's sizes are the file's claims: bound them by what the archive can hold before
+  // allocating. A stored entry is its compressed bytes; deflate expands at most 1032:1.
+  const std::string what = path_ + ": zip entry '" + name + "'";
+  if (!(st.valid & ZIP_STAT_COMP_SIZE) || !(st.valid & ZIP_STAT_COMP_METHOD))
+    throw IoError(what + ": the directory gives no compressed size or method");
+  if (st.comp_size > file_bytes_)
+    throw IoError(what + ": compressed size " + std::to_string(st.comp_size) +
+                  " is larger than the archive (" + std::to_string(file_bytes_) + " bytes)");
+  if (st.comp_method == ZIP_CM_STORE && st.size != st.comp_size)
+    throw IoError(what + ": stored entry claims " + std::to_string(st.size) + " bytes but holds " +
+                  std::to_string(st.comp_size));
+  const uint64_t bound = checked_mul(st.comp_size, ResourceLimits::kMaxDeflateRatio, what);
+  if (st.size > bound)
+    throw IoError(what + ": claims " + std::to_string(st.size) + " bytes from " +
+                  std::to_string(st.comp_size) + " compressed, more than deflate's 1032:1 allows");
+  check_alloc(st.size, what);
+}
+
 std::string ZipReader::read(const std::string& name) const {
+  std::string out;
+  read_into(name, out);
+  return out;
+}
+
+void ZipReader::read_into(const std::string& name, std::string& out) const {
   zip_int64_t index = zip_name_locate(archive_, name.c_str(), 0);
   if (index < 0) throw IoError("zip archive " + path_ + " has no entry '" + name + "'");
   const auto idx = static_cast<zip_uint64_t>(index);
@@ -76,11 +106,12 @@ std::string ZipReader::read(const std::string& name) const {
   if (zip_stat_index(archive_, idx, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
     throw IoError("zip archive " + path_ + ": cannot stat entry '" + name +
                   "': " + archive_error(archive_));
+  check_entry_size(st, name);
   zip_file_t* file = zip_fopen_index(archive_, idx, 0);
   if (!file)
     throw IoError("zip archive " + path_ + ": cannot open entry '" + name +
                   "': " + archive_error(archive_));
-  std::string out(static_cast<size_t>(st.size), '\0');
+  out.assign(static_cast<size_t>(st.size), '\0');
   zip_uint64_t done = 0;
   std::string error;
   while (done < st.size) {
@@ -104,7 +135,6 @@ std::string ZipReader::read(const std::string& name) const {
   zip_fclose(file);
   if (!error.empty())
     throw IoError("zip archive " + path_ + ": cannot read entry '" + name + "': " + error);
-  return out;
 }
 
 void write_zip(const std::string& path,

@@ -1,12 +1,14 @@
 #pragma once
 // Thin wrapper over libzip for the zip containers used by .npz files and torch.save checkpoints.
 // Torch-free.
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 struct zip;
+struct zip_stat;
 
 namespace repro {
 
@@ -26,12 +28,20 @@ class ZipReader {
   std::vector<std::string> names() const;
   bool contains(const std::string& name) const;
   // The whole uncompressed entry (stored or deflated). Throws IoError naming the archive and the
-  // entry when it is missing, fails its CRC or is shorter than the directory says.
+  // entry when it is missing, fails its CRC or is shorter than the directory says, or when its
+  // declared size cannot be true (a stored entry larger than its compressed bytes, a deflated one
+  // past deflate's 1032:1 ratio, compressed bytes larger than the archive); DataError when it is
+  // above resource_limits().max_alloc_bytes. Nothing is allocated before these checks.
   std::string read(const std::string& name) const;
+  // As read, into `out` (resized to the entry's size): lets a caller reuse the buffer in place.
+  void read_into(const std::string& name, std::string& out) const;
 
  private:
+  void check_entry_size(const struct zip_stat& st, const std::string& name) const;
+
   std::string path_;
   struct zip* archive_ = nullptr;
+  uint64_t file_bytes_ = 0;  // the archive's size on disk: no entry can hold more compressed bytes
 };
 
 // Writes a new archive holding `entries` (name, bytes) in the given order, all STORED

@@ -233,6 +233,9 @@ InceptionWeightsInfo init_random_inception(FidInceptionV3& net, uint64_t seed) {
 
 InceptionWeightsInfo load_inception_torchscript(FidInceptionV3& net, const std::string& path) {
   require_file(path);
+  // The pinned digest first: a file that is not the published one is never parsed.
+  InceptionWeightsInfo info;
+  info.sha256 = checked_sha256(path, &info.pinned);
   torch::jit::Module module;
   try {
     module = torch::jit::load(path, torch::kCPU);
@@ -243,16 +246,16 @@ InceptionWeightsInfo load_inception_torchscript(FidInceptionV3& net, const std::
   for (const auto& p : module.named_parameters(true)) source[p.name] = p.value;
   for (const auto& b : module.named_buffers(true)) source[b.name] = b.value;
   assign_by_name(net, source, path);
-  InceptionWeightsInfo info;
   info.source = path;
   info.format = "torchscript";
-  info.sha256 = checked_sha256(path, &info.pinned);
   info.comparable_with_published = true;
   return info;
 }
 
 InceptionWeightsInfo load_inception_state_dict(FidInceptionV3& net, const std::string& path) {
   require_file(path);
+  InceptionWeightsInfo info;
+  info.sha256 = checked_sha256(path, &info.pinned);  // before parsing, as above
   const StateDictFile file = read_state_dict_file(path);
   static const std::map<std::string, torch::ScalarType> kTypes = {
       {"float32", torch::kFloat32},   {"float64", torch::kFloat64}, {"float16", torch::kFloat16},
@@ -266,10 +269,8 @@ InceptionWeightsInfo load_inception_state_dict(FidInceptionV3& net, const std::s
     source[record.name] = torch::from_blob(const_cast<char*>(bytes.data()), record.shape, type->second).clone();
   }
   assign_by_name(net, source, path);
-  InceptionWeightsInfo info;
   info.source = path;
   info.format = "state_dict";
-  info.sha256 = checked_sha256(path, &info.pinned);
   info.comparable_with_published = true;
   return info;
 }
@@ -282,7 +283,7 @@ FidInceptionV3 load_fid_inception(const std::string& spec, InceptionWeightsInfo*
     loaded = init_random_inception(net);
   } else if (spec.rfind(random_prefix, 0) == 0) {
     const std::string seed = spec.substr(random_prefix.size());
-    if (seed.empty() || seed.find_first_not_of("0123456789") != std::string::npos) {
+    if (seed.empty() || seed.size() > 19 || seed.find_first_not_of("0123456789") != std::string::npos) {
       throw ConfigError("features", "features", "expected random-inception:SEED with a decimal seed, got " + spec);
     }
     loaded = init_random_inception(net, std::stoull(seed));
