@@ -2,8 +2,12 @@
 // attempt, or of every task of a run; -f follows a running attempt until it ends. The tasks and
 // their log files come from the store (runner::task_logs); nothing here needs LibTorch.
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "core/util/errors.h"
+#include "runner/orchestrate/project_lock.h"
 #include "runner/store/queries.h"
 #include "runner/store/store.h"
 
@@ -87,18 +92,46 @@ std::string describe(const runner::TaskLog& t) {
   return s;
 }
 
-// Prints the attempt's log from `offset` until the store says the attempt ended (then the rest).
+// Whether a `repro run` (or a `repro cancel`) holds the project's lock: only such a process ends
+// attempts and starts tasks. Probed with a shared lock, dropped at once, which fails while the
+// exclusive lock is held (also across NFS); a missing lock file is not created.
+bool orchestrator_alive(const std::string& project_dir) {
+  const std::string path = runner::project_lock_path(project_dir);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // drops the shared lock when it was taken
+  return held;
+}
+
+// The note for an attempt no process will end: its orchestrator was killed (the next `repro run`
+// in the project records how it ended).
+std::string left_open(const runner::TaskLog& t, const LogsArgs& a) {
+  return "repro logs: " + t.task_id + " attempt " + std::to_string(t.attempt->attempt) +
+         " was left open by an orchestrator that is no longer running (nothing holds " +
+         runner::project_lock_path(a.project) + "); `repro run` in the project records how it ended\n";
+}
+
+// Prints the attempt's log from `offset` until the store says the attempt ended (then the rest),
+// or until no orchestrator is left to end it.
 void follow(runner::Store& store, const runner::TaskLog& t, int64_t offset, const LogsArgs& a, std::ostream& out,
             std::ostream& err) {
   const std::string& path = t.attempt->log_path;
   while (true) {
     offset = copy_from(path, offset, out);
     out.flush();
+    // The lock before the store: an orchestrator ends the attempt before it lets the lock go.
+    const bool alive = orchestrator_alive(a.project);
     const auto now = runner::task_logs(store, t.task_id, t.attempt->attempt);
-    if (now.empty() || !now[0].attempt || now[0].attempt->ended) {
+    if (now.empty() || !now[0].attempt || now[0].attempt->ended || !alive) {
       copy_from(path, offset, out);
       out.flush();
-      if (!now.empty()) err << "repro logs: " << t.task_id << " (" << describe(now[0]) << ")\n";
+      if (now.empty()) return;
+      if (now[0].attempt && !now[0].attempt->ended) {
+        err << left_open(now[0], a);
+      } else {
+        err << "repro logs: " << t.task_id << " (" << describe(now[0]) << ")\n";
+      }
       return;
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(a.poll_s));
@@ -123,6 +156,11 @@ int show_logs(const LogsArgs& a, std::ostream& out, std::ostream& err) {
     err << "repro logs: " << a.id << " has not started; waiting for its first attempt\n";
     while (!logs[0].attempt &&
            (logs[0].state == runner::TaskState::kPending || logs[0].state == runner::TaskState::kRunning)) {
+      if (!orchestrator_alive(a.project)) {  // then the store, as in follow()
+        logs = runner::task_logs(store, a.id, a.attempt);
+        if (!logs[0].attempt) err << "repro logs: no `repro run` is working in " << a.project << " to start " << a.id << "\n";
+        break;
+      }
       std::this_thread::sleep_for(std::chrono::duration<double>(a.poll_s));
       logs = runner::task_logs(store, a.id, a.attempt);
     }

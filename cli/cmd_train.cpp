@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/local_launcher.h"
 #include "cli/provenance.h"
+#include "core/train/train_state.h"
 #include "core/train/trainer.h"
 #include "core/util/errors.h"
 #include "core/util/file_io.h"
@@ -105,6 +106,11 @@ int run_train(const TrainArgs& a, std::ostream& err) {
     if (!a.resume && fs::exists(run_dir / "checkpoints") && !fs::is_empty(run_dir / "checkpoints"))
       throw ConfigError(a.run_dir, "--resume", "the run directory already has checkpoints: pass --resume to continue it");
   }
+  // A save killed mid-write (SIGKILL, a lost node) leaves its temp file, up to the size of the
+  // optimizer state, for ever: this run owns the directory now, so it removes them.
+  if (rank0)
+    for (const auto& path : core::sweep_stale_temp_files(a.run_dir))
+      err << "removed " << path << " (a temp file left by a process that no longer runs)\n";
 
   auto source = core::open_image_source(file.data.path, file.model.image_size, file.data.random_flip,
                                        core::derive_seed(file.train.seed, core::kStreamData));

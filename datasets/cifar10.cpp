@@ -25,9 +25,49 @@ std::string archive_error(struct archive* a) {
   return s ? s : "unknown libarchive error";
 }
 
+// The official batches hold exactly 10,000 records; a test fixture or a subset holds fewer.
+constexpr int64_t kBatchRecords = 10000;
+constexpr int64_t kBatchBytes = kBatchRecords * kCifar10RecordBytes;
+
+// The size a member's tar header declares, checked before any of it is read or held: a whole
+// number of records, at most one official batch. `where` is "<archive>: <member>".
+void check_member_size(const std::string& where, int64_t size) {
+  if (size == 0) throw DataError(where + ": empty");
+  if (size < 0 || size > kBatchBytes)
+    throw DataError(where + ": tar header declares " + std::to_string(size) + " bytes, a CIFAR-10 batch is at most " +
+                    std::to_string(kBatchBytes) + " (" + std::to_string(kBatchRecords) + " records of " +
+                    std::to_string(kCifar10RecordBytes) + ")");
+  if (size % kCifar10RecordBytes != 0) {
+    constexpr int64_t k64 = 1 + 3 * 64 * 64;
+    throw DataError(where + ": " + std::to_string(size) + " bytes is not a whole number of " +
+                    std::to_string(kCifar10RecordBytes) + "-byte records (1 label + 3x32x32); record " +
+                    std::to_string(size / kCifar10RecordBytes) + " is cut short" +
+                    (size % k64 == 0 ? " (the size fits 64x64 records: not CIFAR-10)" : ""));
+  }
+}
+
+// One member's data, exactly the `declared` bytes its header promised (already checked).
+std::string read_member_data(struct archive* a, const std::string& where, int64_t declared) {
+  std::string bytes;
+  bytes.reserve(static_cast<size_t>(declared));
+  char buf[1 << 16];
+  for (;;) {
+    const la_ssize_t n = archive_read_data(a, buf, sizeof buf);
+    if (n < 0) throw IoError(where + ": " + archive_error(a) + " (truncated or corrupt)");
+    if (n == 0) break;
+    if (static_cast<int64_t>(bytes.size()) + n > declared)
+      throw IoError(where + ": more data than the " + std::to_string(declared) + " bytes its tar header declares");
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  if (static_cast<int64_t>(bytes.size()) != declared)
+    throw IoError(where + ": read " + std::to_string(bytes.size()) + " of " + std::to_string(declared) +
+                  " bytes (truncated)");
+  return bytes;
+}
+
 // The wanted members' bytes. A .tar.gz can only be read front to back and the official tarball
-// stores the batches out of order, so the (at most 150 MB of) wanted members are held until all
-// are read.
+// stores the batches out of order, so the (at most 6 x 30.7 MB of) wanted members are held until
+// all are read.
 std::map<std::string, std::string> read_members(const std::string& archive_path,
                                                 const std::vector<std::string>& wanted) {
   Archive a(archive_read_new(), &archive_read_free);
@@ -48,17 +88,10 @@ std::map<std::string, std::string> read_members(const std::string& archive_path,
     bool want = archive_entry_filetype(entry) == AE_IFREG;
     want = want && std::find(wanted.begin(), wanted.end(), name) != wanted.end() && !members.count(name);
     if (!want) continue;  // archive_read_next_header skips the data
-    std::string& bytes = members[name];
-    char buf[1 << 16];
-    for (;;) {
-      const la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
-      if (n < 0) throw IoError(archive_path + ": " + last + ": " + archive_error(a.get()) + " (truncated or corrupt)");
-      if (n == 0) break;
-      bytes.append(buf, static_cast<size_t>(n));
-    }
-    if (archive_entry_size_is_set(entry) && static_cast<int64_t>(bytes.size()) != archive_entry_size(entry))
-      throw IoError(archive_path + ": " + last + ": read " + std::to_string(bytes.size()) + " of " +
-                    std::to_string(archive_entry_size(entry)) + " bytes (truncated)");
+    if (!archive_entry_size_is_set(entry))
+      throw DataError(archive_path + ": " + name + ": tar header declares no size");
+    check_member_size(archive_path + ": " + name, archive_entry_size(entry));
+    members[name] = read_member_data(a.get(), archive_path + ": " + last, archive_entry_size(entry));
   }
   return members;
 }
@@ -81,16 +114,8 @@ int64_t read_cifar10_archive(const std::string& archive_path, Cifar10Split split
       throw DataError(archive_path + ": no member " + name +
                       " (the binary version, cifar-10-binary.tar.gz, has "
                       "cifar-10-batches-bin/data_batch_1..5.bin and test_batch.bin)");
-    const std::string& bytes = it->second;
+    const std::string& bytes = it->second;  // whole records (check_member_size)
     const std::string where = archive_path + ": " + name;
-    if (bytes.empty()) throw DataError(where + ": empty");
-    if (bytes.size() % kCifar10RecordBytes != 0) {
-      constexpr size_t k64 = 1 + 3 * 64 * 64;
-      throw DataError(where + ": " + std::to_string(bytes.size()) + " bytes is not a whole number of " +
-                      std::to_string(kCifar10RecordBytes) + "-byte records (1 label + 3x32x32); record " +
-                      std::to_string(bytes.size() / kCifar10RecordBytes) + " is cut short" +
-                      (bytes.size() % k64 == 0 ? " (the size fits 64x64 records: not CIFAR-10)" : ""));
-    }
     const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
     for (size_t r = 0; r < bytes.size() / kCifar10RecordBytes; ++r, p += kCifar10RecordBytes) {
       if (p[0] > 9)

@@ -28,9 +28,10 @@ std::vector<std::string> cifar10_members(Cifar10Split split);
 // records than published (a subset, a test fixture) is read as it is; the caller compares the count
 // with kCifar10PublishedCount. Directory prefixes of members are ignored (only the file name counts).
 // Throws IoError "<archive>: <member>: ..." when the archive cannot be read, is not a tar, or is
-// truncated; DataError "<archive>: <member>: ..." when a member is missing, its size is not a whole
-// number of 3073-byte records (naming the record that is cut short; 64x64 records are recognised),
-// or a label is not 0..9 (naming the record).
+// truncated; DataError "<archive>: <member>: ..." when a member is missing, the size its tar header
+// declares is larger than an official batch (10,000 records) or not a whole number of 3073-byte
+// records (naming the record that is cut short; 64x64 records are recognised), both checked before
+// the member is read, or a label is not 0..9 (naming the record).
 int64_t read_cifar10_archive(const std::string& archive_path, Cifar10Split split, const ImageSink& sink);
 
 }  // namespace repro::datasets

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "core/util/errors.h"
+#include "core/util/limits.h"
 
 namespace repro::datasets {
 namespace {
@@ -39,9 +41,37 @@ uint32_t big_endian_u32(const uint8_t* b) {
   return (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | uint32_t(b[3]);
 }
 
+std::string shape_text(const std::vector<int64_t>& d) {
+  std::string s = "[";
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+// The bytes the header's dims imply, checked before anything is allocated: the dims must be
+// [N, item_dims...], their product must not overflow, and the data must fit the file: deflate
+// expands at most 1032:1, so a gzip file (or a plain one, which zlib reads too) cannot hold more
+// than 1032 x its own size. Then the allocation ceiling.
+uint64_t checked_data_bytes(const std::string& path, const std::vector<int64_t>& dims,
+                            const std::vector<int64_t>& item_dims, const std::string& what) {
+  if (dims.size() != item_dims.size() + 1 || !std::equal(item_dims.begin(), item_dims.end(), dims.begin() + 1)) {
+    std::string want = "[N";
+    for (int64_t d : item_dims) want += ", " + std::to_string(d);
+    throw DataError(path + ": " + what + " are " + shape_text(dims) + ", Fashion-MNIST's are " + want + "]");
+  }
+  uint64_t numel = 1;
+  for (int64_t d : dims) numel = checked_mul(numel, static_cast<uint64_t>(d), path + ": IDX dims " + shape_text(dims));
+  std::error_code ec;
+  const uint64_t file_size = std::filesystem::file_size(path, ec);
+  if (!ec && numel > file_size * ResourceLimits::kMaxDeflateRatio)
+    throw DataError(path + ": IDX dims " + shape_text(dims) + " imply " + std::to_string(numel) +
+                    " bytes, more than a gzip file of " + std::to_string(file_size) + " bytes can hold (" +
+                    std::to_string(ResourceLimits::kMaxDeflateRatio) + " x its size)");
+  return check_alloc(numel, path + ": IDX data " + shape_text(dims));
+}
+
 }  // namespace
 
-IdxArray read_idx_gz(const std::string& path) {
+IdxArray read_idx_gz(const std::string& path, const std::vector<int64_t>& item_dims, const std::string& what) {
   GzFile f(gzopen(path.c_str(), "rb"), &gzclose);
   if (!f) throw IoError("cannot read " + path + ": " + std::strerror(errno));
   uint8_t magic[4];
@@ -50,16 +80,19 @@ IdxArray read_idx_gz(const std::string& path) {
     throw IoError(path + ": not an unsigned-byte IDX file (magic " + std::to_string(big_endian_u32(magic)) +
                   ", expected 0x0000080N)");
   IdxArray a;
-  uint64_t total = 4 + 4 * uint64_t(magic[3]), numel = 1;
   std::vector<uint8_t> dims(4 * magic[3]);
-  read_exact(f.get(), dims.data(), dims.size(), 4, total, path);
-  for (int d = 0; d < magic[3]; ++d) {
-    a.dims.push_back(big_endian_u32(dims.data() + 4 * d));
-    numel *= static_cast<uint64_t>(a.dims.back());
+  read_exact(f.get(), dims.data(), dims.size(), 4, 4 + dims.size(), path);
+  for (int d = 0; d < magic[3]; ++d) a.dims.push_back(big_endian_u32(dims.data() + 4 * d));
+  const uint64_t header = 4 + dims.size(), numel = checked_data_bytes(path, a.dims, item_dims, what);
+  const uint64_t total = header + numel;
+  // Grown as the data arrives, so a header that overstates a short file costs at most one chunk.
+  constexpr uint64_t kChunk = uint64_t{64} << 20;
+  for (uint64_t done = 0; done < numel;) {
+    const uint64_t step = std::min(numel - done, kChunk);
+    a.data.resize(done + step);
+    read_exact(f.get(), a.data.data() + done, step, header + done, total, path);
+    done += step;
   }
-  total += numel;
-  a.data.resize(numel);
-  read_exact(f.get(), a.data.data(), numel, 4 + dims.size(), total, path);
   char extra;
   if (gzread(f.get(), &extra, 1) != 0)
     throw IoError(path + ": data continues after byte " + std::to_string(total) + ", the size its IDX header implies");
@@ -76,17 +109,10 @@ std::string fashion_mnist_labels_path(const std::string& dir, FashionMnistSplit 
 int64_t read_fashion_mnist(const std::string& dir, FashionMnistSplit split, const ImageSink& sink) {
   const std::string images_path = fashion_mnist_images_path(dir, split);
   const std::string labels_path = fashion_mnist_labels_path(dir, split);
-  const IdxArray images = read_idx_gz(images_path);
-  const IdxArray labels = read_idx_gz(labels_path);
-  const auto shape = [](const std::vector<int64_t>& d) {
-    std::string s = "[";
-    for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-    return s + "]";
-  };
-  if (images.dims.size() != 3 || images.dims[1] != 28 || images.dims[2] != 28)
-    throw DataError(images_path + ": images are " + shape(images.dims) + ", Fashion-MNIST's are [N, 28, 28]");
-  if (labels.dims.size() != 1 || labels.dims[0] != images.dims[0])
-    throw DataError(labels_path + ": labels are " + shape(labels.dims) + ", expected [" +
+  const IdxArray images = read_idx_gz(images_path, {28, 28}, "images");
+  const IdxArray labels = read_idx_gz(labels_path, {}, "labels");
+  if (labels.dims[0] != images.dims[0])
+    throw DataError(labels_path + ": labels are " + shape_text(labels.dims) + ", expected [" +
                     std::to_string(images.dims[0]) + "] to match " + images_path);
   constexpr int kPad = (kFashionMnistPaddedSize - 28) / 2;
   uint8_t out[kFashionMnistPaddedSize * kFashionMnistPaddedSize * 3];

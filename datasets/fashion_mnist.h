@@ -25,11 +25,14 @@ struct IdxArray {
   std::vector<uint8_t> data;  // product(dims) bytes, row-major
 };
 
-// Reads a gzipped (or plain: zlib reads both) IDX file of unsigned bytes. Throws IoError naming
+// Reads a gzipped (or plain: zlib reads both) IDX file of unsigned bytes whose dims must be
+// [N, item_dims...] (`what` names the array in messages: "images", "labels"). Throws IoError naming
 // the file when it cannot be read, the gzip stream is corrupt, the magic is not a ubyte IDX, or
 // the data ends early (stating the byte offset reached and the size the header implies) or
-// continues after the array.
-IdxArray read_idx_gz(const std::string& path);
+// continues after the array; DataError naming the file and the dims, before anything is
+// allocated, when the dims are not [N, item_dims...], their product overflows, exceeds what a
+// gzip file of this size can hold (1032 x its size) or the allocation limit (core/util/limits.h).
+IdxArray read_idx_gz(const std::string& path, const std::vector<int64_t>& item_dims, const std::string& what);
 
 // The files a split reads in `dir`: {train,t10k}-images-idx3-ubyte.gz, -labels-idx1-ubyte.gz.
 std::string fashion_mnist_images_path(const std::string& dir, FashionMnistSplit split);

@@ -1,6 +1,8 @@
 #pragma once
 // Per-format decoders behind decode_image (internal to repro_datasets). Each returns the RGB
-// pixels Pillow's Image.open(...).convert("RGB") gives, or throws IoError "<name>: <reason>".
+// pixels Pillow's Image.open(...).convert("RGB") gives, or throws IoError "<name>: <reason>";
+// each reads the image size from the header first and applies check_image_size (DataError)
+// before the decoder allocates.
 #include <cstddef>
 #include <cstdint>
 #include <string>

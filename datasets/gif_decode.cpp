@@ -16,6 +16,7 @@
 #include <gif_lib.h>
 
 #include "core/util/errors.h"
+#include "core/util/limits.h"
 #include "datasets/format_decoders.h"
 
 namespace repro::datasets::detail {
@@ -42,6 +43,17 @@ struct GifClose {
 [[noreturn]] void fail(const std::string& name, int error) {
   const char* what = GifErrorString(error);
   throw IoError(name + ": corrupt or truncated GIF (" + (what ? what : "unknown giflib error") + ")");
+}
+
+// The canvas holds the logical screen and the first frame, so its sides bound every size the file
+// declares (screen, frame size and offset, all 16-bit); it is checked before the index buffer and
+// the output are allocated. Record-by-record reading means giflib itself allocates only a line.
+void check_canvas(const GifFileType& gif, int width, int height, const std::string& name) {
+  const GifImageDesc& f = gif.Image;
+  check_image_size(width, height,
+                   name + ": GIF canvas (logical screen " + std::to_string(gif.SWidth) + " x " +
+                       std::to_string(gif.SHeight) + ", first frame " + std::to_string(f.Width) + " x " +
+                       std::to_string(f.Height) + " at " + std::to_string(f.Left) + "," + std::to_string(f.Top) + ")");
 }
 
 }  // namespace
@@ -73,6 +85,7 @@ RgbImage decode_gif(const uint8_t* data, size_t size, const std::string& name) {
     const int width = std::max<int>(gif->SWidth, frame.Left + frame.Width);
     const int height = std::max<int>(gif->SHeight, frame.Top + frame.Height);
     if (width <= 0 || height <= 0) throw IoError(name + ": GIF has an empty image");
+    check_canvas(*gif, width, height, name);
     std::vector<uint8_t> index(static_cast<size_t>(width) * height, transparency >= 0 ? transparency : 0);
     std::vector<GifPixelType> line(frame.Width);
     // Interlaced frames store rows in four passes: every 8th from 0, every 8th from 4, every 4th

@@ -1,10 +1,14 @@
 #include "datasets/image_folder.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <system_error>
+#include <utility>
 
 #include "core/util/errors.h"
 #include "datasets/center_crop.h"
@@ -39,14 +43,29 @@ std::vector<std::string> sorted_listdir(const std::string& dir) {
   return names;
 }
 
-void list_into(const std::string& data_dir, std::vector<std::string>& results) {
+// A directory as the file system knows it, whatever path (through whatever symlinks) reached it.
+using DirId = std::pair<dev_t, ino_t>;
+
+// os.path.isdir(path) (follows symlinks; any error is "no"), and the directory's identity.
+bool is_directory(const std::string& path, DirId* id) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+  *id = {st.st_dev, st.st_ino};
+  return true;
+}
+
+// The reference's recursion, except that a directory already listed is never entered again: a
+// symlink to an ancestor would otherwise repeat the tree until the path hits ELOOP (1 image became
+// 41), and links between siblings can multiply it exponentially. Depth is bounded by PATH_MAX, as
+// every descent lengthens the path listed.
+void list_into(const std::string& data_dir, std::set<DirId>& visited, std::vector<std::string>& results) {
   for (const std::string& entry : sorted_listdir(data_dir)) {
     const std::string full_path = join(data_dir, entry);
-    std::error_code ec;
+    DirId id;
     if (has_image_extension(entry)) {
       results.push_back(full_path);
-    } else if (fs::is_directory(full_path, ec)) {
-      list_into(full_path, results);
+    } else if (is_directory(full_path, &id) && visited.insert(id).second) {
+      list_into(full_path, visited, results);
     }
   }
 }
@@ -55,7 +74,10 @@ void list_into(const std::string& data_dir, std::vector<std::string>& results) {
 
 std::vector<std::string> list_image_files_recursively(const std::string& data_dir) {
   std::vector<std::string> results;
-  list_into(data_dir, results);
+  std::set<DirId> visited;
+  DirId root;
+  if (is_directory(data_dir, &root)) visited.insert(root);
+  list_into(data_dir, visited, results);
   return results;
 }
 

@@ -18,8 +18,11 @@ namespace repro::datasets {
 // subdirectory's place among them (depth first). This is not sorted() of the full paths:
 // "d/a/x.png" comes before "d/a-b.png" here ('a' < 'a-b.png') though "d/a-b.png" < "d/a/x.png".
 // Names are compared byte-wise, which is Python's code-point order for UTF-8 names. Directories
-// are followed through symlinks (os.path.isdir). Hidden files count. A directory whose name has an
-// image extension is listed as a file, as in the reference (and then fails to load).
+// are followed through symlinks (os.path.isdir), but each directory (by device and inode) is
+// entered once, at the first path that reaches it: the reference follows a symlink loop until the
+// path fails with ELOOP (41 copies of the tree) and lists a directory linked twice twice; here a
+// symlink to a directory already listed adds nothing. Hidden files count. A directory whose name
+// has an image extension is listed as a file, as in the reference (and then fails to load).
 // Throws IoError when a directory cannot be listed.
 std::vector<std::string> list_image_files_recursively(const std::string& data_dir);
 

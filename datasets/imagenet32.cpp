@@ -3,6 +3,7 @@
 #include <map>
 
 #include "core/util/errors.h"
+#include "core/util/limits.h"
 #include "core/util/npy.h"
 #include "datasets/planar.h"
 
@@ -15,6 +16,23 @@ std::vector<std::string> imagenet32_files(const std::string& dir, Imagenet32Spli
   return files;
 }
 
+namespace {
+
+// The first axis of `a`, once its shape is known to describe exactly the bytes it holds: a
+// non-negative count whose product with `row_bytes` does not overflow and equals the data's size.
+// Every index into the data below relies on this, not on the file's word for it.
+int64_t checked_rows(const std::string& what, const NpyArray& a, uint64_t row_bytes) {
+  const int64_t n = a.shape.empty() ? -1 : a.shape[0];
+  if (n < 0) throw DataError(what + ": shape " + shape_repr(a.shape) + " has no row count");
+  const uint64_t bytes = checked_mul(static_cast<uint64_t>(n), row_bytes, what + ": shape " + shape_repr(a.shape));
+  if (bytes != a.data.size())
+    throw DataError(what + ": shape " + shape_repr(a.shape) + " needs " + std::to_string(bytes) + " bytes, the array holds " +
+                    std::to_string(a.data.size()));
+  return n;
+}
+
+}  // namespace
+
 int64_t read_imagenet32_npz(const std::string& path, const ImageSink& sink) {
   const std::map<std::string, NpyArray> arrays = read_npz(path);
   const auto data_it = arrays.find("data");
@@ -26,7 +44,7 @@ int64_t read_imagenet32_npz(const std::string& path, const ImageSink& sink) {
     throw DataError(
         path + ":data: shape " + shape_repr(data.shape) + ", expected (N, 3072) rows of 3x32x32" +
         (data.shape.size() == 2 && data.shape[1] == 3 * 64 * 64 ? " (these are 64x64 rows: Imagenet64x64)" : ""));
-  const int64_t n = data.shape[0];
+  const int64_t n = checked_rows(path + ":data", data, kRow);
   std::vector<int64_t> labels(static_cast<size_t>(n), kNoLabel);
   if (const auto it = arrays.find("labels"); it != arrays.end()) {
     if (it->second.shape != std::vector<int64_t>{n})
@@ -34,6 +52,7 @@ int64_t read_imagenet32_npz(const std::string& path, const ImageSink& sink) {
                       ",)");
     if (it->second.descr.find_first_of("iub") != 1)
       throw DataError(path + ":labels: dtype " + it->second.descr + ", expected an integer type");
+    checked_rows(path + ":labels", it->second, it->second.word_size());
     labels = as_int64(it->second, path + ":labels");
   }
   const auto* rows = reinterpret_cast<const uint8_t*>(data.data.data());

@@ -13,6 +13,7 @@
 #include <jerror.h>
 
 #include "core/util/errors.h"
+#include "core/util/limits.h"
 #include "datasets/format_decoders.h"
 
 namespace repro::datasets::detail {
@@ -80,6 +81,15 @@ RgbImage decode_jpeg(const uint8_t* data, size_t size, const std::string& name) 
   src.term_source = term_source;
   cinfo.src = &src;
   jpeg_read_header(&cinfo, TRUE);
+  // The frame header's size decides every buffer jpeg_start_decompress and we allocate (a
+  // progressive file's coefficients, the output): check it first. Not in a libjpeg call, so a
+  // plain throw, after releasing what the header read allocated.
+  try {
+    check_image_size(cinfo.image_width, cinfo.image_height, name + ": JPEG frame header (SOF) width x height");
+  } catch (...) {
+    jpeg_destroy_decompress(&cinfo);
+    throw;
+  }
   // Pillow opens 1 component as "L", 3 as "RGB" (libjpeg converts YCbCr), 4 as "CMYK" (libjpeg
   // converts YCCK). Asking libjpeg for RGB from greyscale replicates, as convert("RGB") does.
   const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;

@@ -2,9 +2,18 @@
 
 #include <lmdb.h>
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <utility>
+#include <vector>
 
 #include "core/util/errors.h"
 #include "datasets/format_decoders.h"
@@ -44,6 +53,64 @@ std::string printable_key(const MDB_val& key) {
   return out;
 }
 
+// Where data.mdb is mapped into this process: LMDB does not say (mdb_env_info's me_mapaddr is the
+// fixed address stored in the file, usually 0), so each mapping of the file (by device and inode)
+// is read from /proc/self/maps, whose lines are "start-end perms offset major:minor inode path",
+// the device in hex. Normally one: LMDB's.
+struct MappedFile {
+  std::vector<std::pair<uintptr_t, uintptr_t>> ranges;  // [begin, end), clipped to the file's size
+  size_t size = 0;
+};
+
+MappedFile find_mappings(const struct stat& st, const std::string& data_file) {
+  MappedFile map;
+  map.size = static_cast<size_t>(st.st_size);
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    unsigned long long start = 0, end = 0, offset = 0, inode = 0;
+    unsigned major_id = 0, minor_id = 0;
+    char perms[8];
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu", &start, &end, perms, &offset, &major_id,
+                    &minor_id, &inode) == 7 &&
+        inode == st.st_ino && major_id == major(st.st_dev) && minor_id == minor(st.st_dev) && offset == 0)
+      map.ranges.emplace_back(start, start + std::min<unsigned long long>(end - start, map.size));
+  }
+  if (map.ranges.empty()) throw IoError(data_file + ": LMDB's mapping of the file is not in /proc/self/maps");
+  return map;
+}
+
+// Opens the environment read-only, mapping only the data file: the reference's map_size (1 TiB)
+// reserves that much address space and fails under any `ulimit -v`, and LMDB's default is the map
+// size the writer stored in the file, which can be as large. LMDB grows the map to the size its
+// meta page claims; a claim past the end of the file is a truncated or forged file, rejected
+// before any page is read (reading past the file's end would be SIGBUS).
+MappedFile open_read_only(Lmdb& db, const std::string& lmdb_path) {
+  const std::string data_file = lmdb_path + "/data.mdb";
+  struct stat st {};
+  if (::stat(data_file.c_str(), &st) != 0) throw IoError("cannot open LMDB " + data_file + ": " + std::strerror(errno));
+  const size_t file_size = static_cast<size_t>(st.st_size);
+  check(mdb_env_create(&db.env), lmdb_path, "mdb_env_create");
+  check(mdb_env_set_mapsize(db.env, file_size), lmdb_path, "mdb_env_set_mapsize");
+  check(mdb_env_open(db.env, lmdb_path.c_str(), MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0444), lmdb_path,
+        "cannot open LMDB environment");
+  MDB_envinfo info;
+  check(mdb_env_info(db.env, &info), lmdb_path, "mdb_env_info");
+  if (info.me_mapsize > file_size)
+    throw IoError(data_file + ": the LMDB meta page claims " + std::to_string(info.me_mapsize) +
+                  " bytes of pages, the file has " + std::to_string(file_size) + " (truncated or corrupt)");
+  return find_mappings(st, data_file);
+}
+
+// A record's value must lie inside the mapped file: LMDB checks page numbers but takes a value's
+// size from the file as it stands, so a forged size would read past the map.
+void check_in_map(const MappedFile& map, const MDB_val& value, const std::string& where) {
+  const auto at = reinterpret_cast<uintptr_t>(value.mv_data);
+  for (const auto& [begin, end] : map.ranges)
+    if (at >= begin && at <= end && value.mv_size <= end - at) return;
+  throw IoError(where + ": value of " + std::to_string(value.mv_size) + " bytes runs past the end of the data file (" +
+                std::to_string(map.size) + " bytes; corrupt LMDB)");
+}
+
 }  // namespace
 
 RgbImage lsun_preprocess(const RgbImage& image, int image_size) {
@@ -63,11 +130,7 @@ RgbImage lsun_preprocess(const RgbImage& image, int image_size) {
 
 int64_t read_lsun_lmdb(const std::string& lmdb_path, int image_size, const ImageSink& sink) {
   Lmdb db;
-  check(mdb_env_create(&db.env), lmdb_path, "mdb_env_create");
-  // The reference's map_size (1 TiB): only address space, and at least the file's size.
-  check(mdb_env_set_mapsize(db.env, size_t(1) << 40), lmdb_path, "mdb_env_set_mapsize");
-  check(mdb_env_open(db.env, lmdb_path.c_str(), MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0444), lmdb_path,
-        "cannot open LMDB environment");
+  const MappedFile map = open_read_only(db, lmdb_path);
   check(mdb_txn_begin(db.env, nullptr, MDB_RDONLY, &db.txn), lmdb_path, "mdb_txn_begin");
   MDB_dbi dbi;
   check(mdb_dbi_open(db.txn, nullptr, 0, &dbi), lmdb_path, "mdb_dbi_open");
@@ -78,6 +141,7 @@ int64_t read_lsun_lmdb(const std::string& lmdb_path, int image_size, const Image
        rc = mdb_cursor_get(db.cursor, &key, &value, MDB_NEXT), ++index) {
     check(rc, lmdb_path, ("reading record " + std::to_string(index)).c_str());
     const std::string where = lmdb_path + ": record " + std::to_string(index) + " (key " + printable_key(key) + ")";
+    check_in_map(map, value, where);
     const auto* data = static_cast<const uint8_t*>(value.mv_data);
     if (value.mv_size < 12 || std::memcmp(data, "RIFF", 4) != 0 || std::memcmp(data + 8, "WEBP", 4) != 0)
       throw IoError(where + ": value is not a WebP file (LSUN's LMDB values are WebP)");

@@ -25,10 +25,12 @@ inline constexpr int64_t kLsunTowerPublishedCount = 708264;
 RgbImage lsun_preprocess(const RgbImage& image, int image_size);
 
 // Streams every record of the LMDB environment at `lmdb_path` (a directory with data.mdb, opened
-// read-only without a lock file, so a read-only copy works), in key order, decoded as WebP and
-// preprocessed to image_size, with kNoLabel; returns the count. Throws IoError naming the path
-// when the environment cannot be opened or a read fails, and naming the record (index and key)
-// when a value is not WebP or is a corrupt WebP; DataError when the database is empty.
+// read-only without a lock file, so a read-only copy works; only data.mdb's size is mapped, so it
+// works under `ulimit -v`), in key order, decoded as WebP and preprocessed to image_size, with
+// kNoLabel; returns the count. Throws IoError naming the path when the environment cannot be
+// opened, data.mdb is shorter than its meta page claims, or a read fails, and naming the record
+// (index and key) when a value runs past the file, is not WebP or is a corrupt WebP; DataError
+// when the database is empty or a record's canvas breaks the image limits (core/util/limits.h).
 int64_t read_lsun_lmdb(const std::string& lmdb_path, int image_size, const ImageSink& sink);
 
 }  // namespace repro::datasets

@@ -38,7 +38,7 @@ PackedWriter::PackedWriter(const std::string& dir, int height, int width, bool h
     throw DataError("packed dataset " + dir + ": image size must be positive, got " + std::to_string(height) + "x" +
                     std::to_string(width));
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  created_dir_ = std::filesystem::create_directories(dir, ec);
   if (ec) throw IoError("cannot create " + dir + ": " + ec.message());
   partial_path_ = dir + "/" + kPackedDataFile + ".partial";
   // Lock before touching anything: a second writer must neither wipe the first one's file nor
@@ -64,7 +64,10 @@ PackedWriter::PackedWriter(const std::string& dir, int height, int width, bool h
 
 PackedWriter::~PackedWriter() {
   if (fd_ >= 0) ::close(fd_);
-  if (!finished_) ::unlink(partial_path_.c_str());
+  if (finished_) return;
+  ::unlink(partial_path_.c_str());
+  // A failed prepare leaves nothing behind: the directory too, when this writer made it.
+  if (created_dir_) ::rmdir(dir_.c_str());
 }
 
 void PackedWriter::flush() {

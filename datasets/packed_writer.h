@@ -26,7 +26,7 @@ class PackedWriter {
   // DataError for a non-positive size, IoError when the directory or file cannot be written or
   // another writer holds it.
   PackedWriter(const std::string& dir, int height, int width, bool has_labels);
-  // Without finish(), the partial file is removed.
+  // Without finish(), the partial file is removed, and the directory when this writer created it.
   ~PackedWriter();
   PackedWriter(const PackedWriter&) = delete;
   PackedWriter& operator=(const PackedWriter&) = delete;
@@ -56,6 +56,7 @@ class PackedWriter {
   std::vector<int64_t> labels_;  // written after the images, at finish
   Sha256Stream fingerprint_;     // of the image bytes added so far
   bool finished_ = false;
+  bool created_dir_ = false;     // dir_ was made by this writer (removed again if unfinished)
 };
 
 }  // namespace repro::datasets

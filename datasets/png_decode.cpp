@@ -2,6 +2,8 @@
 // place Pillow differs from a plain 16->8 reduction is 16-bit greyscale, which Pillow opens as
 // mode "I" and convert("RGB") clips to 255 (not scales): mirrored here.
 #include <algorithm>
+#include <climits>
+#include <cstring>
 #include <memory>
 
 #define STB_IMAGE_IMPLEMENTATION
@@ -11,6 +13,7 @@
 #include <stb/stb_image.h>
 
 #include "core/util/errors.h"
+#include "core/util/limits.h"
 #include "datasets/format_decoders.h"
 
 namespace repro::datasets::detail {
@@ -29,12 +32,34 @@ bool is_16bit_greyscale(const uint8_t* data, size_t size) {
   throw IoError(name + ": corrupt or truncated PNG (" + stbi_failure_reason() + ")");
 }
 
+uint32_t big_endian_u32(const uint8_t* b) {
+  return (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | uint32_t(b[3]);
+}
+
+// stb_image takes the length as an int and allocates the pixels from IHDR before reading any pixel
+// data: refuse a file it cannot address, and apply the image-size limit to IHDR's width and height
+// first: read here when IHDR is the first chunk (stbi_info rejects images over 2^30 bytes with a
+// vague "too large" instead of the limit), else by stbi_info (after Apple's CgBI chunk). A file
+// whose header cannot be read is left to stb_image to reject.
+int checked_length(const uint8_t* data, size_t size, const std::string& name) {
+  if (size > static_cast<size_t>(INT_MAX))
+    throw DataError(name + ": PNG file of " + std::to_string(size) + " bytes, stb_image reads at most " +
+                    std::to_string(INT_MAX));
+  const int len = static_cast<int>(size);
+  const std::string field = name + ": PNG IHDR width x height";
+  int w = 0, h = 0, channels = 0;
+  if (size >= 24 && std::memcmp(data + 12, "IHDR", 4) == 0)
+    check_image_size(big_endian_u32(data + 16), big_endian_u32(data + 20), field);
+  else if (stbi_info_from_memory(data, len, &w, &h, &channels))
+    check_image_size(w, h, field);
+  return len;
+}
+
 }  // namespace
 
 RgbImage decode_png(const uint8_t* data, size_t size, const std::string& name) {
   int w = 0, h = 0, channels_in_file = 0;
-  const int len = static_cast<int>(size);
-  if (static_cast<size_t>(len) != size) throw IoError(name + ": PNG file larger than 2 GiB");
+  const int len = checked_length(data, size, name);
   if (is_16bit_greyscale(data, size)) {
     std::unique_ptr<stbi_us, StbiFree> grey(stbi_load_16_from_memory(data, len, &w, &h, &channels_in_file, 1));
     if (!grey) fail(name);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <new>
 
 #include "core/util/errors.h"
 #include "core/util/file_io.h"
@@ -31,16 +32,33 @@ constexpr int kRecipeVersion = 1;
   throw ConfigError("repro data prepare", option, what);
 }
 
-// A folder-like source read image by image: decode, preprocess, hand on; with skip_bad an
-// undecodable file is listed instead of ending the prepare.
+// One file's decode and preprocessing. Its faults are that file's: unreadable or corrupt
+// (IoError), beyond a resource limit or unusable (DataError), and, should an allocation still fail,
+// std::bad_alloc, turned into a DataError naming the file instead of an anonymous internal error.
+RgbImage read_one(const std::string& path,
+                  const std::function<RgbImage(const RgbImage&, const std::string&)>& preprocess) {
+  try {
+    return preprocess(decode_image_file(path), path);
+  } catch (const std::bad_alloc&) {
+    throw DataError(path + ": out of memory while decoding the image");
+  }
+}
+
+// A folder-like source read image by image: decode, preprocess, hand on; with skip_bad a file that
+// cannot be used (corrupt, or rejected by a resource limit) is listed instead of ending the
+// prepare. A ConfigError (a malformed REPRO_MAX_* variable) is not the file's fault: never skipped.
 int64_t read_files(const std::vector<std::string>& files, bool skip_bad, std::vector<std::string>* skipped,
                    const std::function<RgbImage(const RgbImage&, const std::string&)>& preprocess, const ImageSink& sink) {
   int64_t n = 0;
   for (const auto& path : files) {
     RgbImage out;
     try {
-      out = preprocess(decode_image_file(path), path);
+      out = read_one(path, preprocess);
     } catch (const IoError& e) {
+      if (!skip_bad) throw;
+      skipped->push_back(e.what());
+      continue;
+    } catch (const DataError& e) {
       if (!skip_bad) throw;
       skipped->push_back(e.what());
       continue;

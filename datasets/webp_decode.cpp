@@ -4,9 +4,11 @@
 #include <cstring>
 #include <memory>
 
+#include <webp/decode.h>
 #include <webp/demux.h>
 
 #include "core/util/errors.h"
+#include "core/util/limits.h"
 #include "datasets/format_decoders.h"
 
 namespace repro::datasets::detail {
@@ -21,6 +23,12 @@ struct AnimDecoderDelete {
 RgbImage decode_webp(const uint8_t* data, size_t size, const std::string& name) {
   WebPAnimDecoderOptions options;
   if (!WebPAnimDecoderOptionsInit(&options)) throw IoError(name + ": libwebp version mismatch");
+  // WebPAnimDecoderNew allocates two RGBA canvases from the declared size (VP8X's canvas, up to
+  // 2^24 a side) before decoding anything: read the size from the headers alone and check it first.
+  int width = 0, height = 0;
+  if (!WebPGetInfo(data, size, &width, &height))
+    throw IoError(name + ": corrupt or truncated WebP (cannot parse the headers)");
+  check_image_size(width, height, name + ": WebP canvas width x height");
   options.color_mode = MODE_RGBA;
   options.use_threads = 0;
   WebPData webp{data, size};

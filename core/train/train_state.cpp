@@ -2,10 +2,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <regex>
+#include <functional>
 
 #include "core/util/errors.h"
 #include "core/util/file_io.h"
@@ -122,12 +128,15 @@ TrainState read_checkpoint_state(const std::string& dir, int64_t step) {
 
 std::optional<TrainState> find_latest_valid_checkpoint(const std::string& dir, std::vector<std::string>* warnings) {
   if (!fs::is_directory(dir)) return std::nullopt;
-  static const std::regex kState(R"(state(\d+)\.json)");
   std::vector<std::pair<int64_t, fs::path>> states;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    std::smatch m;
     const std::string name = entry.path().filename().string();
-    if (std::regex_match(name, m, kState)) states.emplace_back(std::stoll(m[1]), entry.path());
+    if (const auto step = checkpoint_step(name, "state", ".json")) {
+      states.emplace_back(*step, entry.path());
+    } else if (warnings && name.rfind("state", 0) == 0 && name.size() > 10 &&
+               name.compare(name.size() - 5, 5, ".json") == 0) {
+      warnings->push_back(name + " ignored: not state<step>.json with a step that fits 64 bits");
+    }
   }
   std::sort(states.rbegin(), states.rend());
   for (const auto& [step, path] : states) {
@@ -136,6 +145,96 @@ std::optional<TrainState> find_latest_valid_checkpoint(const std::string& dir, s
     if (warnings) warnings->push_back("checkpoint at step " + std::to_string(step) + " skipped: " + why);
   }
   return std::nullopt;
+}
+
+namespace {
+
+// A file LibTorch's archive writer writes into that never reports a failed write to it: after a
+// short write its zip writer throws again from its destructor, which ends the process
+// (std::terminate). The first error is kept instead, later bytes are dropped, and the caller
+// reports it once the archive is done.
+class QuietSink {
+ public:
+  explicit QuietSink(const std::string& path) : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) {
+    if (fd_ < 0) error_ = errno;
+  }
+  ~QuietSink() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  QuietSink(const QuietSink&) = delete;
+  QuietSink& operator=(const QuietSink&) = delete;
+
+  size_t write(const void* data, size_t size) {
+    const char* p = static_cast<const char*>(data);
+    for (size_t left = size; left > 0 && error_ == 0;) {
+      const ssize_t n = ::write(fd_, p, left);
+      if (n < 0) {
+        if (errno != EINTR) error_ = errno;
+        continue;
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+    return size;
+  }
+  // The first error of open, write or close (0: none).
+  int close() {
+    if (fd_ >= 0 && ::close(fd_) != 0 && error_ == 0) error_ = errno;
+    fd_ = -1;
+    return error_;
+  }
+
+ private:
+  int fd_;
+  int error_ = 0;
+};
+
+}  // namespace
+
+void write_optimizer_state(const torch::optim::Optimizer& optimizer, const std::string& path) {
+  const std::string tmp = atomic_temp_path(path);
+  auto fail = [&](const std::string& why) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw IoError("cannot write " + path + ": " + why);
+  };
+  int error = 0;
+  {
+    QuietSink sink(tmp);
+    try {
+      torch::save(optimizer, std::function<size_t(const void*, size_t)>(
+                                 [&sink](const void* data, size_t size) { return sink.write(data, size); }));
+    } catch (const c10::Error& e) {
+      fail(e.what_without_backtrace());
+    }
+    error = sink.close();
+  }
+  if (error != 0) fail(std::strerror(error));
+  commit_temp_file(tmp, path);
+}
+
+namespace {
+
+// True when `pid` names no process here. EPERM (someone else's live process) counts as alive.
+bool process_gone(int pid) { return ::kill(pid, 0) == -1 && errno == ESRCH; }
+
+void sweep_dir(const fs::path& dir, std::vector<std::string>& removed) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto pid = temp_file_pid(it->path().filename().string());
+    if (!pid || *pid == ::getpid() || !it->is_regular_file(ec) || it->is_symlink(ec) || !process_gone(*pid)) continue;
+    std::error_code rm;
+    if (fs::remove(it->path(), rm)) removed.push_back(it->path().string());
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> sweep_stale_temp_files(const std::string& run_dir) {
+  std::vector<std::string> removed;
+  sweep_dir(run_dir, removed);
+  sweep_dir(fs::path(run_dir) / "checkpoints", removed);
+  return removed;
 }
 
 }  // namespace repro::core

@@ -50,4 +50,14 @@ std::optional<TrainState> find_latest_valid_checkpoint(const std::string& dir, s
 // The checkpoint at `step` (validated as above); IoError saying why when it is not usable.
 TrainState read_checkpoint_state(const std::string& dir, int64_t step);
 
+// Writes the optimizer's state (LibTorch's archive) to `path` through a temp file, as every
+// checkpoint file is written. A failed write (a full disk) is an IoError naming `path`, and leaves
+// no temp file behind.
+void write_optimizer_state(const torch::optim::Optimizer& optimizer, const std::string& path);
+
+// Removes the temp files ("<file>.tmp-<pid>") that killed processes left in `run_dir` and its
+// checkpoints/ (a killed save leaves a 0.7 GB opt*.pt.tmp-PID): those whose pid names no live
+// process on this machine. Other files and folders are not touched. Returns the removed paths.
+std::vector<std::string> sweep_stale_temp_files(const std::string& run_dir);
+
 }  // namespace repro::core

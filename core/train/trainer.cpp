@@ -237,17 +237,8 @@ struct Trainer::Impl {
         write_state_dict(p, named);
       });
     }
-    write_pt(checkpoint_name("opt", step), [&](const std::string& p) {
-      const std::string tmp = atomic_temp_path(p);
-      try {
-        torch::save(*optimizer, tmp);
-      } catch (...) {
-        std::error_code ec;
-        fs::remove(tmp, ec);
-        throw;
-      }
-      commit_temp_file(tmp, p);
-    });
+    write_pt(checkpoint_name("opt", step),
+             [&](const std::string& p) { write_optimizer_state(*optimizer, p); });
     state.sampler_state = sampler->state();
     state.data_state = data.state();
     state.train_rng = tensor_to_hex(generator.get_state());
@@ -289,7 +280,12 @@ struct Trainer::Impl {
       }
       ema.load(ema_values);
     }
-    torch::load(*optimizer, (fs::path(ckpt_dir) / checkpoint_name("opt", s.step)).string());
+    const std::string opt_path = (fs::path(ckpt_dir) / checkpoint_name("opt", s.step)).string();
+    try {  // its SHA-256 matched the state file; a forged one still gets a message, not exit 1
+      torch::load(*optimizer, opt_path);
+    } catch (const c10::Error& e) {
+      throw DataError(opt_path + ": not an optimizer state this run can load: " + e.what_without_backtrace());
+    }
     sampler->load_state(s.sampler_state);
     data.load_state(s.data_state);
     generator.set_state(tensor_from_hex(s.train_rng, torch::kUInt8));

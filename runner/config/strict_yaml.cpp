@@ -1,8 +1,12 @@
 #include "runner/config/strict_yaml.h"
 
+#include <yaml-cpp/depthguard.h>
+
+#include <optional>
 #include <sstream>
 
 #include "core/util/errors.h"
+#include "core/util/limits.h"
 
 namespace repro::config {
 
@@ -20,24 +24,86 @@ std::string describe_value(const YAML::Node& n) {
   return "null";
 }
 
+// The walk of check_yaml_bounds: every node as a reader meets it (an alias once per use), with
+// the containers open above it.
+class BoundsWalk {
+ public:
+  explicit BoundsWalk(const std::string& name) : name_(name), limit_(resource_limits().max_yaml_nodes) {}
+
+  void visit(const YAML::Node& n) {
+    if (++nodes_ > limit_)
+      fail(n, "the document expands past the limit of " + std::to_string(limit_) +
+                  " nodes once its aliases are expanded (REPRO_MAX_YAML_NODES raises it)");
+    if (!n.IsSequence() && !n.IsMap()) return;
+    // A cycle would also pass the nesting limit; named here, the message says what is wrong.
+    for (const auto& open : open_)
+      if (open.is(n)) fail(n, "a node contains an alias to itself (an anchor used inside its own value)");
+    std::optional<NestingGuard> guard;
+    try {
+      guard.emplace(depth_, "the document");
+    } catch (const DataError& e) {
+      fail(n, e.what());
+    }
+    open_.push_back(n);
+    if (n.IsSequence()) {
+      for (const auto& item : n) visit(item);
+    } else {
+      for (const auto& kv : n) {
+        visit(kv.first);
+        visit(kv.second);
+      }
+    }
+    open_.pop_back();
+  }
+
+ private:
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& what) const {
+    throw ConfigError(name_ + ":" + line_of(n), "", what);
+  }
+
+  const std::string& name_;
+  const uint64_t limit_;
+  uint64_t nodes_ = 0;
+  int depth_ = 0;
+  std::vector<YAML::Node> open_;
+};
+
+// yaml-cpp's own parser stops at 500 levels (DeepRecursion, whose text says "bad file").
+ConfigError too_deep(const std::string& name, const YAML::DeepRecursion& e) {
+  return ConfigError(name + ":" + std::to_string(e.mark.line + 1), "",
+                     "the document nests deeper than " + std::to_string(e.depth()) + " levels");
+}
+
 }  // namespace
 
+void check_yaml_bounds(const YAML::Node& root, const std::string& name) { BoundsWalk(name).visit(root); }
+
 YAML::Node load_yaml_file(const std::string& path) {
+  YAML::Node root;
   try {
-    return YAML::LoadFile(path);
+    root = YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
     throw IoError("cannot read config file " + path);
+  } catch (const YAML::DeepRecursion& e) {
+    throw too_deep(path, e);
   } catch (const YAML::ParserException& e) {
     throw ConfigError(path + ":" + std::to_string(e.mark.line + 1), "", "YAML syntax error: " + e.msg);
   }
+  check_yaml_bounds(root, path);
+  return root;
 }
 
 YAML::Node load_yaml_string(const std::string& text, const std::string& name) {
+  YAML::Node root;
   try {
-    return YAML::Load(text);
+    root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    throw too_deep(name, e);
   } catch (const YAML::ParserException& e) {
     throw ConfigError(name + ":" + std::to_string(e.mark.line + 1), "", "YAML syntax error: " + e.msg);
   }
+  check_yaml_bounds(root, name);
+  return root;
 }
 
 StrictMap::StrictMap(const YAML::Node& node, std::string file, std::string path)
@@ -235,7 +301,10 @@ void StrictMap::finish() const {
   }
   if (!node_ || !node_.IsMap()) return;
   for (const auto& kv : node_) {
-    const std::string key = kv.first.as<std::string>();
+    // A list or mapping as a key (`? [a]: b`) is no key a reader knows; as<std::string>() would throw.
+    if (!kv.first.IsScalar())
+      throw ConfigError(file_ + ":" + line_of(kv.first), path_, "expected a scalar key, got " + describe_value(kv.first));
+    const std::string key = kv.first.Scalar();
     if (!known_.count(key)) unknown(key, line_of(kv.first));
   }
 }

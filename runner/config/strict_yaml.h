@@ -11,9 +11,17 @@
 
 namespace repro::config {
 
-// Parses a YAML file or string; throws ConfigError (file, line) on syntax errors.
+// Parses a YAML file or string; throws ConfigError (file, line) on syntax errors, and on a
+// document that check_yaml_bounds refuses (every reader's input comes through here).
 YAML::Node load_yaml_file(const std::string& path);
 YAML::Node load_yaml_string(const std::string& text, const std::string& name);
+
+// Refuses a document that the recursive readers could not walk safely: yaml-cpp resolves an alias
+// to the anchored node itself, so `a: &x [*x]` is a cycle and a few lines of nested aliases (a
+// "billion laughs") expand to 10^9 nodes. Walks the document as a reader sees it (every alias
+// expanded) and throws ConfigError "<name>:<line>: ..." when a node contains an alias to itself,
+// nests deeper than resource_limits().max_nesting, or the expansion passes max_yaml_nodes.
+void check_yaml_bounds(const YAML::Node& root, const std::string& name);
 
 class StrictMap {
  public:

@@ -1,7 +1,6 @@
 #include "runner/experiment/experiment_file.h"
 
 #include <algorithm>
-#include <regex>
 #include <set>
 
 #include "core/util/errors.h"
@@ -27,6 +26,24 @@ std::string line(const std::string& file, const YAML::Node& n) {
 
 [[noreturn]] void fail(const std::string& file, const YAML::Node& n, const std::string& key, const std::string& what) {
   throw ConfigError(line(file, n), key, what);
+}
+
+// The longest experiment name or axis label: they become store keys, run ids and directory names.
+constexpr size_t kMaxNameLength = 200;
+
+// What is wrong with `text` as a name (letters, digits, `_ . -` and the characters in `extra`),
+// or "" when nothing is. A loop, not std::regex: libstdc++'s matcher recurses once per character,
+// and a 50,000-character name overflowed the stack.
+std::string name_problem(const std::string& text, const std::string& extra) {
+  if (text.size() > kMaxNameLength)
+    return "at most " + std::to_string(kMaxNameLength) + " characters, got " + std::to_string(text.size()) +
+           " ('" + text.substr(0, 40) + "...')";
+  bool valid = !text.empty();
+  for (const char c : text)
+    valid &= (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+             c == '-' || extra.find(c) != std::string::npos;
+  if (valid) return "";
+  return "letters, digits and _ . " + (extra.empty() ? "" : extra + " ") + "- only, got '" + text + "'";
 }
 
 // A config fragment: a mapping whose keys are run-config sections.
@@ -102,8 +119,8 @@ Axis read_axis(const std::string& file, const std::string& name, const YAML::Nod
       av.label = scalar(file, v, vkey);
       if (!target.empty()) av.set = fragment_for(target, v);
     }
-    if (!std::regex_match(av.label, std::regex(R"([A-Za-z0-9_.+-]+)")))
-      fail(file, v, vkey, "a label may hold letters, digits and _ . + - only, got '" + av.label + "'");
+    if (const std::string problem = name_problem(av.label, "+"); !problem.empty())
+      fail(file, v, vkey, "a label may hold " + problem);
     if (!seen.insert(av.label).second) fail(file, v, vkey, "duplicate label '" + av.label + "' on axis " + name);
     axis.values.push_back(av);
   }
@@ -235,8 +252,8 @@ ExperimentFile read_experiment_file(const std::string& path) {
   top.get("name", f.name);
   top.get("description", f.description);
   if (f.name.empty()) throw ConfigError(path, "name", "missing: the experiment's name");
-  if (!std::regex_match(f.name, std::regex(R"([A-Za-z0-9_.-]+)")))
-    top.fail("name", "letters, digits and _ . - only, got '" + f.name + "'");
+  if (const std::string problem = name_problem(f.name, ""); !problem.empty())
+    top.fail("name", "an experiment name may hold " + problem);
   f.base = top.raw("base");
   check_sections(path, f.base, "base");
 

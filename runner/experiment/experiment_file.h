@@ -13,7 +13,7 @@
 namespace repro::runner {
 
 struct AxisValue {
-  std::string label;  // what reports and --only call it: "cifar10", "adm-ip", "0"
+  std::string label;  // what reports and --only call it: "cifar10", "adm-ip", "0"; [A-Za-z0-9_.+-]{1,200}
   YAML::Node set;     // config mapping merged into the run's config (model:, train:, eval:, ...)
   std::string where;  // file:line:column
 };
@@ -70,7 +70,7 @@ std::string describe(const SlurmSettings& s);
 
 struct ExperimentFile {
   std::string path;
-  std::string name;         // [A-Za-z0-9_.-]+; the experiment's key in the store
+  std::string name;         // [A-Za-z0-9_.-]{1,200}; the experiment's key in the store
   std::string description;
   YAML::Node base;          // the config every run starts from
   std::vector<Axis> axes;   // product in declared order, the first axis varying slowest

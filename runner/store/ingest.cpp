@@ -2,12 +2,16 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "core/util/errors.h"
+#include "core/util/limits.h"
 #include "runner/store/transaction.h"
 
 namespace repro::runner {
@@ -16,15 +20,148 @@ using nlohmann::json;
 
 namespace {
 
-std::string read_range(const std::string& path, int64_t offset, int64_t size) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("cannot read " + path);
-  std::string text(static_cast<size_t>(size - offset), '\0');
-  in.seekg(offset);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  // The writer may have truncated the file between the size and the read: keep what was read.
-  text.resize(static_cast<size_t>(in.gcount()));
-  return text;
+// The longest events line ingest reads. The trainer's longest record (a checkpoint's) is under
+// 2 KB; a longer line is skipped, unread, with an ingest_errors row, so a hostile file costs at
+// most this much memory per line.
+constexpr int64_t kMaxLineBytes = 1 << 20;
+// How much one read takes: ingest reads a file of any size in about kMaxLineBytes + this.
+constexpr int64_t kReadBlock = 1 << 20;
+
+// The complete lines of [offset, end) of a file, one at a time, in bounded memory.
+class LineReader {
+ public:
+  struct Line {
+    std::string_view text;  // without its newline; empty when too_long
+    int64_t bytes = 0;      // its length
+    bool too_long = false;  // longer than kMaxLineBytes: skipped, not kept
+  };
+
+  LineReader(const std::string& path, int64_t offset, int64_t end)
+      : in_(path, std::ios::binary), read_at_(offset), end_(end), consumed_(offset) {
+    if (!in_) throw IoError("cannot read " + path);
+    in_.seekg(offset);
+  }
+
+  // The next complete line; false at the end, where partial() says whether a line without its
+  // newline (a write in progress) was left for the next call.
+  bool next(Line& line) {
+    buffer_.erase(0, start_);
+    start_ = 0;
+    size_t scanned = 0;
+    while (true) {
+      const size_t newline = buffer_.find('\n', scanned);
+      if (newline != std::string::npos) {
+        const bool too_long = static_cast<int64_t>(newline) > kMaxLineBytes;
+        line = {too_long ? std::string_view() : std::string_view(buffer_).substr(0, newline),
+                static_cast<int64_t>(newline), too_long};
+        return take(newline + 1);
+      }
+      if (static_cast<int64_t>(buffer_.size()) > kMaxLineBytes) return skip_long_line(line);
+      scanned = buffer_.size();
+      if (!read_block()) return false;
+    }
+  }
+
+  bool partial() const { return consumed_ < end_; }
+  int64_t consumed() const { return consumed_; }
+
+ private:
+  // The first `bytes` of buffer_ (a line and its newline) are consumed.
+  bool take(size_t bytes) {
+    start_ = bytes;
+    consumed_ += static_cast<int64_t>(bytes);
+    return true;
+  }
+
+  // Appends up to kReadBlock more bytes of the range; false when there are none (the end, or a
+  // file truncated under us).
+  bool read_block() {
+    const int64_t want = std::min(kReadBlock, end_ - read_at_);
+    if (want <= 0) return false;
+    const size_t old = buffer_.size();
+    buffer_.resize(old + static_cast<size_t>(want));
+    in_.read(buffer_.data() + old, want);
+    const auto got = std::max<std::streamsize>(in_.gcount(), 0);
+    buffer_.resize(old + static_cast<size_t>(got));
+    read_at_ += got;
+    return got > 0;
+  }
+
+  // The line in buffer_ has no newline within kMaxLineBytes: looks for its end block by block,
+  // keeping only what follows it.
+  bool skip_long_line(Line& line) {
+    int64_t bytes = static_cast<int64_t>(buffer_.size());
+    buffer_.clear();
+    while (read_block()) {
+      const size_t newline = buffer_.find('\n');
+      if (newline != std::string::npos) {
+        bytes += static_cast<int64_t>(newline);
+        line = {std::string_view(), bytes, true};
+        consumed_ += bytes - static_cast<int64_t>(newline);  // the part before this block
+        return take(newline + 1);
+      }
+      bytes += static_cast<int64_t>(buffer_.size());
+      buffer_.clear();
+    }
+    return false;  // still being written: left for the next call, from its start
+  }
+
+  std::ifstream in_;
+  int64_t read_at_;     // file offset of the next read
+  int64_t end_;         // file offset where the range ends
+  int64_t consumed_;    // file offset after the last complete line returned
+  std::string buffer_;  // bytes read, from the start of the line returned last
+  size_t start_ = 0;    // buffer_[0, start_) is the line returned last, with its newline
+};
+
+// How deep `text`'s arrays and objects nest, counted up to `limit + 1` (brackets in strings do
+// not count). Checked before parsing: nlohmann's parser is iterative, but dump() and the
+// destructor of what it builds recurse once per level.
+int json_depth(std::string_view text, int limit) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) return deepest;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// `text` fit for a message that later readers print and dump as JSON: bytes outside printable
+// ASCII as \xNN (a parse error quotes the bad bytes, which may not be UTF-8), at most 300 bytes.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    if (out.size() >= 300) return out + "...";
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+// An integer that fits int64 (nlohmann keeps integers above INT64_MAX as unsigned).
+bool is_int64(const json& value) {
+  return value.is_number_integer() &&
+         (!value.is_number_unsigned() || value.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX));
 }
 
 // The task state a record implies, if any.
@@ -32,7 +169,8 @@ std::optional<TaskState> state_from_record(const std::string& type, const json& 
   if (type == "start") return TaskState::kRunning;
   if (type == "diverged") return TaskState::kFailed;
   if (type == "end") {
-    const std::string status = record.value("status", std::string());
+    const auto it = record.find("status");
+    const std::string status = it != record.end() && it->is_string() ? it->get<std::string>() : "";
     if (status == "completed") return TaskState::kDone;
     if (status == "interrupted") return TaskState::kCancelled;
     return TaskState::kFailed;  // diverged, error, or a status this code does not know
@@ -79,11 +217,15 @@ class Ingester {
   void line(std::string_view text, int64_t line_number, int64_t previous_last_seq, IngestResult& result,
             int64_t& last_seq, const IngestOptions& options) {
     if (text.empty()) return;
+    const int max_depth = resource_limits().max_nesting;
+    if (json_depth(text, max_depth) > max_depth)
+      return malformed(line_number, "nested deeper than " + std::to_string(max_depth) +
+                                        " levels (REPRO_MAX_NESTING raises it)", result);
     json record;
     try {
       record = json::parse(text.begin(), text.end());
-    } catch (const json::parse_error& e) {
-      malformed(line_number, std::string("not JSON: ") + e.what(), result);
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e400
+      malformed(line_number, "not JSON: " + printable(e.what()), result);
       return;
     }
     if (!record.is_object()) return malformed(line_number, "not a JSON object", result);
@@ -91,6 +233,7 @@ class Ingester {
     if (seq_it == record.end() || !seq_it->is_number_integer()) {
       return malformed(line_number, "no integer \"seq\"", result);
     }
+    if (!is_int64(*seq_it)) return malformed(line_number, "\"seq\" is past the 64-bit range", result);
     const auto type_it = record.find("type");
     if (type_it == record.end() || !type_it->is_string()) {
       return malformed(line_number, "no string \"type\"", result);
@@ -98,7 +241,7 @@ class Ingester {
     const int64_t seq = seq_it->get<int64_t>();
     const std::string type = type_it->get<std::string>();
     const auto step_it = record.find("step");
-    const bool has_step = step_it != record.end() && step_it->is_number_integer();
+    const bool has_step = step_it != record.end() && is_int64(*step_it);
     if (type == "log" && !has_step) return malformed(line_number, "a log record without an integer \"step\"", result);
 
     if (options.before_record) options.before_record(line_number);
@@ -274,23 +417,23 @@ IngestResult ingest_events(Store& store, const std::string& task_id, const std::
     offset = 0;
     lines = 0;
   }
-  const std::string text = size > offset ? read_range(events_path, offset, size) : std::string();
-
   const int64_t previous_last_seq = last_seq;
-  size_t begin = 0;
-  while (begin < text.size()) {
-    const size_t end = text.find('\n', begin);
-    if (end == std::string::npos) {
-      result.partial_line = true;
-      break;
-    }
+  LineReader reader(events_path, offset, size);
+  LineReader::Line line;
+  while (reader.next(line)) {
     ++lines;
     ++result.lines;
-    ingester.line(std::string_view(text).substr(begin, end - begin), lines, previous_last_seq, result, last_seq,
-                  options);
-    begin = end + 1;
+    if (line.too_long) {
+      ingester.malformed(lines,
+                         "a line of " + std::to_string(line.bytes) + " bytes, longer than the limit of " +
+                             std::to_string(kMaxLineBytes) + ": skipped",
+                         result);
+    } else {
+      ingester.line(line.text, lines, previous_last_seq, result, last_seq, options);
+    }
   }
-  offset += static_cast<int64_t>(begin);
+  result.partial_line = reader.partial();
+  offset = reader.consumed();
   result.byte_offset = offset;
 
   SQLite::Statement save(db,

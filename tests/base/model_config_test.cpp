@@ -84,6 +84,23 @@ TEST(ModelYaml, UnknownKeyNamesPathLineAndChoices) {
   EXPECT_NE(e.find("num_channels"), std::string::npos) << e;  // listed among the valid keys
 }
 
+TEST(ModelYaml, AListAsAKeyIsAConfigErrorNotAnInternalOne) {
+  auto e = error_of("model:\n  image_size: 32\n  ? [a, b]\n  : 1\n");
+  EXPECT_NE(e.find("m.yaml:3: key 'model': expected a scalar key, got a list"), std::string::npos) << e;
+}
+
+TEST(ModelYaml, AModelFileWithASelfReferencingAliasIsRefusedAtLoad) {
+  test::TempDir dir;
+  const std::string path = dir.file("loop.yaml");
+  std::ofstream(path) << "model: &m\n  image_size: 32\n  extra: *m\n";
+  try {
+    config::read_model_file(path);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), path + ":1: a node contains an alias to itself (an anchor used inside its own value)");
+  }
+}
+
 TEST(ModelYaml, WrongTypeSaysExpectedAndGot) {
   auto e = error_of("model:\n  image_size: big\n");
   EXPECT_NE(e.find("model.image_size"), std::string::npos) << e;

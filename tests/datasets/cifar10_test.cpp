@@ -154,5 +154,34 @@ make("no3.tar.gz", {n: 1 for n in TRAIN if n != "data_batch_3.bin"})
   EXPECT_THROW(read_cifar10_archive(dir.file("no3.tar.gz"), Cifar10Split::kTest, got.sink()), DataError);
 }
 
+
+// The size a member's tar header declares is checked before the member is read or held: 8 GiB
+// declared by a tarball of a few hundred bytes, and one record more than an official batch.
+TEST(Cifar10, DeclaredMemberSizeIsCheckedBeforeReading) {
+  test::TempDir dir;
+  ASSERT_EQ(test::run_python(std::string(kMakeArchive) + R"(
+import gzip
+info = tarfile.TarInfo("cifar-10-batches-bin/test_batch.bin")
+info.size = 1 << 33                                   # GNU base-256 size field; 16 data bytes follow
+with gzip.open("liar.tar.gz", "wb") as f:
+    f.write(info.tobuf(format=tarfile.GNU_FORMAT) + bytes(16))
+with tarfile.open("over.tar.gz", "w:gz") as tar:
+    data = bytes(10001 * 3073)                        # all labels 0: valid records, one too many
+    info = tarfile.TarInfo("cifar-10-batches-bin/test_batch.bin"); info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+)",
+                             dir.path()),
+            0);
+  for (const auto& [archive, declared] : {std::pair{"liar.tar.gz", "8589934592"}, std::pair{"over.tar.gz", "30733073"}}) {
+    const std::string msg = cifar_error(dir.file(archive), Cifar10Split::kTest);
+    EXPECT_NE(msg.find(dir.file(archive) + ": test_batch.bin: tar header declares " + declared + " bytes"),
+              std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find("at most 30730000 (10000 records of 3073)"), std::string::npos) << msg;
+    EXPECT_THROW(read_cifar10_archive(dir.file(archive), Cifar10Split::kTest, [](const uint8_t*, int64_t) {}),
+                 DataError);
+  }
+}
+
 }  // namespace
 }  // namespace repro::datasets

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/util/errors.h"
@@ -123,6 +124,41 @@ idx("label/train-labels-idx1-ubyte.gz", [1, 2, 11, 4])
   EXPECT_THROW(read_fashion_mnist(dir.file("cut"), FashionMnistSplit::kTrain, [](const uint8_t*, int64_t) {}), IoError);
   EXPECT_THROW(read_fashion_mnist(dir.file("shape"), FashionMnistSplit::kTrain, [](const uint8_t*, int64_t) {}),
                DataError);
+}
+
+
+// Header dims a file cannot back are rejected before anything is allocated: 60,000 x 65535 x 65535
+// (a 257 TB claim: not 28x28), 4 dims whose product overflows 64 bits, and 2^32-1 28x28 images
+// (3.4 TB) claimed by a file of a few dozen bytes; each names the file and its dims.
+TEST(FashionMnist, HeaderDimsAreCheckedBeforeAllocating) {
+  test::TempDir dir;
+  ASSERT_EQ(test::run_python(std::string(kIdx) + R"(
+def header(path, magic, dims):
+    with gzip.open(path, "wb") as f:
+        f.write(struct.pack(">I", magic) + struct.pack(">" + "I" * len(dims), *dims) + bytes(64))
+header("wide.gz", 0x803, [60000, 65535, 65535])
+header("overflow.gz", 0x804, [0xFFFFFFFF] * 4)
+header("many.gz", 0x803, [0xFFFFFFFF, 28, 28])
+)",
+                             dir.path()),
+            0);
+  const std::pair<const char*, const char*> cases[] = {
+      {"wide.gz", "images are [60000, 65535, 65535], Fashion-MNIST's are [N, 28, 28]"},
+      {"overflow.gz", "images are [4294967295, 4294967295, 4294967295, 4294967295]"},
+      {"many.gz", "IDX dims [4294967295, 28, 28] imply 3367254359280 bytes, more than a gzip file of"},
+  };
+  for (const auto& [name, fragment] : cases) {
+    const std::string path = dir.file(name);
+    const std::string msg = test::error_message([&] { read_idx_gz(path, {28, 28}, "images"); });
+    EXPECT_NE(msg.find(path + ": " + fragment), std::string::npos) << msg;
+    EXPECT_THROW(read_idx_gz(path, {28, 28}, "images"), DataError) << name;
+  }
+  // Four dims of 2^32-1 as a 4-dim item shape: the shape matches, the product overflows.
+  const std::string path = dir.file("overflow.gz");
+  const std::string msg = test::error_message([&] { read_idx_gz(path, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, "x"); });
+  EXPECT_NE(msg.find(path + ": IDX dims [4294967295, 4294967295, 4294967295, 4294967295]: "), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("overflows 64 bits"), std::string::npos) << msg;
 }
 
 }  // namespace

@@ -55,7 +55,10 @@ for p in tree:
     os.makedirs(os.path.dirname(p), exist_ok=True)
     open(p, "w").close()
 os.symlink("a/sub", "data/link")
-open("listing.txt", "w", encoding="utf-8").write("\n".join(_list_image_files_recursively("data")))
+# The one deliberate difference: "link" reaches a/sub, already listed, so it adds nothing here
+# (each directory is entered once; see the header).
+listing = [p for p in _list_image_files_recursively("data") if not p.startswith("data/link/")]
+open("listing.txt", "w", encoding="utf-8").write("\n".join(listing))
 )";
   ASSERT_EQ(test::run_python(script, dir.path()), 0);
   const std::vector<std::string> want = read_lines(dir.file("listing.txt"));
@@ -144,6 +147,21 @@ open("data/c.png", "w").write("not an image")
     fs::remove(dir.path() / "data" / bad);
   }
   EXPECT_EQ(load_image_folder(dir.file("data"), 32).size(), 1u);
+}
+
+
+// A symlink to an ancestor: the reference lists the tree again under data/loop/loop/... until the
+// path fails with ELOOP (1 image became 41); each directory is entered once here. A second link to
+// a directory already listed adds nothing either, so links cannot multiply the listing.
+TEST(ImageFolder, SymlinkLoopsAreListedOnce) {
+  test::TempDir dir;
+  const fs::path data = dir.path() / "data";
+  fs::create_directories(data / "sub");
+  std::ofstream(data / "sub" / "x.png").put('x');
+  fs::create_directory_symlink("..", data / "sub" / "loop");  // data/sub/loop -> data
+  fs::create_directory_symlink("sub", data / "twice");       // data/twice -> data/sub
+  const std::vector<std::string> got = list_image_files_recursively(data.string());
+  EXPECT_EQ(got, std::vector<std::string>{(data / "sub" / "x.png").string()});
 }
 
 }  // namespace

@@ -95,5 +95,28 @@ np.savez("olabels.npz", data=x, labels=np.array([1, "a", None], dtype=object))
   EXPECT_NE(msg.find("train_data_batch_1.npz"), std::string::npos) << msg;
 }
 
+
+// A 'data' header whose shape times the row size wraps 64 bits (2^64 / 3072 rounded up rows of
+// 3072 bytes = 2^64 + 2048): with the 2048 bytes the wrapped product asks for, the shape must still
+// be refused, naming the file and the array, before any row or label is touched.
+TEST(Imagenet32, ShapeWhoseProductWrapsIsADataError) {
+  test::TempDir dir;
+  ASSERT_EQ(test::run_python(R"(
+import zipfile
+header = "{'descr': '|u1', 'fortran_order': False, 'shape': (6004799503160662, 3072), }"
+header += " " * (63 - (10 + len(header)) % 64) + "\n"
+npy = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + bytes(2048)
+with zipfile.ZipFile("wrap.npz", "w") as z:
+    z.writestr("data.npy", npy)
+)",
+                             dir.path()),
+            0);
+  const std::string path = dir.file("wrap.npz");
+  const std::string msg = test::error_message([&] { read_imagenet32_npz(path, [](const uint8_t*, int64_t) {}); });
+  EXPECT_NE(msg.find(path + ":data"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("(6004799503160662, 3072)"), std::string::npos) << msg;
+  EXPECT_THROW(read_imagenet32_npz(path, [](const uint8_t*, int64_t) {}), DataError);
+}
+
 }  // namespace
 }  // namespace repro::datasets

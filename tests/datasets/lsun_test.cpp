@@ -2,7 +2,14 @@
 // against guided-diffusion's datasets/lsun_bedroom.py read_images run verbatim on the same LMDB.
 #include "datasets/lsun.h"
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
 
 #include <string>
 #include <vector>
@@ -97,6 +104,89 @@ write_lmdb("empty", [])
   msg = error("absent");
   EXPECT_NE(msg.find(dir.file("absent")), std::string::npos) << msg;
   EXPECT_THROW(read_lsun_lmdb(dir.file("absent"), 64, [](const uint8_t*, int64_t) {}), IoError);
+}
+
+
+// Runs `fn` in a child process whose address space is limited to what it already uses plus 1 GiB
+// (`ulimit -v` on a shared machine); returns the child's exit status (0 = fn returned true).
+template <typename Fn>
+int run_with_address_limit(Fn&& fn) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    long pages = 0;
+    std::ifstream("/proc/self/statm") >> pages;  // first field: total program size in pages
+    const rlim_t limit = static_cast<rlim_t>(pages) * sysconf(_SC_PAGESIZE) + (rlim_t{1} << 30);
+    const rlimit rl{limit, limit};
+    if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(3);
+    try {
+      _exit(fn() ? 0 : 1);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child: %s\n", e.what());
+      _exit(2);
+    }
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The writer stored a 1 TiB map size in the file (as the reference's readers ask for): opening
+// must map only the data file, so it works under an address-space limit.
+TEST(Lsun, OpensUnderAnAddressSpaceLimit) {
+  test::TempDir dir;
+  ASSERT_EQ(test::run_python(std::string(test_util::kPillowPrelude) + kLsun + R"(
+env = lmdb.open("tower", map_size=1 << 40)
+with env.begin(write=True) as txn:
+    for i in range(3):
+        txn.put(b"k%d" % i, webp(photo(80, 70, seed=i), quality=80))
+env.close()
+)",
+                             dir.path()),
+            0);
+  const std::string db = dir.file("tower");
+  EXPECT_EQ(run_with_address_limit([&] { return read_lsun_lmdb(db, 64, [](const uint8_t*, int64_t) {}) == 3; }), 0);
+}
+
+// A data.mdb cut short: its meta page still claims the pages that were cut, which LMDB would map
+// past the end of the file (reading them is SIGBUS). Refused at open, naming the file.
+TEST(Lsun, TruncatedDataFileIsAnIoError) {
+  test::TempDir dir;
+  ASSERT_EQ(test::run_python(std::string(test_util::kPillowPrelude) + kLsun + R"(
+write_lmdb("cut", [(b"k%d" % i, webp(photo(160, 160, seed=i), lossless=True)) for i in range(4)])
+size = os.path.getsize("cut/data.mdb")
+assert size > 8 * 4096, size
+os.truncate("cut/data.mdb", size // 2)
+)",
+                             dir.path()),
+            0);
+  const std::string db = dir.file("cut");
+  const std::string msg = test::error_message([&] { read_lsun_lmdb(db, 64, [](const uint8_t*, int64_t) {}); });
+  EXPECT_NE(msg.find(db + "/data.mdb: the LMDB meta page claims"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("(truncated or corrupt)"), std::string::npos) << msg;
+  EXPECT_THROW(read_lsun_lmdb(db, 64, [](const uint8_t*, int64_t) {}), IoError);
+}
+
+
+// A record whose node claims a 4 GiB value (the size field of its leaf node forged, the node
+// header being the 8 bytes before the key: size low, size high, flags, key size): LMDB hands out
+// the pointer and size as they stand; the reader refuses a value that runs past the file.
+TEST(Lsun, ForgedValueSizeIsAnIoError) {
+  test::TempDir dir;
+  ASSERT_EQ(test::run_python(std::string(test_util::kPillowPrelude) + kLsun + R"(
+write_lmdb("forged", [(b"FORGEDKEY", webp(photo(120, 120, seed=1), lossless=True))])
+data = bytearray(open("forged/data.mdb", "rb").read())
+at = data.find(b"FORGEDKEY")
+assert at > 8 and data.find(b"FORGEDKEY", at + 1) < 0
+struct.pack_into("<HH", data, at - 8, 0xFFFF, 0xFFFF)
+open("forged/data.mdb", "wb").write(bytes(data))
+)",
+                             dir.path()),
+            0);
+  const std::string db = dir.file("forged");
+  const std::string msg = test::error_message([&] { read_lsun_lmdb(db, 64, [](const uint8_t*, int64_t) {}); });
+  EXPECT_NE(msg.find(db + ": record 0 (key FORGEDKEY): value of 4294967295 bytes runs past the end"), std::string::npos)
+      << msg;
+  EXPECT_THROW(read_lsun_lmdb(db, 64, [](const uint8_t*, int64_t) {}), IoError);
 }
 
 }  // namespace

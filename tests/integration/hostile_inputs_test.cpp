@@ -27,6 +27,9 @@ struct HostileCase {
   int exit = 0;
 };
 
+// gtest prints a failing parameter with this instead of its bytes.
+void PrintTo(const HostileCase& c, std::ostream* os) { *os << c.name; }
+
 std::string hostile_dir() { return test::source_dir() + "/tests/data/hostile"; }
 
 std::vector<HostileCase> load_cases() {

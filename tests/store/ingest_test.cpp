@@ -331,5 +331,82 @@ TEST_F(Ingest, AProcessKilledMidIngestLosesNothingAndDuplicatesNothing) {
   EXPECT_EQ(metrics(), 800);
 }
 
+// Hostile events files (issue 14): every bad line is a skipped line with a reason, never a crash,
+// an exception or unbounded memory.
+
+TEST_F(Ingest, ALineLongerThanOneMebibyteIsSkippedWithItsLength) {
+  events_.start();
+  const std::string huge = "{\"seq\": 99, \"type\": \"warning\", \"message\": \"" + std::string(3 << 20, 'x') + "\"}";
+  events_.append(huge + "\n");
+  events_.log(5);
+  const auto r = ingest();
+  EXPECT_EQ(r.lines, 3);
+  EXPECT_EQ(r.malformed, 1);
+  EXPECT_FALSE(r.partial_line);
+  EXPECT_EQ(r.byte_offset, static_cast<int64_t>(std::filesystem::file_size(events_.path())));
+  EXPECT_DOUBLE_EQ(metric("loss", 5), 0.005);  // the line after it is read
+  const auto errors = runner::ingest_errors_of_task(store(), "task1");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], events_.path() + ":2: a line of " + std::to_string(huge.size()) +
+                           " bytes, longer than the limit of 1048576: skipped");
+}
+
+TEST_F(Ingest, ALongLineStillBeingWrittenWaitsForItsNewline) {
+  events_.start();
+  const auto start_of_long_line = static_cast<int64_t>(std::filesystem::file_size(events_.path()));
+  events_.append(std::string(2 << 20, 'x'));  // no newline yet
+  const auto first = ingest();
+  EXPECT_TRUE(first.partial_line);
+  EXPECT_EQ(first.malformed, 0);
+  EXPECT_EQ(first.byte_offset, start_of_long_line);
+  events_.append("\n");
+  events_.log(7);
+  const auto second = ingest();
+  EXPECT_EQ(second.lines, 2);
+  EXPECT_EQ(second.malformed, 1);
+  EXPECT_FALSE(second.partial_line);
+  EXPECT_DOUBLE_EQ(metric("loss", 7), 0.007);
+}
+
+TEST_F(Ingest, DeeplyNestedJsonIsSkippedBeforeItIsParsed) {
+  events_.append("{\"seq\": 0, \"type\": \"x\", \"deep\": " + std::string(100000, '[') + std::string(100000, ']') + "}\n");
+  events_.append("{\"seq\": 1, \"type\": \"x\", \"text\": \"" + std::string(500, '[') + "\"}\n");  // in a string: fine
+  const auto r = ingest();
+  EXPECT_EQ(r.malformed, 1);
+  EXPECT_EQ(r.records, 1);
+  const auto errors = runner::ingest_errors_of_task(store(), "task1");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], events_.path() + ":1: nested deeper than 100 levels (REPRO_MAX_NESTING raises it)");
+}
+
+TEST_F(Ingest, WrongTypesAndNumbersOutOfRangeAreSkippedLines) {
+  events_.append("{\"seq\": 18446744073709551615, \"type\": \"start\", \"step\": 0}\n");  // above int64
+  events_.append("{\"seq\": 1, \"type\": \"log\", \"step\": 1, \"loss\": 1e400}\n");    // overflows double
+  events_.append("{\"seq\": 2, \"type\": \"log\", \"step\": 18446744073709551615, \"loss\": 1}\n");
+  events_.append("{\"seq\": 3, \"type\": \"end\", \"status\": 5}\n");  // a status that is not a string
+  const auto r = ingest();
+  EXPECT_EQ(r.lines, 4);
+  EXPECT_EQ(r.malformed, 3);
+  EXPECT_EQ(metrics(), 0);
+  EXPECT_EQ(state(), "failed");  // an end whose status this code cannot read
+  const auto errors = runner::ingest_errors_of_task(store(), "task1");
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0], events_.path() + ":1: \"seq\" is past the 64-bit range");
+  EXPECT_EQ(errors[1].rfind(events_.path() + ":2: not JSON", 0), 0u) << errors[1];
+  EXPECT_EQ(errors[2], events_.path() + ":3: a log record without an integer \"step\"");
+}
+
+TEST_F(Ingest, InvalidUtf8IsASkippedLineWhoseMessageIsPlainAscii) {
+  events_.append("{\"seq\": 0, \"type\": \"warning\", \"message\": \"\xff\xfe\xc3\"}\n");
+  events_.append(std::string("\x00\x01\x80garbage", 10) + "\n");
+  const auto r = ingest();
+  EXPECT_EQ(r.malformed, 2);
+  for (const auto& e : runner::ingest_errors_of_task(store(), "task1")) {
+    EXPECT_NE(e.find("not JSON"), std::string::npos) << e;
+    for (const unsigned char c : e) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << e;
+    EXPECT_LT(e.size(), 500u + events_.path().size());
+  }
+}
+
 }  // namespace
 }  // namespace repro::test

@@ -108,7 +108,7 @@ def checkpoints():
     case("pt_deep_list_chain.pt", pt_zip(b"\x80\x02" + b"]" * n + b"a" * (n - 1) + b".", method=zipfile.ZIP_DEFLATED), FORWARD, 4, "top-level object is a list")
     case("pt_deep_marks.pt", pt_zip(b"\x80\x02" + b"(" * 100000 + b".", method=zipfile.ZIP_DEFLATED), FORWARD, 3, "nesting deeper than 100 levels")
     case("pt_self_list.pt", pt_zip(b"\x80\x02]q\x00h\x00a."), FORWARD, 4, "top-level object is a list")
-    case("pt_million_nones.pt", pt_zip(b"\x80\x02" + b"NK\x01" * 400000 + b".", method=zipfile.ZIP_DEFLATED), FORWARD, 3, "more than 1048576 pickle")
+    case("pt_million_nones.pt", pt_zip(b"\x80\x02" + b"".join(b"NK" + bytes([i % 251]) for i in range(600000)) + b".", method=zipfile.ZIP_DEFLATED), FORWARD, 3, "more than 1048576 pickle")
     case("pt_os_system.pt", pt_zip(b"\x80\x02cos\nsystem\n(X\x02\x00\x00\x00lstR."), FORWARD, 3, "unsupported pickle global 'os.system'")
     case("pt_truncated_pickle.pt", pt_zip(p_state_dict([("w", p_tensor("0", [4], [1], 0, 4))])[:40], {"0": four}), FORWARD, 3, "truncated pickle")
     case("pt_legacy.pt", b"\x80\x02\x8a\x0alz\xfc\x9cF\xf9 j\xa8P\x19.", FORWARD, 3, "legacy (pre-1.6)")
@@ -173,7 +173,8 @@ def npzs():
     case("npz_shape_wrap_inside.npz", (lambda b: b)(zip_of({"arr_0.npy": npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2305843009213693952,), }")})), prep, 4, "overflows 64 bits")
     ref = "eval --ref {in} --samples {good}/samples.npz --metrics fid --features random-inception --threads 1"
     case("ref_pool3_wrap.npz", zip_of({"pool_3.npy": npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }")}), ref, 4, "overflows")
-    case("ref_mu_sigma_mismatch.npz", npz_bytes({"mu": np.zeros(4), "sigma": np.zeros((3, 3))}), ref, 4, "sigma must have shape (4, 4)")
+    case("ref_mu_sigma_mismatch.npz", npz_bytes({"mu": np.zeros(4), "sigma": np.zeros((3, 3)), "mu_s": np.zeros(4),
+                                                "sigma_s": np.zeros((4, 4))}), ref, 4, "sigma must have shape (4, 4)")
     case("ref_pool3_nan.npz", npz_bytes({"pool_3": np.full((4, 2048), np.nan, np.float32)}), ref, 4, "NaN")
 
 
@@ -264,7 +265,7 @@ def images():
     case("img_webp_garbage", {"a.webp": b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\xff" * 20}, prep, 3, "a.webp")
     case("img_unknown_format", {"a.png": b"this is text, not an image"}, prep, 3, "a.png")
     case("img_empty_file", {"a.png": b""}, prep, 3, "a.png")
-    case("img_png_zero_width", {"a.png": patch_ihdr(p, 0, 8)}, prep, 3, "a.png")
+    case("img_png_zero_width", {"a.png": patch_ihdr(p, 0, 8)}, prep, 4, "image of 0 x 8 pixels is empty")
 
 
 def patch_ihdr(png, w, h):
@@ -288,36 +289,42 @@ def tar_gz(members):
         if size is not None:  # rewrite the octal size field of this member's header
             raw = bytearray(raw)
             at = raw.find(name.encode())
-            raw[at + 124:at + 136] = (b"%011o\0" % size)
+            raw[at + 124:at + 136] = b"%011o\0" % size
             chk = sum(raw[at:at + 148]) + 8 * 32 + sum(raw[at + 156:at + 512])
             raw[at + 148:at + 156] = b"%06o\0 " % chk
             raw = bytes(raw)
-    return gzip.compress(raw)
+    return gzip.compress(raw, mtime=0)
 
 
 def sources():
     cifar = "data prepare cifar10 --source {in} --out {out}/prepared"
     base = "cifar-10-batches-bin/"
-    case("cifar_member_claims_8gb.tar.gz", tar_gz([(base + "data_batch_1.bin", b"\0" * 3073, 8 * 2**30)]), cifar, 3, "data_batch_1.bin")
-    case("cifar_member_wrong_size.tar.gz", tar_gz([(base + "data_batch_1.bin", b"\0" * 3073, None)]), cifar, 3, "data_batch_1.bin")
+    batches = ["data_batch_%d.bin" % i for i in range(1, 6)] + ["test_batch.bin"]
+    def cifar_tar(first, first_size=None):
+        return tar_gz([(base + batches[0], first, first_size)] + [(base + b, b"\0" * 3073, None) for b in batches[1:]])
+    # Sizes in the tar header are file claims: 8 GiB - 1 for a member holding 3,073 bytes.
+    case("cifar_member_claims_8gb.tar.gz", cifar_tar(b"\0" * 3073, 2**33 - 1), cifar, 4, "tar header declares 8589934591 bytes")
+    case("cifar_member_wrong_size.tar.gz", cifar_tar(b"\0" * 3074), cifar, 4, "not a whole number of 3073-byte records")
     case("cifar_not_gzip.tar.gz", b"plain text, not a tar.gz\n" * 4, cifar, 3, "cifar_not_gzip.tar.gz")
-    case("cifar_empty_tar.tar.gz", tar_gz([]), cifar, 3, "data_batch_1.bin")
+    case("cifar_empty_tar.tar.gz", tar_gz([]), cifar, 4, "no member data_batch_1.bin")
 
     fm = "data prepare fashion_mnist --source {in} --out {out}/prepared"
     idx_images = struct.pack(">IIII", 0x803, 2**31 - 1, 28, 28) + b"\0" * 784
     idx_labels = struct.pack(">II", 0x801, 2**31 - 1) + b"\0"
-    case("idx_huge_count", {"train-images-idx3-ubyte.gz": gzip.compress(idx_images),
-                            "train-labels-idx1-ubyte.gz": gzip.compress(idx_labels)}, fm, 3, "train-images-idx3-ubyte.gz")
-    case("idx_bad_magic", {"train-images-idx3-ubyte.gz": gzip.compress(b"\0\0\0\0" + idx_images[4:]),
-                           "train-labels-idx1-ubyte.gz": gzip.compress(idx_labels)}, fm, 3, "train-images-idx3-ubyte.gz")
-    case("idx_huge_dims", {"train-images-idx3-ubyte.gz": gzip.compress(struct.pack(">IIII", 0x803, 1, 2**31 - 1, 2**31 - 1)),
-                           "train-labels-idx1-ubyte.gz": gzip.compress(struct.pack(">II", 0x801, 1) + b"\0")}, fm, 3, "train-images-idx3-ubyte.gz")
+    case("idx_huge_count", {"train-images-idx3-ubyte.gz": gzip.compress(idx_images, mtime=0),
+                            "train-labels-idx1-ubyte.gz": gzip.compress(idx_labels, mtime=0)}, fm, 4, "more than a gzip file of")
+    case("idx_bad_magic", {"train-images-idx3-ubyte.gz": gzip.compress(b"\0\0\0\0" + idx_images[4:], mtime=0),
+                           "train-labels-idx1-ubyte.gz": gzip.compress(idx_labels, mtime=0)}, fm, 3, "train-images-idx3-ubyte.gz")
+    case("idx_huge_dims", {"train-images-idx3-ubyte.gz": gzip.compress(struct.pack(">IIII", 0x803, 1, 2**31 - 1, 2**31 - 1, mtime=0)),
+                           "train-labels-idx1-ubyte.gz": gzip.compress(struct.pack(">II", 0x801, 1, mtime=0) + b"\0")}, fm, 4, "[1, 2147483647, 2147483647]")
 
     im = "data prepare imagenet32 --source {in} --out {out}/prepared"
-    case("imagenet32_bad_shape", {"train_data_batch_1.npz": npz_bytes({"data": np.zeros((2, 3071), np.uint8), "labels": np.ones(2, np.int64)})},
-         im, 4, "train_data_batch_1.npz")
-    case("imagenet32_label_count", {"train_data_batch_1.npz": npz_bytes({"data": np.zeros((2, 3072), np.uint8), "labels": np.ones(5, np.int64)})},
-         im, 4, "train_data_batch_1.npz")
+    def imagenet_dir(data, labels):
+        bad = npz_bytes({"data": data, "labels": labels})
+        good = npz_bytes({"data": np.zeros((2, 3072), np.uint8), "labels": np.ones(2, np.int64)})
+        return {"train_data_batch_%d.npz" % i: bad if i == 1 else good for i in range(1, 11)}
+    case("imagenet32_bad_shape", imagenet_dir(np.zeros((2, 3071), np.uint8), np.ones(2, np.int64)), im, 4, "train_data_batch_1.npz")
+    case("imagenet32_label_count", imagenet_dir(np.zeros((2, 3072), np.uint8), np.ones(5, np.int64)), im, 4, "train_data_batch_1.npz")
 
     lsun = "data prepare lsun_tower --source {in} --out {out}/prepared"
     d = os.path.join(FILES, "lsun_bad_record")
@@ -327,17 +334,20 @@ def sources():
         txn.put(b"0001", b"not an image at all")
     env.close()
     CASES.append({"name": "lsun_bad_record", "args": lsun, "exit": 3, "fragment": "0001"})
-    d = os.path.join(FILES, "lsun_giant_jpeg")
+    d = os.path.join(FILES, "lsun_giant_webp")
     os.makedirs(d)
-    small = Image.new("RGB", (8, 8))
-    j = bytearray(jpeg_bytes(small))
-    sof = j.find(b"\xff\xc0")
-    j[sof + 5:sof + 9] = struct.pack(">HH", 65000, 65000)
+    # LSUN's values are WebP: a lossy VP8 frame header claiming 16383 x 16383 (268M pixels).
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, "WEBP", quality=80)
+    w = bytearray(buf.getvalue())
+    start = w.find(b"\x9d\x01\x2a")
+    assert start > 0, "expected a lossy VP8 frame"
+    w[start + 3:start + 7] = struct.pack("<HH", 16383, 16383)
     env = lmdb.open(d, map_size=1 << 20, subdir=True)
     with env.begin(write=True) as txn:
-        txn.put(b"0001", bytes(j))
+        txn.put(b"0001", bytes(w))
     env.close()
-    CASES.append({"name": "lsun_giant_jpeg", "args": lsun, "exit": 4, "fragment": "65000 x 65000"})
+    CASES.append({"name": "lsun_giant_webp", "args": lsun, "exit": 4, "fragment": "16383 x 16383"})
     case("lsun_not_lmdb", {"data.mdb": b"\0" * 4096}, lsun, 3, "lsun_not_lmdb")
 
 
