@@ -83,7 +83,9 @@ std::map<std::string, std::string> read_members(const std::string& archive_path,
     const int rc = archive_read_next_header(a.get(), &entry);
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) throw IoError(archive_path + ": after member " + last + ": " + archive_error(a.get()));
-    last = archive_entry_pathname(entry);
+    const char* path = archive_entry_pathname(entry);  // null for a header without a name
+    if (!path) throw IoError(archive_path + ": after member " + last + ": a member without a name");
+    last = path;
     const std::string name = base_name(last);
     bool want = archive_entry_filetype(entry) == AE_IFREG;
     want = want && std::find(wanted.begin(), wanted.end(), name) != wanted.end() && !members.count(name);

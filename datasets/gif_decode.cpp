@@ -94,7 +94,8 @@ RgbImage decode_gif(const uint8_t* data, size_t size, const std::string& name) {
     const int passes = frame.Interlace ? 4 : 1;
     for (int p = 0; p < passes; ++p) {
       for (int y = frame.Interlace ? kStart[p] : 0; y < frame.Height; y += frame.Interlace ? kStep[p] : 1) {
-        if (frame.Width > 0 && DGifGetLine(gif.get(), line.data(), frame.Width) == GIF_ERROR) fail(name, gif->Error);
+        if (frame.Width <= 0) continue;  // an empty row: nothing to read or copy
+        if (DGifGetLine(gif.get(), line.data(), frame.Width) == GIF_ERROR) fail(name, gif->Error);
         std::memcpy(&index[static_cast<size_t>(frame.Top + y) * width + frame.Left], line.data(), line.size());
       }
     }

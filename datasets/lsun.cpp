@@ -84,11 +84,39 @@ MappedFile find_mappings(const struct stat& st, const std::string& data_file) {
 // size the writer stored in the file, which can be as large. LMDB grows the map to the size its
 // meta page claims; a claim past the end of the file is a truncated or forged file, rejected
 // before any page is read (reading past the file's end would be SIGBUS).
+// liblmdb trusts its meta pages: a page size of 0 divides by zero inside mdb_env_open. Both meta
+// pages (page 0, and page 1 at one page size in) are checked first: LMDB's magic and a page size
+// that is a power of two from 512 to 64 KiB, with both pages inside the file.
+void check_meta_pages(const std::string& data_file, uint64_t file_size) {
+  constexpr size_t kMetaAt = 16;                       // after the 16-byte page header
+  constexpr size_t kPageSizeAt = kMetaAt + 4 + 4 + 8 + 8;  // mm_dbs[FREE_DBI].md_pad
+  std::ifstream in(data_file, std::ios::binary);
+  uint32_t first_page_size = 0;
+  for (int page = 0; page < 2; ++page) {
+    const uint64_t at = uint64_t{first_page_size} * page;
+    unsigned char meta[kPageSizeAt + 4] = {};
+    in.seekg(static_cast<std::streamoff>(at));
+    if (at + sizeof meta > file_size || !in.read(reinterpret_cast<char*>(meta), sizeof meta))
+      throw IoError(data_file + ": too short for LMDB's meta page " + std::to_string(page));
+    uint32_t magic = 0, page_size = 0;
+    std::memcpy(&magic, meta + kMetaAt, 4);
+    std::memcpy(&page_size, meta + kPageSizeAt, 4);
+    if (magic != 0xBEEFC0DE) throw IoError(data_file + ": meta page " + std::to_string(page) + " has no LMDB magic");
+    if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)) != 0 ||
+        (page == 1 && page_size != first_page_size) || 2 * uint64_t{page_size} > file_size)
+      throw IoError(data_file + ": meta page " + std::to_string(page) + " gives a page size of " +
+                    std::to_string(page_size) + " (a power of two from 512 to 65536, the same in both, "
+                    "within the file's " + std::to_string(file_size) + " bytes)");
+    first_page_size = page_size;
+  }
+}
+
 MappedFile open_read_only(Lmdb& db, const std::string& lmdb_path) {
   const std::string data_file = lmdb_path + "/data.mdb";
   struct stat st {};
   if (::stat(data_file.c_str(), &st) != 0) throw IoError("cannot open LMDB " + data_file + ": " + std::strerror(errno));
   const size_t file_size = static_cast<size_t>(st.st_size);
+  check_meta_pages(data_file, file_size);
   check(mdb_env_create(&db.env), lmdb_path, "mdb_env_create");
   check(mdb_env_set_mapsize(db.env, file_size), lmdb_path, "mdb_env_set_mapsize");
   check(mdb_env_open(db.env, lmdb_path.c_str(), MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0444), lmdb_path,

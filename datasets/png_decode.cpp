@@ -55,11 +55,33 @@ int checked_length(const uint8_t* data, size_t size, const std::string& name) {
   return len;
 }
 
+// stb_image trusts chunk lengths: an IDAT claiming 2 GB in a 136-byte file makes it reallocate
+// 2 GB before it notices the file ends, and a zero-length first IDAT makes it copy into a null
+// buffer. Every chunk up to IEND must fit in the file; IDATs must hold data. A file without PNG's
+// signature is left to stb_image to reject.
+void check_chunks(const uint8_t* data, size_t size, const std::string& name) {
+  static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (size < 8 || std::memcmp(data, kSignature, 8) != 0) return;
+  for (size_t at = 8; at < size;) {
+    if (size - at < 12) throw IoError(name + ": truncated PNG (a chunk header at byte " + std::to_string(at) + ")");
+    const uint32_t length = big_endian_u32(data + at);
+    const std::string type(reinterpret_cast<const char*>(data + at + 4), 4);
+    if (length > size - at - 12)
+      throw IoError(name + ": corrupt or truncated PNG (chunk at byte " + std::to_string(at) + " claims " +
+                    std::to_string(length) + " bytes, " + std::to_string(size - at - 12) + " remain)");
+    if (type == "IDAT" && length == 0)
+      throw IoError(name + ": corrupt PNG (empty IDAT chunk at byte " + std::to_string(at) + ")");
+    if (type == "IEND") return;
+    at += 12 + static_cast<size_t>(length);
+  }
+}
+
 }  // namespace
 
 RgbImage decode_png(const uint8_t* data, size_t size, const std::string& name) {
   int w = 0, h = 0, channels_in_file = 0;
   const int len = checked_length(data, size, name);
+  check_chunks(data, size, name);
   if (is_16bit_greyscale(data, size)) {
     std::unique_ptr<stbi_us, StbiFree> grey(stbi_load_16_from_memory(data, len, &w, &h, &channels_in_file, 1));
     if (!grey) fail(name);

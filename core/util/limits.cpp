@@ -42,20 +42,25 @@ const ResourceLimits& resource_limits() {
   return limits;
 }
 
-uint64_t checked_mul(uint64_t a, uint64_t b, const std::string& what) {
+namespace {
+
+// a (op) b with the overflow test `overflows` (a __builtin_*_overflow), or DataError.
+template <typename Overflows>
+uint64_t checked(uint64_t a, uint64_t b, const char* op, const std::string& what, Overflows overflows) {
   uint64_t out = 0;
-  if (__builtin_mul_overflow(a, b, &out))
-    throw DataError(what + ": " + std::to_string(a) + " x " + std::to_string(b) +
-                    " overflows 64 bits");
+  if (overflows(a, b, &out))
+    throw DataError(what + ": " + std::to_string(a) + op + std::to_string(b) + " overflows 64 bits");
   return out;
 }
 
+}  // namespace
+
+uint64_t checked_mul(uint64_t a, uint64_t b, const std::string& what) {
+  return checked(a, b, " x ", what, [](uint64_t x, uint64_t y, uint64_t* o) { return __builtin_mul_overflow(x, y, o); });
+}
+
 uint64_t checked_add(uint64_t a, uint64_t b, const std::string& what) {
-  uint64_t out = 0;
-  if (__builtin_add_overflow(a, b, &out))
-    throw DataError(what + ": " + std::to_string(a) + " + " + std::to_string(b) +
-                    " overflows 64 bits");
-  return out;
+  return checked(a, b, " + ", what, [](uint64_t x, uint64_t y, uint64_t* o) { return __builtin_add_overflow(x, y, o); });
 }
 
 uint64_t checked_product(std::initializer_list<uint64_t> factors, const std::string& what) {

@@ -7,6 +7,7 @@
 
 #include "core/util/errors.h"
 #include "core/util/limits.h"
+#include "core/util/utf8.h"
 
 namespace repro::config {
 
@@ -34,6 +35,9 @@ class BoundsWalk {
     if (++nodes_ > limit_)
       fail(n, "the document expands past the limit of " + std::to_string(limit_) +
                   " nodes once its aliases are expanded (REPRO_MAX_YAML_NODES raises it)");
+    if (n.IsScalar() && invalid_utf8_offset(n.Scalar()) != std::string::npos)
+      fail(n, "text that is not UTF-8 (byte " + std::to_string(invalid_utf8_offset(n.Scalar())) +
+                  " of a value); YAML files are UTF-8");
     if (!n.IsSequence() && !n.IsMap()) return;
     // A cycle would also pass the nesting limit; named here, the message says what is wrong.
     for (const auto& open : open_)

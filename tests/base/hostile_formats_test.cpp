@@ -10,6 +10,7 @@
 #include "core/util/limits.h"
 #include "core/util/npy.h"
 #include "core/util/torch_pickle.h"
+#include "core/util/utf8.h"
 #include "core/util/zip_archive.h"
 #include "tests/support/test_support.h"
 
@@ -183,6 +184,23 @@ TEST(ResourceLimits, CheckedArithmeticAndLimitsNameTheirSubject) {
   depth = resource_limits().max_nesting;
   EXPECT_THROW(NestingGuard(depth, "deep.yaml"), DataError);
   EXPECT_EQ(depth, resource_limits().max_nesting);
+}
+
+}  // namespace
+}  // namespace repro
+
+namespace repro {
+namespace {
+
+TEST(Utf8, FindsTheFirstByteThatIsNotWellFormed) {
+  EXPECT_EQ(invalid_utf8_offset("plain ascii"), std::string_view::npos);
+  EXPECT_EQ(invalid_utf8_offset("h\xC3\xA9llo \xF0\x9F\x98\x80"), std::string_view::npos);  // é, U+1F600
+  EXPECT_EQ(invalid_utf8_offset("caf\xE9"), 3u);                  // Latin-1, as a YAML file from Windows
+  EXPECT_EQ(invalid_utf8_offset("\xC0\xAF"), 0u);                 // overlong '/'
+  EXPECT_EQ(invalid_utf8_offset("x\xED\xA0\x80"), 1u);            // a surrogate
+  EXPECT_EQ(invalid_utf8_offset("ab\xF4\x90\x80\x80"), 2u);       // past U+10FFFF
+  EXPECT_EQ(invalid_utf8_offset("ab\xE2\x82"), 2u);               // cut short
+  EXPECT_EQ(invalid_utf8_offset(std::string_view("a\0b", 3)), std::string_view::npos);
 }
 
 }  // namespace

@@ -315,8 +315,8 @@ def sources():
                             "train-labels-idx1-ubyte.gz": gzip.compress(idx_labels, mtime=0)}, fm, 4, "more than a gzip file of")
     case("idx_bad_magic", {"train-images-idx3-ubyte.gz": gzip.compress(b"\0\0\0\0" + idx_images[4:], mtime=0),
                            "train-labels-idx1-ubyte.gz": gzip.compress(idx_labels, mtime=0)}, fm, 3, "train-images-idx3-ubyte.gz")
-    case("idx_huge_dims", {"train-images-idx3-ubyte.gz": gzip.compress(struct.pack(">IIII", 0x803, 1, 2**31 - 1, 2**31 - 1, mtime=0)),
-                           "train-labels-idx1-ubyte.gz": gzip.compress(struct.pack(">II", 0x801, 1, mtime=0) + b"\0")}, fm, 4, "[1, 2147483647, 2147483647]")
+    case("idx_huge_dims", {"train-images-idx3-ubyte.gz": gzip.compress(struct.pack(">IIII", 0x803, 1, 2**31 - 1, 2**31 - 1), mtime=0),
+                           "train-labels-idx1-ubyte.gz": gzip.compress(struct.pack(">II", 0x801, 1) + b"\0", mtime=0)}, fm, 4, "[1, 2147483647, 2147483647]")
 
     im = "data prepare imagenet32 --source {in} --out {out}/prepared"
     def imagenet_dir(data, labels):
@@ -366,6 +366,7 @@ def yamls():
     case("yaml_long_name.yaml", b"name: " + b"a" * 50000 + b"\nmatrix:\n  m: [{name: a}]\n", run, 2, "name")
     case("yaml_long_label.yaml", b"name: ok\nmatrix:\n  m: [{name: " + b"b" * 50000 + b"}]\n", run, 2, "yaml_long_label.yaml")
     case("yaml_binary.yaml", bytes(range(256)) * 4, run, 2, "yaml_binary.yaml")
+    case("yaml_not_utf8.yaml", b"name: x\nbase:\n  data: {path: caf\xe9}\nmatrix:\n  m: [{name: a}]\n", run, 2, "not UTF-8")
     case("yaml_unknown_key.yaml", b"name: x\nbogus_key: 1\n", run, 2, "bogus_key")
     case("yaml_empty.yaml", b"", run, 2, "yaml_empty.yaml")
     case("yaml_tab_indent.yaml", b"name: x\nbase:\n\tmodel: 1\n", run, 2, "yaml_tab_indent.yaml")

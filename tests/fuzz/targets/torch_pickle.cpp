@@ -1,0 +1,23 @@
+// read_state_dict_file, then every tensor gathered as a checkpoint loader does.
+#include "core/util/torch_pickle.h"
+#include "tests/fuzz/fuzz_targets.h"
+
+namespace repro::fuzz {
+
+int fuzz_torch_pickle(const uint8_t* data, size_t size) {
+  const std::string path = write_scratch_file("fuzz.pt", data, size);
+  return expect_only_repro_errors([&] {
+    const StateDictFile sd = read_state_dict_file(path);
+    for (const TensorRecord& t : sd.tensors) {
+      (void)sd.find(t.name);
+      try {
+        (void)torch_dtype_size(t.dtype);
+        const std::string bytes = sd.contiguous_bytes(t);
+        consume(bytes.data(), bytes.size());
+      } catch (const Error&) {  // one bad tensor: go on with the others
+      }
+    }
+  });
+}
+
+}  // namespace repro::fuzz
