@@ -77,22 +77,32 @@ PackedManifest PackedManifest::from_json(const nlohmann::json& j, const std::str
     if (!obj.is_object() || !obj.contains(key)) throw IoError(where + ": missing key '" + path + key + "'");
     return obj.at(key);
   };
+  // nlohmann converts a float to an integer type with a plain cast (undefined past its range):
+  // integer fields must be JSON integers.
+  const auto integer = [&](const nlohmann::json& obj, const char* key) -> const nlohmann::json& {
+    const nlohmann::json& v = get(obj, key, "");
+    if (!v.is_number_integer()) throw IoError(where + ": '" + key + "' is not an integer");
+    return v;
+  };
   PackedManifest m;
   try {
     if (get(j, "format", "") != "repro-packed") throw IoError(where + ": 'format' is not \"repro-packed\"");
-    m.format_version = get(j, "format_version", "").get<uint32_t>();
-    m.count = get(j, "count", "").get<int64_t>();
-    m.shape = get(j, "shape", "").get<std::vector<int64_t>>();
+    m.format_version = integer(j, "format_version").get<uint32_t>();
+    m.count = integer(j, "count").get<int64_t>();
+    for (const nlohmann::json& d : get(j, "shape", "")) {
+      if (!d.is_number_integer()) throw IoError(where + ": 'shape' holds a value that is not an integer");
+      m.shape.push_back(d.get<int64_t>());
+    }
     m.has_labels = get(j, "has_labels", "").get<bool>();
-    m.data_bytes = get(j, "data_bytes", "").get<uint64_t>();
+    m.data_bytes = integer(j, "data_bytes").get<uint64_t>();
     m.fingerprint = get(j, "fingerprint", "").get<std::string>();
     m.labels_sha256 = get(j, "labels_sha256", "").get<std::string>();
     m.recipe = get(j, "recipe", "");
-    m.recipe_version = get(j, "recipe_version", "").get<int>();
+    m.recipe_version = integer(j, "recipe_version").get<int>();
     for (const nlohmann::json& s : get(j, "sources", "")) {
       m.sources.push_back({get(s, "path", "sources[].").get<std::string>(),
                            get(s, "sha256", "sources[].").get<std::string>(),
-                           get(s, "bytes", "sources[].").get<uint64_t>()});
+                           integer(s, "bytes").get<uint64_t>()});
     }
   } catch (const nlohmann::json::exception& e) {
     throw IoError(where + ": malformed manifest: " + e.what());

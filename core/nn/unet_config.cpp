@@ -66,7 +66,8 @@ void UNetConfig::validate(const std::string& where) const {
   const int levels = static_cast<int>(mult.size());
   for (size_t i = 0; i < mult.size(); ++i) {
     double ch = mult[i] * num_channels;
-    if (mult[i] <= 0 || ch != static_cast<int>(ch))
+    // Range first: converting a double past int's range (a multiplier of 1e58) is undefined.
+    if (!(mult[i] > 0) || !(ch <= 65536) || ch != static_cast<int>(ch))
       fail("channel_mult", "entry " + std::to_string(i) + " = " + std::to_string(mult[i]) +
                                " does not give a whole channel count with num_channels " +
                                std::to_string(num_channels));

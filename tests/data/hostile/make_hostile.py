@@ -349,6 +349,9 @@ def sources():
     env.close()
     CASES.append({"name": "lsun_giant_webp", "args": lsun, "exit": 4, "fragment": "16383 x 16383"})
     case("lsun_not_lmdb", {"data.mdb": b"\0" * 4096}, lsun, 3, "lsun_not_lmdb")
+    # A page liblmdb asserts on (abort) instead of returning an error; found by the fuzzer.
+    with open(os.path.join(HERE, "../../fuzz/regressions/lsun_lmdb/crash-4045d752a856b313d7b19be1aad7df294c9d8628"), "rb") as f:
+        case("lsun_assert_page", {"data.mdb": f.read()}, lsun, 3, "corrupt LMDB (liblmdb stopped with signal 6")
 
 
 # ---- YAML: experiment files and model configs ----
