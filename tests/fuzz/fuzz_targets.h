@@ -10,6 +10,10 @@
 #include <cstdint>
 #include <string>
 
+namespace repro::datasets {
+struct RgbImage;
+}
+
 namespace repro::fuzz {
 
 #define REPRO_FUZZ_TARGET(name) int fuzz_##name(const uint8_t* data, size_t size);
@@ -34,6 +38,11 @@ std::string fresh_scratch_subdir(const std::string& name);
 // Reads every byte of [p, p + n) so that a buffer shorter than its stated size is an ASan report
 // (or a SIGSEGV for a mapping) here, not silently unused.
 void consume(const void* p, size_t n);
+
+// The body of every image decoder's target: decode (a repro::Error is swallowed), read every pixel,
+// and check the buffer holds width x height x 3 bytes (std::logic_error otherwise).
+using ImageDecoder = datasets::RgbImage (*)(const uint8_t* data, size_t size, const std::string& name);
+int fuzz_image_decoder(ImageDecoder decode, const uint8_t* data, size_t size, const std::string& name);
 
 // Runs fn; a repro::Error (expected for bad input) is swallowed, anything else propagates.
 // REPRO_FUZZ_VERBOSE=1 prints the swallowed messages (to see what the seeds exercise).

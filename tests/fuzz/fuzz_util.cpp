@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "datasets/rgb_image.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace repro::fuzz {
@@ -73,6 +74,15 @@ void consume(const void* p, size_t n) {
   for (size_t i = 0; i < n; ++i) acc ^= b[i];
   static volatile uint8_t sink;
   sink = sink ^ acc;
+}
+
+int fuzz_image_decoder(ImageDecoder decode, const uint8_t* data, size_t size, const std::string& name) {
+  return expect_only_repro_errors([&] {
+    const datasets::RgbImage img = decode(data, size, name);
+    consume(img.pixels.data(), img.pixels.size());
+    if (img.pixels.size() != static_cast<size_t>(img.width) * img.height * 3)
+      throw std::logic_error("decoded image: pixels.size() != width * height * 3");
+  });
 }
 
 }  // namespace repro::fuzz

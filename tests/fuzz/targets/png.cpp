@@ -1,18 +1,9 @@
 // detail::decode_png: the png decoder alone (decode_image's sniffing is the "image" target).
-#include <stdexcept>
-
 #include "datasets/format_decoders.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace repro::fuzz {
 
-int fuzz_png(const uint8_t* data, size_t size) {
-  return expect_only_repro_errors([&] {
-    const datasets::RgbImage img = datasets::detail::decode_png(data, size, "fuzz.png");
-    consume(img.pixels.data(), img.pixels.size());
-    if (img.pixels.size() != static_cast<size_t>(img.width) * img.height * 3)
-      throw std::logic_error("decoded image: pixels.size() != width * height * 3");
-  });
-}
+int fuzz_png(const uint8_t* data, size_t size) { return fuzz_image_decoder(datasets::detail::decode_png, data, size, "fuzz.png"); }
 
 }  // namespace repro::fuzz
