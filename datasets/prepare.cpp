@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <new>
 
 #include "core/util/errors.h"
@@ -190,12 +191,15 @@ Plan plan_for(const PrepareOptions& o, json* recipe) {
     auto arrays = read_npz(o.source);
     auto it = arrays.find("arr_0");
     if (it == arrays.end()) throw DataError(o.source + ": no arr_0 array (expected uint8 images [N, H, W, C])");
-    const NpyArray a = it->second;
+    // Held once, shared by the reader below: a copy per capture was three copies of the dataset.
+    const auto held = std::make_shared<const NpyArray>(std::move(it->second));
+    const NpyArray& a = *held;
     if (a.descr != "|u1" || a.shape.size() != 4 || (a.shape[3] != 1 && a.shape[3] != 3) || a.shape[1] != a.shape[2])
       throw DataError(o.source + ": arr_0 must be uint8 [N, S, S, 1 or 3], got " + a.descr + " " + shape_repr(a.shape));
     p.size = need_size(static_cast<int>(a.shape[1]));
     p.sources = {o.source};
-    p.read = [a](const ImageSink& sink, std::vector<std::string>*) {
+    p.read = [held](const ImageSink& sink, std::vector<std::string>*) {
+      const NpyArray& a = *held;
       const int64_t n = a.shape[0], px = a.shape[1] * a.shape[2], c = a.shape[3];
       std::vector<uint8_t> rgb(px * 3);
       for (int64_t i = 0; i < n; ++i) {
