@@ -1,10 +1,10 @@
 // repro logs RUN_OR_TASK: the log (stdout and stderr of the task's process) of a task's latest
 // attempt, or of every task of a run; -f follows a running attempt until it ends. The tasks and
 // their log files come from the store (runner::task_logs); nothing here needs LibTorch.
-#include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -158,7 +158,8 @@ int show_logs(const LogsArgs& a, std::ostream& out, std::ostream& err) {
            (logs[0].state == runner::TaskState::kPending || logs[0].state == runner::TaskState::kRunning)) {
       if (!orchestrator_alive(a.project)) {  // then the store, as in follow()
         logs = runner::task_logs(store, a.id, a.attempt);
-        if (!logs[0].attempt) err << "repro logs: no `repro run` is working in " << a.project << " to start " << a.id << "\n";
+        if (!logs[0].attempt)
+          err << "repro logs: no `repro run` is working in " << a.project << " to start " << a.id << "\n";
         break;
       }
       std::this_thread::sleep_for(std::chrono::duration<double>(a.poll_s));

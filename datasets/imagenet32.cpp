@@ -26,8 +26,8 @@ int64_t checked_rows(const std::string& what, const NpyArray& a, uint64_t row_by
   if (n < 0) throw DataError(what + ": shape " + shape_repr(a.shape) + " has no row count");
   const uint64_t bytes = checked_mul(static_cast<uint64_t>(n), row_bytes, what + ": shape " + shape_repr(a.shape));
   if (bytes != a.data.size())
-    throw DataError(what + ": shape " + shape_repr(a.shape) + " needs " + std::to_string(bytes) + " bytes, the array holds " +
-                    std::to_string(a.data.size()));
+    throw DataError(what + ": shape " + shape_repr(a.shape) + " needs " + std::to_string(bytes) +
+                    " bytes, the array holds " + std::to_string(a.data.size()));
   return n;
 }
 

@@ -3,16 +3,16 @@
 #include <lmdb.h>
 
 #include <sys/stat.h>
-#include <unistd.h>
-#include <sys/wait.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <cmath>
-#include <cstdio>
+#include <csignal>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <utility>
@@ -73,8 +73,8 @@ MappedFile find_mappings(const struct stat& st, const std::string& data_file) {
     unsigned long long start = 0, end = 0, offset = 0, inode = 0;
     unsigned major_id = 0, minor_id = 0;
     char perms[8];
-    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu", &start, &end, perms, &offset, &major_id,
-                    &minor_id, &inode) == 7 &&
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu", &start, &end, perms, &offset, &major_id, &minor_id,
+                    &inode) == 7 &&
         inode == st.st_ino && major_id == major(st.st_dev) && minor_id == minor(st.st_dev) && offset == 0)
       map.ranges.emplace_back(start, start + std::min<unsigned long long>(end - start, map.size));
   }
@@ -91,7 +91,7 @@ MappedFile find_mappings(const struct stat& st, const std::string& data_file) {
 // pages (page 0, and page 1 at one page size in) are checked first: LMDB's magic and a page size
 // that is a power of two from 512 to 64 KiB, with both pages inside the file.
 void check_meta_pages(const std::string& data_file, uint64_t file_size) {
-  constexpr size_t kMetaAt = 16;                       // after the 16-byte page header
+  constexpr size_t kMetaAt = 16;                           // after the 16-byte page header
   constexpr size_t kPageSizeAt = kMetaAt + 4 + 4 + 8 + 8;  // mm_dbs[FREE_DBI].md_pad
   std::ifstream in(data_file, std::ios::binary);
   uint32_t first_page_size = 0;
@@ -108,8 +108,10 @@ void check_meta_pages(const std::string& data_file, uint64_t file_size) {
     if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)) != 0 ||
         (page == 1 && page_size != first_page_size) || 2 * uint64_t{page_size} > file_size)
       throw IoError(data_file + ": meta page " + std::to_string(page) + " gives a page size of " +
-                    std::to_string(page_size) + " (a power of two from 512 to 65536, the same in both, "
-                    "within the file's " + std::to_string(file_size) + " bytes)");
+                    std::to_string(page_size) +
+                    " (a power of two from 512 to 65536, the same in both, "
+                    "within the file's " +
+                    std::to_string(file_size) + " bytes)");
     first_page_size = page_size;
   }
 }

@@ -31,14 +31,12 @@ PackedHeader make_packed_header(uint64_t count, uint32_t height, uint32_t width,
   h.has_labels = has_labels ? 1 : 0;
   h.images_offset = sizeof(PackedHeader);
   // A header read from a file may claim any count: the sizes are checked, never wrapped.
-  const std::string what = "packed.bin header (count " + std::to_string(count) + ", " +
-                           std::to_string(height) + "x" + std::to_string(width) + "x" +
-                           std::to_string(channels) + ")";
+  const std::string what = "packed.bin header (count " + std::to_string(count) + ", " + std::to_string(height) + "x" +
+                           std::to_string(width) + "x" + std::to_string(channels) + ")";
   const uint64_t image_bytes = checked_product({count, height, width, channels}, what);
   const uint64_t images_end = checked_add(h.images_offset, image_bytes, what);
   h.labels_offset = has_labels ? checked_add(images_end, 7, what) / 8 * 8 : 0;
-  h.file_bytes = has_labels ? checked_add(h.labels_offset, checked_mul(8, count, what), what)
-                            : images_end;
+  h.file_bytes = has_labels ? checked_add(h.labels_offset, checked_mul(8, count, what), what) : images_end;
   return h;
 }
 
@@ -101,8 +99,7 @@ PackedManifest PackedManifest::from_json(const nlohmann::json& j, const std::str
     m.recipe_version = integer(j, "recipe_version").get<int>();
     for (const nlohmann::json& s : get(j, "sources", "")) {
       m.sources.push_back({get(s, "path", "sources[].").get<std::string>(),
-                           get(s, "sha256", "sources[].").get<std::string>(),
-                           integer(s, "bytes").get<uint64_t>()});
+                           get(s, "sha256", "sources[].").get<std::string>(), integer(s, "bytes").get<uint64_t>()});
     }
   } catch (const nlohmann::json::exception& e) {
     throw IoError(where + ": malformed manifest: " + e.what());

@@ -56,7 +56,7 @@ class PackedWriter {
   std::vector<int64_t> labels_;  // written after the images, at finish
   Sha256Stream fingerprint_;     // of the image bytes added so far
   bool finished_ = false;
-  bool created_dir_ = false;     // dir_ was made by this writer (removed again if unfinished)
+  bool created_dir_ = false;  // dir_ was made by this writer (removed again if unfinished)
 };
 
 }  // namespace repro::datasets

@@ -80,8 +80,8 @@ ReferenceBatch read_reference_batch(const std::string& path) {
                       shape_repr(pool->shape));
     // "<f4" bytes are the floats themselves (little-endian host): mapped, not converted, so the
     // features are held twice at most (npz bytes, matrix) instead of three times.
-    batch.pool_3 = Eigen::Map<const RowMatrixXf>(reinterpret_cast<const float*>(pool->data.data()),
-                                                 pool->shape[0], pool->shape[1]);
+    batch.pool_3 = Eigen::Map<const RowMatrixXf>(reinterpret_cast<const float*>(pool->data.data()), pool->shape[0],
+                                                 pool->shape[1]);
     if (!batch.pool_3->allFinite()) throw DataError(path + ": pool_3 contains NaN or infinite values");
   }
   if (!batch.images && !batch.stats) {

@@ -155,7 +155,8 @@ namespace {
 // reports it once the archive is done.
 class QuietSink {
  public:
-  explicit QuietSink(const std::string& path) : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) {
+  explicit QuietSink(const std::string& path)
+      : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) {
     if (fd_ < 0) error_ = errno;
   }
   ~QuietSink() {

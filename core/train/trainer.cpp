@@ -237,8 +237,7 @@ struct Trainer::Impl {
         write_state_dict(p, named);
       });
     }
-    write_pt(checkpoint_name("opt", step),
-             [&](const std::string& p) { write_optimizer_state(*optimizer, p); });
+    write_pt(checkpoint_name("opt", step), [&](const std::string& p) { write_optimizer_state(*optimizer, p); });
     state.sampler_state = sampler->state();
     state.data_state = data.state();
     state.train_rng = tensor_to_hex(generator.get_state());

@@ -20,8 +20,7 @@ void read_env(const char* name, T& value) {
   const unsigned long long v = std::strtoull(text, &end, 10);
   if (errno != 0 || *end != '\0' || v == 0 || text[0] == '-' ||
       v > static_cast<unsigned long long>(std::numeric_limits<T>::max()))
-    throw ConfigError("environment", name,
-                      std::string("expected a positive integer, got '") + text + "'");
+    throw ConfigError("environment", name, std::string("expected a positive integer, got '") + text + "'");
   value = static_cast<T>(v);
 }
 
@@ -56,11 +55,13 @@ uint64_t checked(uint64_t a, uint64_t b, const char* op, const std::string& what
 }  // namespace
 
 uint64_t checked_mul(uint64_t a, uint64_t b, const std::string& what) {
-  return checked(a, b, " x ", what, [](uint64_t x, uint64_t y, uint64_t* o) { return __builtin_mul_overflow(x, y, o); });
+  return checked(a, b, " x ", what,
+                 [](uint64_t x, uint64_t y, uint64_t* o) { return __builtin_mul_overflow(x, y, o); });
 }
 
 uint64_t checked_add(uint64_t a, uint64_t b, const std::string& what) {
-  return checked(a, b, " + ", what, [](uint64_t x, uint64_t y, uint64_t* o) { return __builtin_add_overflow(x, y, o); });
+  return checked(a, b, " + ", what,
+                 [](uint64_t x, uint64_t y, uint64_t* o) { return __builtin_add_overflow(x, y, o); });
 }
 
 uint64_t checked_product(std::initializer_list<uint64_t> factors, const std::string& what) {

@@ -73,9 +73,7 @@ int64_t checked_numel(const std::vector<int64_t>& shape, const std::string& what
 // ---- a tiny reader for the Python literal in the header: dict, tuple, list, str, int, bool ----
 
 // A header for messages: a crafted one may be megabytes long.
-std::string clip(const std::string& header) {
-  return header.size() <= 200 ? header : header.substr(0, 200) + "...";
-}
+std::string clip(const std::string& header) { return header.size() <= 200 ? header : header.substr(0, 200) + "..."; }
 
 struct Literal {
   enum Kind { kNone, kBool, kInt, kStr, kTuple, kList, kDict } kind = kNone;
@@ -403,8 +401,7 @@ NpyArray parse_npy(std::string&& bytes, const std::string& what) {
                     "(np.save(f, np.ascontiguousarray(a)))");
   const Dtype dt = parse_descr(a.descr, what);
   const int64_t n = checked_numel(a.shape, what);
-  const uint64_t expected =
-      checked_mul(static_cast<uint64_t>(n), dt.size, what + ": shape " + shape_repr(a.shape));
+  const uint64_t expected = checked_mul(static_cast<uint64_t>(n), dt.size, what + ": shape " + shape_repr(a.shape));
   const size_t data_start = header_start + header_len;
   const size_t got = bytes.size() - data_start;
   if (got != expected)
@@ -415,9 +412,7 @@ NpyArray parse_npy(std::string&& bytes, const std::string& what) {
   return a;
 }
 
-NpyArray parse_npy(const std::string& bytes, const std::string& what) {
-  return parse_npy(std::string(bytes), what);
-}
+NpyArray parse_npy(const std::string& bytes, const std::string& what) { return parse_npy(std::string(bytes), what); }
 
 std::string serialize_npy(const NpyArray& array) {
   validate(array, "serialize_npy");

@@ -255,8 +255,7 @@ class Unpickler {
     return arena_.make(kind);
   }
   [[noreturn]] void fail_too_many(const char* what) const {
-    fail("more than " + std::to_string(kMaxPickleValues) + " pickle " + what +
-         " (a state dict needs a few thousand)");
+    fail("more than " + std::to_string(kMaxPickleValues) + " pickle " + what + " (a state dict needs a few thousand)");
   }
 
   ValuePtr call(const Value& callable, const Value& args);
@@ -613,35 +612,31 @@ const TensorRecord* StateDictFile::find(const std::string& name) const {
 
 uint64_t check_tensor_view(const TensorRecord& t, uint64_t storage_bytes, const std::string& where) {
   const uint64_t item = torch_dtype_size(t.dtype);
-  const std::string view = "shape " + join_shape(t.shape) + " stride " + join_shape(t.stride) +
-                           " offset " + std::to_string(t.storage_offset);
-  if (t.shape.size() != t.stride.size())
-    throw DataError(where + ": " + view + ": shape and stride differ in length");
+  const std::string view = "shape " + join_shape(t.shape) + " stride " + join_shape(t.stride) + " offset " +
+                           std::to_string(t.storage_offset);
+  if (t.shape.size() != t.stride.size()) throw DataError(where + ": " + view + ": shape and stride differ in length");
   if (t.storage_offset < 0) throw DataError(where + ": " + view + ": negative storage offset");
   uint64_t numel = 1;
   uint64_t last = static_cast<uint64_t>(t.storage_offset);  // largest element index touched
   for (size_t d = 0; d < t.shape.size(); ++d) {
-    if (t.shape[d] < 0 || t.stride[d] < 0)
-      throw DataError(where + ": " + view + ": negative size or stride");
+    if (t.shape[d] < 0 || t.stride[d] < 0) throw DataError(where + ": " + view + ": negative size or stride");
     numel = checked_mul(numel, static_cast<uint64_t>(t.shape[d]), where + ": " + view);
     if (t.shape[d] > 0)
-      last = checked_add(last,
-                         checked_mul(static_cast<uint64_t>(t.shape[d] - 1),
-                                     static_cast<uint64_t>(t.stride[d]), where + ": " + view),
-                         where + ": " + view);
+      last = checked_add(
+          last,
+          checked_mul(static_cast<uint64_t>(t.shape[d] - 1), static_cast<uint64_t>(t.stride[d]), where + ": " + view),
+          where + ": " + view);
   }
   if (numel == 0) return 0;
   const uint64_t storage_elems = storage_bytes / item;
   if (last >= storage_elems)
-    throw DataError(where + ": " + view + " reaches element " + std::to_string(last) +
-                    " but storage '" + t.storage_key + "' has " + std::to_string(storage_elems) +
-                    " " + t.dtype + " elements");
+    throw DataError(where + ": " + view + " reaches element " + std::to_string(last) + " but storage '" +
+                    t.storage_key + "' has " + std::to_string(storage_elems) + " " + t.dtype + " elements");
   // Parameters own their storage; a view with more elements than its storage is an expanded
   // (stride-0) one, which would let a few bytes ask for gigabytes.
   if (numel > storage_elems)
-    throw DataError(where + ": " + view + " has " + std::to_string(numel) +
-                    " elements, more than its storage's " + std::to_string(storage_elems) +
-                    " (expanded views are not supported; save a contiguous tensor)");
+    throw DataError(where + ": " + view + " has " + std::to_string(numel) + " elements, more than its storage's " +
+                    std::to_string(storage_elems) + " (expanded views are not supported; save a contiguous tensor)");
   return numel;
 }
 

@@ -40,8 +40,7 @@ struct StateDictFile {
 // `storage_bytes` bytes with no arithmetic overflow and has no more elements than the storage
 // (no expanded views); returns its element count. Throws DataError "<where>: shape ... stride ...
 // offset ...: <what is wrong>". Every reader of tensor bytes goes through this.
-uint64_t check_tensor_view(const TensorRecord& tensor, uint64_t storage_bytes,
-                           const std::string& where);
+uint64_t check_tensor_view(const TensorRecord& tensor, uint64_t storage_bytes, const std::string& where);
 
 // Bytes per element of a dtype name above. Throws DataError for any other name.
 size_t torch_dtype_size(const std::string& dtype);

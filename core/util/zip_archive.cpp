@@ -79,15 +79,15 @@ void ZipReader::check_entry_size(const zip_stat_t& st, const std::string& name) 
   if (!(st.valid & ZIP_STAT_COMP_SIZE) || !(st.valid & ZIP_STAT_COMP_METHOD))
     throw IoError(what + ": the directory gives no compressed size or method");
   if (st.comp_size > file_bytes_)
-    throw IoError(what + ": compressed size " + std::to_string(st.comp_size) +
-                  " is larger than the archive (" + std::to_string(file_bytes_) + " bytes)");
+    throw IoError(what + ": compressed size " + std::to_string(st.comp_size) + " is larger than the archive (" +
+                  std::to_string(file_bytes_) + " bytes)");
   if (st.comp_method == ZIP_CM_STORE && st.size != st.comp_size)
     throw IoError(what + ": stored entry claims " + std::to_string(st.size) + " bytes but holds " +
                   std::to_string(st.comp_size));
   const uint64_t bound = checked_mul(st.comp_size, ResourceLimits::kMaxDeflateRatio, what);
   if (st.size > bound)
-    throw IoError(what + ": claims " + std::to_string(st.size) + " bytes from " +
-                  std::to_string(st.comp_size) + " compressed, more than deflate's 1032:1 allows");
+    throw IoError(what + ": claims " + std::to_string(st.size) + " bytes from " + std::to_string(st.comp_size) +
+                  " compressed, more than deflate's 1032:1 allows");
   check_alloc(st.size, what);
 }
 
@@ -133,8 +133,7 @@ void ZipReader::read_into(const std::string& name, std::string& out) const {
     if (zip_fread(file, &probe, 1) < 0) error = zip_error_strerror(zip_file_get_error(file));
   }
   zip_fclose(file);
-  if (!error.empty())
-    throw IoError("zip archive " + path_ + ": cannot read entry '" + name + "': " + error);
+  if (!error.empty()) throw IoError("zip archive " + path_ + ": cannot read entry '" + name + "': " + error);
 }
 
 void write_zip(const std::string& path,

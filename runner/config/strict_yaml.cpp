@@ -307,7 +307,8 @@ void StrictMap::finish() const {
   for (const auto& kv : node_) {
     // A list or mapping as a key (`? [a]: b`) is no key a reader knows; as<std::string>() would throw.
     if (!kv.first.IsScalar())
-      throw ConfigError(file_ + ":" + line_of(kv.first), path_, "expected a scalar key, got " + describe_value(kv.first));
+      throw ConfigError(file_ + ":" + line_of(kv.first), path_,
+                        "expected a scalar key, got " + describe_value(kv.first));
     const std::string key = kv.first.Scalar();
     if (!known_.count(key)) unknown(key, line_of(kv.first));
   }

@@ -36,8 +36,8 @@ constexpr size_t kMaxNameLength = 200;
 // and a 50,000-character name overflowed the stack.
 std::string name_problem(const std::string& text, const std::string& extra) {
   if (text.size() > kMaxNameLength)
-    return "at most " + std::to_string(kMaxNameLength) + " characters, got " + std::to_string(text.size()) +
-           " ('" + text.substr(0, 40) + "...')";
+    return "at most " + std::to_string(kMaxNameLength) + " characters, got " + std::to_string(text.size()) + " ('" +
+           text.substr(0, 40) + "...')";
   bool valid = !text.empty();
   for (const char c : text)
     valid &= (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||

@@ -70,7 +70,7 @@ std::string describe(const SlurmSettings& s);
 
 struct ExperimentFile {
   std::string path;
-  std::string name;         // [A-Za-z0-9_.-]{1,200}; the experiment's key in the store
+  std::string name;  // [A-Za-z0-9_.-]{1,200}; the experiment's key in the store
   std::string description;
   YAML::Node base;          // the config every run starts from
   std::vector<Axis> axes;   // product in declared order, the first axis varying slowest

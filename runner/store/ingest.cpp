@@ -219,8 +219,9 @@ class Ingester {
     if (text.empty()) return;
     const int max_depth = resource_limits().max_nesting;
     if (json_depth(text, max_depth) > max_depth)
-      return malformed(line_number, "nested deeper than " + std::to_string(max_depth) +
-                                        " levels (REPRO_MAX_NESTING raises it)", result);
+      return malformed(line_number,
+                       "nested deeper than " + std::to_string(max_depth) + " levels (REPRO_MAX_NESTING raises it)",
+                       result);
     json record;
     try {
       record = json::parse(text.begin(), text.end());

@@ -47,8 +47,7 @@ TEST(HostileCheckpoint, SizeTimesStrideOverflowIsRefused) {
   const std::string msg = error_message([&] { f.contiguous_bytes(t); });
   EXPECT_NE(msg.find("overflows 64 bits"), std::string::npos) << msg;
   t = {"w", "float32", {2}, {1}, -1, "0", false};
-  EXPECT_NE(error_message([&] { f.contiguous_bytes(t); }).find("negative storage offset"),
-            std::string::npos);
+  EXPECT_NE(error_message([&] { f.contiguous_bytes(t); }).find("negative storage offset"), std::string::npos);
   // A size-1 axis may carry any stride (torch writes such views): still read correctly.
   t = {"w", "float32", {1, 3}, {std::numeric_limits<int64_t>::max(), 1}, 0, "0", false};
   EXPECT_EQ(f.contiguous_bytes(t).size(), 12u);
@@ -68,7 +67,9 @@ TEST(HostileCheckpoint, DeeplyNestedListsAreFreedWithoutRecursion) {
 TEST(HostileCheckpoint, SelfContainingListAndDeepMarksAreHandled) {
   TempDir dir;
   // l = []; l.append(l): a cycle, no leak and no endless walk.
-  const char kSelfList[] = "\x80\x02]q\x00h\x00" "a.";  // split: \x00a would be one escape
+  const char kSelfList[] =
+      "\x80\x02]q\x00h\x00"
+      "a.";  // split: \x00a would be one escape
   const std::string self_list(kSelfList, sizeof kSelfList - 1);
   const std::string msg_self = error_message([&] { read_state_dict_file(write_pickle(dir, self_list)); });
   EXPECT_NE(msg_self.find("top-level object is a list"), std::string::npos) << msg_self;
@@ -136,9 +137,7 @@ TEST(HostileZip, StoredEntryClaimingMoreThanItHoldsIsRefusedBeforeAllocating) {
   write_file_atomic(path, bytes);
   ZipReader zip(path);
   const std::string msg = error_message([&] { zip.read("x.npy"); });
-  EXPECT_NE(msg.find("liar.npz: zip entry 'x.npy': stored entry claims 1800000000 bytes"),
-            std::string::npos)
-      << msg;
+  EXPECT_NE(msg.find("liar.npz: zip entry 'x.npy': stored entry claims 1800000000 bytes"), std::string::npos) << msg;
   EXPECT_THROW(zip.read("x.npy"), IoError);
 }
 
@@ -161,18 +160,17 @@ with zipfile.ZipFile('bomb.npz', 'w', zipfile.ZIP_DEFLATED) as z:
 
 TEST(ResourceLimits, CheckedArithmeticAndLimitsNameTheirSubject) {
   EXPECT_EQ(checked_mul(1u << 20, 1u << 20, "x"), uint64_t{1} << 40);
-  EXPECT_NE(error_message([] { checked_mul(uint64_t{1} << 33, uint64_t{1} << 31, "f.bin: count"); })
-                .find("f.bin: count: 8589934592 x 2147483648 overflows 64 bits"),
+  EXPECT_NE(error_message([] {
+              checked_mul(uint64_t{1} << 33, uint64_t{1} << 31, "f.bin: count");
+            }).find("f.bin: count: 8589934592 x 2147483648 overflows 64 bits"),
             std::string::npos);
   EXPECT_THROW(checked_add(~uint64_t{0}, 1, "x"), DataError);
   EXPECT_THROW(checked_product({1u << 30, 1u << 30, 1u << 30}, "x"), DataError);
   EXPECT_EQ(checked_product({2, 3, 7}, "x"), 42u);
-  EXPECT_NE(error_message([] { check_alloc(uint64_t{1} << 50, "big.npz"); })
-                .find("REPRO_MAX_ALLOC_BYTES"),
+  EXPECT_NE(error_message([] { check_alloc(uint64_t{1} << 50, "big.npz"); }).find("REPRO_MAX_ALLOC_BYTES"),
             std::string::npos);
   EXPECT_NO_THROW(check_image_size(1024, 1024, "a.png"));
-  EXPECT_NE(error_message([] { check_image_size(1, 1000000, "tall.png"); }).find("tall.png"),
-            std::string::npos);
+  EXPECT_NE(error_message([] { check_image_size(1, 1000000, "tall.png"); }).find("tall.png"), std::string::npos);
   EXPECT_THROW(check_image_size(9000, 11000, "wide.png"), DataError);  // 99M pixels > Pillow's
   EXPECT_THROW(check_image_size(0, 5, "empty.png"), DataError);
   int depth = 0;
@@ -195,11 +193,11 @@ namespace {
 TEST(Utf8, FindsTheFirstByteThatIsNotWellFormed) {
   EXPECT_EQ(invalid_utf8_offset("plain ascii"), std::string_view::npos);
   EXPECT_EQ(invalid_utf8_offset("h\xC3\xA9llo \xF0\x9F\x98\x80"), std::string_view::npos);  // é, U+1F600
-  EXPECT_EQ(invalid_utf8_offset("caf\xE9"), 3u);                  // Latin-1, as a YAML file from Windows
-  EXPECT_EQ(invalid_utf8_offset("\xC0\xAF"), 0u);                 // overlong '/'
-  EXPECT_EQ(invalid_utf8_offset("x\xED\xA0\x80"), 1u);            // a surrogate
-  EXPECT_EQ(invalid_utf8_offset("ab\xF4\x90\x80\x80"), 2u);       // past U+10FFFF
-  EXPECT_EQ(invalid_utf8_offset("ab\xE2\x82"), 2u);               // cut short
+  EXPECT_EQ(invalid_utf8_offset("caf\xE9"), 3u);             // Latin-1, as a YAML file from Windows
+  EXPECT_EQ(invalid_utf8_offset("\xC0\xAF"), 0u);            // overlong '/'
+  EXPECT_EQ(invalid_utf8_offset("x\xED\xA0\x80"), 1u);       // a surrogate
+  EXPECT_EQ(invalid_utf8_offset("ab\xF4\x90\x80\x80"), 2u);  // past U+10FFFF
+  EXPECT_EQ(invalid_utf8_offset("ab\xE2\x82"), 2u);          // cut short
   EXPECT_EQ(invalid_utf8_offset(std::string_view("a\0b", 3)), std::string_view::npos);
 }
 

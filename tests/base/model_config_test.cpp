@@ -97,7 +97,8 @@ TEST(ModelYaml, AModelFileWithASelfReferencingAliasIsRefusedAtLoad) {
     config::read_model_file(path);
     FAIL() << "no error";
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()), path + ":1: a node contains an alias to itself (an anchor used inside its own value)");
+    EXPECT_EQ(std::string(e.what()),
+              path + ":1: a node contains an alias to itself (an anchor used inside its own value)");
   }
 }
 

@@ -10,6 +10,7 @@
 #include <climits>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "core/train/checkpoint_names.h"
 #include "core/train/train_state.h"
@@ -97,14 +98,20 @@ TEST(TrainState, SweepsTempFilesOfDeadProcessesOnlyInTheRunDirectory) {
   EXPECT_TRUE(core::sweep_stale_temp_files((dir.path() / "missing").string()).empty());
 }
 
+// An AdamW that has taken one step over `n` parameters, so its state has moments to save.
+std::unique_ptr<torch::optim::AdamW> stepped_adamw(int64_t n) {
+  auto w = torch::ones({n}, torch::requires_grad());
+  auto optimizer = std::make_unique<torch::optim::AdamW>(std::vector<torch::Tensor>{w});
+  w.sum().backward();
+  optimizer->step();
+  return optimizer;
+}
+
 TEST(TrainState, TheOptimizerStateIsWrittenAtomically) {
   TempDir dir;
-  auto w = torch::ones({3}, torch::requires_grad());
-  torch::optim::AdamW optimizer({w});
-  w.sum().backward();
-  optimizer.step();
+  const auto optimizer = stepped_adamw(3);
   const std::string path = dir.file("opt000001.pt");
-  core::write_optimizer_state(optimizer, path);
+  core::write_optimizer_state(*optimizer, path);
   EXPECT_TRUE(fs::exists(path));
   EXPECT_FALSE(fs::exists(repro::atomic_temp_path(path)));
   torch::optim::AdamW loaded({torch::zeros({3}, torch::requires_grad())});
@@ -115,14 +122,11 @@ TEST(TrainState, TheOptimizerStateIsWrittenAtomically) {
 // whose every write fails with ENOSPC.
 TEST(TrainState, AFullDiskWhileSavingTheOptimizerIsAnIoErrorNamingTheFile) {
   TempDir dir;
-  auto w = torch::ones({1000}, torch::requires_grad());
-  torch::optim::AdamW optimizer({w});
-  w.sum().backward();
-  optimizer.step();
+  const auto optimizer = stepped_adamw(1000);
   const std::string path = dir.file("opt000001.pt");
   fs::create_symlink("/dev/full", repro::atomic_temp_path(path));
   try {
-    core::write_optimizer_state(optimizer, path);
+    core::write_optimizer_state(*optimizer, path);
     FAIL() << "no error";
   } catch (const IoError& e) {
     EXPECT_EQ(std::string(e.what()).rfind("cannot write " + path + ": ", 0), 0u) << e.what();

@@ -154,7 +154,6 @@ make("no3.tar.gz", {n: 1 for n in TRAIN if n != "data_batch_3.bin"})
   EXPECT_THROW(read_cifar10_archive(dir.file("no3.tar.gz"), Cifar10Split::kTest, got.sink()), DataError);
 }
 
-
 // The size a member's tar header declares is checked before the member is read or held: 8 GiB
 // declared by a tarball of a few hundred bytes, and one record more than an official batch.
 TEST(Cifar10, DeclaredMemberSizeIsCheckedBeforeReading) {
@@ -172,7 +171,8 @@ with tarfile.open("over.tar.gz", "w:gz") as tar:
 )",
                              dir.path()),
             0);
-  for (const auto& [archive, declared] : {std::pair{"liar.tar.gz", "8589934592"}, std::pair{"over.tar.gz", "30733073"}}) {
+  for (const auto& [archive, declared] :
+       {std::pair{"liar.tar.gz", "8589934592"}, std::pair{"over.tar.gz", "30733073"}}) {
     const std::string msg = cifar_error(dir.file(archive), Cifar10Split::kTest);
     EXPECT_NE(msg.find(dir.file(archive) + ": test_batch.bin: tar header declares " + declared + " bytes"),
               std::string::npos)

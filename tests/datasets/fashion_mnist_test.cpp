@@ -126,7 +126,6 @@ idx("label/train-labels-idx1-ubyte.gz", [1, 2, 11, 4])
                DataError);
 }
 
-
 // Header dims a file cannot back are rejected before anything is allocated: 60,000 x 65535 x 65535
 // (a 257 TB claim: not 28x28), 4 dims whose product overflows 64 bits, and 2^32-1 28x28 images
 // (3.4 TB) claimed by a file of a few dozen bytes; each names the file and its dims.
@@ -156,8 +155,7 @@ header("many.gz", 0x803, [0xFFFFFFFF, 28, 28])
   // Four dims of 2^32-1 as a 4-dim item shape: the shape matches, the product overflows.
   const std::string path = dir.file("overflow.gz");
   const std::string msg = test::error_message([&] { read_idx_gz(path, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, "x"); });
-  EXPECT_NE(msg.find(path + ": IDX dims [4294967295, 4294967295, 4294967295, 4294967295]: "), std::string::npos)
-      << msg;
+  EXPECT_NE(msg.find(path + ": IDX dims [4294967295, 4294967295, 4294967295, 4294967295]: "), std::string::npos) << msg;
   EXPECT_NE(msg.find("overflows 64 bits"), std::string::npos) << msg;
 }
 

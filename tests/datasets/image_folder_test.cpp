@@ -149,7 +149,6 @@ open("data/c.png", "w").write("not an image")
   EXPECT_EQ(load_image_folder(dir.file("data"), 32).size(), 1u);
 }
 
-
 // A symlink to an ancestor: the reference lists the tree again under data/loop/loop/... until the
 // path fails with ELOOP (1 image became 41); each directory is entered once here. A second link to
 // a directory already listed adds nothing either, so links cannot multiply the listing.
@@ -159,7 +158,7 @@ TEST(ImageFolder, SymlinkLoopsAreListedOnce) {
   fs::create_directories(data / "sub");
   std::ofstream(data / "sub" / "x.png").put('x');
   fs::create_directory_symlink("..", data / "sub" / "loop");  // data/sub/loop -> data
-  fs::create_directory_symlink("sub", data / "twice");       // data/twice -> data/sub
+  fs::create_directory_symlink("sub", data / "twice");        // data/twice -> data/sub
   const std::vector<std::string> got = list_image_files_recursively(data.string());
   EXPECT_EQ(got, std::vector<std::string>{(data / "sub" / "x.png").string()});
 }

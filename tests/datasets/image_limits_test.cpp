@@ -138,8 +138,8 @@ TEST(ImageLimits, PngLargerThanStbImageCanAddressIsADataError) {
   const size_t size = (size_t{1} << 31) + 64;
   void* map = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   ASSERT_NE(map, MAP_FAILED);
-  static const uint8_t kHead[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
-                                  0,    0,   0,   1,   0,    0,    0,    1,    8, 2};
+  static const uint8_t kHead[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I',
+                                  'H',  'D', 'R', 0,   0,    0,    1,    0,    0, 0, 1, 8,  2};
   std::memcpy(map, kHead, sizeof kHead);
   std::string msg;
   try {

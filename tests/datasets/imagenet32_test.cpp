@@ -95,7 +95,6 @@ np.savez("olabels.npz", data=x, labels=np.array([1, "a", None], dtype=object))
   EXPECT_NE(msg.find("train_data_batch_1.npz"), std::string::npos) << msg;
 }
 
-
 // A 'data' header whose shape times the row size wraps 64 bits (2^64 / 3072 rounded up rows of
 // 3072 bytes = 2^64 + 2048): with the 2048 bytes the wrapped product asks for, the shape must still
 // be refused, naming the file and the array, before any row or label is touched.

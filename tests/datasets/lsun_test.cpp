@@ -106,7 +106,6 @@ write_lmdb("empty", [])
   EXPECT_THROW(read_lsun_lmdb(dir.file("absent"), 64, [](const uint8_t*, int64_t) {}), IoError);
 }
 
-
 // Runs `fn` in a child process whose address space is limited to what it already uses plus 1 GiB
 // (`ulimit -v` on a shared machine); returns the child's exit status (0 = fn returned true).
 template <typename Fn>
@@ -165,7 +164,6 @@ os.truncate("cut/data.mdb", size // 2)
   EXPECT_NE(msg.find("(truncated or corrupt)"), std::string::npos) << msg;
   EXPECT_THROW(read_lsun_lmdb(db, 64, [](const uint8_t*, int64_t) {}), IoError);
 }
-
 
 // A record whose node claims a 4 GiB value (the size field of its leaf node forged, the node
 // header being the 8 bytes before the key: size low, size high, flags, key size): LMDB hands out

@@ -35,9 +35,7 @@ bool verbose() {
   return on;
 }
 
-void init_fuzz_environment() {
-  ::setenv("REPRO_MAX_ALLOC_BYTES", "268435456", /*overwrite=*/0);
-}
+void init_fuzz_environment() { ::setenv("REPRO_MAX_ALLOC_BYTES", "268435456", /*overwrite=*/0); }
 
 const std::string& scratch_dir() {
   // Never destroyed, so the exit handler below can still read it.

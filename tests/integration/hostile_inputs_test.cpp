@@ -7,8 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <fcntl.h>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -55,10 +55,10 @@ std::map<std::string, uintmax_t> listing(const fs::path& root) {
 }
 
 struct Outcome {
-  int status = 0;         // as from wait4
-  long max_rss_kib = 0;   // peak resident set of the child
+  int status = 0;        // as from wait4
+  long max_rss_kib = 0;  // peak resident set of the child
   bool timed_out = false;
-  std::string output;     // stdout + stderr
+  std::string output;  // stdout + stderr
 };
 
 constexpr auto kTimeLimit = std::chrono::seconds(120);
@@ -139,8 +139,8 @@ INSTANTIATE_TEST_SUITE_P(Corpus, HostileInput, testing::ValuesIn(load_cases()),
 TEST(HostileCorpus, CoversEveryReaderWithAtLeastSixtyFiles) {
   const auto cases = load_cases();
   EXPECT_GE(cases.size(), 60u);
-  for (const char* prefix : {"pt_", "npy_", "npz_", "ref_", "packed_", "img_", "cifar_", "idx_",
-                             "imagenet32_", "lsun_", "yaml_", "model_"}) {
+  for (const char* prefix : {"pt_", "npy_", "npz_", "ref_", "packed_", "img_", "cifar_", "idx_", "imagenet32_", "lsun_",
+                             "yaml_", "model_"}) {
     size_t n = 0;
     for (const auto& c : cases) n += c.name.rfind(prefix, 0) == 0;
     EXPECT_GE(n, 2u) << prefix;

@@ -110,22 +110,25 @@ TEST(HostileYaml, ANameOrLabelOfFiftyThousandCharactersIsRefusedByItsLength) {
   const std::string label =
       write(dir, "label.yaml", "name: ok\nmatrix:\n  seed:\n    key: train.seed\n    values: [" + long_text + "]\n");
   message = config_error([&] { runner::read_experiment_file(label); });
-  EXPECT_NE(message.find("key 'matrix.seed[0]': a label may hold at most 200 characters, got 50000"),
-            std::string::npos)
+  EXPECT_NE(message.find("key 'matrix.seed[0]': a label may hold at most 200 characters, got 50000"), std::string::npos)
       << message.substr(0, 300);
 }
 
 TEST(HostileYaml, NamesAndLabelsKeepTheirCharacterClasses) {
   TempDir dir;
   const std::string name = write(dir, "name.yaml", "name: a/b\n");
-  EXPECT_NE(config_error([&] { runner::read_experiment_file(name); })
-                .find("an experiment name may hold letters, digits and _ . - only, got 'a/b'"),
+  EXPECT_NE(config_error([&] {
+              runner::read_experiment_file(name);
+            }).find("an experiment name may hold letters, digits and _ . - only, got 'a/b'"),
             std::string::npos);
-  const std::string label = write(dir, "label.yaml", "name: ok\nmatrix:\n  seed:\n    key: train.seed\n    values: ['a b']\n");
-  EXPECT_NE(config_error([&] { runner::read_experiment_file(label); })
-                .find("a label may hold letters, digits and _ . + - only, got 'a b'"),
+  const std::string label =
+      write(dir, "label.yaml", "name: ok\nmatrix:\n  seed:\n    key: train.seed\n    values: ['a b']\n");
+  EXPECT_NE(config_error([&] {
+              runner::read_experiment_file(label);
+            }).find("a label may hold letters, digits and _ . + - only, got 'a b'"),
             std::string::npos);
-  const std::string good = write(dir, "good.yaml", "name: ok-1.2_x\nmatrix:\n  seed:\n    key: train.seed\n    values: [1e+3, a_b.c-d]\n");
+  const std::string good =
+      write(dir, "good.yaml", "name: ok-1.2_x\nmatrix:\n  seed:\n    key: train.seed\n    values: [1e+3, a_b.c-d]\n");
   EXPECT_EQ(runner::read_experiment_file(good).axes.at(0).values.at(1).label, "a_b.c-d");
 }
 

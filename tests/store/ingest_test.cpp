@@ -369,7 +369,8 @@ TEST_F(Ingest, ALongLineStillBeingWrittenWaitsForItsNewline) {
 }
 
 TEST_F(Ingest, DeeplyNestedJsonIsSkippedBeforeItIsParsed) {
-  events_.append("{\"seq\": 0, \"type\": \"x\", \"deep\": " + std::string(100000, '[') + std::string(100000, ']') + "}\n");
+  events_.append("{\"seq\": 0, \"type\": \"x\", \"deep\": " + std::string(100000, '[') + std::string(100000, ']') +
+                 "}\n");
   events_.append("{\"seq\": 1, \"type\": \"x\", \"text\": \"" + std::string(500, '[') + "\"}\n");  // in a string: fine
   const auto r = ingest();
   EXPECT_EQ(r.malformed, 1);
@@ -381,7 +382,7 @@ TEST_F(Ingest, DeeplyNestedJsonIsSkippedBeforeItIsParsed) {
 
 TEST_F(Ingest, WrongTypesAndNumbersOutOfRangeAreSkippedLines) {
   events_.append("{\"seq\": 18446744073709551615, \"type\": \"start\", \"step\": 0}\n");  // above int64
-  events_.append("{\"seq\": 1, \"type\": \"log\", \"step\": 1, \"loss\": 1e400}\n");    // overflows double
+  events_.append("{\"seq\": 1, \"type\": \"log\", \"step\": 1, \"loss\": 1e400}\n");      // overflows double
   events_.append("{\"seq\": 2, \"type\": \"log\", \"step\": 18446744073709551615, \"loss\": 1}\n");
   events_.append("{\"seq\": 3, \"type\": \"end\", \"status\": 5}\n");  // a status that is not a string
   const auto r = ingest();

@@ -12,7 +12,8 @@ int fuzz_cifar_tar(const uint8_t* data, size_t size) {
     (void)label;
   };
   expect_only_repro_errors([&] { (void)datasets::read_cifar10_archive(path, datasets::Cifar10Split::kTrain, sink); });
-  return expect_only_repro_errors([&] { (void)datasets::read_cifar10_archive(path, datasets::Cifar10Split::kTest, sink); });
+  return expect_only_repro_errors(
+      [&] { (void)datasets::read_cifar10_archive(path, datasets::Cifar10Split::kTest, sink); });
 }
 
 }  // namespace repro::fuzz

@@ -4,6 +4,8 @@
 
 namespace repro::fuzz {
 
-int fuzz_gif(const uint8_t* data, size_t size) { return fuzz_image_decoder(datasets::detail::decode_gif, data, size, "fuzz.gif"); }
+int fuzz_gif(const uint8_t* data, size_t size) {
+  return fuzz_image_decoder(datasets::detail::decode_gif, data, size, "fuzz.gif");
+}
 
 }  // namespace repro::fuzz

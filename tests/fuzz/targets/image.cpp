@@ -4,6 +4,8 @@
 
 namespace repro::fuzz {
 
-int fuzz_image(const uint8_t* data, size_t size) { return fuzz_image_decoder(datasets::decode_image, data, size, "fuzz.img"); }
+int fuzz_image(const uint8_t* data, size_t size) {
+  return fuzz_image_decoder(datasets::decode_image, data, size, "fuzz.img");
+}
 
 }  // namespace repro::fuzz

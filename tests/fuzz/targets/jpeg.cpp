@@ -4,6 +4,8 @@
 
 namespace repro::fuzz {
 
-int fuzz_jpeg(const uint8_t* data, size_t size) { return fuzz_image_decoder(datasets::detail::decode_jpeg, data, size, "fuzz.jpg"); }
+int fuzz_jpeg(const uint8_t* data, size_t size) {
+  return fuzz_image_decoder(datasets::detail::decode_jpeg, data, size, "fuzz.jpg");
+}
 
 }  // namespace repro::fuzz

@@ -16,10 +16,8 @@ int fuzz_packed(const uint8_t* data, size_t size) {
   const uint8_t* split = std::search(data, end, kMagic, kMagic + 7);
   const std::string dir = fresh_scratch_subdir("packed");
   {
-    std::ofstream(dir + "/manifest.json", std::ios::binary)
-        .write(reinterpret_cast<const char*>(data), split - data);
-    std::ofstream(dir + "/packed.bin", std::ios::binary)
-        .write(reinterpret_cast<const char*>(split), end - split);
+    std::ofstream(dir + "/manifest.json", std::ios::binary).write(reinterpret_cast<const char*>(data), split - data);
+    std::ofstream(dir + "/packed.bin", std::ios::binary).write(reinterpret_cast<const char*>(split), end - split);
   }
   return expect_only_repro_errors([&] {
     const auto ds = datasets::PackedDataset::open(dir);

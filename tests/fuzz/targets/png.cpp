@@ -4,6 +4,8 @@
 
 namespace repro::fuzz {
 
-int fuzz_png(const uint8_t* data, size_t size) { return fuzz_image_decoder(datasets::detail::decode_png, data, size, "fuzz.png"); }
+int fuzz_png(const uint8_t* data, size_t size) {
+  return fuzz_image_decoder(datasets::detail::decode_png, data, size, "fuzz.png");
+}
 
 }  // namespace repro::fuzz

@@ -4,6 +4,8 @@
 
 namespace repro::fuzz {
 
-int fuzz_webp(const uint8_t* data, size_t size) { return fuzz_image_decoder(datasets::detail::decode_webp, data, size, "fuzz.webp"); }
+int fuzz_webp(const uint8_t* data, size_t size) {
+  return fuzz_image_decoder(datasets::detail::decode_webp, data, size, "fuzz.webp");
+}
 
 }  // namespace repro::fuzz
