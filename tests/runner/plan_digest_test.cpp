@@ -1,0 +1,82 @@
+// The plan of every experiment file is pinned: run ids, resolved configs, task ids, kinds, specs,
+// dependencies, cells, process counts, early-start files, the task files `repro task` reads and the
+// training YAML of each run hash to the digests in plan_digests.txt. They were recorded before the
+// task contract became typed (issue 15); a refactoring that changes any of them changes behaviour.
+// Regenerate only for an intended change: REPRO_UPDATE_GOLDEN=1 rewrites the file.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "core/util/sha256.h"
+#include "runner/experiment/expand.h"
+#include "runner/experiment/experiment_file.h"
+#include "runner/orchestrate/orchestrator.h"
+#include "runner/plan/task_graph.h"
+#include "tests/support/test_support.h"
+
+using namespace repro;
+using namespace repro::runner;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Absolute paths (data.path, the project directory) depend on where the checkout lies.
+std::string relocatable(std::string text) {
+  const std::string src = test::source_dir();
+  for (size_t at = text.find(src); at != std::string::npos; at = text.find(src, at)) text.replace(at, src.size(), "<src>");
+  return text;
+}
+
+std::string plan_text(const fs::path& path) {
+  const ExperimentFile file = read_experiment_file(path.string());
+  const Expansion expansion = expand(file);
+  const Plan plan = make_plan({file.name, "experiments/" + path.filename().string(), "sha"}, expansion);
+  std::ostringstream out;
+  for (const auto& r : plan.runs) out << r.run_id << ' ' << r.position << ' ' << r.axes.dump() << ' ' << r.config << '\n';
+  for (const auto& r : expansion.runs) out << train_yaml(r) << '\n';
+  for (const auto& t : plan.tasks) {
+    out << t.task_id << ' ' << t.run_id << ' ' << t.kind << ' ' << t.spec << ' ' << t.processes << ' '
+        << t.early_start_file;
+    for (const auto& d : t.depends_on) out << " d:" << d;
+    for (const auto& c : t.cells) out << " c:" << c;
+    out << ' ' << task_file_json("/project", t).dump() << '\n';
+  }
+  return relocatable(out.str());
+}
+
+std::string golden_path() { return test::source_dir() + "/tests/runner/plan_digests.txt"; }
+
+std::map<std::string, std::string> read_golden() {
+  std::map<std::string, std::string> digests;
+  std::ifstream in(golden_path());
+  std::string name, digest;
+  while (in >> name >> digest) digests[name] = digest;
+  return digests;
+}
+
+TEST(PlanDigest, EveryExperimentFilePlansAsRecorded) {
+  std::map<std::string, std::string> now;
+  for (const auto& entry : fs::directory_iterator(test::source_dir() + "/experiments"))
+    if (entry.path().extension() == ".yaml") now[entry.path().filename().string()] = sha256_hex(plan_text(entry.path()));
+  ASSERT_GE(now.size(), 10u);
+  if (std::getenv("REPRO_UPDATE_GOLDEN")) {
+    std::ofstream out(golden_path());
+    for (const auto& [name, digest] : now) out << name << ' ' << digest << '\n';
+    GTEST_SKIP() << "rewrote " << golden_path();
+  }
+  const auto golden = read_golden();
+  EXPECT_EQ(golden.size(), now.size()) << "experiment files added or removed: update " << golden_path();
+  for (const auto& [name, digest] : now) {
+    const auto it = golden.find(name);
+    ASSERT_NE(it, golden.end()) << name << " has no recorded digest";
+    EXPECT_EQ(it->second, digest) << name << ": the plan changed";
+  }
+}
+
+}  // namespace
