@@ -1,0 +1,71 @@
+#pragma once
+// The contract between the planner and a task: what each kind of task computes, as typed structs.
+// A task's spec is stored (tasks.spec) and sent (the task file's "spec") as the compact JSON of
+// one of these, keys in nlohmann's sorted order; the task id hashes that text, so the field names
+// and their JSON types are part of every task id (tests/runner/plan_digest_test.cpp pins them).
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runner/store/task_state.h"  // TaskKind
+
+namespace repro::runner {
+
+// A training run to `iterations` steps (resuming the run's checkpoints).
+struct TrainTaskSpec {
+  std::string config;    // the run's training file as `repro train` reads it (YAML text, train_yaml)
+  std::string identity;  // the run's identity JSON (compact; what the run id hashes)
+  int64_t iterations = 0;
+};
+
+// Samples of one checkpoint of the run with one sampler setting.
+struct SampleTaskSpec {
+  int batch_size = 0;
+  int64_t checkpoint_step = 0;  // the training step of the checkpoint
+  bool clip_denoised = true;
+  std::string ema;              // "model" or the EMA rate as written in the experiment ("0.9999")
+  double eta = 0;               // DDIM's eta; 0 for ancestral sampling
+  int num_samples = 0;
+  std::string sampler;          // "ancestral" | "ddim"
+  int64_t seed = 0;
+  int steps = 0;                // respaced sampling steps
+};
+
+// Metrics of the samples one sample task wrote.
+struct EvalTaskSpec {
+  int batch_size = 0;
+  std::string features;              // the feature network ("inception", "random-inception")
+  std::vector<std::string> metrics;  // "is", "fid", "sfid", "pr", ...
+  std::string reference;             // the reference batch
+  std::string samples_of;            // the sample task id
+};
+
+// One to_json/from_json per spec (nlohmann's ADL hooks). from_json throws nlohmann's errors;
+// parse_*_spec below wrap them into ConfigError naming the task file and key.
+void to_json(nlohmann::json& j, const TrainTaskSpec& s);
+void from_json(const nlohmann::json& j, TrainTaskSpec& s);
+void to_json(nlohmann::json& j, const SampleTaskSpec& s);
+void from_json(const nlohmann::json& j, SampleTaskSpec& s);
+void to_json(nlohmann::json& j, const EvalTaskSpec& s);
+void from_json(const nlohmann::json& j, EvalTaskSpec& s);
+
+// The spec as stored: nlohmann::json(s).dump(), written without building the JSON tree (a
+// paper-sized plan holds ~100k specs; bench_expand). Equal to the dump for every value (tested).
+std::string spec_text(const TrainTaskSpec& s);
+std::string spec_text(const SampleTaskSpec& s);
+std::string spec_text(const EvalTaskSpec& s);
+
+// The typed spec from its stored text or the task file's "spec" member. Throws ConfigError naming
+// `where` (a file, or "task <id>") and the missing or mistyped key.
+TrainTaskSpec parse_train_spec(const nlohmann::json& spec, const std::string& where);
+SampleTaskSpec parse_sample_spec(const nlohmann::json& spec, const std::string& where);
+EvalTaskSpec parse_eval_spec(const nlohmann::json& spec, const std::string& where);
+
+// The checkpoint a sample task reads, relative to the run directory: "checkpoints/model050000.pt"
+// or "checkpoints/ema_0.9999_050000.pt". The one place this rule lives (planner, sample task,
+// early start).
+std::string checkpoint_file(const SampleTaskSpec& s);
+
+}  // namespace repro::runner
