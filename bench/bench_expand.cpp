@@ -32,14 +32,14 @@
 #include <vector>
 
 #include "bench/bench_util.h"
-#include "core/util/sha256.h"
+#include "base/util/sha256.h"
 #include "runner/experiment/expand.h"
 #include "runner/experiment/experiment_file.h"
 #include "runner/orchestrate/orchestrator.h"
-#include "runner/store/queries.h"
-#include "runner/store/records.h"
-#include "runner/store/store.h"
-#include "runner/store/transaction.h"
+#include "store/queries.h"
+#include "store/records.h"
+#include "store/store.h"
+#include "store/transaction.h"
 
 namespace fs = std::filesystem;
 using namespace repro::runner;

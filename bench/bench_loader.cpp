@@ -15,7 +15,7 @@
 #include "bench/bench_util.h"
 #include "core/train/data_source.h"
 #include "core/util/device.h"
-#include "core/util/npy.h"
+#include "base/util/npy.h"
 #include "datasets/packed_dataset.h"
 #include "datasets/prepare.h"
 

@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
       const Eigen::MatrixXd sigma = s.covariance();
       const double sec = seconds_since(t0);
       char note[96];
-      std::snprintf(note, sizeof(note), "%.0f rows/s (tr %.4g)", stats_rows / sec, sigma.trace());
+      std::snprintf(note, sizeof(note), "%.0f rows/s (tr %.4g)", static_cast<double>(stats_rows) / sec, sigma.trace());
       report({"statistics " + std::to_string(stats_rows) + " x " + std::to_string(dim), t, sec, note});
     }
     if (wanted(only, "fid")) {
@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
     const std::vector<float> out = inception_input(images.data(), resize_images, 32, 32);
     const double sec = seconds_since(t0);
     char note[64];
-    std::snprintf(note, sizeof(note), "%.0f images/s (no BLAS)", resize_images / sec);
+    std::snprintf(note, sizeof(note), "%.0f images/s (no BLAS)", static_cast<double>(resize_images) / sec);
     report({"TF1 resize " + std::to_string(resize_images) + " x 32x32 -> 299x299", 1, sec, note});
   }
 

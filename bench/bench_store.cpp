@@ -18,11 +18,11 @@
 #include <vector>
 
 #include "bench/bench_util.h"
-#include "runner/store/ingest.h"
-#include "runner/store/queries.h"
-#include "runner/store/records.h"
-#include "runner/store/store.h"
-#include "runner/store/transaction.h"
+#include "store/ingest.h"
+#include "store/queries.h"
+#include "store/records.h"
+#include "store/store.h"
+#include "store/transaction.h"
 
 namespace fs = std::filesystem;
 using namespace repro::runner;
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  const double ingest_db_mib = fs::file_size(dir / "ingest.db") / 1048576.0;
+  const double ingest_db_mib = static_cast<double>(fs::file_size(dir / "ingest.db")) / 1048576.0;
 
   // ---- status: task counts by state for one experiment of `runs` runs ----
   double fill_s = 0;
@@ -184,7 +184,8 @@ int main(int argc, char** argv) {
   std::printf("| ingest events.jsonl | %d tasks x %lld log records x %zu keys = %lld metric rows, %.1f MiB of JSON | "
               "%.2f s (%.0f rows/s), db %.1f MiB | < 10 s |\n",
               ingest_tasks, static_cast<long long>(records_per_task), log_keys().size() + 1,
-              static_cast<long long>(ingested_rows), file_bytes / 1048576.0, ingest_s, ingested_rows / ingest_s,
+              static_cast<long long>(ingested_rows), static_cast<double>(file_bytes) / 1048576.0, ingest_s,
+              static_cast<double>(ingested_rows) / ingest_s,
               ingest_db_mib);
   std::printf("| ingest again (nothing new) | same files | %.4f s | |\n", reingest_s);
   std::printf("| fill the status database | %lld runs x %d tasks (half in another experiment), one transaction | %.2f s | |\n",

@@ -15,8 +15,9 @@
 
 #include "core/train/trainer.h"
 #include "core/util/device.h"
-#include "core/util/npy.h"
+#include "base/util/npy.h"
 #include "core/util/tensor_npy.h"
+#include "train_data/image_sources.h"
 
 using namespace repro::core;
 namespace fs = std::filesystem;
@@ -49,7 +50,7 @@ void run(const char* name, const UNetConfig& model, int batch, int steps, int th
   diffusion.learn_sigma = model.learn_sigma;
   const auto run_dir = scratch / (std::string(name) + std::to_string(threads) + precision + (ema ? "e" : "n"));
   fs::remove_all(run_dir);
-  NpzImageSource source(data, true, 0);
+  repro::train_data::NpzImageSource source(data, true, 0);
   TrainerOptions options{run_dir.string(), device, nullptr, {}};
   options.precision = precision;
   Trainer trainer(model, diffusion, cfg, source, options);
@@ -58,9 +59,9 @@ void run(const char* name, const UNetConfig& model, int batch, int steps, int th
   getrusage(RUSAGE_SELF, &u);
   // On CUDA the memory column is the process's peak host RSS too; the threads column names the torso.
   const std::string how = device.is_cuda() ? precision : std::to_string(threads);
-  std::printf("| %-22s | %9.2fM | %5d | %7s | %3s | %9.2f | %9.0f |\n", name, parameter_count(*trainer.model()) / 1e6,
+  std::printf("| %-22s | %9.2fM | %5d | %7s | %3s | %9.2f | %9.0f |\n", name, static_cast<double>(parameter_count(*trainer.model())) / 1e6,
               batch, how.c_str(), ema ? "yes" : "no", median_images_per_sec((run_dir / "events.jsonl").string()),
-              u.ru_maxrss / 1024.0);
+              static_cast<double>(u.ru_maxrss) / 1024.0);
   std::fflush(stdout);
 }
 

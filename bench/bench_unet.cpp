@@ -63,7 +63,8 @@ void run(const char* name, const UNetConfig& cfg, int train_batch, int sample_ba
       1, iters);
 
   std::printf("| %-22s | %9.2fM | %7d | %11.2f | %8d | %12.2f | %7d | %9.0f |\n", name,
-              parameter_count(*model) / 1e6, train_batch, train_batch / train_s, sample_batch, sample_batch / sample_s,
+              static_cast<double>(parameter_count(*model)) / 1e6, train_batch, train_batch / train_s, sample_batch,
+              sample_batch / sample_s,
               threads, peak_rss_mib());
   std::fflush(stdout);
 }

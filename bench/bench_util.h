@@ -14,7 +14,7 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
 inline double peak_rss_mib() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss / 1024.0;
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
 
 // Page faults served without I/O so far, mostly first touches of fresh memory (on a VM they can

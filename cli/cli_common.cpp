@@ -1,7 +1,5 @@
 #include "cli/cli_common.h"
 
-#include "core/util/checkpoint.h"
-
 namespace repro::cli {
 
 namespace {
@@ -10,21 +8,5 @@ std::vector<std::string> g_program_args;
 
 void set_program_args(int argc, char** argv) { g_program_args.assign(argv, argv + argc); }
 const std::vector<std::string>& program_args() { return g_program_args; }
-
-core::DeviceInfo setup_runtime(const RuntimeOptions& options) {
-  core::set_num_threads(options.threads);
-  return core::select_device(options.device);
-}
-
-core::UNetModel build_model(const config::ModelFile& file, const std::string& checkpoint,
-                            const core::DeviceInfo& device) {
-  core::UNetModel model(file.model);
-  if (!checkpoint.empty()) core::load_checkpoint(*model, checkpoint);
-  model->to(device.device);
-  model->eval();
-  const auto torso = core::torso_dtype_for(device.device, file.model.use_fp16, file.model.precision);
-  if (torso != torch::kFloat32) model->convert_torso(torso);
-  return model;
-}
 
 }  // namespace repro::cli

@@ -7,9 +7,9 @@
 #include <ostream>
 
 #include "cli/commands.h"
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "runner/orchestrate/cancel.h"
-#include "runner/store/store.h"
+#include "store/store.h"
 
 namespace repro::cli {
 

@@ -9,8 +9,8 @@
 
 #include "cli/commands.h"
 #include "core/diffusion/image_output.h"
-#include "core/util/errors.h"
-#include "core/util/npy.h"
+#include "base/util/errors.h"
+#include "base/util/npy.h"
 #include "datasets/packed_dataset.h"
 #include "datasets/prepare.h"
 

@@ -6,17 +6,17 @@
 #include <ostream>
 
 #include "cli/commands.h"
-#include "cli/eval_common.h"
 #include "core/util/device.h"
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
-#include "core/util/npy.h"
-#include "core/util/sha256.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
+#include "base/util/npy.h"
+#include "base/util/sha256.h"
 #include "datasets/packed_dataset.h"
 #include "metrics/evaluation.h"
 #include "metrics/feature_stats.h"
 #include "metrics/reference_batch.h"
 #include "repro/build_info.h"
+#include "tasks/eval_common.h"
 
 namespace repro::cli {
 namespace {
@@ -55,14 +55,14 @@ void run_eval(const EvalArgs& a, std::ostream& out, std::ostream& err) {
     throw ConfigError("", "--metrics", e.what());
   }
   options.pr_precision = pr_precision(a.pr_precision);
-  auto net = make_feature_network(a.features, a.batch_size, a.device);
+  auto net = tasks::make_feature_network(a.features, a.batch_size, a.device);
   auto arrays = read_npz(a.samples);
   if (!arrays.count("arr_0")) throw DataError(a.samples + ": no arr_0 (a sample batch holds uint8 images [N, H, W, 3] in arr_0)");
   const metrics::ReferenceBatch ref = metrics::read_reference_batch(a.ref);
-  const json ref_recipe = read_reference_recipe(a.ref);
-  check_reference_network(a.ref, ref_recipe, net->weights_info());
-  options.sample_progress = feature_progress("samples", err);
-  options.reference_progress = feature_progress("reference", err);
+  const json ref_recipe = tasks::read_reference_recipe(a.ref);
+  tasks::check_reference_network(a.ref, ref_recipe, net->weights_info());
+  options.sample_progress = tasks::feature_progress("samples", err);
+  options.reference_progress = tasks::feature_progress("reference", err);
   const metrics::Evaluation e = metrics::evaluate(*net, arrays.at("arr_0"), ref, options);
   if (a.json_out) {
     json j = {{"metrics", json::object()},
@@ -129,14 +129,14 @@ SourceImages read_source(const std::string& source, int64_t num) {
 
 void run_eval_ref(const EvalArgs& a, std::ostream& out, std::ostream& err) {
   core::set_num_threads(a.threads);
-  auto net = make_feature_network(a.features, a.batch_size, a.device);
+  auto net = tasks::make_feature_network(a.features, a.batch_size, a.device);
   SourceImages src = read_source(a.source, a.num);
   const int64_t n = src.images.shape[0];
   err << "reference: " << n << " images from " << a.source << "\n";
   metrics::FeatureTaps taps;
   taps.logits = false;
   const auto f = net->compute(reinterpret_cast<const uint8_t*>(src.images.data.data()), n, src.images.shape[1],
-                              src.images.shape[2], 3, taps, feature_progress("reference", err));
+                              src.images.shape[2], 3, taps, tasks::feature_progress("reference", err));
   metrics::ReferenceBatch batch;
   batch.stats = metrics::compute_statistics(f.pool_3);
   batch.spatial_stats = metrics::compute_statistics(f.spatial);
@@ -148,16 +148,16 @@ void run_eval_ref(const EvalArgs& a, std::ostream& out, std::ostream& err) {
                        {"source_fingerprint", src.fingerprint},
                        {"images", n},
                        {"network", net->description()},
-                       {"weights", weights_identity(net->weights_info())},
+                       {"weights", tasks::weights_identity(net->weights_info())},
                        {"comparable_with_published", net->weights_info().comparable_with_published},
                        {"repro_version", kVersion},
                        {"git_commit", kGitCommit},
                        {"created", std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()}};
   // The recipe first: a reference batch never exists without the recipe that says what it is.
-  write_file_atomic(reference_recipe_path(a.out), recipe.dump(1) + "\n");
+  write_file_atomic(tasks::reference_recipe_path(a.out), recipe.dump(1) + "\n");
   metrics::write_reference_batch(a.out, batch);
   out << "wrote " << a.out << " (" << n << " images: mu, sigma, mu_s, sigma_s, pool_3"
-      << (a.no_images ? "" : ", arr_0") << ") and " << reference_recipe_path(a.out) << "\n";
+      << (a.no_images ? "" : ", arr_0") << ") and " << tasks::reference_recipe_path(a.out) << "\n";
 }
 
 void add_network_options(CLI::App* cmd, EvalArgs& a) {

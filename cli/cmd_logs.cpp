@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "runner/orchestrate/project_lock.h"
-#include "runner/store/queries.h"
-#include "runner/store/store.h"
+#include "store/queries.h"
+#include "store/store.h"
 
 namespace repro::cli {
 

@@ -3,12 +3,12 @@
 #include <iomanip>
 #include <ostream>
 
-#include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "core/diffusion/gaussian_diffusion.h"
-#include "core/util/errors.h"
-#include "core/util/npy.h"
+#include "base/util/errors.h"
+#include "base/util/npy.h"
 #include "core/util/tensor_npy.h"
+#include "tasks/runtime.h"
 
 namespace repro::cli {
 
@@ -18,7 +18,7 @@ struct ModelArgs {
   std::string config, checkpoint, x, t, y, x0, noise, perturbation, out;
   double gamma = 0.0;
   int batch_size = 0;
-  RuntimeOptions runtime;
+  tasks::RuntimeOptions runtime;
 };
 
 std::string shape_str(torch::IntArrayRef s) {
@@ -79,7 +79,7 @@ void run_info(const ModelArgs& a, std::ostream& out) {
 
 void run_forward(const ModelArgs& a, std::ostream& err) {
   auto file = config::read_model_file(a.config);
-  auto device = setup_runtime(a.runtime);
+  auto device = tasks::setup_runtime(a.runtime);
   auto x = read_images(a.x, file.model);
   auto t = read_indices(a.t, x.size(0), file.diffusion.diffusion_steps, "timesteps");
   torch::Tensor y;
@@ -87,7 +87,7 @@ void run_forward(const ModelArgs& a, std::ostream& err) {
     if (a.y.empty()) throw ConfigError("", "--y", "the model is class-conditional: pass labels with --y Y.npy");
     y = read_indices(a.y, x.size(0), file.model.num_classes, "class labels");
   }
-  auto model = build_model(file, a.checkpoint, device);
+  auto model = tasks::build_model(file, a.checkpoint, device);
   torch::NoGradGuard no_grad;
   const int64_t n = x.size(0), bs = a.batch_size > 0 ? a.batch_size : std::max<int64_t>(n, 1);
   std::vector<torch::Tensor> outs;
@@ -106,7 +106,7 @@ void run_loss(const ModelArgs& a, std::ostream& err) {
   auto file = config::read_model_file(a.config);
   if (file.model.num_classes > 0)
     throw ConfigError(a.config, "model.num_classes", "`repro model loss` supports unconditional models only");
-  auto device = setup_runtime(a.runtime);
+  auto device = tasks::setup_runtime(a.runtime);
   core::GaussianDiffusion diffusion(file.diffusion);
   auto x0 = read_images(a.x0, file.model);
   auto t = read_indices(a.t, x0.size(0), diffusion.num_timesteps(), "timesteps (of the respaced process)");
@@ -117,7 +117,7 @@ void run_loss(const ModelArgs& a, std::ostream& err) {
       throw ConfigError("", "--perturbation", "--gamma " + std::to_string(a.gamma) + " needs --perturbation XI.npy");
     perturbation = read_like(a.perturbation, x0).to(device.device);
   }
-  auto model = build_model(file, a.checkpoint, device);
+  auto model = tasks::build_model(file, a.checkpoint, device);
   torch::NoGradGuard no_grad;
   core::ModelFn fn = [&](const torch::Tensor& x, const torch::Tensor& ts) {
     return model->forward(x, ts).to(torch::kFloat32);
@@ -134,7 +134,7 @@ void run_loss(const ModelArgs& a, std::ostream& err) {
   err << ") for " << x0.size(0) << " samples on " << device.description << "\n";
 }
 
-void add_runtime_options(CLI::App* cmd, RuntimeOptions& r) {
+void add_runtime_options(CLI::App* cmd, tasks::RuntimeOptions& r) {
   cmd->add_option("--device", r.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
   cmd->add_option("--threads", r.threads, "intra-op CPU threads (0 = all cores)")->capture_default_str();
 }

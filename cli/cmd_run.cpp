@@ -10,13 +10,15 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "core/util/errors.h"
+#include "base/util/errors.h"
+#include "base/util/exit_code.h"
+#include "base/util/stop_signals.h"
 #include "runner/executor/local_executor.h"
 #include "runner/executor/slurm_executor.h"
 #include "runner/experiment/expand.h"
 #include "runner/orchestrate/orchestrator.h"
-#include "runner/store/queries.h"
-#include "runner/store/store.h"
+#include "store/queries.h"
+#include "store/store.h"
 
 namespace repro::cli {
 
@@ -127,7 +129,7 @@ int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
     return 0;
   }
   runner::Store store(db);
-  runner::StopSignals signals;
+  StopSignals signals;
   o.stop_requests = signals.count();
   o.on_progress = [&err](const runner::TaskProgress& p) {
     err << p.kind << " " << p.task_id << ": " << runner::to_string(p.state);
@@ -144,24 +146,19 @@ int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
       << ", cancelled " << summary.cancelled << "\n";
   for (const auto& t : summary.tasks)
     if (t.state == runner::TaskState::kFailed) out << "  failed " << t.task_id << ": " << t.reason << "\n";
-  if (summary.interrupted) return 6;
-  return summary.ok() ? 0 : 7;
+  if (summary.interrupted) return to_int(ExitCode::kInterrupted);
+  return summary.ok() ? 0 : to_int(ExitCode::kRunFailed);
 }
 
 int show_status(const RunArgs& a, const std::string& experiment, std::ostream& out) {
   const std::string db = db_path(a.project, a.db);
   if (!fs::exists(db)) throw IoError(db + ": no store here yet (run `repro run EXPERIMENT.yaml` first, or pass --db)");
   runner::Store store(db);
-  std::vector<std::string> names;
-  if (!experiment.empty()) {
-    names.push_back(experiment);
-  } else {
-    SQLite::Statement q(store.db(), "SELECT name FROM experiments ORDER BY created");
-    while (q.executeStep()) names.push_back(q.getColumn(0).getString());
-  }
+  const std::vector<std::string> names =
+      experiment.empty() ? runner::experiment_names(store) : std::vector<std::string>{experiment};
   json j = json::array();
   for (const auto& name : names) {
-    // Four queries per experiment, whatever its size (runner/store/queries.h).
+    // Four queries per experiment, whatever its size (store/queries.h).
     const auto status = runner::status_of_experiment(store, name);
     if (status.empty() && !experiment.empty()) throw ConfigError("repro status", "EXPERIMENT", "no experiment '" + name + "' in " + db);
     runner::TaskCounts total;

@@ -1,35 +1,20 @@
 // repro: the command line. main() only parses; each subcommand lives in its own file.
-#include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
+#include <CLI/CLI.hpp>
 
 #include <iostream>
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
-#include "core/util/errors.h"
-
-namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitInternal = 1;  // a bug or an unexpected LibTorch error
-constexpr int kExitConfig = 2;    // bad command line or config file
-constexpr int kExitIo = 3;        // a file could not be read or written
-constexpr int kExitData = 4;      // input data unusable (shapes, keys, dtypes)
-// 5: training diverged (non-finite loss); 6: training interrupted by a signal (checkpoint written).
-
-const char* kExitCodes =
-    "Exit codes: 0 success, 1 internal error, 2 bad command line or config, 3 file I/O error, "
-    "4 unusable input data (shapes, checkpoint keys, dtypes), 5 training diverged (non-finite loss), "
-    "6 training interrupted by SIGTERM/SIGINT (a checkpoint was written; rerun with --resume), "
-    "7 repro run finished with failed or cancelled tasks (see repro status), "
-    "8 repro compare found a regression or a missing result.";
-
-}  // namespace
+#include "base/util/errors.h"
+#include "base/util/exit_code.h"
 
 int main(int argc, char** argv) {
+  using repro::ExitCode;
+  using repro::to_int;
   repro::cli::set_program_args(argc, argv);
   CLI::App app{"repro: reproduce 'Input Perturbation Reduces Exposure Bias in Diffusion Models' (ADM vs ADM-IP)"};
-  app.footer(kExitCodes);
+  app.footer(repro::exit_code_table());
   app.require_subcommand(0, 1);
   bool version = false;
   app.add_flag("--version", version, "Print version, git commit, LibTorch version and CUDA availability");
@@ -38,7 +23,7 @@ int main(int argc, char** argv) {
   repro::cli::add_sample_command(app, std::cout, std::cerr);
   repro::cli::add_data_command(app, std::cout, std::cerr);
   repro::cli::add_eval_command(app, std::cout, std::cerr);
-  int command_exit = kExitOk;
+  int command_exit = to_int(ExitCode::kOk);
   repro::cli::add_train_command(app, std::cout, std::cerr, &command_exit);
   repro::cli::add_task_command(app, std::cout, std::cerr, &command_exit);
   repro::cli::add_run_commands(app, std::cout, std::cerr, &command_exit);
@@ -55,26 +40,26 @@ int main(int argc, char** argv) {
     }
     return command_exit;
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitConfig;
+    return app.exit(e) == 0 ? to_int(ExitCode::kOk) : to_int(ExitCode::kConfig);
   } catch (const repro::ConfigError& e) {
     std::cerr << "error: " << e.what() << "\n";
-    return kExitConfig;
+    return to_int(ExitCode::kConfig);
   } catch (const repro::IoError& e) {
     std::cerr << "error: " << e.what() << "\n";
-    return kExitIo;
+    return to_int(ExitCode::kIo);
   } catch (const repro::DataError& e) {
     std::cerr << "error: " << e.what() << "\n";
-    return kExitData;
+    return to_int(ExitCode::kData);
   } catch (const std::bad_alloc&) {
     // Readers check every declared size first (docs/limits.md); this is the backstop.
     std::cerr << "error: out of memory (an input may declare sizes beyond this machine; "
                  "see docs/limits.md)\n";
-    return kExitData;
+    return to_int(ExitCode::kData);
   } catch (const c10::Error& e) {
     std::cerr << "error (LibTorch): " << e.what_without_backtrace() << "\n";
-    return kExitInternal;
+    return to_int(ExitCode::kInternal);
   } catch (const std::exception& e) {
     std::cerr << "internal error: " << e.what() << "\n";
-    return kExitInternal;
+    return to_int(ExitCode::kInternal);
   }
 }

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "datasets/image_decode.h"
 #include "datasets/pil_resize.h"
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <string>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "datasets/pil_resize.h"
 
 namespace repro::datasets {

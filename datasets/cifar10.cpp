@@ -7,7 +7,7 @@
 #include <map>
 #include <memory>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "datasets/planar.h"
 
 namespace repro::datasets {

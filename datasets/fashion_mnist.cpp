@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "core/util/errors.h"
-#include "core/util/limits.h"
+#include "base/util/errors.h"
+#include "base/util/limits.h"
 
 namespace repro::datasets {
 namespace {

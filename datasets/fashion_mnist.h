@@ -31,7 +31,7 @@ struct IdxArray {
 // the data ends early (stating the byte offset reached and the size the header implies) or
 // continues after the array; DataError naming the file and the dims, before anything is
 // allocated, when the dims are not [N, item_dims...], their product overflows, exceeds what a
-// gzip file of this size can hold (1032 x its size) or the allocation limit (core/util/limits.h).
+// gzip file of this size can hold (1032 x its size) or the allocation limit (base/util/limits.h).
 IdxArray read_idx_gz(const std::string& path, const std::vector<int64_t>& item_dims, const std::string& what);
 
 // The files a split reads in `dir`: {train,t10k}-images-idx3-ubyte.gz, -labels-idx1-ubyte.gz.

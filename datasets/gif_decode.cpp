@@ -15,8 +15,8 @@
 
 #include <gif_lib.h>
 
-#include "core/util/errors.h"
-#include "core/util/limits.h"
+#include "base/util/errors.h"
+#include "base/util/limits.h"
 #include "datasets/format_decoders.h"
 
 namespace repro::datasets::detail {
@@ -86,7 +86,8 @@ RgbImage decode_gif(const uint8_t* data, size_t size, const std::string& name) {
     const int height = std::max<int>(gif->SHeight, frame.Top + frame.Height);
     if (width <= 0 || height <= 0) throw IoError(name + ": GIF has an empty image");
     check_canvas(*gif, width, height, name);
-    std::vector<uint8_t> index(static_cast<size_t>(width) * height, transparency >= 0 ? transparency : 0);
+    std::vector<uint8_t> index(static_cast<size_t>(width) * height,
+                               static_cast<uint8_t>(transparency >= 0 ? transparency : 0));
     std::vector<GifPixelType> line(frame.Width);
     // Interlaced frames store rows in four passes: every 8th from 0, every 8th from 4, every 4th
     // from 2, every 2nd from 1.

@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
 #include "datasets/format_decoders.h"
 
 namespace repro::datasets {

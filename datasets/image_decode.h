@@ -24,7 +24,7 @@ namespace repro::datasets {
 // Reads and decodes `path`. Throws IoError "<path>: <what is wrong>" when the file cannot be read,
 // is not one of the supported formats, or is corrupt or truncated; DataError "<path>: <header
 // field>: image of W x H ..." when the size its header declares breaks the image limits of
-// core/util/limits.h, checked before any pixel buffer is allocated.
+// base/util/limits.h, checked before any pixel buffer is allocated.
 RgbImage decode_image_file(const std::string& path);
 
 // Decodes an in-memory file; `name` only appears in error messages.

@@ -10,7 +10,7 @@
 #include <system_error>
 #include <utility>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "datasets/center_crop.h"
 #include "datasets/image_decode.h"
 
@@ -29,7 +29,7 @@ bool has_image_extension(const std::string& entry) {
 }
 
 // os.path.join(a, b) for a relative entry name.
-std::string join(const std::string& dir, const std::string& entry) {
+std::string path_join(const std::string& dir, const std::string& entry) {
   return (dir.empty() || dir.back() == '/') ? dir + entry : dir + "/" + entry;
 }
 
@@ -60,7 +60,7 @@ bool is_directory(const std::string& path, DirId* id) {
 // every descent lengthens the path listed.
 void list_into(const std::string& data_dir, std::set<DirId>& visited, std::vector<std::string>& results) {
   for (const std::string& entry : sorted_listdir(data_dir)) {
-    const std::string full_path = join(data_dir, entry);
+    const std::string full_path = path_join(data_dir, entry);
     DirId id;
     if (has_image_extension(entry)) {
       results.push_back(full_path);

@@ -2,9 +2,9 @@
 
 #include <map>
 
-#include "core/util/errors.h"
-#include "core/util/limits.h"
-#include "core/util/npy.h"
+#include "base/util/errors.h"
+#include "base/util/limits.h"
+#include "base/util/npy.h"
 #include "datasets/planar.h"
 
 namespace repro::datasets {

@@ -12,8 +12,8 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
-#include "core/util/errors.h"
-#include "core/util/limits.h"
+#include "base/util/errors.h"
+#include "base/util/limits.h"
 #include "datasets/format_decoders.h"
 
 namespace repro::datasets::detail {

@@ -4,7 +4,6 @@
 
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,7 +17,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
+#include "base/util/process.h"
 #include "datasets/format_decoders.h"
 #include "datasets/pil_resize.h"
 
@@ -167,30 +167,27 @@ namespace {
 // pages instead of returning an error. A child killed by a signal means a corrupt file, reported as
 // such; the parent walks the same pages only when the child got through them.
 void check_walk_in_child(const std::string& lmdb_path) {
-  const pid_t pid = ::fork();
-  if (pid < 0) throw IoError("cannot fork to check " + lmdb_path + ": " + std::strerror(errno));
-  if (pid == 0) {
-    for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE}) std::signal(sig, SIG_DFL);  // die, do not report
-    int status = 0;
-    try {
-      Lmdb db;
-      open_read_only(db, lmdb_path);
-      MDB_dbi dbi;
-      MDB_val key, value;
-      status = mdb_txn_begin(db.env, nullptr, MDB_RDONLY, &db.txn) || mdb_dbi_open(db.txn, nullptr, 0, &dbi) ||
-               mdb_cursor_open(db.txn, dbi, &db.cursor);
-      for (int rc = status ? MDB_NOTFOUND : mdb_cursor_get(db.cursor, &key, &value, MDB_FIRST); rc == MDB_SUCCESS;)
-        rc = mdb_cursor_get(db.cursor, &key, &value, MDB_NEXT);
-    } catch (...) {
-      status = 1;  // an error the parent will meet and report itself
-    }
-    ::_exit(status ? 1 : 0);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFSIGNALED(status))
-    throw IoError(lmdb_path + ": corrupt LMDB (liblmdb stopped with signal " + std::to_string(WTERMSIG(status)) +
+  const ExitStatus end = run_in_child(
+      [&lmdb_path] {
+        for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE}) std::signal(sig, SIG_DFL);  // die, do not report
+        int status = 0;
+        try {
+          Lmdb db;
+          open_read_only(db, lmdb_path);
+          MDB_dbi dbi;
+          MDB_val key, value;
+          status = mdb_txn_begin(db.env, nullptr, MDB_RDONLY, &db.txn) || mdb_dbi_open(db.txn, nullptr, 0, &dbi) ||
+                   mdb_cursor_open(db.txn, dbi, &db.cursor);
+          for (int rc = status ? MDB_NOTFOUND : mdb_cursor_get(db.cursor, &key, &value, MDB_FIRST); rc == MDB_SUCCESS;)
+            rc = mdb_cursor_get(db.cursor, &key, &value, MDB_NEXT);
+        } catch (...) {
+          status = 1;  // an error the parent will meet and report itself
+        }
+        return status ? 1 : 0;
+      },
+      "check " + lmdb_path);
+  if (end.signal)
+    throw IoError(lmdb_path + ": corrupt LMDB (liblmdb stopped with signal " + std::to_string(*end.signal) +
                   " while walking its records)");
 }
 

@@ -30,7 +30,7 @@ RgbImage lsun_preprocess(const RgbImage& image, int image_size);
 // kNoLabel; returns the count. Throws IoError naming the path when the environment cannot be
 // opened, data.mdb is shorter than its meta page claims, or a read fails, and naming the record
 // (index and key) when a value runs past the file, is not WebP or is a corrupt WebP; DataError
-// when the database is empty or a record's canvas breaks the image limits (core/util/limits.h).
+// when the database is empty or a record's canvas breaks the image limits (base/util/limits.h).
 int64_t read_lsun_lmdb(const std::string& lmdb_path, int image_size, const ImageSink& sink);
 
 }  // namespace repro::datasets

@@ -9,10 +9,10 @@
 #include <cstring>
 #include <utility>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
-#include "core/util/npy.h"
-#include "core/util/sha256.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
+#include "base/util/npy.h"
+#include "base/util/sha256.h"
 
 namespace repro::datasets {
 namespace {
@@ -108,7 +108,13 @@ PackedDataset PackedDataset::open(const std::string& dir) {
   return d;
 }
 
-PackedDataset::PackedDataset(PackedDataset&& o) noexcept { *this = std::move(o); }
+PackedDataset::PackedDataset(PackedDataset&& o) noexcept
+    : dir_(std::move(o.dir_)),
+      data_path_(std::move(o.data_path_)),
+      manifest_(std::move(o.manifest_)),
+      header_(o.header_),
+      map_(std::exchange(o.map_, nullptr)),
+      map_bytes_(std::exchange(o.map_bytes_, 0)) {}
 
 PackedDataset& PackedDataset::operator=(PackedDataset&& o) noexcept {
   if (this != &o) {

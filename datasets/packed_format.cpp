@@ -6,9 +6,9 @@
 #include <cstddef>
 #include <cstring>
 
-#include "core/util/errors.h"
-#include "core/util/limits.h"
-#include "core/util/sha256.h"
+#include "base/util/errors.h"
+#include "base/util/limits.h"
+#include "base/util/sha256.h"
 
 namespace repro::datasets {
 

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
 
 namespace repro::datasets {
 namespace {

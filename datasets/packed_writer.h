@@ -16,7 +16,7 @@
 
 #include "datasets/image_sink.h"
 #include "datasets/packed_format.h"
-#include "core/util/sha256.h"
+#include "base/util/sha256.h"
 
 namespace repro::datasets {
 

@@ -3,11 +3,12 @@
 #include "datasets/pil_resize.h"
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 
 namespace repro::datasets {
 namespace {
@@ -63,8 +64,11 @@ Coeffs precompute_coeffs(int in_size, double in0, double in1, int out_size, cons
   for (int xx = 0; xx < out_size; ++xx) {
     const double center = in0 + (xx + 0.5) * scale;
     const double ss = 1.0 / filterscale;
-    int xmin = static_cast<int>(center - support + 0.5);  // truncation, as Pillow's (int) cast
+    // Truncation of (x + 0.5), as Pillow's (int) cast.
+    // NOLINTNEXTLINE(bugprone-incorrect-roundings): Pillow's rounding, kept bit-exact
+    int xmin = static_cast<int>(center - support + 0.5);
     if (xmin < 0) xmin = 0;
+    // NOLINTNEXTLINE(bugprone-incorrect-roundings): Pillow's rounding, kept bit-exact
     int xmax = static_cast<int>(center + support + 0.5);
     if (xmax > in_size) xmax = in_size;
     xmax -= xmin;
@@ -79,8 +83,8 @@ Coeffs precompute_coeffs(int in_size, double in0, double in1, int out_size, cons
       const double v = k[x] * (1 << kPrecisionBits);
       c.kk[static_cast<size_t>(xx) * c.ksize + x] = static_cast<int32_t>(k[x] < 0 ? -0.5 + v : 0.5 + v);
     }
-    c.bounds[2 * xx] = xmin;
-    c.bounds[2 * xx + 1] = xmax;
+    c.bounds[2 * static_cast<size_t>(xx)] = xmin;
+    c.bounds[2 * static_cast<size_t>(xx) + 1] = xmax;
   }
   return c;
 }
@@ -97,16 +101,17 @@ void resample_horizontal(RgbImage& out, const RgbImage& in, int offset, const Co
     const uint8_t* src = in.row(yy + offset);
     uint8_t* dst = out.row(yy);
     for (int xx = 0; xx < out.width; ++xx) {
-      const int xmin = c.bounds[2 * xx], xmax = c.bounds[2 * xx + 1];
+      const int xmin = c.bounds[2 * static_cast<size_t>(xx)], xmax = c.bounds[2 * static_cast<size_t>(xx) + 1];
       const int32_t* k = &c.kk[static_cast<size_t>(xx) * c.ksize];
       int ss0 = 1 << (kPrecisionBits - 1), ss1 = ss0, ss2 = ss0;
       for (int x = 0; x < xmax; ++x) {
-        const uint8_t* p = src + 3 * (x + xmin);
+        const uint8_t* p = src + 3 * static_cast<ptrdiff_t>(x + xmin);
         ss0 += p[0] * k[x];
         ss1 += p[1] * k[x];
         ss2 += p[2] * k[x];
       }
-      dst[3 * xx] = clip8(ss0), dst[3 * xx + 1] = clip8(ss1), dst[3 * xx + 2] = clip8(ss2);
+      uint8_t* d = dst + 3 * static_cast<ptrdiff_t>(xx);
+      d[0] = clip8(ss0), d[1] = clip8(ss1), d[2] = clip8(ss2);
     }
   }
 }
@@ -114,7 +119,7 @@ void resample_horizontal(RgbImage& out, const RgbImage& in, int offset, const Co
 // ImagingResampleVertical_8bpc; `c.bounds` already shifted to rows of `in`.
 void resample_vertical(RgbImage& out, const RgbImage& in, const Coeffs& c) {
   for (int yy = 0; yy < out.height; ++yy) {
-    const int ymin = c.bounds[2 * yy], ymax = c.bounds[2 * yy + 1];
+    const int ymin = c.bounds[2 * static_cast<size_t>(yy)], ymax = c.bounds[2 * static_cast<size_t>(yy) + 1];
     const int32_t* k = &c.kk[static_cast<size_t>(yy) * c.ksize];
     uint8_t* dst = out.row(yy);
     for (int xx = 0; xx < 3 * out.width; xx += 3) {
@@ -149,7 +154,7 @@ RgbImage pil_resize(const RgbImage& image, int width, int height, Resampling res
   RgbImage temp;
   const RgbImage* src = &image;
   if (need_horizontal) {
-    for (int i = 0; i < height; ++i) vert.bounds[2 * i] -= ybox_first;
+    for (int i = 0; i < height; ++i) vert.bounds[2 * static_cast<size_t>(i)] -= ybox_first;
     temp = RgbImage(width, ybox_last - ybox_first);
     resample_horizontal(temp, image, ybox_first, horiz);
     src = &temp;

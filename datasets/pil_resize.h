@@ -13,7 +13,7 @@
 //   256->64     BILINEAR 4.1% (11)   BICUBIC 3.3% (7)
 //   178x218->64x78  BOX 84% (72)     BICUBIC 3.3% (7)
 //   32->64      BICUBIC 8.6% (14)    40x30->43x32 BOX 95% (154)
-// (edge mode CLAMP; REFLECT is worse), against the bound of 0.1%. This implementation
+// (edge mode CLAMP; REFLECT is worse), against an accepted bound of 0.1%. This implementation
 // matches Pillow exactly on every case in tests/datasets/pil_resize_test.cpp.
 #include "datasets/rgb_image.h"
 

@@ -12,8 +12,8 @@
 #define STBI_NO_STDIO
 #include <stb/stb_image.h>
 
-#include "core/util/errors.h"
-#include "core/util/limits.h"
+#include "base/util/errors.h"
+#include "base/util/limits.h"
 #include "datasets/format_decoders.h"
 
 namespace repro::datasets::detail {

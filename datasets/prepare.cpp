@@ -5,9 +5,10 @@
 #include <memory>
 #include <new>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
-#include "core/util/npy.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
+#include "base/util/npy.h"
+#include "base/util/strings.h"
 #include "datasets/celeba.h"
 #include "datasets/center_crop.h"
 #include "datasets/cifar10.h"
@@ -78,139 +79,197 @@ struct Plan {
   std::function<int64_t(const ImageSink&, std::vector<std::string>* skipped)> read;
 };
 
-Plan plan_for(const PrepareOptions& o, json* recipe) {
-  Plan p;
-  const std::string split = o.split.empty() ? (o.dataset == "celeba" ? "all" : "train") : o.split;
-  auto need_size = [&](int own) {
+// What every dataset's plan reads: the options, the split they resolve to, and the recipe that
+// the plan adds its preprocessing to.
+struct PlanContext {
+  const PrepareOptions& o;
+  std::string split;
+  json* recipe;
+
+  // A dataset with a fixed image size accepts --size only when it names that size.
+  int need_size(int own) const {
     if (o.size != 0 && o.size != own)
-      bad_option("--size", o.dataset + " images are " + std::to_string(own) + "x" + std::to_string(own) + ", got --size " +
-                               std::to_string(o.size));
+      bad_option("--size", o.dataset + " images are " + std::to_string(own) + "x" + std::to_string(own) +
+                               ", got --size " + std::to_string(o.size));
     return own;
-  };
-  auto check_split = [&](std::initializer_list<const char*> allowed) {
+  }
+  void check_split(std::initializer_list<const char*> allowed) const {
     for (const char* a : allowed)
       if (split == a) return;
-    std::string list;
-    for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    const std::string list = join(allowed, ", ", [](const char* a) { return std::string(a); });
     bad_option("--split", o.dataset + " has splits " + list + ", got '" + split + "'");
-  };
-  const auto& known = preparable_datasets();
-  if (std::find(known.begin(), known.end(), o.dataset) == known.end()) {
-    std::string names;
-    for (const auto& d : known) names += (names.empty() ? "" : ", ") + d;
-    bad_option("DATASET", "expected one of " + names + ", got '" + o.dataset + "'");
   }
+};
+
+Plan plan_cifar10(const PlanContext& ctx) {
+  const PrepareOptions& o = ctx.o;
+  ctx.check_split({"train", "test"});
+  const auto s = ctx.split == "train" ? Cifar10Split::kTrain : Cifar10Split::kTest;
+  Plan p;
+  p.size = ctx.need_size(kCifar10Size);
+  p.labels = true;
+  p.published = kCifar10PublishedCount[ctx.split == "train" ? 0 : 1];
+  p.sources = {o.source};
+  p.read = [o, s](const ImageSink& sink, std::vector<std::string>*) { return read_cifar10_archive(o.source, s, sink); };
+  return p;
+}
+
+Plan plan_imagenet32(const PlanContext& ctx) {
+  const PrepareOptions& o = ctx.o;
+  ctx.check_split({"train", "val"});
+  const auto s = ctx.split == "train" ? Imagenet32Split::kTrain : Imagenet32Split::kVal;
+  Plan p;
+  p.size = ctx.need_size(kImagenet32Size);
+  p.labels = true;
+  p.published = kImagenet32PublishedCount[ctx.split == "train" ? 0 : 1];
+  p.sources = imagenet32_files(o.source, s);
+  p.read = [o, s](const ImageSink& sink, std::vector<std::string>*) { return read_imagenet32(o.source, s, sink); };
+  return p;
+}
+
+Plan plan_fashion_mnist(const PlanContext& ctx) {
+  const PrepareOptions& o = ctx.o;
+  ctx.check_split({"train", "test"});
+  const auto s = ctx.split == "train" ? FashionMnistSplit::kTrain : FashionMnistSplit::kTest;
+  const std::string dir = o.source.empty() ? kFashionMnistDebianDir : o.source;
+  Plan p;
+  p.size = ctx.need_size(kFashionMnistPaddedSize);
+  p.labels = true;
+  p.published = kFashionMnistPublishedCount[ctx.split == "train" ? 0 : 1];
+  p.sources = {fashion_mnist_images_path(dir, s), fashion_mnist_labels_path(dir, s)};
+  p.read = [dir, s](const ImageSink& sink, std::vector<std::string>*) { return read_fashion_mnist(dir, s, sink); };
+  (*ctx.recipe)["padding"] = "28x28 zero-padded to 32x32, grey repeated to RGB";
+  return p;
+}
+
+Plan plan_lsun_tower(const PlanContext& ctx) {
+  const PrepareOptions& o = ctx.o;
+  ctx.check_split({"train"});
+  Plan p;
+  p.size = o.size > 0 ? o.size : kLsunImageSize;
+  p.published = kLsunTowerPublishedCount;
+  for (const char* f : {"data.mdb", "lock.mdb"})
+    if (fs::exists(fs::path(o.source) / f)) p.sources.push_back((fs::path(o.source) / f).string());
+  const int size = p.size;
+  p.read = [o, size](const ImageSink& sink, std::vector<std::string>*) { return read_lsun_lmdb(o.source, size, sink); };
+  (*ctx.recipe)["preprocessing"] = "one-step PIL BOX resize of the short side, center crop (lsun_bedroom.py)";
+  return p;
+}
+
+// The official split file sits beside img_align_celeba (or inside it).
+std::string celeba_partition_file(const std::string& source) {
+  std::string part;
+  for (const auto& c : {fs::path(source).parent_path() / "list_eval_partition.txt",
+                        fs::path(source) / "list_eval_partition.txt"})
+    if (fs::exists(c)) part = c.string();
+  if (part.empty())
+    bad_option("--split", "train needs list_eval_partition.txt beside " + source + " (from the CelebA release)");
+  return part;
+}
+
+Plan plan_celeba(const PlanContext& ctx) {
+  const PrepareOptions& o = ctx.o;
+  ctx.check_split({"all", "train"});
+  const std::string pipe = o.pipeline.empty() ? "ddpm-ip" : o.pipeline;
+  if (pipe != "ddpm-ip" && pipe != "ddim-crop") bad_option("--pipeline", "expected ddpm-ip or ddim-crop, got '" + pipe + "'");
+  const auto pipeline = pipe == "ddpm-ip" ? CelebaPipeline::kDdpmIpResize : CelebaPipeline::kDdimCrop;
+  Plan p;
+  p.size = ctx.need_size(kCelebaImageSize);
+  std::vector<std::string> files = list_celeba_images(o.source);
+  p.published = kCelebaPublishedCount;
+  if (ctx.split == "train") {
+    const std::string part = celeba_partition_file(o.source);
+    auto names = read_celeba_partition(part, 0);
+    std::vector<std::string> kept;
+    kept.reserve(names.size());
+    for (const auto& n : names) kept.push_back((fs::path(o.source) / n).string());
+    files = kept;
+    p.published = kCelebaPublishedTrainCount;
+    p.sources.push_back(part);
+  }
+  p.sources.insert(p.sources.end(), files.begin(), files.end());
+  const bool skip = o.skip_bad;
+  p.read = [files, pipeline, skip](const ImageSink& sink, std::vector<std::string>* skipped) {
+    return read_files(files, skip, skipped,
+                      [pipeline](const RgbImage& im, const std::string& name) { return celeba_preprocess(im, pipeline, name); },
+                      sink);
+  };
+  (*ctx.recipe)["pipeline"] = celeba_pipeline_name(pipeline);
+  return p;
+}
+
+// ffhq and any folder of images: center_crop_arr to --size (ffhq: 128 by default).
+Plan plan_image_folder(const PlanContext& ctx) {
+  const PrepareOptions& o = ctx.o;
+  if (o.dataset == "folder" && o.size <= 0) bad_option("--size", "a folder needs the image size, e.g. --size 64");
+  ctx.check_split({"train"});
+  Plan p;
+  p.size = o.size > 0 ? o.size : 128;
+  p.published = o.dataset == "ffhq" ? 70000 : 0;
+  auto files = list_image_files_recursively(o.source);
+  if (files.empty()) throw DataError(o.source + ": no images (jpg, jpeg, png, gif, webp) in this folder");
+  p.sources = files;
+  const int size = p.size;
+  const bool skip = o.skip_bad;
+  p.read = [files, size, skip](const ImageSink& sink, std::vector<std::string>* skipped) {
+    return read_files(files, skip, skipped,
+                      [size](const RgbImage& im, const std::string&) { return center_crop_arr(im, size); }, sink);
+  };
+  (*ctx.recipe)["preprocessing"] = "PIL RGB, center_crop_arr (image_datasets.py)";
+  return p;
+}
+
+Plan plan_npz(const PlanContext& ctx) {
+  const PrepareOptions& o = ctx.o;
+  ctx.check_split({"train"});
+  auto arrays = read_npz(o.source);
+  auto it = arrays.find("arr_0");
+  if (it == arrays.end()) throw DataError(o.source + ": no arr_0 array (expected uint8 images [N, H, W, C])");
+  // Held once, shared by the reader below: a copy per capture was three copies of the dataset.
+  const auto held = std::make_shared<const NpyArray>(std::move(it->second));
+  const NpyArray& a = *held;
+  if (a.descr != "|u1" || a.shape.size() != 4 || (a.shape[3] != 1 && a.shape[3] != 3) || a.shape[1] != a.shape[2])
+    throw DataError(o.source + ": arr_0 must be uint8 [N, S, S, 1 or 3], got " + a.descr + " " + shape_repr(a.shape));
+  Plan p;
+  p.size = ctx.need_size(static_cast<int>(a.shape[1]));
+  p.sources = {o.source};
+  p.read = [held](const ImageSink& sink, std::vector<std::string>*) {
+    const NpyArray& array = *held;
+    const int64_t n = array.shape[0], px = array.shape[1] * array.shape[2], c = array.shape[3];
+    std::vector<uint8_t> rgb(px * 3);
+    for (int64_t i = 0; i < n; ++i) {
+      const auto* src = reinterpret_cast<const uint8_t*>(array.data.data()) + i * px * c;
+      for (int64_t k = 0; k < px; ++k)
+        for (int ch = 0; ch < 3; ++ch) rgb[k * 3 + ch] = src[k * c + (c == 3 ? ch : 0)];
+      sink(rgb.data(), kNoLabel);
+    }
+    return n;
+  };
+  return p;
+}
+
+Plan plan_dataset(const PlanContext& ctx) {
+  const std::string& d = ctx.o.dataset;
+  if (d == "cifar10") return plan_cifar10(ctx);
+  if (d == "imagenet32") return plan_imagenet32(ctx);
+  if (d == "fashion_mnist") return plan_fashion_mnist(ctx);
+  if (d == "lsun_tower") return plan_lsun_tower(ctx);
+  if (d == "celeba") return plan_celeba(ctx);
+  if (d == "ffhq" || d == "folder") return plan_image_folder(ctx);
+  if (d == "npz") return plan_npz(ctx);
+  return Plan{};
+}
+
+Plan plan_for(const PrepareOptions& o, json* recipe) {
+  const std::string split = o.split.empty() ? (o.dataset == "celeba" ? "all" : "train") : o.split;
+  const auto& known = preparable_datasets();
+  if (!contains(known, o.dataset)) bad_option("DATASET", "expected one of " + join(known, ", ") + ", got '" + o.dataset + "'");
   if (o.dataset != "fashion_mnist" && o.source.empty()) bad_option("--source", "missing: the dataset's official files");
   if (!o.source.empty() && !fs::exists(o.source)) throw IoError(o.source + ": no such file or directory");
   if (!o.pipeline.empty() && o.dataset != "celeba") bad_option("--pipeline", "only celeba has pipelines");
   (*recipe)["dataset"] = o.dataset;
   (*recipe)["split"] = split;
-  if (o.dataset == "cifar10") {
-    check_split({"train", "test"});
-    const auto s = split == "train" ? Cifar10Split::kTrain : Cifar10Split::kTest;
-    p.size = need_size(kCifar10Size);
-    p.labels = true;
-    p.published = kCifar10PublishedCount[split == "train" ? 0 : 1];
-    p.sources = {o.source};
-    p.read = [o, s](const ImageSink& sink, std::vector<std::string>*) { return read_cifar10_archive(o.source, s, sink); };
-  } else if (o.dataset == "imagenet32") {
-    check_split({"train", "val"});
-    const auto s = split == "train" ? Imagenet32Split::kTrain : Imagenet32Split::kVal;
-    p.size = need_size(kImagenet32Size);
-    p.labels = true;
-    p.published = kImagenet32PublishedCount[split == "train" ? 0 : 1];
-    p.sources = imagenet32_files(o.source, s);
-    p.read = [o, s](const ImageSink& sink, std::vector<std::string>*) { return read_imagenet32(o.source, s, sink); };
-  } else if (o.dataset == "fashion_mnist") {
-    check_split({"train", "test"});
-    const auto s = split == "train" ? FashionMnistSplit::kTrain : FashionMnistSplit::kTest;
-    const std::string dir = o.source.empty() ? kFashionMnistDebianDir : o.source;
-    p.size = need_size(kFashionMnistPaddedSize);
-    p.labels = true;
-    p.published = kFashionMnistPublishedCount[split == "train" ? 0 : 1];
-    p.sources = {fashion_mnist_images_path(dir, s), fashion_mnist_labels_path(dir, s)};
-    p.read = [dir, s](const ImageSink& sink, std::vector<std::string>*) { return read_fashion_mnist(dir, s, sink); };
-    (*recipe)["padding"] = "28x28 zero-padded to 32x32, grey repeated to RGB";
-  } else if (o.dataset == "lsun_tower") {
-    check_split({"train"});
-    p.size = o.size > 0 ? o.size : kLsunImageSize;
-    p.published = kLsunTowerPublishedCount;
-    for (const char* f : {"data.mdb", "lock.mdb"})
-      if (fs::exists(fs::path(o.source) / f)) p.sources.push_back((fs::path(o.source) / f).string());
-    const int size = p.size;
-    p.read = [o, size](const ImageSink& sink, std::vector<std::string>*) { return read_lsun_lmdb(o.source, size, sink); };
-    (*recipe)["preprocessing"] = "one-step PIL BOX resize of the short side, center crop (lsun_bedroom.py)";
-  } else if (o.dataset == "celeba") {
-    check_split({"all", "train"});
-    const std::string pipe = o.pipeline.empty() ? "ddpm-ip" : o.pipeline;
-    if (pipe != "ddpm-ip" && pipe != "ddim-crop") bad_option("--pipeline", "expected ddpm-ip or ddim-crop, got '" + pipe + "'");
-    const auto pipeline = pipe == "ddpm-ip" ? CelebaPipeline::kDdpmIpResize : CelebaPipeline::kDdimCrop;
-    p.size = need_size(kCelebaImageSize);
-    std::vector<std::string> files = list_celeba_images(o.source);
-    p.published = kCelebaPublishedCount;
-    if (split == "train") {
-      // The official split file sits beside img_align_celeba (or inside it).
-      std::string part;
-      for (const auto& c : {fs::path(o.source).parent_path() / "list_eval_partition.txt",
-                            fs::path(o.source) / "list_eval_partition.txt"})
-        if (fs::exists(c)) part = c.string();
-      if (part.empty())
-        bad_option("--split", "train needs list_eval_partition.txt beside " + o.source + " (from the CelebA release)");
-      auto names = read_celeba_partition(part, 0);
-      std::vector<std::string> kept;
-      for (const auto& n : names) kept.push_back((fs::path(o.source) / n).string());
-      files = kept;
-      p.published = kCelebaPublishedTrainCount;
-      p.sources.push_back(part);
-    }
-    p.sources.insert(p.sources.end(), files.begin(), files.end());
-    const bool skip = o.skip_bad;
-    p.read = [files, pipeline, skip](const ImageSink& sink, std::vector<std::string>* skipped) {
-      return read_files(files, skip, skipped,
-                        [pipeline](const RgbImage& im, const std::string& name) { return celeba_preprocess(im, pipeline, name); },
-                        sink);
-    };
-    (*recipe)["pipeline"] = celeba_pipeline_name(pipeline);
-  } else if (o.dataset == "ffhq" || o.dataset == "folder") {
-    if (o.dataset == "folder" && o.size <= 0) bad_option("--size", "a folder needs the image size, e.g. --size 64");
-    check_split({"train"});
-    p.size = o.size > 0 ? o.size : 128;
-    p.published = o.dataset == "ffhq" ? 70000 : 0;
-    auto files = list_image_files_recursively(o.source);
-    if (files.empty()) throw DataError(o.source + ": no images (jpg, jpeg, png, gif, webp) in this folder");
-    p.sources = files;
-    const int size = p.size;
-    const bool skip = o.skip_bad;
-    p.read = [files, size, skip](const ImageSink& sink, std::vector<std::string>* skipped) {
-      return read_files(files, skip, skipped,
-                        [size](const RgbImage& im, const std::string&) { return center_crop_arr(im, size); }, sink);
-    };
-    (*recipe)["preprocessing"] = "PIL RGB, center_crop_arr (image_datasets.py)";
-  } else if (o.dataset == "npz") {
-    check_split({"train"});
-    auto arrays = read_npz(o.source);
-    auto it = arrays.find("arr_0");
-    if (it == arrays.end()) throw DataError(o.source + ": no arr_0 array (expected uint8 images [N, H, W, C])");
-    // Held once, shared by the reader below: a copy per capture was three copies of the dataset.
-    const auto held = std::make_shared<const NpyArray>(std::move(it->second));
-    const NpyArray& a = *held;
-    if (a.descr != "|u1" || a.shape.size() != 4 || (a.shape[3] != 1 && a.shape[3] != 3) || a.shape[1] != a.shape[2])
-      throw DataError(o.source + ": arr_0 must be uint8 [N, S, S, 1 or 3], got " + a.descr + " " + shape_repr(a.shape));
-    p.size = need_size(static_cast<int>(a.shape[1]));
-    p.sources = {o.source};
-    p.read = [held](const ImageSink& sink, std::vector<std::string>*) {
-      const NpyArray& a = *held;
-      const int64_t n = a.shape[0], px = a.shape[1] * a.shape[2], c = a.shape[3];
-      std::vector<uint8_t> rgb(px * 3);
-      for (int64_t i = 0; i < n; ++i) {
-        const auto* src = reinterpret_cast<const uint8_t*>(a.data.data()) + i * px * c;
-        for (int64_t k = 0; k < px; ++k)
-          for (int ch = 0; ch < 3; ++ch) rgb[k * 3 + ch] = src[k * c + (c == 3 ? ch : 0)];
-        sink(rgb.data(), kNoLabel);
-      }
-      return n;
-    };
-  }
+  Plan p = plan_dataset(PlanContext{o, split, recipe});
   (*recipe)["image_size"] = p.size;
   if (p.published > 0) (*recipe)["published_count"] = p.published;
   return p;

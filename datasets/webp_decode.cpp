@@ -7,8 +7,8 @@
 #include <webp/decode.h>
 #include <webp/demux.h>
 
-#include "core/util/errors.h"
-#include "core/util/limits.h"
+#include "base/util/errors.h"
+#include "base/util/limits.h"
 #include "datasets/format_decoders.h"
 
 namespace repro::datasets::detail {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 
 extern "C" {
 // LAPACK (reference Fortran interface, in libopenblas.so.0). Debian's OpenBLAS uses 32-bit integers.

@@ -5,7 +5,7 @@
 #include <optional>
 #include <sstream>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "metrics/feature_stats.h"
 #include "metrics/fid.h"
 #include "metrics/inception_score.h"

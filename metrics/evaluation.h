@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/util/npy.h"
-#include "metrics/inception/feature_network.h"
+#include "base/util/npy.h"
+#include "metrics/feature_network.h"
 #include "metrics/precision_recall.h"
 #include "metrics/reference_batch.h"
 

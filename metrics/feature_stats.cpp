@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "metrics/blas.h"
 
 namespace repro::metrics {

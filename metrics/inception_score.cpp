@@ -6,7 +6,7 @@
 
 #include <Eigen/Core>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 
 namespace repro::metrics {
 

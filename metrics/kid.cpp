@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "metrics/blas.h"
 
 namespace repro::metrics {

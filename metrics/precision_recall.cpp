@@ -5,7 +5,7 @@
 #include <limits>
 #include <string>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "metrics/blas.h"
 
 namespace repro::metrics {

@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "core/util/npy.h"
+#include "base/util/npy.h"
 #include "metrics/feature_stats.h"
 
 namespace repro::metrics {

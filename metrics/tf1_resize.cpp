@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 
 namespace repro::metrics {
 namespace {

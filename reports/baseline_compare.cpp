@@ -4,7 +4,8 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
+#include "base/util/strings.h"
 #include "reports/cell_format.h"
 #include "reports/observations.h"
 #include "reports/render.h"
@@ -17,10 +18,10 @@ namespace {
 using json = nlohmann::json;
 
 std::string cell_of(const json& dims) {
-  std::string s;
-  if (dims.is_object())
-    for (const auto& [k, v] : dims.items()) s += (s.empty() ? "" : ", ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
-  return s.empty() ? "all" : s;
+  if (!dims.is_object() || dims.empty()) return "all";
+  return join(dims.items(), ", ", [](const auto& kv) {
+    return kv.key() + "=" + (kv.value().is_string() ? kv.value().template get<std::string>() : kv.value().dump());
+  });
 }
 
 std::string key_of(const json& v) {
@@ -30,8 +31,8 @@ std::string key_of(const json& v) {
 Tolerance read_one(const std::string& text) {
   Tolerance t;
   std::string amount = text;
-  if (text.rfind("abs:", 0) == 0) t.kind = Tolerance::Kind::kAbsolute, amount = text.substr(4);
-  else if (text.rfind("rel:", 0) == 0) t.kind = Tolerance::Kind::kRelative, amount = text.substr(4);
+  if (starts_with(text, "abs:")) t.kind = Tolerance::Kind::kAbsolute, amount = text.substr(4);
+  else if (starts_with(text, "rel:")) t.kind = Tolerance::Kind::kRelative, amount = text.substr(4);
   char* end = nullptr;
   t.amount = std::strtod(amount.c_str(), &end);
   if (amount.empty() || *end != '\0' || !(t.amount >= 0))

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/util/strings.h"
 #include "reports/observations.h"
 
 namespace repro::reports {
@@ -94,9 +95,7 @@ std::string describe_tolerances(const TableSpec& spec) {
     }
     return std::string();
   };
-  std::string s;
-  for (const auto& m : spec.metrics) s += (s.empty() ? "" : "; ") + m + ": " + one(spec.tolerance_for(m));
-  return s;
+  return join(spec.metrics, "; ", [&](const std::string& m) { return m + ": " + one(spec.tolerance_for(m)); });
 }
 
 }  // namespace repro::reports

@@ -1,12 +1,13 @@
 #include "reports/observations.h"
 
-#include <SQLiteCpp/Statement.h>
-
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <utility>
+
+#include "store/report_queries.h"
 
 namespace repro::reports {
 namespace {
@@ -70,31 +71,19 @@ bool dim_less(const std::string& a, const std::string& b) {
 }
 
 std::vector<Observation> collect_observations(runner::Store& store, const std::string& experiment) {
-  // One query: each result with its run's axes, the spec of the eval task that produced it and of
-  // the sample task that eval read (eval spec's samples_of).
-  SQLite::Statement q(store.db(), R"sql(
-    SELECT er.axes, er.position, res.run_id, res.result_id, ifnull(res.task_id, ''), res.metric, res.value,
-           res.recipe, ifnull(te.spec, '{}'), ifnull(ts.task_id, ''), ifnull(ts.spec, '{}')
-    FROM experiment_runs er
-    JOIN results res ON res.run_id = er.run_id
-    LEFT JOIN tasks te ON te.task_id = res.task_id
-    LEFT JOIN tasks ts ON ts.task_id = json_extract(te.spec, '$.samples_of')
-    WHERE er.experiment = ?
-    ORDER BY er.position, res.result_id, res.metric)sql");
-  q.bind(1, experiment);
   std::vector<Observation> out;
-  while (q.executeStep()) {
+  for (auto& r : runner::results_of_experiment(store, experiment)) {
     Observation o;
-    const json axes = parse_or_empty(q.getColumn(0).getString());
-    o.position = q.getColumn(1).getInt64();
-    o.run_id = q.getColumn(2).getString();
-    o.result_id = q.getColumn(3).getString();
-    o.eval_task = q.getColumn(4).getString();
-    o.metric = q.getColumn(5).getString();
-    o.value = q.getColumn(6).getDouble();
-    const json recipe = parse_or_empty(q.getColumn(7).getString());
-    o.sample_task = q.getColumn(9).getString();
-    const json sample = parse_or_empty(q.getColumn(10).getString());
+    const json axes = parse_or_empty(r.axes);
+    o.position = r.position;
+    o.run_id = std::move(r.run_id);
+    o.result_id = std::move(r.result_id);
+    o.eval_task = std::move(r.eval_task);
+    o.metric = std::move(r.metric);
+    o.value = r.value;
+    const json recipe = parse_or_empty(r.recipe);
+    o.sample_task = std::move(r.sample_task);
+    const json sample = parse_or_empty(r.sample_spec);
     for (const auto& [axis, label] : axes.items()) {
       if (axis == "seed") o.seed = scalar_text(label);
       else o.dims[axis] = scalar_text(label);

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runner/store/store.h"
+#include "store/store.h"
 
 namespace repro::reports {
 

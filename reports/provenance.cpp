@@ -1,10 +1,11 @@
 #include "reports/provenance.h"
 
-#include <SQLiteCpp/Statement.h>
-
 #include <algorithm>
+#include <utility>
 
 #include <nlohmann/json.hpp>
+
+#include "store/report_queries.h"
 
 namespace repro::reports {
 
@@ -15,33 +16,19 @@ const std::vector<std::string>& provenance_keys_that_must_agree() {
 }
 
 ProvenanceIndex::ProvenanceIndex(runner::Store& store, const std::string& experiment) {
-  {
-    SQLite::Statement q(store.db(), R"sql(
-      SELECT er.run_id, er.position, er.axes, ifnull(json_extract(r.config, '$.train.seed'), '')
-      FROM experiment_runs er JOIN runs r ON r.run_id = er.run_id
-      WHERE er.experiment = ? ORDER BY er.position)sql");
-    q.bind(1, experiment);
-    while (q.executeStep()) {
-      RunProvenance r;
-      r.run_id = q.getColumn(0).getString();
-      r.position = q.getColumn(1).getInt64();
-      auto axes = nlohmann::json::parse(q.getColumn(2).getString(), nullptr, false);
-      if (axes.is_object())
-        for (const auto& [k, v] : axes.items()) r.axes[k] = v.is_string() ? v.get<std::string>() : v.dump();
-      // The seed of a run without a seed axis: its resolved config's train.seed.
-      if (const std::string seed = q.getColumn(3).getString(); !seed.empty()) r.entries["seed"] = seed;
-      runs_.push_back(std::move(r));
-    }
+  for (auto& run : runner::report_runs(store, experiment)) {
+    RunProvenance r;
+    r.run_id = std::move(run.run_id);
+    r.position = run.position;
+    auto axes = nlohmann::json::parse(run.axes, nullptr, false);
+    if (axes.is_object())
+      for (const auto& [k, v] : axes.items()) r.axes[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    // The seed of a run without a seed axis: its resolved config's train.seed.
+    if (!run.seed.empty()) r.entries["seed"] = std::move(run.seed);
+    runs_.push_back(std::move(r));
   }
-  SQLite::Statement q(store.db(), R"sql(
-    SELECT p.run_id, ifnull(p.task_id, ''), ifnull(t.kind, ''), p.key, p.value
-    FROM provenance p LEFT JOIN tasks t ON t.task_id = p.task_id
-    WHERE p.run_id IN (SELECT run_id FROM experiment_runs WHERE experiment = ?)
-    ORDER BY p.run_id, ifnull(p.task_id, ''), p.key)sql");
-  q.bind(1, experiment);
-  while (q.executeStep())
-    rows_[q.getColumn(0).getString()].push_back(
-        {q.getColumn(1).getString(), q.getColumn(2).getString(), q.getColumn(3).getString(), q.getColumn(4).getString()});
+  for (auto& p : runner::provenance_of_experiment(store, experiment))
+    rows_[p.run_id].push_back({std::move(p.task_id), std::move(p.kind), std::move(p.key), std::move(p.value)});
 
   std::map<std::string, RunProvenance*> by_id;
   for (auto& r : runs_) by_id[r.run_id] = &r;
@@ -56,19 +43,13 @@ ProvenanceIndex::ProvenanceIndex(runner::Store& store, const std::string& experi
       it->second->entries[key] = joined;
     }
   }
-  SQLite::Statement a(store.db(), R"sql(
-    SELECT t.run_id, a.started, a.ended, ifnull(a.gpus, '')
-    FROM attempts a JOIN tasks t ON t.task_id = a.task_id
-    WHERE t.run_id IN (SELECT run_id FROM experiment_runs WHERE experiment = ?)
-      AND a.started IS NOT NULL AND a.ended IS NOT NULL)sql");
-  a.bind(1, experiment);
-  while (a.executeStep()) {
-    auto it = by_id.find(a.getColumn(0).getString());
+  for (const auto& a : runner::finished_attempts_of_experiment(store, experiment)) {
+    auto it = by_id.find(a.run_id);
     if (it == by_id.end()) continue;
-    const double seconds = std::max(0.0, a.getColumn(2).getDouble() - a.getColumn(1).getDouble());
+    const double seconds = std::max(0.0, a.ended - a.started);
     auto& r = *it->second;
     r.wall_seconds = r.wall_seconds.value_or(0) + seconds;
-    const std::string gpus = a.getColumn(3).getString();
+    const std::string& gpus = a.gpus;
     if (!gpus.empty()) {
       const double count = 1 + static_cast<double>(std::count(gpus.begin(), gpus.end(), ','));
       r.gpu_hours = r.gpu_hours.value_or(0) + seconds * count / 3600.0;

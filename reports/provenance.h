@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "reports/observations.h"
-#include "runner/store/store.h"
+#include "store/store.h"
 
 namespace repro::reports {
 

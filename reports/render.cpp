@@ -1,6 +1,6 @@
 #include "reports/render.h"
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 
 namespace repro::reports {
 

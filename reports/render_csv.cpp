@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "base/util/strings.h"
 #include "reports/cell_format.h"
 #include "reports/observations.h"
 #include "reports/render.h"
@@ -42,10 +43,9 @@ std::string render_csv(const Report& r) {
         o << "," << csv_field(c.metric) << ",";
         if (c.ours) o << tidy(c.ours->mean) << "," << tidy(c.ours->std) << "," << c.ours->n;
         else o << ",,";
-        std::string runs, picked, warnings;
-        for (const auto& x : c.runs) runs += (runs.empty() ? "" : ";") + x;
-        for (const auto& [k, v] : c.picked) picked += (picked.empty() ? "" : ";") + k + "=" + v;
-        for (const auto& w : c.warnings) warnings += (warnings.empty() ? "" : "; ") + w;
+        const std::string runs = join(c.runs, ";");
+        const std::string picked = join(c.picked, ";", [](const auto& kv) { return kv.first + "=" + kv.second; });
+        const std::string warnings = join(c.warnings, "; ");
         o << "," << number(c.published) << "," << number(c.difference) << "," << csv_field(to_string(c.verdict)) << ","
           << (c.best ? "true" : "false") << "," << csv_field(c.note) << "," << csv_field(runs) << ","
           << csv_field(picked) << "," << csv_field(warnings) << "\n";

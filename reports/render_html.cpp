@@ -1,3 +1,4 @@
+#include <ostream>
 #include <set>
 #include <sstream>
 
@@ -48,10 +49,7 @@ std::string cell_html(const CellResult& c, int decimals) {
   return s;
 }
 
-}  // namespace
-
-std::string render_html(const Report& r) {
-  std::ostringstream o;
+void write_head(std::ostream& o, const Report& r) {
   o << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" << html_escape(r.experiment)
     << " &middot; repro report</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n";
   o << "<h1>" << html_escape(r.experiment) << "</h1>\n";
@@ -62,49 +60,63 @@ std::string render_html(const Report& r) {
     for (const auto& w : r.warnings) o << "<li>" << html_escape(w) << "</li>\n";
     o << "</ul>\n";
   }
-  for (const auto& t : r.tables) {
-    const auto& spec = t.spec;
-    o << "<h2 id=\"" << html_escape(spec.id) << "\">" << html_escape(spec.title) << "</h2>\n<table>\n<thead>\n";
-    for (size_t level = 0; level < spec.columns.size(); ++level) {
-      const bool last = level + 1 == spec.columns.size();
-      o << "<tr>";
-      for (const auto& d : spec.rows) o << "<th>" << (last ? html_escape(d) : "") << "</th>";
-      size_t col = 0;
-      while (col < t.column_keys.size()) {
-        size_t end = col + 1;
-        auto same = [&](size_t a, size_t b) {
-          for (size_t l = 0; l <= level; ++l)
-            if (t.column_keys[a][l] != t.column_keys[b][l]) return false;
-          return true;
-        };
-        while (end < t.column_keys.size() && same(col, end)) ++end;
-        o << "<th colspan=\"" << end - col << "\">"
-          << html_escape(spec.label(spec.columns[level], t.column_keys[col][level])) << "</th>";
-        col = end;
-      }
-      o << "</tr>\n";
-    }
-    o << "</thead>\n<tbody>\n";
-    std::set<std::string> notes;
-    for (size_t ri = 0; ri < t.row_keys.size(); ++ri) {
-      o << "<tr>";
-      for (const auto& l : key_labels(spec, spec.rows, t.row_keys[ri])) o << "<td class=\"key\">" << html_escape(l) << "</td>";
-      for (const auto& c : t.cells[ri]) {
-        std::string title;
-        for (const auto& w : c.warnings) title += (title.empty() ? "" : "; ") + w;
-        if (!c.note.empty()) title += (title.empty() ? "" : "; ") + c.note;
-        o << "<td class=\"" << css_class(c.verdict) << "\"" << (title.empty() ? "" : " title=\"" + html_escape(title) + "\"")
-          << ">" << cell_html(c, spec.decimals) << "</td>";
-        if (!c.note.empty()) notes.insert(c.note);
-      }
-      o << "</tr>\n";
-    }
-    o << "</tbody>\n</table>\n<p class=\"pub\">";
-    if (!spec.published_source.empty()) o << "Published: " << html_escape(spec.published_source) << ". ";
-    o << "Tolerance: " << html_escape(describe_tolerances(spec)) << ". &plusmn;: standard deviation over seeds.";
-    for (const auto& n : notes) o << " " << html_escape(n) << ".";
-    o << "</p>\n";
+}
+
+// One header row of the column keys at `level`: equal consecutive prefixes merge into one
+// colspan cell.
+void header_row(std::ostream& o, const TableResult& t, size_t level) {
+  const auto& spec = t.spec;
+  const bool last = level + 1 == spec.columns.size();
+  o << "<tr>";
+  for (const auto& d : spec.rows) o << "<th>" << (last ? html_escape(d) : "") << "</th>";
+  size_t col = 0;
+  while (col < t.column_keys.size()) {
+    size_t end = col + 1;
+    auto same = [&](size_t a, size_t b) {
+      for (size_t l = 0; l <= level; ++l)
+        if (t.column_keys[a][l] != t.column_keys[b][l]) return false;
+      return true;
+    };
+    while (end < t.column_keys.size() && same(col, end)) ++end;
+    o << "<th colspan=\"" << end - col << "\">"
+      << html_escape(spec.label(spec.columns[level], t.column_keys[col][level])) << "</th>";
+    col = end;
   }
+  o << "</tr>\n";
+}
+
+// The cell, with its warnings and note as a hover title.
+void write_cell(std::ostream& o, const CellResult& c, int decimals) {
+  std::string title;
+  for (const auto& w : c.warnings) title += (title.empty() ? "" : "; ") + w;
+  if (!c.note.empty()) title += (title.empty() ? "" : "; ") + c.note;
+  o << "<td class=\"" << css_class(c.verdict) << "\"" << (title.empty() ? "" : " title=\"" + html_escape(title) + "\"")
+    << ">" << cell_html(c, decimals) << "</td>";
+}
+
+void write_table(std::ostream& o, const TableResult& t) {
+  const auto& spec = t.spec;
+  o << "<h2 id=\"" << html_escape(spec.id) << "\">" << html_escape(spec.title) << "</h2>\n<table>\n<thead>\n";
+  for (size_t level = 0; level < spec.columns.size(); ++level) header_row(o, t, level);
+  o << "</thead>\n<tbody>\n";
+  std::set<std::string> notes;
+  for (size_t ri = 0; ri < t.row_keys.size(); ++ri) {
+    o << "<tr>";
+    for (const auto& l : key_labels(spec, spec.rows, t.row_keys[ri])) o << "<td class=\"key\">" << html_escape(l) << "</td>";
+    for (const auto& c : t.cells[ri]) {
+      write_cell(o, c, spec.decimals);
+      if (!c.note.empty()) notes.insert(c.note);
+    }
+    o << "</tr>\n";
+  }
+  o << "</tbody>\n</table>\n<p class=\"pub\">";
+  if (!spec.published_source.empty()) o << "Published: " << html_escape(spec.published_source) << ". ";
+  o << "Tolerance: " << html_escape(describe_tolerances(spec)) << ". &plusmn;: standard deviation over seeds.";
+  for (const auto& n : notes) o << " " << html_escape(n) << ".";
+  o << "</p>\n";
+}
+
+void write_figures(std::ostream& o, const Report& r) {
   if (!r.fid_curves.empty() || !r.loss_curves.empty()) {
     o << "<h2>Curves</h2>\n";
     for (const auto* plots : {&r.fid_curves, &r.loss_curves})
@@ -117,6 +129,9 @@ std::string render_html(const Report& r) {
         << g.png_base64 << "\"><figcaption>" << html_escape(g.run_id) << "<br>" << html_escape(g.label)
         << "</figcaption></figure>\n";
   }
+}
+
+void write_provenance(std::ostream& o, const Report& r) {
   o << "<h2>Provenance</h2>\n<table>\n<thead><tr>";
   for (const auto& [key, header] : provenance_columns()) o << "<th>" << html_escape(header) << "</th>";
   o << "</tr></thead>\n<tbody>\n";
@@ -125,7 +140,18 @@ std::string render_html(const Report& r) {
     for (const auto& [key, header] : provenance_columns()) o << "<td>" << html_escape(provenance_value(run, key)) << "</td>";
     o << "</tr>\n";
   }
-  o << "</tbody>\n</table>\n</body>\n</html>\n";
+  o << "</tbody>\n</table>\n";
+}
+
+}  // namespace
+
+std::string render_html(const Report& r) {
+  std::ostringstream o;
+  write_head(o, r);
+  for (const auto& t : r.tables) write_table(o, t);
+  write_figures(o, r);
+  write_provenance(o, r);
+  o << "</body>\n</html>\n";
   return o.str();
 }
 

@@ -1,18 +1,14 @@
+#include <ostream>
 #include <set>
 #include <sstream>
 
+#include "base/util/strings.h"
 #include "reports/cell_format.h"
 #include "reports/render.h"
 #include "reports/text_escape.h"
 
 namespace repro::reports {
 namespace {
-
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
-  return s;
-}
 
 std::string cell_markdown(const CellResult& c, int decimals) {
   const CellText t = cell_text(c, decimals);
@@ -25,10 +21,7 @@ std::string cell_markdown(const CellResult& c, int decimals) {
   return s;
 }
 
-}  // namespace
-
-std::string render_markdown(const Report& r) {
-  std::ostringstream o;
+void write_head(std::ostream& o, const Report& r) {
   o << "# " << markdown_escape(r.experiment) << "\n\n";
   if (!r.description.empty()) o << markdown_escape(r.description) << "\n\n";
   if (!r.file.empty()) o << "Experiment file: `" << r.file << "`\n\n";
@@ -37,34 +30,49 @@ std::string render_markdown(const Report& r) {
     for (const auto& w : r.warnings) o << "- " << markdown_escape(w) << "\n";
     o << "\n";
   }
-  for (const auto& t : r.tables) {
-    const auto& spec = t.spec;
-    o << "## " << markdown_escape(spec.title) << "\n\n";
+}
+
+// The header row and its |---| separator: row dimensions, then one column per column key.
+void header_rows(std::ostream& o, const TableResult& t) {
+  const auto& spec = t.spec;
+  o << "|";
+  for (const auto& d : spec.rows) o << " " << markdown_escape(d) << " |";
+  for (const auto& k : t.column_keys) o << " " << markdown_escape(join(key_labels(spec, spec.columns, k), " / ")) << " |";
+  o << "\n|";
+  for (size_t i = 0; i < spec.rows.size(); ++i) o << "---|";
+  for (size_t i = 0; i < t.column_keys.size(); ++i) o << "---|";
+  o << "\n";
+}
+
+// Under the table: where the published numbers come from, the tolerance, and the cells' notes.
+void write_legend(std::ostream& o, const TableSpec& spec, const std::set<std::string>& notes) {
+  o << "\n";
+  if (!spec.published_source.empty()) o << "Published: " << markdown_escape(spec.published_source) << ". ";
+  o << "Tolerance: " << markdown_escape(describe_tolerances(spec)) << ". Bold: best of ours"
+    << (spec.best == BestIn::kRow ? " in its row" : spec.best == BestIn::kColumn ? " in its column" : " (off)")
+    << ". ± is the standard deviation over seeds.\n";
+  for (const auto& n : notes) o << "\n- " << markdown_escape(n);
+  o << (notes.empty() ? "\n" : "\n\n");
+}
+
+void write_table(std::ostream& o, const TableResult& t) {
+  const auto& spec = t.spec;
+  o << "## " << markdown_escape(spec.title) << "\n\n";
+  header_rows(o, t);
+  std::set<std::string> notes;
+  for (size_t ri = 0; ri < t.row_keys.size(); ++ri) {
     o << "|";
-    for (const auto& d : spec.rows) o << " " << markdown_escape(d) << " |";
-    for (const auto& k : t.column_keys) o << " " << markdown_escape(join(key_labels(spec, spec.columns, k), " / ")) << " |";
-    o << "\n|";
-    for (size_t i = 0; i < spec.rows.size(); ++i) o << "---|";
-    for (size_t i = 0; i < t.column_keys.size(); ++i) o << "---|";
-    o << "\n";
-    std::set<std::string> notes;
-    for (size_t ri = 0; ri < t.row_keys.size(); ++ri) {
-      o << "|";
-      for (const auto& l : key_labels(spec, spec.rows, t.row_keys[ri])) o << " " << markdown_escape(l) << " |";
-      for (const auto& c : t.cells[ri]) {
-        o << " " << cell_markdown(c, spec.decimals) << " |";
-        if (!c.note.empty()) notes.insert(c.note);
-      }
-      o << "\n";
+    for (const auto& l : key_labels(spec, spec.rows, t.row_keys[ri])) o << " " << markdown_escape(l) << " |";
+    for (const auto& c : t.cells[ri]) {
+      o << " " << cell_markdown(c, spec.decimals) << " |";
+      if (!c.note.empty()) notes.insert(c.note);
     }
     o << "\n";
-    if (!spec.published_source.empty()) o << "Published: " << markdown_escape(spec.published_source) << ". ";
-    o << "Tolerance: " << markdown_escape(describe_tolerances(spec)) << ". Bold: best of ours"
-      << (spec.best == BestIn::kRow ? " in its row" : spec.best == BestIn::kColumn ? " in its column" : " (off)")
-      << ". ± is the standard deviation over seeds.\n";
-    for (const auto& n : notes) o << "\n- " << markdown_escape(n);
-    o << (notes.empty() ? "\n" : "\n\n");
   }
+  write_legend(o, spec, notes);
+}
+
+void write_provenance(std::ostream& o, const Report& r) {
   o << "## Provenance\n\n|";
   for (const auto& [key, header] : provenance_columns()) o << " " << header << " |";
   o << "\n|";
@@ -75,6 +83,15 @@ std::string render_markdown(const Report& r) {
     for (const auto& [key, header] : provenance_columns()) o << " " << markdown_escape(provenance_value(run, key)) << " |";
     o << "\n";
   }
+}
+
+}  // namespace
+
+std::string render_markdown(const Report& r) {
+  std::ostringstream o;
+  write_head(o, r);
+  for (const auto& t : r.tables) write_table(o, t);
+  write_provenance(o, r);
   return o.str();
 }
 

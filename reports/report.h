@@ -14,7 +14,7 @@
 #include "reports/seed_stats.h"
 #include "reports/svg_plot.h"
 #include "reports/verdict.h"
-#include "runner/store/store.h"
+#include "store/store.h"
 
 namespace repro::reports {
 

@@ -1,18 +1,19 @@
 #include "reports/report_command.h"
 
-#include <SQLiteCpp/Statement.h>
-
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <ostream>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
-#include "core/util/sha256.h"
+#include "base/util/errors.h"
+#include "base/util/exit_code.h"
+#include "base/util/file_io.h"
+#include "base/util/sha256.h"
 #include "reports/baseline_compare.h"
 #include "reports/render.h"
 #include "runner/experiment/experiment_file.h"
-#include "runner/store/store.h"
+#include "store/report_queries.h"
+#include "store/store.h"
 
 namespace repro::reports {
 namespace {
@@ -22,13 +23,6 @@ namespace fs = std::filesystem;
 bool looks_like_file(const std::string& s) {
   const auto ext = fs::path(s).extension().string();
   return ext == ".yaml" || ext == ".yml" || (s.find('/') != std::string::npos && fs::is_regular_file(s));
-}
-
-std::vector<std::pair<std::string, std::string>> experiments_in(runner::Store& store) {
-  SQLite::Statement q(store.db(), "SELECT name, file_sha256, file FROM experiments ORDER BY created, name");
-  std::vector<std::pair<std::string, std::string>> out;
-  while (q.executeStep()) out.emplace_back(q.getColumn(0).getString(), q.getColumn(2).getString());
-  return out;
 }
 
 }  // namespace
@@ -43,9 +37,9 @@ Report load_report(const StoreLocation& where, const std::string& experiment, bo
   if (!fs::exists(db))
     throw ConfigError("repro report", "--db", db + ": no store here (run `repro run EXPERIMENT.yaml` first, or pass --project/--db)");
   runner::Store store(db);
-  const auto known = experiments_in(store);
+  const std::vector<runner::ExperimentRow> known = runner::experiment_rows(store);
   std::string names;
-  for (const auto& [n, f] : known) names += (names.empty() ? "" : ", ") + n;
+  for (const auto& e : known) names += (names.empty() ? "" : ", ") + e.name;
 
   std::optional<runner::ExperimentFile> file;
   std::string name = experiment;
@@ -58,13 +52,11 @@ Report load_report(const StoreLocation& where, const std::string& experiment, bo
       throw ConfigError("repro report", "EXPERIMENT",
                         known.empty() ? "the store " + db + " holds no experiment yet"
                                       : "the store holds several experiments; name one of: " + names);
-    name = known.front().first;
+    name = known.front().name;
   }
-  std::string recorded_file;
-  bool found = false;
-  for (const auto& [n, f] : known)
-    if (n == name) found = true, recorded_file = f;
-  if (!found)
+  const auto recorded =
+      std::find_if(known.begin(), known.end(), [&](const runner::ExperimentRow& e) { return e.name == name; });
+  if (recorded == known.end())
     throw ConfigError("repro report", "EXPERIMENT",
                       "no experiment '" + name + "' in " + db + (names.empty() ? "" : " (it holds: " + names + ")"));
 
@@ -73,20 +65,18 @@ Report load_report(const StoreLocation& where, const std::string& experiment, bo
   in.sample_grids = sample_grids;
   in.allow_no_results = allow_no_results;
   if (!file) {
-    std::vector<fs::path> candidates = {recorded_file};
-    if (fs::path(recorded_file).is_relative()) candidates.push_back(fs::path(where.project) / recorded_file);
+    std::vector<fs::path> candidates = {recorded->file};
+    if (fs::path(recorded->file).is_relative()) candidates.push_back(fs::path(where.project) / recorded->file);
     for (const auto& c : candidates)
       if (!file && fs::is_regular_file(c)) file = runner::read_experiment_file(c.string());
     if (!file)
-      in.warnings.push_back("experiment file '" + recorded_file +
+      in.warnings.push_back("experiment file '" + recorded->file +
                             "' not found: default table layout (pass the file as EXPERIMENT to use its report: section)");
   }
   if (file) {
     if (file->name != name)
       throw ConfigError(file->path, "name", "the file is experiment '" + file->name + "', not '" + name + "'");
-    SQLite::Statement q(store.db(), "SELECT file_sha256 FROM experiments WHERE name = ?");
-    q.bind(1, name);
-    if (q.executeStep() && q.getColumn(0).getString() != file->sha256)
+    if (recorded->file_sha256 != file->sha256)
       in.warnings.push_back("the experiment file " + file->path +
                             " changed since it was last run (its results may not match its matrix any more)");
     in.file = file->path;
@@ -134,8 +124,8 @@ int compare_command(const CompareArgs& args, std::ostream& out, std::ostream& er
   std::string experiment = args.experiment;
   if (experiment.empty() && baseline && baseline->is_object() && fs::exists(args.where.db_path())) {
     runner::Store store(args.where.db_path());
-    for (const auto& [name, file] : experiments_in(store))
-      if (name == baseline->value("experiment", "")) experiment = name;
+    for (const auto& e : runner::experiment_rows(store))
+      if (e.name == baseline->value("experiment", "")) experiment = e.name;
   }
   // With a baseline, an experiment without results is a comparison where every value is missing
   // (exit 8), not bad input; recording a baseline of nothing is refused.
@@ -154,7 +144,7 @@ int compare_command(const CompareArgs& args, std::ostream& out, std::ostream& er
     const Comparison c = compare_reports(*baseline, current, tolerance);
     out << comparison_text(c);
     if (!args.junit.empty()) write_output(args.junit, junit_xml(c), out);
-    code = c.ok() ? 0 : kExitRegression;
+    code = c.ok() ? 0 : to_int(ExitCode::kRegression);
   }
   return code;
 }

@@ -1,8 +1,8 @@
 #pragma once
 // The bodies of `repro report` and `repro compare` (cli/cmd_report.cpp, cli/cmd_compare.cpp only
 // parse arguments): find the store and the experiment, build the report, write it. Errors are
-// thrown (ConfigError: bad input, exit 2); compare returns kExitRegression when values regressed
-// or went missing.
+// thrown (ConfigError: bad input, exit 2); compare returns ExitCode::kRegression when values
+// regressed or went missing.
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -10,8 +10,6 @@
 #include "reports/report.h"
 
 namespace repro::reports {
-
-inline constexpr int kExitRegression = 8;
 
 struct StoreLocation {
   std::string project = ".";  // project directory (the store is PROJECT/repro.db)
@@ -48,7 +46,7 @@ struct CompareArgs {
   std::string junit;                   // JUnit XML output; "" = none
   std::string write_baseline;          // write the current values as a baseline here; "" = no
 };
-// Returns 0 when every baseline value is within tolerance or better, kExitRegression otherwise.
+// Returns 0 when every baseline value is within tolerance or better, ExitCode::kRegression otherwise.
 int compare_command(const CompareArgs& args, std::ostream& out, std::ostream& err);
 
 }  // namespace repro::reports

@@ -1,24 +1,21 @@
 #include "reports/report_figures.h"
 
-#include <SQLiteCpp/Statement.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <set>
 
-#include "core/util/file_io.h"
+#include "base/util/file_io.h"
+#include "base/util/strings.h"
 #include "reports/base64.h"
 #include "reports/seed_stats.h"
+#include "store/lookups.h"
+#include "store/report_queries.h"
 
 namespace repro::reports {
 namespace {
 
 namespace fs = std::filesystem;
 using Dims = std::map<std::string, std::string>;
-
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
 
 std::string labels_of(const std::map<std::string, std::string>& axes) {
   std::string s;
@@ -72,12 +69,9 @@ std::vector<Plot> loss_curves(runner::Store& store, const std::vector<RunProvena
   std::map<std::string, Plot> plots;
   std::vector<std::string> order;
   for (const auto& r : runs) {
-    SQLite::Statement q(store.db(), R"sql(
-      SELECT m.step, m.value FROM metrics m JOIN tasks t ON t.task_id = m.task_id
-      WHERE t.run_id = ? AND t.kind = 'train' AND m.name = 'loss' ORDER BY m.step, m.seq)sql");
-    q.bind(1, r.run_id);
-    std::map<double, double> points;
-    while (q.executeStep()) points[static_cast<double>(q.getColumn(0).getInt64())] = q.getColumn(1).getDouble();
+    std::map<double, double> points;  // a step of several train tasks: the last in (step, seq) order
+    for (const auto& loss : runner::train_loss_of_run(store, r.run_id))
+      points[static_cast<double>(loss.step)] = loss.value;
     if (points.empty()) continue;
     const std::string dataset = r.axes.count("dataset") ? r.axes.at("dataset") : "";
     if (!plots.count(dataset)) {
@@ -106,10 +100,9 @@ std::vector<SampleGrid> sample_grids(runner::Store& store, const std::vector<Run
   constexpr uintmax_t kMaxBytes = 4u << 20;  // keeps the HTML file openable
   std::vector<SampleGrid> out;
   for (const auto& r : runs) {
-    SQLite::Statement q(store.db(), "SELECT run_dir FROM runs WHERE run_id = ?");
-    q.bind(1, r.run_id);
-    if (!q.executeStep()) continue;
-    const fs::path dir = fs::path(q.getColumn(0).getString()) / "samples";
+    const auto run_dir = runner::stored_run_dir(store, r.run_id);
+    if (!run_dir) continue;
+    const fs::path dir = fs::path(*run_dir) / "samples";
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) continue;
     std::vector<fs::path> pngs;

@@ -7,7 +7,7 @@
 #include "reports/observations.h"
 #include "reports/provenance.h"
 #include "reports/svg_plot.h"
-#include "runner/store/store.h"
+#include "store/store.h"
 
 namespace repro::reports {
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 
 namespace repro::reports {
 

@@ -4,12 +4,10 @@
 # folder over, unpack them there as root.
 #   scripts/gpu_node_libs.sh download DIR   (Debian 12: apt-get download into DIR, about 63 MB)
 #   scripts/gpu_node_libs.sh install DIR    (the GPU node, as root: dpkg -x each into /)
-# After install, configure with the CMake flags it prints (Ubuntu's Boost headers are 1.83, the
-# carried Boost.Filesystem is 1.74). pkg-config's own packages are unpacked only where none exists.
+# pkg-config's own packages are unpacked only where none exists.
 set -euo pipefail
 packages=(
   libsqlitecpp-dev libsqlite3-dev libyaml-cpp-dev libyaml-cpp0.7 libcli11-dev
-  libboost1.74-dev libboost-filesystem1.74-dev libboost-filesystem1.74.0
   libzip-dev libzip4 libssl-dev libstb-dev libstb0 nlohmann-json3-dev
   libjpeg62-turbo-dev libjpeg62-turbo libwebp-dev libwebp7 libwebpdemux2 libwebpmux3 libgif-dev libgif7
   libeigen3-dev libarchive-dev libarchive13 liblmdb-dev liblmdb0 zlib1g-dev
@@ -39,6 +37,6 @@ case $1 in
     # Only the shared libraries are carried: pkg-config must not look for static-only needs.
     sed -i '/^Requires.private/d' "$lib/pkgconfig/libarchive.pc" "$lib/pkgconfig/libzip.pc"
     ldconfig
-    echo "gpu_node_libs: installed; configure with -DBoost_DIR=$lib/cmake/Boost-1.74.0" ;;
+    echo "gpu_node_libs: installed" ;;
   *) usage ;;
 esac

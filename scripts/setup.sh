@@ -11,7 +11,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-pthread libopenblas-dev libgloo-dev libgoogle-perftools-dev
   libsqlitecpp-dev libsqlite3-dev libyaml-cpp-dev libcli11-dev
-  libboost-dev libboost-filesystem-dev libgtest-dev
+  libgtest-dev
   libzip-dev libssl-dev libstb-dev nlohmann-json3-dev
   libjpeg62-turbo-dev libwebp-dev libgif-dev
   libeigen3-dev
@@ -21,6 +21,7 @@ packages=(
   slurm-wlm slurmctld slurmd slurm-client munge
   texlive-latex-base texlive-latex-recommended   # the LaTeX report's compile test (booktabs)
   clang libclang-rt-14-dev   # fuzzing (libFuzzer) and the ASan/UBSan sanitizer build
+  clang-format-14 clang-tidy-14   # the format check (unit tier) and scripts/tidy.sh
 )
 
 missing=()
@@ -37,5 +38,6 @@ fi
 
 [ "${1:-}" = "--no-build" ] && exit 0
 
-cmake -S "$here" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release
+# REPRO_WERROR=ON (set by .ci/run) builds with warnings as errors.
+cmake -S "$here" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DREPRO_WERROR="${REPRO_WERROR:-OFF}"
 cmake --build "$build_dir" -j "${JOBS:-2}"

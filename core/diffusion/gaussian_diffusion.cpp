@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "core/diffusion/losses.h"
-#include "core/diffusion/respace.h"
-#include "core/util/errors.h"
+#include "base/diffusion/respace.h"
+#include "base/util/errors.h"
 
 namespace repro::core {
 

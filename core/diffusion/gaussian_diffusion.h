@@ -7,8 +7,8 @@
 #include <optional>
 #include <vector>
 
-#include "core/diffusion/diffusion_config.h"
-#include "core/diffusion/schedule.h"
+#include "base/diffusion/diffusion_config.h"
+#include "base/diffusion/schedule.h"
 
 namespace repro::core {
 

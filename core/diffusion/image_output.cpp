@@ -10,8 +10,8 @@
 #define STB_IMAGE_WRITE_STATIC
 #include <stb/stb_image_write.h>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
 
 namespace repro::core {
 

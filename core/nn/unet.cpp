@@ -55,7 +55,7 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config) : config_(config) {
     input_list_.push_back(block);
   };
 
-  int64_t ch = static_cast<int64_t>(mult[0] * mc);
+  int64_t ch = static_cast<int64_t>(mult[0] * static_cast<double>(mc));
   const int64_t input_ch = ch;
   {
     TimestepEmbedSequential first;
@@ -69,7 +69,7 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config) : config_(config) {
   for (int level = 0; level < levels; ++level) {
     for (int i = 0; i < config_.num_res_blocks; ++i) {
       TimestepEmbedSequential block;
-      const int64_t out = static_cast<int64_t>(mult[level] * mc);
+      const int64_t out = static_cast<int64_t>(mult[level] * static_cast<double>(mc));
       auto res = make_res(ch, out, false, false);
       block->push_back(res.ptr(), res_call(res));
       ch = out;
@@ -112,7 +112,7 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config) : config_(config) {
       const int64_t ich = input_block_chans.back();
       input_block_chans.pop_back();
       TimestepEmbedSequential block;
-      const int64_t out = static_cast<int64_t>(mc * mult[level]);
+      const int64_t out = static_cast<int64_t>(static_cast<double>(mc) * mult[level]);
       auto res = make_res(ch + ich, out, false, false);
       block->push_back(res.ptr(), res_call(res));
       ch = out;

@@ -4,7 +4,7 @@
 #include <torch/torch.h>
 
 #include "core/nn/layers.h"
-#include "core/nn/unet_config.h"
+#include "base/nn/unet_config.h"
 
 namespace repro::core {
 

@@ -19,7 +19,7 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 
 namespace repro::core {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/train/dist_env.h"
+#include "base/train/dist_env.h"
 
 namespace repro::core {
 

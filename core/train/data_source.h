@@ -1,6 +1,7 @@
 #pragma once
-// Where the trainer's images come from. The datasets issue brings the packed format, sharding and
-// prefetching behind this same interface; today an .npz with arr_0 uint8 NHWC or an image folder.
+// Where the trainer's images come from: one interface that shards batches over ranks and
+// prefetches. The sources reading files (.npz, image folders, prepared datasets) are in
+// train_data/image_sources.h, so that this layer needs no image decoders.
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -8,11 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "core/util/background_worker.h"
-
-namespace repro::datasets {
-class PackedDataset;
-}
+#include "base/util/background_worker.h"
 
 namespace repro::core {
 
@@ -83,37 +80,5 @@ class ImageArraySource : public DataSource {
   std::unique_ptr<BackgroundWorker> worker_;  // the prefetch thread (with prefetch); last, so it
                                               // finishes its job before the members above go
 };
-
-// An .npz with arr_0 uint8 [N, H, W, 1 or 3] (the reference's sample/reference-batch format).
-// Throws IoError/DataError naming the file when it is missing, has no arr_0, or has another shape.
-class NpzImageSource : public ImageArraySource {
- public:
-  NpzImageSource(const std::string& path, bool random_flip, uint64_t seed);
-};
-
-// An image folder as the reference's image_datasets.py reads it (recursive listing, RGB,
-// center_crop_arr to image_size, exact to Pillow), decoded once into memory. For datasets too
-// large for memory the datasets issue's packed format is the way.
-class ImageFolderSource : public ImageArraySource {
- public:
-  ImageFolderSource(const std::string& dir, int image_size, bool random_flip, uint64_t seed);
-};
-
-// A prepared dataset (`repro data prepare`, datasets/packed_dataset.h), memory-mapped: the
-// images are read from the page cache, never copied whole. This is the way for datasets too
-// large to decode into memory.
-class PackedImageSource : public ImageArraySource {
- public:
-  PackedImageSource(const std::string& dir, bool random_flip, uint64_t seed);
-  std::string fingerprint() const override { return fingerprint_; }
-
- private:
-  PackedImageSource(std::shared_ptr<datasets::PackedDataset> d, bool random_flip, uint64_t seed);
-  std::string fingerprint_;
-};
-
-// A prepared directory when `path` holds manifest.json, another directory as an image folder,
-// else an .npz.
-std::unique_ptr<DataSource> open_image_source(const std::string& path, int image_size, bool random_flip, uint64_t seed);
 
 }  // namespace repro::core

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 
 namespace repro::core {
 

@@ -13,9 +13,10 @@
 #include <filesystem>
 #include <functional>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
-#include "core/util/sha256.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
+#include "base/util/sha256.h"
+#include "base/util/strings.h"
 
 namespace repro::core {
 
@@ -133,8 +134,7 @@ std::optional<TrainState> find_latest_valid_checkpoint(const std::string& dir, s
     const std::string name = entry.path().filename().string();
     if (const auto step = checkpoint_step(name, "state", ".json")) {
       states.emplace_back(*step, entry.path());
-    } else if (warnings && name.rfind("state", 0) == 0 && name.size() > 10 &&
-               name.compare(name.size() - 5, 5, ".json") == 0) {
+    } else if (warnings && starts_with(name, "state") && name.size() > 10 && ends_with(name, ".json")) {
       warnings->push_back(name + " ignored: not state<step>.json with a step that fits 64 bits");
     }
   }

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "core/train/checkpoint_names.h"
+#include "base/train/checkpoint_names.h"
 
 namespace repro::core {
 

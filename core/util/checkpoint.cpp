@@ -4,9 +4,9 @@
 #include <map>
 #include <sstream>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "core/util/tensor_npy.h"
-#include "core/util/torch_pickle.h"
+#include "base/util/torch_pickle.h"
 
 namespace repro::core {
 

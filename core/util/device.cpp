@@ -4,7 +4,8 @@
 
 #include <thread>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
+#include "base/util/strings.h"
 
 namespace repro::core {
 
@@ -20,7 +21,7 @@ DeviceInfo select_device(const std::string& requested, const std::string& option
     info.device = has_cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   } else if (requested == "cpu") {
     info.device = torch::kCPU;
-  } else if (requested == "cuda" || requested.rfind("cuda:", 0) == 0) {
+  } else if (requested == "cuda" || starts_with(requested, "cuda:")) {
     if (!has_cuda)
       throw ConfigError("", option,
                         "'" + requested + "' requested but CUDA is not available (this LibTorch build " +

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 
 namespace repro::core {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "core/util/npy.h"
+#include "base/util/npy.h"
 
 namespace repro::core {
 

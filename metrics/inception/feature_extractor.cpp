@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "metrics/tf1_resize.h"
 
 namespace repro::metrics {

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "metrics/inception/feature_network.h"
+#include "metrics/feature_network.h"
 #include "metrics/inception/fid_inception.h"
 #include "metrics/inception/inception_weights.h"
 

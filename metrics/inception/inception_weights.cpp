@@ -8,20 +8,17 @@
 #include <filesystem>
 #include <map>
 
-#include "core/util/errors.h"
-#include "core/util/sha256.h"
-#include "core/util/torch_pickle.h"
-#include "core/util/zip_archive.h"
+#include "base/util/errors.h"
+#include "base/util/sha256.h"
+#include "base/util/strings.h"
+#include "base/util/torch_pickle.h"
+#include "base/util/zip_archive.h"
 
 namespace repro::metrics {
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::string native_name(std::string key) {
-  while (key.rfind("module.", 0) == 0) key = key.substr(7);
+  while (starts_with(key, "module.")) key = key.substr(7);
   return key;
 }
 
@@ -110,7 +107,7 @@ std::string list_first(const std::vector<std::string>& names, size_t k = 5) {
 void assign_by_name(FidInceptionV3& net, const std::map<std::string, torch::Tensor>& source, const std::string& path) {
   std::map<std::string, torch::Tensor> mapped;
   const bool nvidia = std::any_of(source.begin(), source.end(),
-                                  [](const auto& kv) { return native_name(kv.first).rfind("layers.", 0) == 0; });
+                                  [](const auto& kv) { return starts_with(native_name(kv.first), "layers."); });
   for (const auto& [key, tensor] : source) {
     const std::string name = native_name(key);
     auto renamed = nvidia ? nvidia_to_pytorch_fid(name) : std::nullopt;
@@ -170,7 +167,7 @@ std::optional<std::string> nvidia_to_pytorch_fid(const std::string& key) {
   static const std::map<std::string, std::string> tensors = {
       {"weight", "conv.weight"}, {"beta", "bn.bias"}, {"mean", "bn.running_mean"}, {"var", "bn.running_var"}};
   const std::string prefix = "layers.";
-  if (key.rfind(prefix, 0) != 0) return std::nullopt;
+  if (!starts_with(key, prefix)) return std::nullopt;
   const std::string rest = key.substr(prefix.size());
   const auto last = rest.rfind('.');
   if (last == std::string::npos) return std::nullopt;
@@ -182,7 +179,7 @@ std::optional<std::string> nvidia_to_pytorch_fid(const std::string& key) {
   const auto b = nvidia_blocks().find(block);
   if (b == nvidia_blocks().end()) return std::nullopt;
   if (dot == std::string::npos) {
-    if (block.rfind("conv", 0) != 0) return std::nullopt;  // a mixed block holds no tensor itself
+    if (!starts_with(block, "conv")) return std::nullopt;  // a mixed block holds no tensor itself
     return b->second + "." + tensor->second;
   }
   const auto& branches = nvidia_branches(block);
@@ -281,7 +278,7 @@ FidInceptionV3 load_fid_inception(const std::string& spec, InceptionWeightsInfo*
   const std::string random_prefix = std::string(kRandomInception) + ":";
   if (spec == kRandomInception) {
     loaded = init_random_inception(net);
-  } else if (spec.rfind(random_prefix, 0) == 0) {
+  } else if (starts_with(spec, random_prefix)) {
     const std::string seed = spec.substr(random_prefix.size());
     if (seed.empty() || seed.size() > 19 || seed.find_first_not_of("0123456789") != std::string::npos) {
       throw ConfigError("features", "features", "expected random-inception:SEED with a decimal seed, got " + spec);

@@ -1,6 +1,6 @@
 #pragma once
 // Weights for FidInceptionV3: a TorchScript file (torch::jit::load), a torch.save state dict in the zip
-// format (pytorch-fid's .pth, read torch-free by core/util/torch_pickle.h), or seeded random weights.
+// format (pytorch-fid's .pth, read torch-free by base/util/torch_pickle.h), or seeded random weights.
 //
 // Name mapping (file key -> native key): identity on pytorch-fid's state-dict keys
 // (`Conv2d_1a_3x3.conv.weight`, `Conv2d_1a_3x3.bn.{weight,bias,running_mean,running_var}`,

@@ -1,11 +1,12 @@
 #pragma once
-// Tasks as child processes of this one (Boost.Process), limited by a pool of slots.
+// Tasks as child processes of this one (base/util/process.h), limited by a pool of slots.
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "runner/executor/executor.h"
+#include "runner/executor/slot_pool.h"
 
 namespace repro::runner {
 
@@ -61,7 +62,7 @@ class LocalExecutor : public Executor {
   struct Child;
   LocalExecutorOptions options_;
   std::string host_;
-  std::vector<bool> gpu_busy_;  // parallel to options_.gpus
+  SlotPool pool_;
   std::vector<std::unique_ptr<Child>> children_;
 };
 

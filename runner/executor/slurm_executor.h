@@ -3,16 +3,17 @@
 // one job array for tasks launched together (launch_batch) with equal sbatch options, one
 // `squeue` call per poll for all jobs, `scancel` to stop. Does not depend on accounting (sacct):
 // the wrapper writes the task's exit status, start and end times and a heartbeat into a status
-// file next to the task's log. Usage and policy: docs/runner.md, "Slurm".
+// file next to the task's log (slurm_script.h); what Slurm's queue says is read in slurm_queue.h.
+// Usage and policy: docs/runner.md, "Slurm".
 #include <chrono>
 #include <map>
 #include <memory>
-#include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "runner/executor/executor.h"
+#include "runner/executor/slurm_queue.h"
+#include "runner/executor/slurm_script.h"
 
 namespace repro::runner {
 
@@ -70,54 +71,6 @@ struct SlurmExecutorOptions {
   std::string scancel = "scancel";
 };
 
-// The files of one attempt, next to its log (<name>.log -> <name>.status, <name>.sbatch, and for
-// an array element <name>.array: the array's job name and the element's index, which adopt()
-// checks).
-std::string slurm_status_path(const std::string& log_path);
-std::string slurm_script_path(const std::string& log_path);
-std::string slurm_array_marker_path(const std::string& log_path);
-
-// A job array's files, next to its first element's log: <name>.array-manifest (bash: the array
-// `repro_scripts` of the elements' batch scripts, index by index, every path single-quoted) and
-// <name>.array-sbatch (the script sbatch runs for every element: it picks its batch script from
-// the manifest by SLURM_ARRAY_TASK_ID and execs it).
-std::string slurm_array_manifest_path(const std::string& first_log_path);
-std::string slurm_array_script_path(const std::string& first_log_path);
-std::string slurm_array_script(const std::string& manifest_path);
-
-// The JobArrayID field of a squeue row: "123" (a job), "123_4" (an array element that has started
-// or ended) or "123_[5-7,9%2]" (elements still pending, in one row; "%2" is the array's cap); a
-// range cut short (no closing ']', as squeue prints it past SLURM_BITSTR_LEN) sets `truncated`.
-struct SlurmQueueId {
-  std::string base;              // "123"
-  std::vector<std::string> ids;  // "123", or "123_4", or "123_5", "123_6", "123_7", "123_9"
-  bool truncated = false;
-};
-// Empty ids when `field` is not one of those forms.
-SlurmQueueId parse_slurm_queue_id(const std::string& field);
-
-// What the job wrapper wrote: key=value lines, replaced atomically (temp file + rename).
-struct SlurmJobStatus {
-  std::string job_id;
-  std::string host;
-  int restarts = 0;             // SLURM_RESTART_COUNT: times the job was requeued
-  std::optional<double> start;  // unix seconds, when the wrapper started (this run of the job)
-  std::optional<double> heartbeat;
-  std::optional<double> end;  // set once the task has exited
-  std::optional<int> exit;    // the task's status as a shell reports it: code, or 128 + signal
-};
-
-// Reads a status file; nullopt when it does not exist (yet) or cannot be read.
-std::optional<SlurmJobStatus> read_slurm_job_status(const std::string& path);
-
-// The batch script for a request: bash, every value single-quoted (no shell injection from task
-// names, paths or environment values), the task run in the background under a wrapper that keeps
-// the status file. Throws IoError for an environment variable name that is not a shell identifier.
-std::string slurm_batch_script(const LaunchRequest& request, const std::string& status_path, double heartbeat_s);
-
-// The shell's single-quoted form of any string: 'it'\''s'.
-std::string shell_quote(const std::string& s);
-
 class SlurmExecutor : public Executor {
  public:
   // Throws ConfigError when sbatch, squeue or scancel is not found on PATH (`--executor slurm`
@@ -160,22 +113,21 @@ class SlurmExecutor : public Executor {
 
  private:
   struct Job;
-  struct QueueRow;
-  // One squeue call for the jobs (an element: its array) of `ids`, rows by JOBID or JOBID_INDEX
-  // (pending ranges expanded); `unsure`: the arrays whose pending range squeue cut short (their
-  // elements without a row may still be pending). False when squeue failed (nothing can be
-  // concluded this time).
-  bool query(const std::vector<std::string>& ids, std::map<std::string, QueueRow>* rows,
-             std::set<std::string>* unsure) const;
   // The attempt's files (log truncated, status removed, batch script) and its Job, not submitted.
   std::unique_ptr<Job> prepare(const LaunchRequest& request) const;
   // sbatch's options for a request, without --job-name, --array and the script: requests with
   // equal options can share one array.
   std::vector<std::string> sbatch_options(const LaunchRequest& request) const;
-  // Submits `group` (indices into `requests`, two or more) as one array; fills their results.
+  // Submits `group` (indices into `requests`) as one array, a lone request (or the one element
+  // whose files could be written) as a plain job; fills their results.
   void launch_array(const std::vector<LaunchRequest>& requests, const std::vector<size_t>& group,
                     std::vector<LaunchResult>* results);
-  Finished finished_from(const Job& job, const QueueRow* row) const;
+  // sbatch for a request or an array: the job id; IoError when sbatch fails.
+  std::string submit(const std::string& job_name, const std::vector<std::string>& extra_options,
+                     const LaunchRequest& options_of, const std::string& script, const std::string& what) const;
+  // A job still pending or running: SIGTERM at its timeout, the kill once kill_grace_s has passed.
+  void enforce_timeout(Job& job, std::chrono::steady_clock::time_point now);
+  Finished finished_from(const Job& job, const SlurmQueueRow* row) const;
   // scancel for the jobs: --full --signal=TERM for running ones, plain (removal, or a kill with
   // `force`) for the others; one call per kind and per 500 ids.
   void signal_jobs(const std::vector<const Job*>& jobs, bool force) const;

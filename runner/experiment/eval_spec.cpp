@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <set>
 
-#include "core/util/errors.h"
-#include "runner/config/strict_yaml.h"
+#include "base/util/errors.h"
+#include "config/strict_yaml.h"
 
 namespace repro::runner {
 

@@ -6,9 +6,10 @@
 #include <set>
 #include <unordered_map>
 
-#include "core/util/errors.h"
-#include "runner/config/strict_yaml.h"
-#include "runner/config/train_identity.h"
+#include "base/util/errors.h"
+#include "base/util/strings.h"
+#include "config/strict_yaml.h"
+#include "config/train_identity.h"
 #include "runner/experiment/yaml_merge.h"
 
 namespace repro::runner {
@@ -17,11 +18,10 @@ namespace {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
-std::string join(const Labels& labels) {
+// "axis=label axis=label", or "(base)" for the run without axes.
+std::string label_text(const Labels& labels) {
   if (labels.empty()) return "(base)";
-  std::string s;
-  for (const auto& [a, l] : labels) s += (s.empty() ? "" : " ") + a + "=" + l;
-  return s;
+  return join(labels, " ", [](const auto& al) { return al.first + "=" + al.second; });
 }
 
 // "axis=l1,l2" -> (axis, {l1, l2}), checked against the file's axes.
@@ -32,21 +32,15 @@ std::pair<std::string, std::set<std::string>> parse_only(const ExperimentFile& f
   const Axis* a = nullptr;
   for (const auto& x : f.axes) a = x.name == axis ? &x : a;
   if (!a) {
-    std::string names;
-    for (const auto& x : f.axes) names += (names.empty() ? "" : ", ") + x.name;
+    const std::string names = join(f.axes, ", ", [](const Axis& x) { return x.name; });
     throw ConfigError("--only", text, "no axis '" + axis + "' in " + f.path + " (axes: " + names + ")");
   }
   std::set<std::string> labels;
-  size_t start = eq + 1;
-  while (true) {
-    const auto comma = text.find(',', start);
-    const std::string label = text.substr(start, comma - start);
+  for (const std::string& label : split(std::string_view(text).substr(eq + 1), ',')) {
     bool known = false;
     for (const auto& v : a->values) known |= v.label == label;
     if (!known) throw ConfigError("--only", text, "axis " + axis + " has no value '" + label + "'");
     labels.insert(label);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
   }
   return {axis, labels};
 }
@@ -198,7 +192,7 @@ PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels
   }
   for (const auto& [keys, value] : frag.sets) cfg = with_value(cfg, keys, value);
   run.config = cfg;
-  const std::string where = f.path + " (run " + join(labels) + ")";
+  const std::string where = f.path + " (run " + label_text(labels) + ")";
   const std::string& base_dir = frag.base_dir;
   // The training file is the config without eval:, read by the same strict reader as `repro train`
   // (section by section, each distinct section once) from fresh yaml-cpp nodes of its own; one
@@ -253,18 +247,19 @@ PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels
   return run;
 }
 
-}  // namespace
+using OnlyFilters = std::map<std::string, std::set<std::string>>;  // axis -> labels --only keeps
 
-std::string PlannedRun::label_string() const { return join(labels); }
-nlohmann::json PlannedRun::identity() const { return nlohmann::json::parse(identity_json); }
-
-Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, const std::vector<std::string>& only) {
-  std::map<std::string, std::set<std::string>> filters;
+OnlyFilters parse_only_filters(const ExperimentFile& f, const std::vector<std::string>& only) {
+  OnlyFilters filters;
   for (const auto& o : only) {
     auto [axis, labels] = parse_only(f, o);
     filters[axis].insert(labels.begin(), labels.end());
   }
-  // The product, the first axis varying slowest.
+  return filters;
+}
+
+// The product, the first axis varying slowest.
+std::vector<Labels> matrix_product(const ExperimentFile& f) {
   std::vector<Labels> combos{{}};
   for (const auto& axis : f.axes) {
     std::vector<Labels> next;
@@ -276,19 +271,31 @@ Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, 
       }
     combos = next;
   }
-  auto matches = [](const Labels& l, const std::map<std::string, std::string>& when) {
-    for (const auto& [axis, label] : when) {
-      bool hit = false;
-      for (const auto& [a, x] : l) hit |= a == axis && x == label;
-      if (!hit) return false;
-    }
-    return true;
-  };
-  Expansion out;
+  return combos;
+}
+
+// Whether the cell has every (axis, label) of `when`.
+bool matches(const Labels& l, const std::map<std::string, std::string>& when) {
+  for (const auto& [axis, label] : when) {
+    bool hit = false;
+    for (const auto& [a, x] : l) hit |= a == axis && x == label;
+    if (!hit) return false;
+  }
+  return true;
+}
+
+// The cells of the file's matrix, with the exclusions that removed cells an only: entry selected.
+struct KeptCells {
   std::vector<Labels> kept;
-  // only: selects (cells outside it are not in the matrix, and not listed as excluded), exclude
-  // removes from the selection, include adds back.
-  std::vector<const Exclusion*> only_excluded_by(f.only.size(), nullptr);
+  std::vector<const Exclusion*> only_excluded_by;  // [only entry]: the first exclusion of one of its cells
+};
+
+// only: selects (cells outside it are not in the matrix, and not listed as excluded), exclude
+// removes from the selection, include adds back.
+KeptCells keep_cells(const ExperimentFile& f, const std::vector<Labels>& combos,
+                     std::vector<std::pair<std::string, std::string>>& excluded) {
+  KeptCells out;
+  out.only_excluded_by.assign(f.only.size(), nullptr);
   for (const auto& c : combos) {
     std::vector<size_t> selected_by;
     for (size_t i = 0; i < f.only.size(); ++i)
@@ -298,39 +305,52 @@ Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, 
     for (const auto& e : f.exclude)
       if (!ex && matches(c, e.when)) ex = &e;
     if (ex) {
-      out.excluded.emplace_back(join(c), ex->reason);
+      excluded.emplace_back(label_text(c), ex->reason);
       for (auto i : selected_by)
-        if (!only_excluded_by[i]) only_excluded_by[i] = ex;
+        if (!out.only_excluded_by[i]) out.only_excluded_by[i] = ex;
       continue;
     }
-    kept.push_back(c);
+    out.kept.push_back(c);
   }
   for (const auto& inc : f.include) {
     Labels l;
     for (const auto& axis : f.axes) l.emplace_back(axis.name, inc.at(axis.name));
-    if (std::find(kept.begin(), kept.end(), l) == kept.end()) kept.push_back(l);
+    if (std::find(out.kept.begin(), out.kept.end(), l) == out.kept.end()) out.kept.push_back(l);
   }
-  // An only: entry whose every cell is excluded (and none included back) contradicts the file.
+  return out;
+}
+
+// An only: entry whose every cell is excluded (and none included back) contradicts the file.
+void check_only_entries_kept(const ExperimentFile& f, const KeptCells& cells) {
   for (size_t i = 0; i < f.only.size(); ++i) {
     bool any = false;
-    for (const auto& c : kept) any = any || matches(c, f.only[i].labels);
+    for (const auto& c : cells.kept) any = any || matches(c, f.only[i].labels);
     if (!any)
       throw ConfigError(f.only[i].where, "only[" + std::to_string(i) + "]",
-                        "selects no cell: every cell it names is excluded (exclude at " + only_excluded_by[i]->where +
-                            ": " + only_excluded_by[i]->reason + ")");
+                        "selects no cell: every cell it names is excluded (exclude at " +
+                            cells.only_excluded_by[i]->where + ": " + cells.only_excluded_by[i]->reason + ")");
   }
+}
+
+bool passes_filters(const Labels& cell, const OnlyFilters& filters) {
+  bool selected = true;
+  for (const auto& [axis, labels] : filters)
+    for (const auto& [a, l] : cell)
+      if (a == axis && !labels.count(l)) selected = false;
+  return selected;
+}
+
+std::vector<PlannedRun> plan_runs(const ExperimentFile& f, const std::vector<std::string>& sets,
+                                  const std::vector<Labels>& kept, const OnlyFilters& filters) {
+  std::vector<PlannedRun> runs;
   std::map<std::string, std::string> by_id;
   const Fragments frag = fragments_of(f, sets);
   SectionCache sections;
   EvalCache evals;
   std::string eval_json;
-  out.runs.reserve(kept.size());
+  runs.reserve(kept.size());
   for (const auto& c : kept) {
-    bool selected = true;
-    for (const auto& [axis, labels] : filters)
-      for (const auto& [a, l] : c)
-        if (a == axis && !labels.count(l)) selected = false;
-    if (!selected) continue;
+    if (!passes_filters(c, filters)) continue;
     PlannedRun run = plan_run(f, frag, c, sections, evals, eval_json);
     // Cells may share a training run (an axis over eval settings), but not be the same cell.
     const std::string key = run.run_id + "/" + std::to_string(run.train.train.iterations) + eval_json;
@@ -339,16 +359,20 @@ Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, 
       throw ConfigError(f.path, "matrix",
                         "runs " + it->second + " and " + run.label_string() + " have the same config (run " +
                             run.run_id + "): an axis value that changes nothing is a mistake");
-    out.runs.push_back(std::move(run));
+    runs.push_back(std::move(run));
   }
-  // Cells sharing a run train it once, to the longest length, saving every save_interval of the
-  // first such cell (the train task's config): every checkpoint a cell evaluates must exist then.
+  return runs;
+}
+
+// Cells sharing a run train it once, to the longest length, saving every save_interval of the
+// first such cell (the train task's config): every checkpoint a cell evaluates must exist then.
+void check_eval_checkpoints(const ExperimentFile& f, const std::vector<PlannedRun>& runs) {
   std::map<std::string, std::pair<int64_t, int64_t>> group;  // run id -> (length, save_interval)
-  for (const auto& r : out.runs) {
+  for (const auto& r : runs) {
     auto [it, fresh] = group.emplace(r.run_id, std::make_pair(r.train.train.iterations, r.train.train.save_interval));
     if (!fresh) it->second.first = std::max(it->second.first, r.train.train.iterations);
   }
-  for (const auto& r : out.runs) {
+  for (const auto& r : runs) {
     if (!r.eval) continue;
     const auto [length, save] = group.at(r.run_id);
     std::vector<int64_t> ks = r.eval->at_iterations;
@@ -359,6 +383,20 @@ Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, 
                           "step " + std::to_string(k) + " has no checkpoint: the run trains to " + std::to_string(length) +
                               " saving every " + std::to_string(save) + " (train.save_interval) steps");
   }
+}
+
+}  // namespace
+
+std::string PlannedRun::label_string() const { return label_text(labels); }
+nlohmann::json PlannedRun::identity() const { return nlohmann::json::parse(identity_json); }
+
+Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, const std::vector<std::string>& only) {
+  const OnlyFilters filters = parse_only_filters(f, only);
+  Expansion out;
+  const KeptCells cells = keep_cells(f, matrix_product(f), out.excluded);
+  check_only_entries_kept(f, cells);
+  out.runs = plan_runs(f, sets, cells.kept, filters);
+  check_eval_checkpoints(f, out.runs);
   return out;
 }
 

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "runner/config/train_config_yaml.h"
+#include "config/train_config_yaml.h"
 #include "runner/experiment/eval_spec.h"
 #include "runner/experiment/experiment_file.h"
 #include "runner/experiment/yaml_merge.h"

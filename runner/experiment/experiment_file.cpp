@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <set>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
-#include "core/util/sha256.h"
-#include "runner/config/strict_yaml.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
+#include "base/util/sha256.h"
+#include "base/util/strings.h"
+#include "config/strict_yaml.h"
 
 namespace repro::runner {
 
@@ -137,19 +138,16 @@ std::map<std::string, std::string> read_combo(const std::string& file, const YAM
     const Axis* axis = nullptr;
     for (const auto& x : axes) axis = x.name == a ? &x : axis;
     if (!axis) {
-      std::string names;
-      for (const auto& x : axes) names += (names.empty() ? "" : ", ") + x.name;
+      const std::string names = join(axes, ", ", [](const Axis& x) { return x.name; });
       fail(file, kv.first, key + "." + a, "no axis named '" + a + "' in matrix (axes: " + names + ")");
     }
     const std::string label = scalar(file, kv.second, key + "." + a);
     bool found = false;
-    std::string labels;
-    for (const auto& v : axis->values) {
-      found |= v.label == label;
-      labels += (labels.empty() ? "" : ", ") + v.label;
-    }
-    if (!found)
+    for (const auto& v : axis->values) found |= v.label == label;
+    if (!found) {
+      const std::string labels = join(axis->values, ", ", [](const AxisValue& v) { return v.label; });
       fail(file, kv.second, key + "." + a, "axis " + a + " has no value '" + label + "' (values: " + labels + ")");
+    }
     combo[a] = label;
   }
   if (complete && combo.size() != axes.size())
@@ -212,6 +210,115 @@ SlurmSettings read_slurm(const std::string& file, const YAML::Node& n) {
   return s;
 }
 
+// matrix: {axis: values, ...}, then seeds: [0, 1] as the axis `seed` over train.seed, last.
+void read_axes(const std::string& path, StrictMap& top, ExperimentFile& f) {
+  YAML::Node matrix = top.raw("matrix");
+  if (matrix && !matrix.IsNull()) {
+    if (!matrix.IsMap()) fail(path, matrix, "matrix", "expected a mapping of axis name: values");
+    for (const auto& kv : matrix) f.axes.push_back(read_axis(path, kv.first.Scalar(), kv.second));
+  }
+  YAML::Node seeds = top.raw("seeds");
+  if (seeds) {
+    for (const auto& a : f.axes)
+      if (a.name == "seed") fail(path, seeds, "seeds", "both seeds: and a matrix axis named seed");
+    YAML::Node axis(YAML::NodeType::Map);
+    axis["key"] = "train.seed";
+    axis["values"] = seeds;
+    f.axes.push_back(read_axis(path, "seed", axis));
+  }
+}
+
+// overrides: {axis.label: config}, naming known axes and labels.
+void read_overrides(const std::string& path, StrictMap& top, ExperimentFile& f) {
+  YAML::Node overrides = top.raw("overrides");
+  if (!overrides || overrides.IsNull()) return;
+  if (!overrides.IsMap()) fail(path, overrides, "overrides", "expected a mapping of axis.label: config");
+  for (const auto& kv : overrides) {
+    const std::string k = kv.first.Scalar();
+    const auto dot = k.find('.');
+    YAML::Node combo(YAML::NodeType::Map);
+    if (dot == std::string::npos) fail(path, kv.first, "overrides." + k, "expected axis.label, e.g. dataset.cifar10");
+    combo[k.substr(0, dot)] = k.substr(dot + 1);
+    read_combo(path, combo, "overrides." + k, f.axes, false);
+    check_sections(path, kv.second, "overrides." + k);
+    f.overrides[k] = kv.second;
+  }
+}
+
+// Every value must set something, directly or through an override.
+void check_values_set_something(const ExperimentFile& f) {
+  for (const auto& a : f.axes)
+    for (const auto& v : a.values)
+      if ((!v.set || v.set.size() == 0) && !f.overrides.count(a.name + "." + v.label))
+        throw ConfigError(v.where, "matrix." + a.name,
+                          "value '" + v.label + "' changes nothing: give the axis a key:, the value a mapping, or "
+                          "add overrides." + a.name + "." + v.label);
+}
+
+// exclude: [{when: {axis: label, ...}, reason: ...}, ...].
+void read_exclusions(const std::string& path, StrictMap& top, ExperimentFile& f) {
+  YAML::Node exclude = top.raw("exclude");
+  if (!exclude || exclude.IsNull()) return;
+  if (!exclude.IsSequence()) fail(path, exclude, "exclude", "expected a list of {when: {...}, reason: ...}");
+  for (size_t i = 0; i < exclude.size(); ++i) {
+    const std::string key = "exclude[" + std::to_string(i) + "]";
+    StrictMap m(exclude[i], path, key);
+    Exclusion e;
+    e.where = line(path, exclude[i]);
+    m.get("reason", e.reason);
+    YAML::Node when = m.raw("when");
+    m.finish();
+    if (!when) fail(path, exclude[i], key + ".when", "missing: the axis labels to exclude");
+    if (e.reason.empty()) fail(path, exclude[i], key + ".reason", "missing: say why these runs are left out");
+    e.when = read_combo(path, when, key + ".when", f.axes, false);
+    f.exclude.push_back(e);
+  }
+}
+
+// An entry inside another (naming the same labels and more) selects nothing new: a mistake, as a
+// duplicate is.
+void check_not_nested(const std::string& path, const YAML::Node& n, const std::string& key, const Selection& s,
+                      const std::vector<Selection>& earlier) {
+  for (size_t j = 0; j < earlier.size(); ++j) {
+    const auto& a = earlier[j].labels;
+    const auto& b = s.labels;
+    const bool a_in_b = std::includes(b.begin(), b.end(), a.begin(), a.end());
+    const bool b_in_a = std::includes(a.begin(), a.end(), b.begin(), b.end());
+    if (a_in_b || b_in_a)
+      fail(path, n, key,
+           a_in_b && b_in_a ? "the same cells as only[" + std::to_string(j) + "]"
+           : a_in_b         ? "inside only[" + std::to_string(j) + "], which already selects every cell it names"
+                            : "holds only[" + std::to_string(j) + "], whose cells it already selects");
+  }
+}
+
+// only: [{axis: label, ...}, ...]: the cells matching any entry.
+void read_only(const std::string& path, StrictMap& top, ExperimentFile& f) {
+  YAML::Node only = top.raw("only");
+  if (!only) return;
+  if (!only.IsSequence() || only.size() == 0)
+    fail(path, only, "only", "expected a non-empty list of {axis: label, ...} (the cells to keep)");
+  for (size_t i = 0; i < only.size(); ++i) {
+    const std::string key = "only[" + std::to_string(i) + "]";
+    Selection s;
+    s.where = line(path, only[i]);
+    s.labels = read_combo(path, only[i], key, f.axes, false);
+    if (s.labels.empty())
+      fail(path, only[i], key, "expected at least one axis: label (an empty entry would select every cell)");
+    check_not_nested(path, only[i], key, s, f.only);
+    f.only.push_back(s);
+  }
+}
+
+// include: [{axis: label, ...}, ...], each naming a label for every axis.
+void read_includes(const std::string& path, StrictMap& top, ExperimentFile& f) {
+  YAML::Node include = top.raw("include");
+  if (!include || include.IsNull()) return;
+  if (!include.IsSequence()) fail(path, include, "include", "expected a list of {axis: label, ...}");
+  for (size_t i = 0; i < include.size(); ++i)
+    f.include.push_back(read_combo(path, include[i], "include[" + std::to_string(i) + "]", f.axes, true));
+}
+
 }  // namespace
 
 SlurmSettings merge_slurm_options(const SlurmSettings& file, const SlurmSettings& cli) {
@@ -256,95 +363,12 @@ ExperimentFile read_experiment_file(const std::string& path) {
     top.fail("name", "an experiment name may hold " + problem);
   f.base = top.raw("base");
   check_sections(path, f.base, "base");
-
-  YAML::Node matrix = top.raw("matrix");
-  if (matrix && !matrix.IsNull()) {
-    if (!matrix.IsMap()) fail(path, matrix, "matrix", "expected a mapping of axis name: values");
-    for (const auto& kv : matrix) f.axes.push_back(read_axis(path, kv.first.Scalar(), kv.second));
-  }
-  // seeds: [0, 1] is the axis `seed` over train.seed, last.
-  YAML::Node seeds = top.raw("seeds");
-  if (seeds) {
-    for (const auto& a : f.axes)
-      if (a.name == "seed") fail(path, seeds, "seeds", "both seeds: and a matrix axis named seed");
-    YAML::Node axis(YAML::NodeType::Map);
-    axis["key"] = "train.seed";
-    axis["values"] = seeds;
-    f.axes.push_back(read_axis(path, "seed", axis));
-  }
-
-  YAML::Node overrides = top.raw("overrides");
-  if (overrides && !overrides.IsNull()) {
-    if (!overrides.IsMap()) fail(path, overrides, "overrides", "expected a mapping of axis.label: config");
-    for (const auto& kv : overrides) {
-      const std::string k = kv.first.Scalar();
-      const auto dot = k.find('.');
-      YAML::Node combo(YAML::NodeType::Map);
-      if (dot == std::string::npos) fail(path, kv.first, "overrides." + k, "expected axis.label, e.g. dataset.cifar10");
-      combo[k.substr(0, dot)] = k.substr(dot + 1);
-      read_combo(path, combo, "overrides." + k, f.axes, false);
-      check_sections(path, kv.second, "overrides." + k);
-      f.overrides[k] = kv.second;
-    }
-  }
-  // Every value must set something, directly or through an override.
-  for (const auto& a : f.axes)
-    for (const auto& v : a.values)
-      if ((!v.set || v.set.size() == 0) && !f.overrides.count(a.name + "." + v.label))
-        throw ConfigError(v.where, "matrix." + a.name,
-                          "value '" + v.label + "' changes nothing: give the axis a key:, the value a mapping, or "
-                          "add overrides." + a.name + "." + v.label);
-
-  YAML::Node exclude = top.raw("exclude");
-  if (exclude && !exclude.IsNull()) {
-    if (!exclude.IsSequence()) fail(path, exclude, "exclude", "expected a list of {when: {...}, reason: ...}");
-    for (size_t i = 0; i < exclude.size(); ++i) {
-      const std::string key = "exclude[" + std::to_string(i) + "]";
-      StrictMap m(exclude[i], path, key);
-      Exclusion e;
-      e.where = line(path, exclude[i]);
-      m.get("reason", e.reason);
-      YAML::Node when = m.raw("when");
-      m.finish();
-      if (!when) fail(path, exclude[i], key + ".when", "missing: the axis labels to exclude");
-      if (e.reason.empty()) fail(path, exclude[i], key + ".reason", "missing: say why these runs are left out");
-      e.when = read_combo(path, when, key + ".when", f.axes, false);
-      f.exclude.push_back(e);
-    }
-  }
-  // only: [{axis: label, ...}, ...]: the cells matching any entry. An entry inside another
-  // (naming the same labels and more) selects nothing new: a mistake, as a duplicate is.
-  YAML::Node only = top.raw("only");
-  if (only) {
-    if (!only.IsSequence() || only.size() == 0)
-      fail(path, only, "only", "expected a non-empty list of {axis: label, ...} (the cells to keep)");
-    for (size_t i = 0; i < only.size(); ++i) {
-      const std::string key = "only[" + std::to_string(i) + "]";
-      Selection s;
-      s.where = line(path, only[i]);
-      s.labels = read_combo(path, only[i], key, f.axes, false);
-      if (s.labels.empty())
-        fail(path, only[i], key, "expected at least one axis: label (an empty entry would select every cell)");
-      for (size_t j = 0; j < f.only.size(); ++j) {
-        const auto& a = f.only[j].labels;
-        const auto& b = s.labels;
-        const bool a_in_b = std::includes(b.begin(), b.end(), a.begin(), a.end());
-        const bool b_in_a = std::includes(a.begin(), a.end(), b.begin(), b.end());
-        if (a_in_b || b_in_a)
-          fail(path, only[i], key,
-               a_in_b && b_in_a ? "the same cells as only[" + std::to_string(j) + "]"
-               : a_in_b         ? "inside only[" + std::to_string(j) + "], which already selects every cell it names"
-                                : "holds only[" + std::to_string(j) + "], whose cells it already selects");
-      }
-      f.only.push_back(s);
-    }
-  }
-  YAML::Node include = top.raw("include");
-  if (include && !include.IsNull()) {
-    if (!include.IsSequence()) fail(path, include, "include", "expected a list of {axis: label, ...}");
-    for (size_t i = 0; i < include.size(); ++i)
-      f.include.push_back(read_combo(path, include[i], "include[" + std::to_string(i) + "]", f.axes, true));
-  }
+  read_axes(path, top, f);
+  read_overrides(path, top, f);
+  check_values_set_something(f);
+  read_exclusions(path, top, f);
+  read_only(path, top, f);
+  read_includes(path, top, f);
   f.report = top.raw("report");
   f.slurm = read_slurm(path, top.raw("slurm"));
   top.finish();

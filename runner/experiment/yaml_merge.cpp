@@ -1,6 +1,7 @@
 #include "runner/experiment/yaml_merge.h"
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
+#include "base/util/strings.h"
 
 namespace repro::runner {
 
@@ -181,8 +182,7 @@ const std::string* ScalarTexts::text(const std::string& scalar, Place place) {
     }
     const std::string all = out.good() ? out.c_str() : "";
     std::optional<std::string> text;
-    if (all.size() > before.size() + after.size() && all.compare(0, before.size(), before) == 0 &&
-        all.compare(all.size() - after.size(), after.size(), after) == 0) {
+    if (all.size() > before.size() + after.size() && starts_with(all, before) && ends_with(all, after)) {
       text = all.substr(before.size(), all.size() - before.size() - after.size());
       if (text->find('\n') != std::string::npos) text.reset();
     }
@@ -261,8 +261,8 @@ std::string emitted(const ConfigTree& tree, ScalarTexts& texts) {
 
 ConfigError relocated(const ConfigError& e, const ConfigTree& root, const std::string& where) {
   const std::string prefix = where + ":";
-  if (std::string(e.what()).compare(0, prefix.size(), prefix) != 0 || !root) return e;
-  const bool unknown_key = e.detail().compare(0, 11, "unknown key") == 0;
+  if (!starts_with(e.what(), prefix) || !root) return e;
+  const bool unknown_key = starts_with(e.detail(), "unknown key");
   const std::string& path = e.key_path();
   const ConfigNode* node = root.get();
   YAML::Mark mark = node->mark;

@@ -1,7 +1,6 @@
 #include "runner/orchestrate/cancel.h"
 
-#include <SQLiteCpp/Statement.h>
-
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -9,18 +8,21 @@
 #include <set>
 #include <thread>
 
-#include "core/util/errors.h"
-#include "runner/orchestrate/orchestrator.h"
+#include "base/util/errors.h"
+#include "base/util/strings.h"
+#include "runner/orchestrate/leftover_task.h"
 #include "runner/orchestrate/project_lock.h"
-#include "runner/store/cancel_requests.h"
-#include "runner/store/queries.h"
-#include "runner/store/records.h"
-#include "runner/store/transaction.h"
+#include "runner/orchestrate/task_files.h"
+#include "store/cancel_requests.h"
+#include "store/lookups.h"
+#include "store/queries.h"
+#include "store/records.h"
+#include "store/transaction.h"
 
 namespace repro::runner {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -29,12 +31,8 @@ std::chrono::duration<double> seconds(double s) { return std::chrono::duration<d
 // The project directory the runs live in: <project>/runs/<run_id> is recorded for each.
 std::string project_dir_of(Store& store, const CancelTarget& target, const std::string& fallback) {
   std::set<std::string> dirs;
-  SQLite::Statement q(store.db(), "SELECT run_dir FROM runs WHERE run_id = ?1");
-  for (const auto& id : target.run_ids) {
-    q.bind(1, id);
-    if (q.executeStep()) dirs.insert(fs::path(q.getColumn(0).getString()).parent_path().parent_path().string());
-    q.reset();
-  }
+  for (const auto& id : target.run_ids)
+    if (const auto run_dir = stored_run_dir(store, id)) dirs.insert(fs::path(*run_dir).parent_path().parent_path().string());
   if (dirs.size() > 1)
     throw ConfigError(store.path(), target.name,
                       "its runs live in " + std::to_string(dirs.size()) + " project directories (" + *dirs.begin() +
@@ -51,19 +49,11 @@ struct TaskRef {
 };
 
 std::vector<TaskRef> tasks_of(Store& store, const std::string& run_id) {
-  SQLite::Statement q(store.db(),
-                      "SELECT t.task_id, t.state, r.run_dir FROM tasks t JOIN runs r ON r.run_id = t.run_id "
-                      "WHERE t.run_id = ?1 ORDER BY t.rowid");
-  q.bind(1, run_id);
+  const std::optional<std::string> run_dir = stored_run_dir(store, run_id);
   std::vector<TaskRef> out;
-  while (q.executeStep()) {
-    TaskRef t;
-    t.task_id = q.getColumn(0).getString();
-    t.run_id = run_id;
-    t.state = parse_task_state(q.getColumn(1).getString());
-    t.task_file = task_file_of(q.getColumn(2).getString(), t.task_id);
-    out.push_back(std::move(t));
-  }
+  if (!run_dir) return out;
+  for (auto& [task_id, state] : task_states_of_run(store, run_id))
+    out.push_back(TaskRef{task_id, run_id, state, task_file_of(*run_dir, task_id)});
   return out;
 }
 
@@ -78,39 +68,43 @@ struct Counts {
   int cancelled = 0, stopped = 0;
 };
 
-// Carries out the requests for `run_ids` while this process holds the project lock (no
-// orchestrator alive). Returns what was done per run.
-std::map<std::string, Counts> cancel_directly(Store& store, const std::vector<std::string>& run_ids,
-                                              const CancelOptions& o, CancelReport& report) {
+// What a killed orchestrator left running in the runs: the tasks recorded as running and their
+// open attempts.
+struct Leftovers {
   struct Open {
     TaskRef task;
     AttemptRecord attempt;
   };
   std::vector<TaskRef> running;
   std::vector<Open> open;
-  bool any_slurm = false;
+  bool any_slurm = false;  // an open attempt is a Slurm job
+};
+
+Leftovers leftovers_of(Store& store, const std::vector<std::string>& run_ids) {
+  Leftovers l;
   for (const auto& run_id : run_ids)
     for (auto& t : tasks_of(store, run_id)) {
       if (t.state != TaskState::kRunning) continue;
       for (const auto& a : attempts_of_task(store, t.task_id))
         if (!a.ended) {
-          open.push_back({t, a});
-          any_slurm |= a.executor == ExecutorKind::kSlurm && !a.job_id.empty();
+          l.open.push_back({t, a});
+          l.any_slurm |= a.executor == ExecutorKind::kSlurm && !a.job_id.empty();
         }
-      running.push_back(std::move(t));
+      l.running.push_back(std::move(t));
     }
-  // Before anything changes: without Slurm's programs the jobs could not be stopped.
-  std::unique_ptr<SlurmExecutor> slurm;
-  if (any_slurm) slurm = std::make_unique<SlurmExecutor>(o.slurm);
+  return l;
+}
 
-  std::map<std::string, Counts> counts;
-  for (const auto& run_id : run_ids) counts[run_id].cancelled = cancel_waiting_tasks(store, run_id);
+// Slurm jobs being stopped: executor key (task id) -> task, attempt.
+using InFlight = std::map<std::string, std::pair<TaskRef, int>>;
 
-  // Leftover processes of a dead orchestrator (they got SIGTERM from PR_SET_PDEATHSIG and may be
-  // checkpointing) are waited for, so that a later `repro run` never runs beside one; Slurm jobs
-  // outlive their orchestrator and are stopped through the executor (adopt, then cancel).
-  std::map<std::string, std::pair<TaskRef, int>> in_flight;  // executor key (task id) -> task, attempt
-  for (const auto& [t, a] : open) {
+// Leftover processes of a dead orchestrator (they got SIGTERM from PR_SET_PDEATHSIG and may be
+// checkpointing) are waited for, so that a later `repro run` never runs beside one, and their
+// attempts closed; Slurm jobs outlive their orchestrator and are stopped through the executor
+// (adopt, then cancel): those are returned, still to be waited for.
+InFlight stop_open_attempts(Store& store, const Leftovers& leftovers, SlurmExecutor* slurm, const CancelOptions& o) {
+  InFlight in_flight;
+  for (const auto& [t, a] : leftovers.open) {
     if (a.executor == ExecutorKind::kSlurm && slurm && !a.job_id.empty() &&
         slurm->adopt(t.task_id, a.job_id, a.log_path)) {
       slurm->cancel(t.task_id, o.force);
@@ -124,41 +118,59 @@ std::map<std::string, Counts> cancel_directly(Store& store, const std::vector<st
     }
     end_attempt(store, t.task_id, a.attempt, AttemptEnd{std::nullopt, reason, std::nullopt});
   }
-  std::set<std::string> waiting;  // tasks whose Slurm job has not ended
-  for (const auto& [key, ref] : in_flight) waiting.insert(ref.first.task_id);
-  for (const auto& t : running) {
-    if (waiting.count(t.task_id)) continue;
+  return in_flight;
+}
+
+// Waits for the scancelled jobs to end, killing them after the kill grace; each that ends has its
+// attempt closed and its task cancelled. Jobs still there end_wait_s after the kill are left to the
+// next `repro run` (report.unfinished_jobs).
+void wait_for_jobs(Store& store, SlurmExecutor& slurm, const InFlight& in_flight, const CancelOptions& o,
+                   std::map<std::string, Counts>& counts, CancelReport& report) {
+  const auto start = SteadyClock::now();
+  bool forced = o.force;
+  auto forced_at = start;
+  while (slurm.running() > 0) {
+    for (const Finished& f : slurm.poll()) {
+      const auto& [t, attempt] = in_flight.at(f.key);
+      AttemptEnd end{f.exit_code, kCancelledByRequest, std::nullopt};
+      if (f.signal) end.reason += " (signal " + std::to_string(*f.signal) + ")";
+      end_attempt(store, t.task_id, attempt, end);
+      set_cancelled(store, t);
+      ++counts[t.run_id].stopped;
+      ++report.slurm_jobs;
+    }
+    if (slurm.running() == 0) break;
+    const auto now = SteadyClock::now();
+    if (!forced && now - start >= seconds(o.kill_grace_s)) {
+      forced = true;
+      forced_at = now;
+      slurm.stop_all(true);
+    } else if (forced && now - forced_at >= seconds(o.end_wait_s)) {
+      report.unfinished_jobs = slurm.running();
+      break;
+    }
+    std::this_thread::sleep_for(seconds(o.poll_s));
+  }
+}
+
+// Carries out the requests for `run_ids` while this process holds the project lock (no
+// orchestrator alive). Returns what was done per run.
+std::map<std::string, Counts> cancel_directly(Store& store, const std::vector<std::string>& run_ids,
+                                              const CancelOptions& o, CancelReport& report) {
+  const Leftovers leftovers = leftovers_of(store, run_ids);
+  // Before anything changes: without Slurm's programs the jobs could not be stopped.
+  std::unique_ptr<SlurmExecutor> slurm;
+  if (leftovers.any_slurm) slurm = std::make_unique<SlurmExecutor>(o.slurm);
+
+  std::map<std::string, Counts> counts;
+  for (const auto& run_id : run_ids) counts[run_id].cancelled = cancel_waiting_tasks(store, run_id);
+  const InFlight in_flight = stop_open_attempts(store, leftovers, slurm.get(), o);
+  for (const auto& t : leftovers.running) {
+    if (in_flight.count(t.task_id)) continue;  // its Slurm job has not ended yet
     set_cancelled(store, t);
     ++counts[t.run_id].stopped;
   }
-
-  if (slurm) {
-    const auto start = Clock::now();
-    bool forced = o.force;
-    auto forced_at = start;
-    while (slurm->running() > 0) {
-      for (const Finished& f : slurm->poll()) {
-        const auto& [t, attempt] = in_flight.at(f.key);
-        AttemptEnd end{f.exit_code, kCancelledByRequest, std::nullopt};
-        if (f.signal) end.reason += " (signal " + std::to_string(*f.signal) + ")";
-        end_attempt(store, t.task_id, attempt, end);
-        set_cancelled(store, t);
-        ++counts[t.run_id].stopped;
-        ++report.slurm_jobs;
-      }
-      if (slurm->running() == 0) break;
-      const auto now = Clock::now();
-      if (!forced && now - start >= seconds(o.kill_grace_s)) {
-        forced = true;
-        forced_at = now;
-        slurm->stop_all(true);
-      } else if (forced && now - forced_at >= seconds(o.end_wait_s)) {
-        report.unfinished_jobs = slurm->running();
-        break;
-      }
-      std::this_thread::sleep_for(seconds(o.poll_s));
-    }
-  }
+  if (slurm) wait_for_jobs(store, *slurm, in_flight, o, counts, report);
   for (const auto& run_id : run_ids) refresh_run_status(store, run_id);
   return counts;
 }
@@ -170,27 +182,16 @@ CancelTarget resolve_cancel_target(Store& store, const std::string& name) {
   target.name = name;
   if (name.empty())
     throw ConfigError("repro cancel", "EXPERIMENT_OR_RUN", "expected an experiment name or a run id, got ''");
-  SQLite::Statement experiment(store.db(), "SELECT count(*) FROM experiments WHERE name = ?1");
-  experiment.bind(1, name);
-  experiment.executeStep();
-  if (experiment.getColumn(0).getInt64() > 0) {
+  if (experiment_exists(store, name)) {
     target.experiment = name;
-    SQLite::Statement runs(store.db(),
-                           "SELECT run_id FROM experiment_runs WHERE experiment = ?1 ORDER BY position, run_id");
-    runs.bind(1, name);
-    while (runs.executeStep()) target.run_ids.push_back(runs.getColumn(0).getString());
+    target.run_ids = run_ids_of_experiment(store, name);
     if (target.run_ids.empty())
       throw ConfigError("repro cancel", "EXPERIMENT_OR_RUN",
                         "experiment '" + name + "' in " + store.path() + " has no runs");
     return target;
   }
   // An exact run id, else the runs it is a prefix of (an exact id sorts first among them).
-  SQLite::Statement runs(store.db(),
-                         "SELECT run_id FROM runs WHERE substr(run_id, 1, length(?1)) = ?1 "
-                         "ORDER BY run_id != ?1, run_id LIMIT 6");
-  runs.bind(1, name);
-  std::vector<std::string> found;
-  while (runs.executeStep()) found.push_back(runs.getColumn(0).getString());
+  const std::vector<std::string> found = run_ids_starting_with(store, name, 6);
   if (!found.empty() && (found[0] == name || found.size() == 1)) {
     target.run_ids = {found[0]};
     return target;
@@ -198,8 +199,7 @@ CancelTarget resolve_cancel_target(Store& store, const std::string& name) {
   if (found.empty())
     throw ConfigError("repro cancel", "EXPERIMENT_OR_RUN",
                       "no experiment or run '" + name + "' in " + store.path() + " (`repro status` lists them)");
-  std::string list;
-  for (size_t i = 0; i < found.size() && i < 5; ++i) list += (i ? ", " : "") + found[i];
+  const std::string list = join({found.begin(), found.begin() + std::min<size_t>(found.size(), 5)}, ", ");
   throw ConfigError("repro cancel", "EXPERIMENT_OR_RUN",
                     "'" + name + "' is the start of several run ids (" + list + (found.size() > 5 ? ", ..." : "") +
                         "); give more of it");
@@ -237,7 +237,7 @@ CancelReport cancel_runs(Store& store, const CancelTarget& target, const CancelO
     for (const auto& run_id : target.run_ids) requests[run_id] = put_cancel_request(store, run_id, options.force);
     tx.commit();
   }
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   while (true) {
     std::vector<std::string> waiting;
     for (auto& [run_id, id] : requests) {
@@ -260,7 +260,7 @@ CancelReport cancel_runs(Store& store, const CancelTarget& target, const CancelO
                             counts.at(run_id).stopped);
       break;
     }
-    if (Clock::now() - start >= seconds(options.ack_wait_s)) {
+    if (SteadyClock::now() - start >= seconds(options.ack_wait_s)) {
       report.waiting = true;
       break;
     }

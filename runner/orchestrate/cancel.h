@@ -1,7 +1,7 @@
 #pragma once
 // `repro cancel EXPERIMENT_OR_RUN`: stops the runs an experiment name or a run id names, whether
 // or not a `repro run` is working on them. The request reaches a live orchestrator through the
-// store (cancel_requests, runner/store/cancel_requests.h), which it polls once per loop; with no
+// store (cancel_requests, store/cancel_requests.h), which it polls once per loop; with no
 // orchestrator alive, `repro cancel` does the work itself. A cancel is not a completion: the next
 // `repro run` of the experiment launches the cancelled tasks again (they resume from their
 // checkpoints). Policy: docs/runner.md, "Cancel".
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "runner/executor/slurm_executor.h"
-#include "runner/store/store.h"
+#include "store/store.h"
 
 namespace repro::runner {
 

@@ -2,9 +2,9 @@
 // The orchestration loop of `repro run`: records an experiment's runs and tasks in the store,
 // launches each task whose dependencies are done through an Executor, ingests the tasks'
 // events.jsonl while they run and after they end, retries failures that may be transient, and
-// stops gracefully on request. Policy and file layout: docs/runner.md.
+// stops gracefully on request. Policy and file layout: docs/runner.md. The loop itself is
+// RunLoop (run_loop.h).
 #include <nlohmann/json.hpp>
-#include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
@@ -16,10 +16,12 @@
 
 #include "runner/executor/executor.h"
 #include "runner/experiment/expand.h"
+#include "runner/orchestrate/attempt_policy.h"
+#include "runner/orchestrate/task_files.h"
 #include "runner/plan/task_graph.h"
-#include "runner/store/records.h"
-#include "runner/store/store.h"
-#include "runner/store/task_state.h"
+#include "store/records.h"
+#include "store/store.h"
+#include "store/task_state.h"
 
 namespace repro::runner {
 
@@ -41,45 +43,6 @@ struct Plan {
 // The plan of an expanded experiment file: runs in matrix order (cells sharing a run appear once,
 // at their first position) and plan_tasks(expansion.runs).
 Plan make_plan(const ExperimentRow& experiment, const Expansion& expansion);
-
-// Paths under the project directory (docs/runner.md, "Files").
-std::string run_dir_of(const std::string& project_dir, const std::string& run_id);       // <project>/runs/<run_id>
-std::string task_file_of(const std::string& run_dir, const std::string& task_id);        // <run_dir>/tasks/<task_id>.json
-// <run_dir>/tasks/<task_id>.events.jsonl (docs/events.md), for every kind: a longer training of
-// a run is a new train task with its own file.
-std::string events_file_of(const std::string& run_dir, const TaskSpec& task);
-std::string log_file_of(const std::string& run_dir, const std::string& task_id, int attempt);  // <run_dir>/logs/<task_id>.<attempt>.log
-
-// The JSON `repro task <file>` reads: {"v":1, "task_id", "run_id", "kind", "run_dir", "events",
-// "depends_on", "spec"}.
-nlohmann::json task_file_json(const std::string& project_dir, const TaskSpec& task);
-
-struct RetryPolicy {
-  // Attempts per task and per `repro run` (a rerun gives a failed task a fresh count). >= 1.
-  int max_attempts = 3;
-  // Delay before the second attempt; doubled for each further one, up to backoff_max_s. A
-  // transient failure (out of memory, a GPU falling off the bus, a killed process) often clears
-  // within tens of seconds; a task resumes from its last checkpoint, so waiting costs little.
-  double backoff_s = 10;
-  double backoff_max_s = 300;
-  // Whether a task stopped at its timeout is launched again (it resumes from its checkpoint, so
-  // each attempt makes progress). Off: the timeout bounds the task's total time.
-  bool retry_timeouts = false;
-};
-
-enum class AttemptOutcome { kDone, kRetry, kFail, kCancelled };
-
-struct AttemptVerdict {
-  AttemptOutcome outcome = AttemptOutcome::kFail;
-  std::string reason;  // "" for done; else "exit 2 (bad config)", "signal 9", "timeout after 60 s", "cancelled"
-};
-
-// The exit-code policy (docs/runner.md, "Exit codes and retries"): 0 done; 2, 3, 4 (config, I/O,
-// data errors) and 5 (diverged) fail at once; 1 (internal error), 6 (stopped by a signal this
-// orchestrator did not send), a killing signal and 129..255 (a shell's report of a killed child)
-// are retried; a timeout fails unless `retry_timeouts`; a task the orchestrator cancelled is
-// cancelled; any other code fails.
-AttemptVerdict classify_attempt(const Finished& finished, bool retry_timeouts);
 
 // What the CLI's progress display shows for a task; sent on launch, on every ingest that brought
 // new records, and on every end of an attempt.
@@ -106,8 +69,9 @@ struct OrchestratorOptions {
   std::function<SlotRequest(const TaskSpec&)> slot_for;
   // Called from the loop's thread; must not throw.
   std::function<void(const TaskProgress&)> on_progress;
-  // Stop requests so far (StopSignals::count()): 1 stops gracefully (SIGTERM to the tasks, which
-  // checkpoint and exit; nothing new launches), 2 or more kills them. nullptr: never.
+  // Stop requests so far (StopSignals::count(), base/util/stop_signals.h): 1 stops gracefully
+  // (SIGTERM to the tasks, which checkpoint and exit; nothing new launches), 2 or more kills
+  // them. nullptr: never.
   const std::atomic<int>* stop_requests = nullptr;
   // Added to every task's environment (the orchestrator also sets REPRO_TASK_ID, REPRO_TASK_FILE,
   // REPRO_TASK_EVENTS, REPRO_RUN_DIR, REPRO_TASK_ATTEMPT).
@@ -173,23 +137,6 @@ class Orchestrator {
   Store& store_;
   Executor& executor_;
   OrchestratorOptions options_;
-};
-
-// Stops a task process left over from a killed orchestrator, so that a relaunch never runs beside
-// it: when `pid` is alive and its command line names `task_file`, SIGTERM to its process group,
-// SIGKILL after `grace_s` (0: at once). Otherwise (gone, or the pid reused) nothing. Blocks up to
-// grace_s.
-void stop_leftover_task(pid_t pid, const std::string& task_file, double grace_s);
-
-// Counts SIGINT, SIGTERM and SIGHUP while alive (at most one instance at a time); restores the
-// previous handlers when destroyed. Give count() to OrchestratorOptions::stop_requests.
-class StopSignals {
- public:
-  StopSignals();
-  ~StopSignals();
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-  const std::atomic<int>* count() const;
 };
 
 }  // namespace repro::runner

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 
 namespace repro::runner {
 

@@ -1,28 +1,19 @@
 #include "runner/plan/task_graph.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
-#include <initializer_list>
 #include <string_view>
 #include <unordered_map>
 
-#include "core/train/checkpoint_names.h"
-#include "core/util/errors.h"
-#include "core/util/sha256.h"
+#include "base/util/errors.h"
+#include "base/util/sha256.h"
 #include "runner/experiment/yaml_merge.h"
+#include "runner/plan/task_spec.h"
 
 namespace repro::runner {
 
 namespace {
-
-// The parts, concatenated into a string of just their size (a plan holds many specs).
-std::string joined(std::initializer_list<std::string_view> parts) {
-  size_t size = 0;
-  for (const auto& p : parts) size += p.size();
-  std::string out;
-  out.reserve(size);
-  for (const auto& p : parts) out += p;
-  return out;
-}
 
 std::string train_yaml(const PlannedRun& run, ScalarTexts& texts) {
   auto data = std::make_shared<ConfigNode>();
@@ -33,6 +24,12 @@ std::string train_yaml(const PlannedRun& run, ScalarTexts& texts) {
 }
 
 }  // namespace
+
+TrainTaskSpec TaskSpec::train_spec() const { return parse_train_spec(nlohmann::json::parse(spec), "task " + task_id); }
+SampleTaskSpec TaskSpec::sample_spec() const {
+  return parse_sample_spec(nlohmann::json::parse(spec), "task " + task_id);
+}
+EvalTaskSpec TaskSpec::eval_spec() const { return parse_eval_spec(nlohmann::json::parse(spec), "task " + task_id); }
 
 std::string train_yaml(const PlannedRun& run) {
   ScalarTexts texts;
@@ -79,9 +76,7 @@ std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
       train.task_id = train_id;
       train.run_id = run.run_id;
       train.kind = "train";
-      // {"config":..,"identity":..,"iterations":..}, the keys in nlohmann's (sorted) order.
-      train.spec = joined({"{\"config\":", nlohmann::json(train_yaml(run, texts)).dump(), ",\"identity\":",
-                           run.identity_json, ",\"iterations\":", std::to_string(train_length), "}"});
+      train.spec = spec_text(TrainTaskSpec{train_yaml(run, texts), run.identity_json, train_length});
       train.processes = t.planned_world_size();
       add(std::move(train), cell);
     } else {
@@ -96,47 +91,42 @@ std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
     std::vector<int> steps = e.sampling_steps;
     if (steps.empty()) steps.push_back(run.train.diffusion.diffusion_steps);
     const std::vector<double> etas = e.sampler == "ddim" ? e.eta : std::vector<double>{0.0};
-    // The specs are nlohmann's compact dumps (keys sorted, no spaces), written out from the dumps
-    // of their members, the run's constant members once; so are the hashed texts {"run": ..,
-    // "sample": ..} and {"eval": .., "run": .., "sample": ..}.
-    auto dumped = [](const auto& value) { return nlohmann::json(value).dump(); };
-    // {"batch_size":B,"checkpoint_step":K,"clip_denoised":C,"ema":E,"eta":H,"num_samples":N,"sampler":S,"seed":D,"steps":T}
-    const std::string sample_k = "{\"batch_size\":" + dumped(e.batch_size) + ",\"checkpoint_step\":";
-    const std::string sample_eta =
-        ",\"clip_denoised\":" + dumped(e.clip_denoised) + ",\"ema\":" + dumped(e.ema) + ",\"eta\":";
-    const std::string sample_steps = ",\"num_samples\":" + dumped(e.num_samples) + ",\"sampler\":" +
-                                     dumped(e.sampler) + ",\"seed\":" + dumped(t.seed) + ",\"steps\":";
-    nlohmann::json eval_template = nlohmann::json::object();
-    eval_template["batch_size"] = e.batch_size;
-    eval_template["features"] = e.features;
-    eval_template["metrics"] = e.metrics;
-    eval_template["reference"] = e.reference;
-    // {"batch_size":..,"features":..,"metrics":..,"reference":..,"samples_of":"<id>"}: samples_of
-    // sorts last, and a task id needs no escaping.
-    std::string eval_open = eval_template.dump();
-    eval_open.back() = ',';
-    eval_open += "\"samples_of\":\"";
+    SampleTaskSpec sample_spec;  // the run's members; the loops set checkpoint_step, steps and eta
+    sample_spec.batch_size = e.batch_size;
+    sample_spec.clip_denoised = e.clip_denoised;
+    sample_spec.ema = e.ema;
+    sample_spec.num_samples = e.num_samples;
+    sample_spec.sampler = e.sampler;
+    sample_spec.seed = t.seed;
+    EvalTaskSpec eval_spec;  // the loops set samples_of
+    eval_spec.batch_size = e.batch_size;
+    eval_spec.features = e.features;
+    eval_spec.metrics = e.metrics;
+    eval_spec.reference = e.reference;
+    // The ids hash {"run": .., "sample": ..} and {"eval": .., "run": .., "sample": ..}, the keys
+    // in nlohmann's (sorted) order.
     const std::string run_json = "\"run\":\"" + run.run_id + "\"";
-    std::vector<std::string> eta_json;
-    for (double eta : etas) eta_json.push_back(nlohmann::json(eta).dump());
     for (int64_t k : checkpoints) {
-      const std::string checkpoint =
-          "checkpoints/" + (e.ema == "model" ? core::checkpoint_name("model", k) : core::ema_name(std::stod(e.ema), k));
+      sample_spec.checkpoint_step = k;
+      const std::string checkpoint = checkpoint_file(sample_spec);
       for (int s : steps)
-        for (size_t i = 0; i < etas.size(); ++i) {
+        for (double eta : etas) {
+          sample_spec.steps = s;
+          sample_spec.eta = eta;
           TaskSpec sample;
           sample.run_id = run.run_id;
           sample.kind = "sample";
           sample.depends_on = {train_id};
           sample.early_start_file = checkpoint;
-          sample.spec = joined({sample_k, std::to_string(k), sample_eta, eta_json[i], sample_steps, std::to_string(s), "}"});
+          sample.spec = spec_text(sample_spec);
           sample.task_id =
               run.run_id + "-sample-" + sha256_hex("{" + run_json + ",\"sample\":" + sample.spec + "}").substr(0, 12);
+          eval_spec.samples_of = sample.task_id;
           TaskSpec eval;
           eval.run_id = run.run_id;
           eval.kind = "eval";
           eval.depends_on = {sample.task_id};
-          eval.spec = joined({eval_open, sample.task_id, "\"}"});
+          eval.spec = spec_text(eval_spec);
           // The result id: the run, how it was sampled and how it is measured.
           eval.task_id =
               run.run_id + "-eval-" +

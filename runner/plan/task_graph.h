@@ -7,11 +7,12 @@
 #include <vector>
 
 #include "runner/experiment/expand.h"
+#include "runner/plan/task_spec.h"
 
 namespace repro::runner {
 
 struct TaskSpec {
-  std::string task_id;                  // "<run_id>-train<iterations>", "<run_id>-sample-<hash>", "<run_id>-eval-<hash>"
+  std::string task_id;  // "<run_id>-train<iterations>", "<run_id>-sample-<hash>", "<run_id>-eval-<hash>"
   std::string run_id;
   std::string kind;                     // train | sample | eval
   std::vector<std::string> depends_on;  // task ids
@@ -21,6 +22,13 @@ struct TaskSpec {
   // A sample task: the checkpoint it reads, relative to the run directory. Written atomically by
   // the train task it depends on, so once it exists the task may start while training goes on.
   std::string early_start_file;
+
+  // `kind` and `spec` typed. The *_spec() accessors parse `spec` (ConfigError naming the task and
+  // key when it is not that kind's spec).
+  TaskKind task_kind() const { return parse_task_kind(kind); }
+  TrainTaskSpec train_spec() const;
+  SampleTaskSpec sample_spec() const;
+  EvalTaskSpec eval_spec() const;
 };
 
 // Deduplicated by task id, dependencies before dependants, in the runs' order.

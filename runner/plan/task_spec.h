@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "runner/store/task_state.h"  // TaskKind
+#include "store/task_state.h"  // TaskKind
 
 namespace repro::runner {
 
@@ -25,12 +25,12 @@ struct SampleTaskSpec {
   int batch_size = 0;
   int64_t checkpoint_step = 0;  // the training step of the checkpoint
   bool clip_denoised = true;
-  std::string ema;              // "model" or the EMA rate as written in the experiment ("0.9999")
-  double eta = 0;               // DDIM's eta; 0 for ancestral sampling
-  int num_samples = 0;
-  std::string sampler;          // "ancestral" | "ddim"
-  int64_t seed = 0;
-  int steps = 0;                // respaced sampling steps
+  std::string ema;          // "model" or the EMA rate as written in the experiment ("0.9999")
+  double eta = 0;           // DDIM's eta; 0 for ancestral sampling
+  int64_t num_samples = 0;  // as eval.num_samples (int64: the text of any experiment's value)
+  std::string sampler;      // "ancestral" | "ddim"
+  uint64_t seed = 0;        // the run's train.seed
+  int steps = 0;            // respaced sampling steps
 };
 
 // Metrics of the samples one sample task wrote.
@@ -43,7 +43,7 @@ struct EvalTaskSpec {
 };
 
 // One to_json/from_json per spec (nlohmann's ADL hooks). from_json throws nlohmann's errors;
-// parse_*_spec below wrap them into ConfigError naming the task file and key.
+// parse_*_spec below check each member instead and throw ConfigError naming the file and key.
 void to_json(nlohmann::json& j, const TrainTaskSpec& s);
 void from_json(const nlohmann::json& j, TrainTaskSpec& s);
 void to_json(nlohmann::json& j, const SampleTaskSpec& s);
@@ -58,7 +58,8 @@ std::string spec_text(const SampleTaskSpec& s);
 std::string spec_text(const EvalTaskSpec& s);
 
 // The typed spec from its stored text or the task file's "spec" member. Throws ConfigError naming
-// `where` (a file, or "task <id>") and the missing or mistyped key.
+// `where` (a file, or "task <id>") and the missing or mistyped key ("spec.seed"): integers must be
+// integers that fit the member, a sample spec's ema "model" or a number. Other keys are ignored.
 TrainTaskSpec parse_train_spec(const nlohmann::json& spec, const std::string& where);
 SampleTaskSpec parse_sample_spec(const nlohmann::json& spec, const std::string& where);
 EvalTaskSpec parse_eval_spec(const nlohmann::json& spec, const std::string& where);

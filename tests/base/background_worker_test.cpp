@@ -1,6 +1,6 @@
 // BackgroundWorker: jobs run in submission order on one thread other than the caller's, results
 // and exceptions come back through the futures, and destruction runs what is still queued.
-#include "core/util/background_worker.h"
+#include "base/util/background_worker.h"
 
 #include <gtest/gtest.h>
 

@@ -3,8 +3,8 @@
 
 #include <map>
 
-#include "core/train/dist_env.h"
-#include "core/util/errors.h"
+#include "base/train/dist_env.h"
+#include "base/util/errors.h"
 #include "tests/support/test_support.h"
 
 using namespace repro;

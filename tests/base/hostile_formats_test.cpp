@@ -1,17 +1,17 @@
-// Crafted .pt, .npy and zip files that once crashed or exhausted memory (issue 14): each must be
+// Crafted .pt, .npy and zip files that once crashed or exhausted memory: each must be
 // refused with a repro error naming the file and the field, before anything large is allocated.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
-#include "core/util/limits.h"
-#include "core/util/npy.h"
-#include "core/util/torch_pickle.h"
-#include "core/util/utf8.h"
-#include "core/util/zip_archive.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
+#include "base/util/limits.h"
+#include "base/util/npy.h"
+#include "base/util/torch_pickle.h"
+#include "base/util/utf8.h"
+#include "base/util/zip_archive.h"
 #include "tests/support/test_support.h"
 
 namespace repro {

@@ -4,9 +4,9 @@
 
 #include <fstream>
 
-#include "core/nn/unet_config.h"
-#include "core/util/errors.h"
-#include "runner/config/model_config_yaml.h"
+#include "base/nn/unet_config.h"
+#include "base/util/errors.h"
+#include "config/model_config_yaml.h"
 #include "tests/support/test_support.h"
 
 using namespace repro;

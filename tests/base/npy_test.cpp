@@ -1,5 +1,5 @@
 // .npy / .npz reading and writing, checked against numpy (np.save, np.savez, np.load).
-#include "core/util/npy.h"
+#include "base/util/npy.h"
 
 #include <gtest/gtest.h>
 
@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <sstream>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
 #include "tests/support/test_support.h"
 
 namespace repro {

@@ -4,8 +4,8 @@
 
 #include <numeric>
 
-#include "core/diffusion/respace.h"
-#include "core/util/errors.h"
+#include "base/diffusion/respace.h"
+#include "base/util/errors.h"
 
 using repro::core::space_timesteps;
 

@@ -4,9 +4,9 @@
 
 #include <cmath>
 
-#include "core/diffusion/respace.h"
-#include "core/diffusion/schedule.h"
-#include "core/util/errors.h"
+#include "base/diffusion/respace.h"
+#include "base/diffusion/schedule.h"
+#include "base/util/errors.h"
 
 using namespace repro::core;
 

@@ -1,5 +1,5 @@
 // Reading torch.save checkpoints and writing ones torch.load accepts, checked against Python torch.
-#include "core/util/torch_pickle.h"
+#include "base/util/torch_pickle.h"
 
 #include <gtest/gtest.h>
 
@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <sstream>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
-#include "core/util/npy.h"
-#include "core/util/zip_archive.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
+#include "base/util/npy.h"
+#include "base/util/zip_archive.h"
 #include "tests/support/test_support.h"
 
 namespace repro {

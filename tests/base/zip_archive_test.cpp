@@ -1,6 +1,6 @@
 // ZipReader / write_zip, read_file / write_file_atomic and SHA-256, checked against Python's
 // zipfile and hashlib.
-#include "core/util/zip_archive.h"
+#include "base/util/zip_archive.h"
 
 #include <gtest/gtest.h>
 
@@ -8,9 +8,9 @@
 #include <fstream>
 #include <string>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
-#include "core/util/sha256.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
+#include "base/util/sha256.h"
 #include "tests/support/test_support.h"
 
 namespace repro {

@@ -59,7 +59,7 @@ TEST(Communicator, TwoGlooRanksReduceGatherAndBroadcast) {
     maxes[r] = m;
     // Rank-order concatenation, rows of any shape and dtype (RNG states are uint8 rows).
     gathered[r] = comm.all_gather(torch::full({2, 3}, r + 1, torch::kUInt8));
-    std::vector<torch::Tensor> b{torch::full({4}, 100.0f * (r + 1)), torch::arange(3) * (r + 1)};
+    std::vector<torch::Tensor> b{torch::full({4}, 100.0f * static_cast<float>(r + 1)), torch::arange(3) * (r + 1)};
     comm.broadcast(b, 0);
     broadcast[r] = torch::cat({b[0], b[1].to(torch::kFloat32)});
     comm.barrier();

@@ -5,8 +5,9 @@
 #include <filesystem>
 
 #include "core/train/data_source.h"
-#include "core/util/errors.h"
-#include "core/util/npy.h"
+#include "train_data/image_sources.h"
+#include "base/util/errors.h"
+#include "base/util/npy.h"
 #include "core/util/tensor_npy.h"
 #include "datasets/prepare.h"
 #include "tests/support/test_support.h"
@@ -14,6 +15,7 @@
 
 using namespace repro;
 using namespace repro::core;
+using namespace repro::train_data;
 
 namespace {
 using test::write_dataset;

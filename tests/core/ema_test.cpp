@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/train/ema.h"
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 
 using namespace repro::core;
 

@@ -8,6 +8,7 @@
 #include "core/nn/unet.h"
 #include "core/util/checkpoint.h"
 #include "core/util/device.h"
+#include "base/util/strings.h"
 #include "tests/support/tiny_unet.h"
 
 using namespace repro;
@@ -23,14 +24,28 @@ void randomise(UNetModel& m) {
 }
 
 bool is_torso_conv(const std::string& name) {
-  const bool torso = name.rfind("input_blocks.", 0) == 0 || name.rfind("middle_block.", 0) == 0 ||
-                     name.rfind("output_blocks.", 0) == 0;
+  const bool torso = starts_with(name, "input_blocks.") || starts_with(name, "middle_block.") ||
+                     starts_with(name, "output_blocks.");
   const bool conv = name.find("in_layers.2") != std::string::npos || name.find("out_layers.3") != std::string::npos ||
                     name.find("skip_connection") != std::string::npos || name.find("qkv") != std::string::npos ||
-                    name.find("proj_out") != std::string::npos || name.rfind("input_blocks.0.0", 0) == 0 ||
+                    name.find("proj_out") != std::string::npos || starts_with(name, "input_blocks.0.0") ||
                     name.find(".op.") != std::string::npos || name.find(".conv.") != std::string::npos;
   return torso && conv;
 }
+
+// The randomised tiny model in eval mode, an input batch and the model's float32 output for it.
+struct Float32Reference {
+  UNetModel model{tiny()};
+  torch::Tensor x, t, out;
+  Float32Reference() {
+    randomise(model);
+    model->eval();
+    torch::NoGradGuard ng;
+    x = torch::randn({2, 3, 16, 16});
+    t = torch::tensor({10, 900}, torch::kInt64);
+    out = model->forward(x, t);
+  }
+};
 }  // namespace
 
 TEST(MixedPrecision, ConvertTorsoScopeMatchesTheReference) {
@@ -49,13 +64,9 @@ TEST(MixedPrecision, ConvertTorsoScopeMatchesTheReference) {
 }
 
 TEST(MixedPrecision, HalfTorsoStaysCloseToFloat32AndReturnsFloat32) {
-  UNetModel model(tiny());
-  randomise(model);
-  model->eval();
+  Float32Reference r;
+  auto& [model, x, t, ref] = r;
   torch::NoGradGuard ng;
-  auto x = torch::randn({2, 3, 16, 16});
-  auto t = torch::tensor({10, 900}, torch::kInt64);
-  auto ref = model->forward(x, t);
   model->convert_torso(torch::kBFloat16);
   auto half = model->forward(x, t);
   EXPECT_EQ(half.scalar_type(), torch::kFloat32);
@@ -73,13 +84,9 @@ TEST(MixedPrecision, TorsoDtypeIsChosenAtRunTime) {
 
 TEST(MixedPrecisionGpu, Fp16TorsoOnCuda) {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA device: the fp16 path runs only on a GPU";
-  UNetModel model(tiny());
-  randomise(model);
-  model->eval();
+  Float32Reference r;
+  auto& [model, x, t, ref] = r;
   torch::NoGradGuard ng;
-  auto x = torch::randn({2, 3, 16, 16});
-  auto t = torch::tensor({10, 900}, torch::kInt64);
-  auto ref = model->forward(x, t);
   model->to(torch::kCUDA);
   model->convert_torso(torch::kHalf);
   auto half = model->forward(x.cuda(), t.cuda()).cpu();

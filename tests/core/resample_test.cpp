@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/train/resample.h"
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 
 using namespace repro::core;
 

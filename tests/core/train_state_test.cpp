@@ -1,4 +1,4 @@
-// A run directory's checkpoint files against hostile or leftover names (issue 14): a stray
+// A run directory's checkpoint files against hostile or leftover names: a stray
 // state<20 digits>.json does not stop a resume, temp files of killed saves are swept, and a full
 // disk while saving the optimizer is an IoError naming the file.
 #include <gtest/gtest.h>
@@ -12,10 +12,10 @@
 #include <fstream>
 #include <memory>
 
-#include "core/train/checkpoint_names.h"
+#include "base/train/checkpoint_names.h"
 #include "core/train/train_state.h"
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
 #include "tests/support/test_support.h"
 
 namespace repro::test {

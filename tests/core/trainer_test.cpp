@@ -1,5 +1,6 @@
-// Training: the methods against hand-computed cases, and the trainer's contracts (exact resume,
-// corrupt-checkpoint fallback, NaN stop, learning on a tiny dataset).
+// Training: the methods against hand-computed cases and their resolution from the config, and the
+// trainer's contracts (exact resume, corrupt-checkpoint fallback, NaN stop, learning on a tiny
+// dataset).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -8,17 +9,21 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
+#include "base/util/errors.h"
+#include "base/util/npy.h"
 #include "core/train/methods.h"
 #include "core/train/trainer.h"
 #include "core/util/checkpoint.h"
-#include "core/util/npy.h"
 #include "core/util/tensor_npy.h"
 #include "tests/support/test_support.h"
 #include "tests/support/tiny_data.h"
 #include "tests/support/tiny_unet.h"
+#include "train_data/image_sources.h"
 
 using namespace repro;
+using repro::train_data::NpzImageSource;
 using namespace repro::core;
 namespace fs = std::filesystem;
 
@@ -73,6 +78,15 @@ std::vector<torch::Tensor> snapshot(const Trainer& t) {
 
 using test::read_events;
 
+// A single-process CPU run in `run_dir`.
+TrainerOptions cpu_options(const std::string& run_dir, std::function<void(const std::string&)> log = {}) {
+  TrainerOptions o;
+  o.run_dir = run_dir;
+  o.device = torch::kCPU;
+  o.log = std::move(log);
+  return o;
+}
+
 }  // namespace
 
 TEST(Methods, AdmIpFeedsPerturbedInputAndKeepsEpsTarget) {
@@ -82,13 +96,16 @@ TEST(Methods, AdmIpFeedsPerturbedInputAndKeepsEpsTarget) {
   c.method = "adm-ip";
   c.gamma = 0.1;
   torch::Tensor seen;
-  ModelFn zero = [&](const torch::Tensor& x, const torch::Tensor&) { seen = x; return torch::zeros_like(x); };
-  auto l = method_losses(c, d, zero, in, {});
+  ModelFn zero = [&](const torch::Tensor& x, const torch::Tensor&) {
+    seen = x;
+    return torch::zeros_like(x);
+  };
+  auto l = method_losses(TrainMethod::from_config(c), d, zero, in, {});
   EXPECT_TRUE(torch::allclose(seen, d.q_sample(in.x_start, in.t, in.noise + 0.1 * in.xi), 1e-6, 1e-6));
   EXPECT_TRUE(torch::allclose(l.mse, in.noise.pow(2).mean({1, 2, 3}), 1e-6, 1e-6));
   EXPECT_FALSE(l.penalty.defined());
   c.method = "adm";
-  method_losses(c, d, zero, in, {});
+  method_losses(TrainMethod::from_config(c), d, zero, in, {});
   EXPECT_TRUE(torch::allclose(seen, d.q_sample(in.x_start, in.t, in.noise), 1e-6, 1e-6));
 }
 
@@ -99,8 +116,11 @@ TEST(Methods, DdpmYRegressesTheRenormalisedNoise) {
   c.method = "ddpm-y";
   c.gamma = 0.5;
   torch::Tensor seen;
-  ModelFn zero = [&](const torch::Tensor& x, const torch::Tensor&) { seen = x; return torch::zeros_like(x); };
-  auto l = method_losses(c, d, zero, in, {});
+  ModelFn zero = [&](const torch::Tensor& x, const torch::Tensor&) {
+    seen = x;
+    return torch::zeros_like(x);
+  };
+  auto l = method_losses(TrainMethod::from_config(c), d, zero, in, {});
   auto eps_prime = (in.noise + 0.5 * in.xi) / std::sqrt(1.25);
   EXPECT_TRUE(torch::allclose(seen, d.q_sample(in.x_start, in.t, in.noise + 0.5 * in.xi), 1e-6, 1e-6));
   EXPECT_TRUE(torch::allclose(l.mse, eps_prime.pow(2).mean({1, 2, 3}), 1e-6, 1e-6));
@@ -115,7 +135,7 @@ TEST(Methods, GradientPenaltyOfALinearModel) {
   c.lambda_gp = 0.01;
   auto a = torch::full({}, 0.7f, torch::requires_grad());
   ModelFn linear = [&](const torch::Tensor& x, const torch::Tensor&) { return a * x; };
-  auto l = method_losses(c, d, linear, in, {a});
+  auto l = method_losses(TrainMethod::from_config(c), d, linear, in, {a});
   const double expect = 0.01 * 0.49 * in.gp_probe.pow(2).sum({1, 2, 3}).mean().item<double>();
   EXPECT_NEAR(l.penalty.item<double>(), expect, 1e-6 * expect);
   // Double backward: the penalty's gradient w.r.t. a is 2 a * (penalty / a^2) = 2 * penalty / a.
@@ -131,10 +151,34 @@ TEST(Methods, L2WeightDecayTerm) {
   c.lambda_wd = 0.5;
   auto p1 = torch::tensor({1.0f, 2.0f}), p2 = torch::tensor({{3.0f}});
   ModelFn zero = [&](const torch::Tensor& x, const torch::Tensor&) { return torch::zeros_like(x); };
-  auto l = method_losses(c, d, zero, in, {p1, p2});
+  auto l = method_losses(TrainMethod::from_config(c), d, zero, in, {p1, p2});
   EXPECT_FLOAT_EQ(l.penalty.item<float>(), 0.5f * (1 + 4 + 9));
   c.wd_mode = "decoupled";  // AdamW's decay instead: no term in the loss
-  EXPECT_FALSE(method_losses(c, d, zero, in, {p1, p2}).penalty.defined());
+  EXPECT_FALSE(method_losses(TrainMethod::from_config(c), d, zero, in, {p1, p2}).penalty.defined());
+}
+
+TEST(Methods, ResolvedOnceFromTheConfig) {
+  TrainConfig c;
+  c.method = "adm-wd";
+  c.lambda_wd = 0.5;
+  c.weight_decay = 0.25;
+  TrainMethod m = TrainMethod::from_config(c);
+  EXPECT_EQ(m.kind, Method::kAdmWd);
+  EXPECT_EQ(m.lambda_l2, 0.5);
+  EXPECT_EQ(m.weight_decay, 0.25);  // l2: the penalty, the optimizer keeps train.weight_decay
+  c.wd_mode = "decoupled";
+  m = TrainMethod::from_config(c);
+  EXPECT_EQ(m.lambda_l2, 0.0);
+  EXPECT_EQ(m.weight_decay, 0.5);
+  c.method = "ddpm-y";
+  m = TrainMethod::from_config(c);
+  EXPECT_TRUE(m.perturbs_input());
+  EXPECT_FALSE(m.probes_jacobian());
+  EXPECT_EQ(m.weight_decay, 0.25);
+  c.method = "adm-gp";
+  EXPECT_TRUE(TrainMethod::from_config(c).probes_jacobian());
+  c.method = "adm-xx";
+  EXPECT_THROW(TrainMethod::from_config(c), ConfigError);
 }
 
 TEST(Trainer, ResumeContinuesExactly) {
@@ -152,7 +196,7 @@ TEST(Trainer, ResumeContinuesExactly) {
   full.lr_anneal_steps = 20;
 
   NpzImageSource data_a(data_path, true, 11);
-  Trainer straight(tiny_model(), diffusion, full, data_a, {dir.file("a"), torch::kCPU, nullptr, {}});
+  Trainer straight(tiny_model(), diffusion, full, data_a, cpu_options(dir.file("a")));
   ASSERT_EQ(straight.run(false).status, TrainStatus::kCompleted);
   auto want = snapshot(straight);
 
@@ -160,12 +204,12 @@ TEST(Trainer, ResumeContinuesExactly) {
   half.iterations = 6;
   {
     NpzImageSource data_b(data_path, true, 11);
-    Trainer first(tiny_model(), diffusion, half, data_b, {dir.file("b"), torch::kCPU, nullptr, {}});
+    Trainer first(tiny_model(), diffusion, half, data_b, cpu_options(dir.file("b")));
     EXPECT_EQ(first.run(false).step, 6);
   }
   torch::manual_seed(999);  // whatever the process did in between must not matter
   NpzImageSource data_c(data_path, true, 11);
-  Trainer second(tiny_model(), diffusion, full, data_c, {dir.file("b"), torch::kCPU, nullptr, {}});
+  Trainer second(tiny_model(), diffusion, full, data_c, cpu_options(dir.file("b")));
   auto r = second.run(true);
   EXPECT_EQ(r.resumed_from, 6);
   EXPECT_EQ(r.step, 12);
@@ -185,7 +229,7 @@ TEST(Trainer, CorruptCheckpointFallsBackToThePreviousOne) {
   auto cfg = tiny_train();
   {
     NpzImageSource data(data_path, true, 11);
-    Trainer t(tiny_model(), diffusion, cfg, data, {dir.file("run"), torch::kCPU, nullptr, {}});
+    Trainer t(tiny_model(), diffusion, cfg, data, cpu_options(dir.file("run")));
     t.run(false);
   }
   const auto ckpt = fs::path(dir.file("run")) / "checkpoints";
@@ -196,7 +240,7 @@ TEST(Trainer, CorruptCheckpointFallsBackToThePreviousOne) {
   std::vector<std::string> logs;
   NpzImageSource data(data_path, true, 11);
   Trainer t(tiny_model(), diffusion, cfg, data,
-            {dir.file("run"), torch::kCPU, nullptr, [&](const std::string& s) { logs.push_back(s); }});
+            cpu_options(dir.file("run"), [&](const std::string& s) { logs.push_back(s); }));
   auto r = t.run(true);
   EXPECT_EQ(r.resumed_from, 3);
   EXPECT_EQ(r.step, 6);
@@ -234,7 +278,7 @@ TEST(Trainer, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
   diffusion.learn_sigma = true;
   NpzImageSource inner(data_path, true, 11);
   PoisonedSource data(inner, 5);
-  Trainer t(tiny_model(), diffusion, tiny_train(), data, {dir.file("run"), torch::kCPU, nullptr, {}});
+  Trainer t(tiny_model(), diffusion, tiny_train(), data, cpu_options(dir.file("run")));
   auto r = t.run(false);
   EXPECT_EQ(r.status, TrainStatus::kDiverged);
   EXPECT_EQ(r.step, 4);
@@ -267,7 +311,7 @@ TEST(Trainer, LearnsATinyDataset) {
   cfg.iterations = 60;
   cfg.save_interval = 1000;
   NpzImageSource data(data_path, false, 1);
-  Trainer t(model, diffusion, cfg, data, {dir.file("run"), torch::kCPU, nullptr, {}});
+  Trainer t(model, diffusion, cfg, data, cpu_options(dir.file("run")));
   ASSERT_EQ(t.run(false).status, TrainStatus::kCompleted);
   std::vector<double> losses;
   for (const auto& e : read_events(dir.file("run") + "/events.jsonl"))
@@ -288,7 +332,7 @@ TEST(Trainer, HalfTorsoTrainsOnFloat32MastersAndSavesThem) {
   auto cfg = tiny_train();
   cfg.iterations = 3;
   NpzImageSource data(data_path, true, 11);
-  TrainerOptions o{dir.file("run"), torch::kCPU, nullptr, {}};
+  TrainerOptions o = cpu_options(dir.file("run"));
   o.precision = "bf16";
   Trainer t(tiny_model(), diffusion, cfg, data, o);
   ASSERT_EQ(t.run(false).status, TrainStatus::kCompleted);
@@ -318,7 +362,7 @@ TEST(Trainer, NonFiniteGradientStopsTheRun) {
   cfg.method = "adm-wd";
   cfg.lambda_wd = 1e38;
   NpzImageSource data(data_path, true, 11);
-  Trainer t(tiny_model(), diffusion, cfg, data, {dir.file("run"), torch::kCPU, nullptr, {}});
+  Trainer t(tiny_model(), diffusion, cfg, data, cpu_options(dir.file("run")));
   auto r = t.run(false);
   EXPECT_EQ(r.status, TrainStatus::kDiverged);
   EXPECT_EQ(r.step, 0);
@@ -336,7 +380,7 @@ TEST(Trainer, AnnealingStopsAtLrAnnealSteps) {
   cfg.lr_anneal_steps = 4;
   cfg.iterations = 10;
   NpzImageSource data(data_path, true, 11);
-  Trainer t(tiny_model(), diffusion, cfg, data, {dir.file("run"), torch::kCPU, nullptr, {}});
+  Trainer t(tiny_model(), diffusion, cfg, data, cpu_options(dir.file("run")));
   EXPECT_EQ(t.run(false).step, 4);
   std::vector<double> lrs;
   for (const auto& e : read_events(dir.file("run") + "/events.jsonl"))

@@ -10,7 +10,7 @@
 #include "core/nn/timestep_embedding.h"
 #include "core/nn/unet.h"
 #include "core/util/checkpoint.h"
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 
 using namespace repro::core;
 
@@ -105,8 +105,9 @@ TEST(UNet, OutputLayersStartAtZero) {
   EXPECT_EQ(out.abs().max().item<float>(), 0.0f);  // zero_module on out.2
   auto state = module_state(*model);
   for (const auto& [name, t] : state) {
-    if (name.find("out_layers.3") != std::string::npos || name.find("proj_out") != std::string::npos)
+    if (name.find("out_layers.3") != std::string::npos || name.find("proj_out") != std::string::npos) {
       EXPECT_EQ(t.abs().max().item<float>(), 0.0f) << name;
+    }
   }
 }
 

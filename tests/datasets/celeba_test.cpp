@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "core/util/errors.h"
-#include "core/util/npy.h"
+#include "base/util/errors.h"
+#include "base/util/npy.h"
 #include "datasets/image_decode.h"
 #include "tests/datasets/pillow_reference.h"
 #include "tests/support/test_support.h"

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/util/errors.h"
-#include "core/util/npy.h"
+#include "base/util/errors.h"
+#include "base/util/npy.h"
 #include "tests/support/test_support.h"
 
 namespace repro::datasets {

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "core/util/errors.h"
-#include "core/util/npy.h"
+#include "base/util/errors.h"
+#include "base/util/npy.h"
 #include "tests/datasets/pillow_reference.h"
 #include "tests/support/test_support.h"
 
@@ -19,13 +19,6 @@ namespace repro::datasets {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 // The reference function (os.listdir / os.path.join / os.path.isdir are what bf.* do for local
 // paths), with "webp" added as in ours.
@@ -61,7 +54,7 @@ listing = [p for p in _list_image_files_recursively("data") if not p.startswith(
 open("listing.txt", "w", encoding="utf-8").write("\n".join(listing))
 )";
   ASSERT_EQ(test::run_python(script, dir.path()), 0);
-  const std::vector<std::string> want = read_lines(dir.file("listing.txt"));
+  const std::vector<std::string> want = test::read_lines(dir.file("listing.txt"));
   std::vector<std::string> got = list_image_files_recursively(dir.file("data"));
   const std::string prefix = dir.path().string() + "/";
   for (auto& p : got) {
@@ -92,7 +85,7 @@ open("listing.txt", "w").write("\n".join(paths))
 )";
   ASSERT_EQ(test::run_python(script, dir.path()), 0);
   const ImageFolder folder = load_image_folder(dir.file("data"), 32);
-  const std::vector<std::string> want_paths = read_lines(dir.file("listing.txt"));
+  const std::vector<std::string> want_paths = test::read_lines(dir.file("listing.txt"));
   ASSERT_EQ(folder.size(), want_paths.size());
   for (size_t i = 0; i < want_paths.size(); ++i) EXPECT_EQ(folder.paths[i], dir.file(want_paths[i]));
   const NpyArray want = read_npy(dir.file("want.npy"));

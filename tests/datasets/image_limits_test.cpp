@@ -1,5 +1,5 @@
 // Every decoder reads the image size from the header and applies the resource limits
-// (core/util/limits.h: a side of at most 16384, at most 89,478,485 pixels) before it allocates a
+// (base/util/limits.h: a side of at most 16384, at most 89,478,485 pixels) before it allocates a
 // pixel buffer: a few-byte file that declares a giant image is a DataError naming the file and the
 // header field, not gigabytes of memory. Default limits (no REPRO_MAX_* variable in tests).
 #include <sys/mman.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "datasets/image_decode.h"
 #include "tests/datasets/pillow_reference.h"
 #include "tests/support/test_support.h"

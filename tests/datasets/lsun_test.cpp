@@ -3,7 +3,6 @@
 #include "datasets/lsun.h"
 
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -14,8 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "core/util/errors.h"
-#include "core/util/npy.h"
+#include "base/util/errors.h"
+#include "base/util/npy.h"
+#include "base/util/process.h"
 #include "tests/datasets/pillow_reference.h"
 #include "tests/support/test_support.h"
 
@@ -110,23 +110,20 @@ write_lmdb("empty", [])
 // (`ulimit -v` on a shared machine); returns the child's exit status (0 = fn returned true).
 template <typename Fn>
 int run_with_address_limit(Fn&& fn) {
-  const pid_t pid = fork();
-  if (pid == 0) {
+  const auto limited = [&fn] {
     long pages = 0;
     std::ifstream("/proc/self/statm") >> pages;  // first field: total program size in pages
     const rlim_t limit = static_cast<rlim_t>(pages) * sysconf(_SC_PAGESIZE) + (rlim_t{1} << 30);
     const rlimit rl{limit, limit};
-    if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(3);
+    if (setrlimit(RLIMIT_AS, &rl) != 0) return 3;
     try {
-      _exit(fn() ? 0 : 1);
+      return fn() ? 0 : 1;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "child: %s\n", e.what());
-      _exit(2);
+      return 2;
     }
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  };
+  return run_in_child(limited, "read under an address-space limit").shell_status();
 }
 
 // The writer stored a 1 TiB map size in the file (as the reference's readers ask for): opening

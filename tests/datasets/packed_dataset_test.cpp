@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
-#include "core/util/sha256.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
+#include "base/util/sha256.h"
 #include "datasets/packed_writer.h"
 #include "tests/support/test_support.h"
 

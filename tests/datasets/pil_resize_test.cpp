@@ -1,4 +1,4 @@
-// pil_resize against Pillow 9.4's Image.resize on photo-like images: the issue's bound is at most
+// pil_resize against Pillow 9.4's Image.resize on photo-like images: the accepted bound is at most
 // 1 grey level on 99.9% of values; the implementation claims exactness, so max diff must be 0.
 #include "datasets/pil_resize.h"
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "tests/datasets/pillow_reference.h"
 #include "tests/support/test_support.h"
 
@@ -79,7 +79,7 @@ TEST_F(PilResize, MatchesPillowForEveryFilterAndSize) {
       ASSERT_EQ(got.width, want.width) << what;
       ASSERT_EQ(got.height, want.height) << what;
       const auto d = pixel_diff(got, want);
-      EXPECT_LE(d.frac_over_1, 0.001) << what << " (issue bound: <= 1 grey level on 99.9%)";
+      EXPECT_LE(d.frac_over_1, 0.001) << what << " (accepted bound: <= 1 grey level on 99.9%)";
       EXPECT_EQ(d.max, 0) << what;
       worst = std::max(worst, d.max);
     }

@@ -8,7 +8,7 @@
 #include <iostream>
 #include <string>
 
-#include "core/util/npy.h"
+#include "base/util/npy.h"
 #include "datasets/rgb_image.h"
 
 namespace repro::datasets::test_util {
@@ -38,7 +38,7 @@ inline PixelDiff pixel_diff(const RgbImage& ours, const RgbImage& pillow) {
     d.max = std::max(d.max, e);
     over += e > 1;
   }
-  d.frac_over_1 = ours.pixels.empty() ? 0.0 : double(over) / ours.pixels.size();
+  d.frac_over_1 = ours.pixels.empty() ? 0.0 : double(over) / static_cast<double>(ours.pixels.size());
   return d;
 }
 

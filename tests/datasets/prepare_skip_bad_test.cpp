@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "tests/datasets/pillow_reference.h"
 #include "tests/support/test_support.h"
 

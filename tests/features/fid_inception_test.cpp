@@ -16,11 +16,11 @@
 
 #include <unistd.h>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
-#include "core/util/npy.h"
-#include "core/util/sha256.h"
-#include "core/util/torch_pickle.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
+#include "base/util/npy.h"
+#include "base/util/sha256.h"
+#include "base/util/torch_pickle.h"
 #include "metrics/inception/feature_extractor.h"
 #include "metrics/inception/fid_inception.h"
 #include "metrics/inception/inception_weights.h"
@@ -85,13 +85,6 @@ torch::Tensor as_tensor(const RowMatrixXf& m) {
 
 torch::Tensor nchw_input() { return load_npy_tensor(fixture("input.npy")).permute({0, 3, 1, 2}).contiguous(); }
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 std::string shape_str(const torch::Tensor& t) {
   std::string s;
   for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "x" : "") + std::to_string(t.size(i));
@@ -107,12 +100,12 @@ TEST(FidInception, KeysShapesAndParameterCountMatchPython) {
     count += p.value().numel();
   }
   for (const auto& b : net->named_buffers(true)) buffers.push_back(b.key() + " " + shape_str(b.value()));
-  EXPECT_EQ(params, read_lines(fixture("params.txt")));  // names, order and shapes
-  EXPECT_EQ(buffers, read_lines(fixture("buffers.txt")));
+  EXPECT_EQ(params, test::read_lines(fixture("params.txt")));  // names, order and shapes
+  EXPECT_EQ(buffers, test::read_lines(fixture("buffers.txt")));
   EXPECT_EQ(params.front(), "Conv2d_1a_3x3.conv.weight 32x3x3x3");
   EXPECT_EQ(params.back(), "fc.bias 1008");
   int64_t python_count = 0;
-  for (const std::string& line : read_lines(fixture("params.txt"))) {
+  for (const std::string& line : test::read_lines(fixture("params.txt"))) {
     int64_t numel = 1;
     std::stringstream dims(line.substr(line.find(' ') + 1));
     for (std::string d; std::getline(dims, d, 'x');) numel *= std::stoll(d);
@@ -221,8 +214,9 @@ TEST(FidInception, NvidiaLayoutTorchScriptLoadsTheSameNetworkAsPytorchFidLayout)
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i].value(), b[i].value())) << a[i].key();
   const auto ba = nv->named_buffers(true), bb = pf->named_buffers(true);
   for (size_t i = 0; i < ba.size(); ++i) {
-    if (ba[i].key().find("num_batches_tracked") == std::string::npos)
+    if (ba[i].key().find("num_batches_tracked") == std::string::npos) {
       EXPECT_TRUE(torch::equal(ba[i].value(), bb[i].value())) << ba[i].key();
+    }
   }
 }
 
@@ -307,8 +301,12 @@ TEST(RandomInception, DeterministicBySeed) {
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i].value(), pb[i].value())) << pa[i].key();
   EXPECT_FALSE(torch::equal(pa[0].value(), pc[0].value()));
   for (const auto& buf : a->named_buffers(true)) {
-    if (buf.key().find("running_mean") != std::string::npos) EXPECT_EQ(buf.value().abs().max().item<float>(), 0.0f);
-    if (buf.key().find("running_var") != std::string::npos) EXPECT_TRUE(torch::all(buf.value() == 1).item<bool>());
+    if (buf.key().find("running_mean") != std::string::npos) {
+      EXPECT_EQ(buf.value().abs().max().item<float>(), 0.0f);
+    }
+    if (buf.key().find("running_var") != std::string::npos) {
+      EXPECT_TRUE(torch::all(buf.value() == 1).item<bool>());
+    }
   }
   // A small input (the network accepts >= 75 x 75) keeps this fast: same seed, same features.
   torch::NoGradGuard no_grad;

@@ -55,7 +55,7 @@ bool verbose();
 
 #include <cstdio>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 
 template <typename Fn>
 int repro::fuzz::expect_only_repro_errors(Fn&& fn) {

@@ -1,4 +1,4 @@
-// The unit tier's side of the fuzzing (issue 14): every fuzz target's body run over each file of
+// The unit tier's side of the fuzzing: every fuzz target's body run over each file of
 // its seed corpus (tests/fuzz/corpus/<name>/) and of its regressions (tests/fuzz/regressions/
 // <name>/, the inputs that once crashed a reader). Each file must end in success or a
 // repro::Error; any other exception fails the test naming the file. A crash or a sanitizer report
@@ -18,13 +18,12 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <ostream>
 #include <string>
 #include <typeinfo>
 #include <vector>
 
+#include "base/util/file_io.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -66,14 +65,9 @@ std::vector<fs::path> files_in(const fs::path& dir) {
   return out;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // Runs the body over `file`; "" when it ended in success or repro::Error, else what escaped.
 std::string replay(const Target& t, const fs::path& file) {
-  const std::string bytes = slurp(file);
+  const std::string bytes = read_file(file.string());
   try {
     t.body(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
     return "";
@@ -106,7 +100,7 @@ TEST_P(FuzzReplay, Regressions) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplay, ::testing::ValuesIn(targets()),
-                         [](const ::testing::TestParamInfo<Target>& info) { return std::string(info.param.name); });
+                         [](const ::testing::TestParamInfo<Target>& param_info) { return std::string(param_info.param.name); });
 
 }  // namespace
 }  // namespace repro::fuzz

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/util/npy.h"
+#include "base/util/npy.h"
 #include "tests/support/test_support.h"
 
 using namespace repro;

@@ -13,9 +13,10 @@
 #include "core/diffusion/gaussian_diffusion.h"
 #include "core/nn/unet.h"
 #include "core/util/checkpoint.h"
-#include "core/util/npy.h"
+#include "base/util/npy.h"
+#include "base/util/strings.h"
 #include "core/util/tensor_npy.h"
-#include "runner/config/model_config_yaml.h"
+#include "config/model_config_yaml.h"
 #include "tests/support/test_support.h"
 
 using namespace repro;
@@ -44,12 +45,6 @@ std::string to_yaml(const KV& model, const KV& diffusion) {
   return s;
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string r = "'";
-  for (char c : s) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return r + "'";
-}
-
 void make_fixtures(const std::string& args) {
   std::string out;
   const std::string cmd = shell_quote(test::python_interpreter()) + " " +
@@ -59,8 +54,7 @@ void make_fixtures(const std::string& args) {
 
 void run_repro(const std::string& args) {
   std::string out;
-  const std::string cmd = shell_quote(test::repro_binary()) + " " + args;
-  ASSERT_EQ(test::run_command(cmd, &out), 0) << cmd << "\n" << out;
+  ASSERT_EQ(test::repro_cli(args, &out), 0) << "repro " << args << "\n" << out;
 }
 
 void expect_close(const torch::Tensor& got, const torch::Tensor& want, double rtol, double atol, const std::string& what) {
@@ -128,7 +122,7 @@ TEST_P(ForwardCrossCheck, ReferenceCheckpointLoadsAndForwardMatches) {
 INSTANTIATE_TEST_SUITE_P(Configs, ForwardCrossCheck,
                          ::testing::Values(ForwardCase{"paper_like", kPaperLike}, ForwardCase{"legacy", kLegacy},
                                            ForwardCase{"pooled_conditional", kPooledConditional}),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST(CrossCheck, OurCheckpointLoadsInPythonStrict) {
   test::TempDir dir;
@@ -212,7 +206,7 @@ INSTANTIATE_TEST_SUITE_P(
                  {{"model_var_type", "\"learned\""}, {"model_mean_type", "\"previous_x\""}, {"loss_type", "\"kl\""}},
                  0.1},
         LossCase{"learned_mse", kPaperLike, {{"model_var_type", "\"learned\""}, {"loss_type", "\"mse\""}}, 0.0}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& param_info) { return std::string(param_info.param.name); });
 
 namespace {
 struct PmvCase {
@@ -270,4 +264,4 @@ INSTANTIATE_TEST_SUITE_P(
                       PmvCase{"fixed_small_xstart_linear",
                               {{"sigma_small", "true"}, {"predict_xstart", "true"}, {"noise_schedule", "\"linear\""}},
                               false}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& param_info) { return std::string(param_info.param.name); });

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "core/util/file_io.h"
+#include "base/util/file_io.h"
 #include "tests/support/test_support.h"
 
 using namespace repro;

@@ -14,7 +14,8 @@
 #include <sstream>
 #include <thread>
 
-#include "core/util/file_io.h"
+#include "base/util/file_io.h"
+#include "base/util/strings.h"
 #include "tests/support/test_support.h"
 
 namespace repro {
@@ -122,15 +123,19 @@ TEST_P(HostileInput, RefusedCleanlyWithBoundedMemory) {
   ASSERT_TRUE(WIFEXITED(o.status)) << "killed by signal " << WTERMSIG(o.status);
   EXPECT_EQ(WEXITSTATUS(o.status), c.exit);
   EXPECT_NE(o.output.find(c.fragment), std::string::npos) << "message lacks '" << c.fragment << "'";
-  if (c.exit != 0) EXPECT_NE(o.output.find(c.name), std::string::npos) << "message does not name the file";
+  if (c.exit != 0) {
+    EXPECT_NE(o.output.find(c.name), std::string::npos) << "message does not name the file";
+  }
   EXPECT_LT(o.max_rss_kib, kRssLimitKib) << "peak RSS " << o.max_rss_kib << " KiB";
   EXPECT_EQ(listing(in), input_before) << "the input was changed";
-  if (c.exit != 0) EXPECT_TRUE(listing(out).empty()) << "a failed command left output behind";
+  if (c.exit != 0) {
+    EXPECT_TRUE(listing(out).empty()) << "a failed command left output behind";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Corpus, HostileInput, testing::ValuesIn(load_cases()),
-                         [](const testing::TestParamInfo<HostileCase>& info) {
-                           std::string n = info.param.name;
+                         [](const testing::TestParamInfo<HostileCase>& param_info) {
+                           std::string n = param_info.param.name;
                            for (char& ch : n)
                              if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            return n;
@@ -142,7 +147,7 @@ TEST(HostileCorpus, CoversEveryReaderWithAtLeastSixtyFiles) {
   for (const char* prefix : {"pt_", "npy_", "npz_", "ref_", "packed_", "img_", "cifar_", "idx_", "imagenet32_", "lsun_",
                              "yaml_", "model_"}) {
     size_t n = 0;
-    for (const auto& c : cases) n += c.name.rfind(prefix, 0) == 0;
+    for (const auto& c : cases) n += starts_with(c.name, prefix);
     EXPECT_GE(n, 2u) << prefix;
   }
 }

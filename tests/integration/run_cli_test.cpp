@@ -65,16 +65,19 @@ TEST(RunCli, TrainsSamplesEvaluatesAndResumesNothing) {
         EXPECT_GE(task["results"]["fid"].get<double>(), 0.0);
         EXPECT_GE(task["results"]["is"].get<double>(), 1.0 - 1e-9);
       }
-      if (task["kind"] == "train") EXPECT_EQ(task["step"], 4);
+      if (task["kind"] == "train") {
+        EXPECT_EQ(task["step"], 4);
+      }
     }
   EXPECT_EQ(results, 4);
   // Every sample batch is the reference's format: uint8 [6, 8, 8, 3].
-  for (const auto& e : fs::recursive_directory_iterator(project))
-    if (e.path().extension() == ".npz")
-      EXPECT_EQ(test::run_python("import numpy as np\na = np.load('" + e.path().string() +
-                                     "')['arr_0']\nassert a.dtype == np.uint8 and a.shape == (6, 8, 8, 3), a.shape\n",
-                                 dir.path()),
-                0);
+  for (const auto& e : fs::recursive_directory_iterator(project)) {
+    if (e.path().extension() != ".npz") continue;
+    EXPECT_EQ(test::run_python("import numpy as np\na = np.load('" + e.path().string() +
+                                   "')['arr_0']\nassert a.dtype == np.uint8 and a.shape == (6, 8, 8, 3), a.shape\n",
+                               dir.path()),
+              0);
+  }
   // Again: everything is done, nothing launches.
   ASSERT_EQ(repro_cli("run " + dir.file("exp.yaml") + " --project " + project, &out), 0) << out;
   EXPECT_NE(out.find("done 0, already done 10"), std::string::npos) << out;

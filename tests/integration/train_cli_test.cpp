@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "tests/support/test_support.h"
+#include "tests/support/tiny_unet.h"
 
 using namespace repro;
 namespace fs = std::filesystem;
@@ -18,17 +19,11 @@ using test::repro_cli;
 
 // A tiny run: 8x8 images written by numpy, the paper's options at toy width.
 void write_run_files(const test::TempDir& dir) {
-  ASSERT_EQ(test::run_python("import numpy as np\nrng = np.random.default_rng(0)\n"
-                             "np.savez('data.npz', rng.integers(0, 256, (6, 8, 8, 3), dtype=np.uint8))\n",
-                             dir.path()),
-            0);
-  std::ofstream(dir.file("train.yaml")) << "model:\n  image_size: 8\n  num_channels: 32\n  channel_mult: [1, 1]\n"
-                                           "  num_res_blocks: 1\n  attention_resolutions: [4]\n  num_head_channels: 32\n"
-                                           "  learn_sigma: true\n  resblock_updown: true\n  use_new_attention_order: true\n"
+  ASSERT_TRUE(test::write_tiny_train_files(dir, 6, 0,
                                            "diffusion:\n  noise_schedule: cosine\n"
                                            "train:\n  method: adm-ip\n  gamma: 0.1\n  batch_size: 4\n  lr: 0.001\n"
                                            "  iterations: 4\n  log_interval: 2\n  save_interval: 2\n  seed: 3\n"
-                                           "data:\n  path: data.npz\n";
+                                           "data:\n  path: data.npz\n"));
 }
 
 using test::read_events;

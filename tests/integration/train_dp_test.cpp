@@ -1,5 +1,5 @@
 // Data-parallel `repro train`: N ranks with per-rank batch B compute what one process computes
-// with batch N*B (the equivalence), over both rendezvous paths (the --nproc file store
+// with batch N*B, over both rendezvous paths (the --nproc file store
 // and torchrun-style MASTER_ADDR/MASTER_PORT), and resume, refuse and stop like one process.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "tests/support/test_support.h"
+#include "tests/support/tiny_unet.h"
 
 using namespace repro;
 namespace fs = std::filesystem;
@@ -21,18 +22,12 @@ using test::repro_cli;
 
 // adm-ip with the loss-second-moment sampler and microbatching, on 16 random 8x8 images.
 void write_run_files(const test::TempDir& dir) {
-  ASSERT_EQ(test::run_python("import numpy as np\nrng = np.random.default_rng(1)\n"
-                             "np.savez('data.npz', rng.integers(0, 256, (16, 8, 8, 3), dtype=np.uint8))\n",
-                             dir.path()),
-            0);
-  std::ofstream(dir.file("train.yaml")) << "model:\n  image_size: 8\n  num_channels: 32\n  channel_mult: [1, 1]\n"
-                                           "  num_res_blocks: 1\n  attention_resolutions: [4]\n  num_head_channels: 32\n"
-                                           "  learn_sigma: true\n  resblock_updown: true\n  use_new_attention_order: true\n"
+  ASSERT_TRUE(test::write_tiny_train_files(dir, 16, 1,
                                            "diffusion:\n  diffusion_steps: 20\n"
                                            "train:\n  method: adm-ip\n  gamma: 0.1\n  batch_size: 4\n  microbatch: 2\n"
-                                           "  lr: 0.001\n  iterations: 4\n  log_interval: 1\n  save_interval: 2\n  seed: 7\n"
-                                           "  ema_rate: [0.9]\n"
-                                           "data:\n  path: data.npz\n";
+                                           "  lr: 0.001\n  iterations: 4\n  log_interval: 1\n  save_interval: 2\n"
+                                           "  seed: 7\n  ema_rate: [0.9]\n"
+                                           "data:\n  path: data.npz\n"));
 }
 
 // Largest |a - b| over every tensor of two checkpoints, by the reference's torch.load.

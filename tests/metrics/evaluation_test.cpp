@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "metrics/feature_stats.h"
 #include "metrics/fid.h"
 #include "metrics/inception_score.h"

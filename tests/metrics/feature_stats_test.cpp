@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "tests/metrics/metrics_test_util.h"
 
 namespace repro::metrics {

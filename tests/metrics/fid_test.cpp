@@ -9,7 +9,7 @@
 #include <iostream>
 #include <tuple>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "tests/metrics/metrics_test_util.h"
 #include "tests/support/test_support.h"
 
@@ -39,8 +39,8 @@ TEST(Fid, DiagonalGaussiansMatchClosedFormAlsoAfterRotation) {
   s2.mu = Eigen::VectorXd::LinSpaced(d, 0.5, -0.3);
   Eigen::VectorXd a(d), b(d);
   for (int64_t i = 0; i < d; ++i) {
-    a(i) = 0.1 + 0.05 * i;
-    b(i) = (i % 5 == 0) ? 0.0 : 2.0 / (1 + i);  // some zero variances: singular S2
+    a(i) = 0.1 + 0.05 * static_cast<double>(i);
+    b(i) = (i % 5 == 0) ? 0.0 : 2.0 / static_cast<double>(1 + i);  // some zero variances: singular S2
   }
   s1.sigma = a.asDiagonal();
   s2.sigma = b.asDiagonal();

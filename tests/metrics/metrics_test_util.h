@@ -8,7 +8,7 @@
 
 #include <Eigen/Core>
 
-#include "core/util/npy.h"
+#include "base/util/npy.h"
 #include "metrics/features.h"
 
 namespace repro::metrics::test_util {

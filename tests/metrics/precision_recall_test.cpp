@@ -7,7 +7,7 @@
 #include <cmath>
 #include <iostream>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "tests/metrics/metrics_test_util.h"
 #include "tests/support/test_support.h"
 

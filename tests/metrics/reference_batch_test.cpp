@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "tests/metrics/metrics_test_util.h"
 #include "tests/support/test_support.h"
 

@@ -8,7 +8,7 @@
 #include <iostream>
 #include <random>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "tests/metrics/metrics_test_util.h"
 #include "tests/support/test_support.h"
 

@@ -38,7 +38,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import adm_replica as R  # noqa: E402
 
-# Defaults of core/nn/unet_config.h and core/diffusion/diffusion_config.h.
+# Defaults of base/nn/unet_config.h and base/diffusion/diffusion_config.h.
 UNET_DEFAULTS = dict(
     image_size=64, in_channels=3, num_channels=128, num_res_blocks=2,
     attention_resolutions=[16, 8], dropout=0.0, channel_mult=[], num_heads=4,

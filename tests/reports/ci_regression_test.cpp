@@ -2,8 +2,8 @@
 // either a recorded report or the placeholder that compare refuses with a clear message.
 #include <gtest/gtest.h>
 
-#include "core/util/errors.h"
-#include "core/util/file_io.h"
+#include "base/util/errors.h"
+#include "base/util/file_io.h"
 #include "reports/baseline_compare.h"
 #include "reports/report_spec.h"
 #include "runner/experiment/expand.h"

@@ -6,7 +6,8 @@
 
 #include <sstream>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
+#include "base/util/exit_code.h"
 #include "reports/render.h"
 #include "reports/report_command.h"
 #include "tests/reports/report_fixture.h"
@@ -87,14 +88,14 @@ TEST(Compare, RegressionBeyondToleranceFailsWithExitCode8) {
   const json b = baseline_of(base);
   Project worse(3.2);  // +6.7 %: beyond the default relative 0.05
   std::string text, junit;
-  EXPECT_EQ(compare(worse, b, &text, {}, &junit), reports::kExitRegression);
+  EXPECT_EQ(compare(worse, b, &text, {}, &junit), to_int(ExitCode::kRegression));
   EXPECT_NE(text.find("main fid [method=adm]: 3 -> 3.2 (+0.2000; tolerance relative 0.05): regressed"), std::string::npos) << text;
   EXPECT_NE(junit.find("failures=\"1\""), std::string::npos);
   EXPECT_NE(junit.find("<failure message=\"regressed\" type=\"regressed\">main fid [method=adm]: 3 -&gt; 3.2"), std::string::npos) << junit;
   // Within a wider tolerance, or an absolute one for fid only.
   EXPECT_EQ(compare(worse, b, &text, {"rel:0.1"}), 0);
   EXPECT_EQ(compare(worse, b, &text, {"fid=abs:0.2"}), 0);  // boundary: exactly 0.2 is within
-  EXPECT_EQ(compare(worse, b, &text, {"fid=abs:0.19"}), reports::kExitRegression);
+  EXPECT_EQ(compare(worse, b, &text, {"fid=abs:0.19"}), to_int(ExitCode::kRegression));
 }
 
 TEST(Compare, ImprovementPassesAndMissingValueFails) {
@@ -106,7 +107,7 @@ TEST(Compare, ImprovementPassesAndMissingValueFails) {
   EXPECT_NE(text.find("improved"), std::string::npos);
   Project missing(3.0, /*with_adm_ip=*/false);
   std::string junit;
-  EXPECT_EQ(compare(missing, b, &text, {}, &junit), reports::kExitRegression);
+  EXPECT_EQ(compare(missing, b, &text, {}, &junit), to_int(ExitCode::kRegression));
   EXPECT_NE(text.find("main fid [method=adm-ip]: missing (baseline 2.5)"), std::string::npos) << text;
   EXPECT_NE(junit.find("<failure message=\"missing\""), std::string::npos);
 }
@@ -125,7 +126,7 @@ TEST(Compare, AnExperimentWithoutResultsMissesEveryValue) {
   a.baseline = other.file("b.json");
   a.junit = other.file("junit.xml");
   std::ostringstream out, err;
-  EXPECT_EQ(reports::compare_command(a, out, err), reports::kExitRegression);
+  EXPECT_EQ(reports::compare_command(a, out, err), to_int(ExitCode::kRegression));
   EXPECT_NE(out.str().find("4 values compared: 0 within tolerance, 0 improved, 0 regressed, 4 missing: FAILED"),
             std::string::npos) << out.str();
   EXPECT_NE(read_file(a.junit).find("failures=\"4\""), std::string::npos);

@@ -12,12 +12,12 @@
 #include <sstream>
 #include <string>
 
-#include "core/util/file_io.h"
+#include "base/util/file_io.h"
 #include "reports/report.h"
 #include "reports/report_spec.h"
-#include "runner/config/strict_yaml.h"
-#include "runner/store/records.h"
-#include "runner/store/store.h"
+#include "config/strict_yaml.h"
+#include "store/records.h"
+#include "store/store.h"
 #include "tests/support/test_support.h"
 
 namespace repro::test {

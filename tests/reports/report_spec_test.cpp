@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "tests/reports/report_fixture.h"
 
 namespace repro::test {

@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "reports/render.h"
 #include "tests/reports/report_fixture.h"
 

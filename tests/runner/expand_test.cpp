@@ -7,13 +7,12 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 
-#include "core/util/errors.h"
-#include "core/util/sha256.h"
-#include "runner/config/train_identity.h"
+#include "base/util/errors.h"
+#include "base/util/sha256.h"
+#include "config/train_identity.h"
 #include "runner/experiment/expand.h"
 #include "runner/plan/task_graph.h"
 #include "tests/support/test_support.h"
@@ -43,8 +42,7 @@ overrides:
 )";
 
 std::string write(const test::TempDir& dir, const std::string& text, const std::string& name = "exp.yaml") {
-  std::ofstream(dir.file(name)) << text;
-  return dir.file(name);
+  return dir.write(name, text);
 }
 
 }  // namespace

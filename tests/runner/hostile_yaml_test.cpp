@@ -1,25 +1,18 @@
-// Hostile experiment and config files (issue 14): aliases that refer to themselves or expand
+// Hostile experiment and config files: aliases that refer to themselves or expand
 // exponentially, nesting past the parser's and our limits, and names long enough to overflow a
 // recursive regex each give a ConfigError naming the file, quickly and in bounded memory.
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <fstream>
 #include <string>
 
-#include "core/util/errors.h"
-#include "runner/config/strict_yaml.h"
+#include "base/util/errors.h"
+#include "config/strict_yaml.h"
 #include "runner/experiment/experiment_file.h"
 #include "tests/support/test_support.h"
 
 namespace repro::test {
 namespace {
-
-std::string write(const TempDir& dir, const std::string& name, const std::string& text) {
-  const std::string path = dir.file(name);
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
-}
 
 // The message of the ConfigError `fn` throws; a failure when it throws anything else or nothing.
 template <typename Fn>
@@ -49,7 +42,7 @@ std::string billion_laughs() {
 
 TEST(HostileYaml, ABillionLaughsFileFailsFastNamingTheFileAndTheNodeLimit) {
   TempDir dir;
-  const std::string path = write(dir, "laughs.yaml", billion_laughs());
+  const std::string path = dir.write("laughs.yaml", billion_laughs());
   const auto start = std::chrono::steady_clock::now();
   const std::string message = config_error([&] { runner::read_experiment_file(path); });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -61,11 +54,11 @@ TEST(HostileYaml, ABillionLaughsFileFailsFastNamingTheFileAndTheNodeLimit) {
 
 TEST(HostileYaml, AnAliasInsideItsOwnAnchorIsRefused) {
   TempDir dir;
-  const std::string sequence = write(dir, "seq.yaml", "name: loop\nbase: &x [*x]\n");
+  const std::string sequence = dir.write("seq.yaml", "name: loop\nbase: &x [*x]\n");
   std::string message = config_error([&] { runner::read_experiment_file(sequence); });
   EXPECT_EQ(message, sequence + ":2: a node contains an alias to itself (an anchor used inside its own value)");
   // The merge-key spelling: yaml-cpp keeps `<<` as a key whose value is the mapping itself.
-  const std::string merge = write(dir, "merge.yaml", "name: loop\nbase: &self\n  model:\n    x: 1\n  <<: *self\n");
+  const std::string merge = dir.write("merge.yaml", "name: loop\nbase: &self\n  model:\n    x: 1\n  <<: *self\n");
   message = config_error([&] { runner::read_experiment_file(merge); });
   EXPECT_NE(message.find(merge + ":2: a node contains an alias to itself"), std::string::npos) << message;
   // --set values and model/train files go through the same loader.
@@ -75,7 +68,7 @@ TEST(HostileYaml, AnAliasInsideItsOwnAnchorIsRefused) {
 
 TEST(HostileYaml, NestingPastTheParsersLimitIsAConfigErrorNotASyntaxError) {
   TempDir dir;
-  const std::string path = write(dir, "deep.yaml", "name: deep\nbase: " + std::string(100000, '[') + "\n");
+  const std::string path = dir.write("deep.yaml", "name: deep\nbase: " + std::string(100000, '[') + "\n");
   const std::string message = config_error([&] { runner::read_experiment_file(path); });
   EXPECT_EQ(message.rfind(path + ":", 0), 0u) << message;  // the line is where yaml-cpp's scanner stopped
   EXPECT_NE(message.find(": the document nests deeper than 500 levels"), std::string::npos) << message;
@@ -85,7 +78,7 @@ TEST(HostileYaml, NestingPastTheParsersLimitIsAConfigErrorNotASyntaxError) {
 TEST(HostileYaml, NestingPastOurLimitIsRefusedBeforeAnyReaderRecurses) {
   TempDir dir;
   const std::string path =
-      write(dir, "deep.yaml", "name: deep\nbase: " + std::string(150, '[') + std::string(150, ']') + "\n");
+      dir.write("deep.yaml", "name: deep\nbase: " + std::string(150, '[') + std::string(150, ']') + "\n");
   const std::string message = config_error([&] { runner::read_experiment_file(path); });
   EXPECT_NE(message.find(path + ":2: the document: nesting deeper than 100 levels (REPRO_MAX_NESTING raises it)"),
             std::string::npos)
@@ -101,14 +94,14 @@ TEST(HostileYaml, AliasesUsedWithinTheLimitsStillLoad) {
 TEST(HostileYaml, ANameOrLabelOfFiftyThousandCharactersIsRefusedByItsLength) {
   TempDir dir;
   const std::string long_text(50000, 'a');
-  const std::string name = write(dir, "name.yaml", "name: " + long_text + "\n");
+  const std::string name = dir.write("name.yaml", "name: " + long_text + "\n");
   std::string message = config_error([&] { runner::read_experiment_file(name); });
   EXPECT_NE(message.find("key 'name': an experiment name may hold at most 200 characters, got 50000"),
             std::string::npos)
       << message.substr(0, 300);
   EXPECT_LT(message.size(), 400u);  // the message quotes only the start of it
   const std::string label =
-      write(dir, "label.yaml", "name: ok\nmatrix:\n  seed:\n    key: train.seed\n    values: [" + long_text + "]\n");
+      dir.write("label.yaml", "name: ok\nmatrix:\n  seed:\n    key: train.seed\n    values: [" + long_text + "]\n");
   message = config_error([&] { runner::read_experiment_file(label); });
   EXPECT_NE(message.find("key 'matrix.seed[0]': a label may hold at most 200 characters, got 50000"), std::string::npos)
       << message.substr(0, 300);
@@ -116,19 +109,19 @@ TEST(HostileYaml, ANameOrLabelOfFiftyThousandCharactersIsRefusedByItsLength) {
 
 TEST(HostileYaml, NamesAndLabelsKeepTheirCharacterClasses) {
   TempDir dir;
-  const std::string name = write(dir, "name.yaml", "name: a/b\n");
+  const std::string name = dir.write("name.yaml", "name: a/b\n");
   EXPECT_NE(config_error([&] {
               runner::read_experiment_file(name);
             }).find("an experiment name may hold letters, digits and _ . - only, got 'a/b'"),
             std::string::npos);
   const std::string label =
-      write(dir, "label.yaml", "name: ok\nmatrix:\n  seed:\n    key: train.seed\n    values: ['a b']\n");
+      dir.write("label.yaml", "name: ok\nmatrix:\n  seed:\n    key: train.seed\n    values: ['a b']\n");
   EXPECT_NE(config_error([&] {
               runner::read_experiment_file(label);
             }).find("a label may hold letters, digits and _ . + - only, got 'a b'"),
             std::string::npos);
   const std::string good =
-      write(dir, "good.yaml", "name: ok-1.2_x\nmatrix:\n  seed:\n    key: train.seed\n    values: [1e+3, a_b.c-d]\n");
+      dir.write("good.yaml", "name: ok-1.2_x\nmatrix:\n  seed:\n    key: train.seed\n    values: [1e+3, a_b.c-d]\n");
   EXPECT_EQ(runner::read_experiment_file(good).axes.at(0).values.at(1).label, "a_b.c-d");
 }
 

@@ -5,21 +5,13 @@
 
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "tests/support/test_support.h"
 
 namespace repro::runner {
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 LaunchRequest sh(const std::string& key, const std::string& script, const std::string& log, SlotRequest slot = {}) {
   LaunchRequest r;
@@ -62,7 +54,7 @@ TEST(LocalExecutor, ExitCodeAndLogOfBothStreams) {
   EXPECT_EQ(*f[0].exit_code, 3);
   EXPECT_FALSE(f[0].signal);
   EXPECT_FALSE(f[0].timed_out);
-  const std::string log = slurp(dir.file("a.log"));
+  const std::string log = test::read_text(dir.file("a.log"));
   EXPECT_NE(log.find("out-line"), std::string::npos) << log;
   EXPECT_NE(log.find("err-line"), std::string::npos) << log;
   EXPECT_EQ(ex.running(), 0);
@@ -76,7 +68,7 @@ TEST(LocalExecutor, WorkingDirAndEnvironment) {
   r.env["MY_VAR"] = "hello world";
   ex.launch(r);
   wait_for(ex, 1);
-  const std::string log = slurp(dir.file("a.log"));
+  const std::string log = test::read_text(dir.file("a.log"));
   EXPECT_NE(log.find(dir.path().string()), std::string::npos) << log;
   EXPECT_NE(log.find("v=hello world"), std::string::npos) << log;
 }
@@ -121,7 +113,7 @@ TEST(LocalExecutor, TimeoutSendsTermThenKill) {
   EXPECT_TRUE(f[0].timed_out);
   EXPECT_EQ(f[0].signal, SIGKILL);  // it ignored SIGTERM
   EXPECT_GE(f[0].seconds, 0.5);
-  EXPECT_NE(slurp(dir.file("a.log")).find("got-term"), std::string::npos);
+  EXPECT_NE(test::read_text(dir.file("a.log")).find("got-term"), std::string::npos);
 }
 
 TEST(LocalExecutor, CancelIsGracefulUnlessForced) {
@@ -199,10 +191,10 @@ TEST(LocalExecutor, GpuIdsHandedOutThroughCudaVisibleDevices) {
   const Launched d = ex.launch(sh("d", "echo \"cvd=[$CUDA_VISIBLE_DEVICES]\"", dir.file("d.log"), {2}));
   EXPECT_EQ(d.gpus, "0,1");
   wait_for(ex, 1);
-  EXPECT_NE(slurp(dir.file("a.log")).find("cvd=[0]"), std::string::npos) << slurp(dir.file("a.log"));
-  EXPECT_NE(slurp(dir.file("b.log")).find("cvd=[1]"), std::string::npos);
-  EXPECT_NE(slurp(dir.file("c.log")).find("cvd=[]"), std::string::npos) << slurp(dir.file("c.log"));
-  EXPECT_NE(slurp(dir.file("d.log")).find("cvd=[0,1]"), std::string::npos);
+  EXPECT_NE(test::read_text(dir.file("a.log")).find("cvd=[0]"), std::string::npos) << test::read_text(dir.file("a.log"));
+  EXPECT_NE(test::read_text(dir.file("b.log")).find("cvd=[1]"), std::string::npos);
+  EXPECT_NE(test::read_text(dir.file("c.log")).find("cvd=[]"), std::string::npos) << test::read_text(dir.file("c.log"));
+  EXPECT_NE(test::read_text(dir.file("d.log")).find("cvd=[0,1]"), std::string::npos);
 }
 
 TEST(LocalExecutor, DestructorKillsTheProcessGroup) {
@@ -210,18 +202,18 @@ TEST(LocalExecutor, DestructorKillsTheProcessGroup) {
   {
     LocalExecutor ex({1, {}, 5});
     ex.launch(sh("a", "sleep 30 & echo $! > " + dir.file("pid") + "; wait", dir.file("a.log")));
-    for (int i = 0; i < 600 && slurp(dir.file("pid")).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    test::wait_until([&] { return !test::read_text(dir.file("pid")).empty(); }, 12);
   }
-  const std::string pid = slurp(dir.file("pid"));
+  const std::string pid = test::read_text(dir.file("pid"));
   ASSERT_FALSE(pid.empty());
   // The task's own child (its process group) is gone or a zombie awaiting init.
-  bool gone = false;
-  for (int i = 0; i < 500 && !gone; ++i) {
-    std::ifstream stat("/proc/" + std::to_string(std::stoi(pid)) + "/stat");
-    std::string line;
-    gone = !std::getline(stat, line) || line[line.rfind(')') + 2] == 'Z';
-    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  const bool gone = test::wait_until(
+      [&] {
+        std::ifstream stat("/proc/" + std::to_string(std::stoi(pid)) + "/stat");
+        std::string line;
+        return !std::getline(stat, line) || line[line.rfind(')') + 2] == 'Z';
+      },
+      10);
   EXPECT_TRUE(gone) << "the task's child " << pid << " survived the executor";
 }
 

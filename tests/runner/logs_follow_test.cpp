@@ -1,4 +1,4 @@
-// `repro logs -f` on an attempt that no orchestrator will end (issue 14): it follows while a
+// `repro logs -f` on an attempt that no orchestrator will end: it follows while a
 // `repro run` holds the project lock, and returns with a note once none does, instead of waiting
 // for ever on an attempt left open by a killed orchestrator. Runs the repro binary.
 #include <gtest/gtest.h>
@@ -8,8 +8,8 @@
 #include <string>
 
 #include "runner/orchestrate/project_lock.h"
-#include "runner/store/records.h"
-#include "runner/store/store.h"
+#include "store/records.h"
+#include "store/store.h"
 #include "tests/store/store_fixture.h"
 #include "tests/support/test_support.h"
 

@@ -8,59 +8,48 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <limits>
+#include <map>
 #include <set>
 #include <thread>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
+#include "base/util/stop_signals.h"
 #include "runner/executor/local_executor.h"
 #include "runner/orchestrate/cancel.h"
-#include "runner/store/cancel_requests.h"
-#include "runner/store/queries.h"
+#include "store/cancel_requests.h"
+#include "store/queries.h"
 #include "tests/runner/fake_project.h"
+#include "tests/support/fake_plan.h"
+#include "tests/support/overlap.h"
+#include "tests/support/run_outcomes.h"
 #include "tests/support/test_support.h"
 
 namespace repro::runner {
 namespace {
 
-// A train task per run, and optionally a sample task after it.
-Plan fake_plan(const std::vector<std::string>& runs, bool with_sample) {
-  Plan p;
-  p.experiment = {"fake", "fake.yaml", std::string(64, '0')};
-  int64_t pos = 0;
-  for (const auto& r : runs) {
-    p.runs.push_back({r, {{"cell", r}}, pos++, R"({"seed":0})"});
-    TaskSpec t{r + "-train", r, "train", {}, R"({"iterations":10})", {}};
-    p.tasks.push_back(t);
-    if (with_sample) p.tasks.push_back(TaskSpec{r + "-sample", r, "sample", {r + "-train"}, R"({"steps":50})", {}});
-  }
-  return p;
-}
+using test::fake_plan;
+using test::outcome;
+using test::state_of;
+using test::task_spec;
+using test::wait_until;
 
 struct Fixture : test::FakeProject {};
 
-const TaskOutcome& outcome(const OrchestratorSummary& s, const std::string& id) {
-  for (const auto& t : s.tasks)
-    if (t.task_id == id) return t;
-  throw std::runtime_error("no task " + id);
-}
-
-TaskState state_of(Store& store, const std::string& run, const std::string& id) {
-  for (const auto& t : tasks_of_run(store, run))
-    if (t.task_id == id) return t.state;
-  throw std::runtime_error("no task " + id);
-}
-
-// Highest number of tasks running at once, from the fake tasks' start/end times.
+// Highest number of tasks running at once, from the fake tasks' start and end (or term) times.
 int max_overlap(const std::vector<test::TraceLine>& trace) {
-  std::vector<std::pair<double, int>> ev;
+  std::map<std::pair<std::string, int>, size_t> open;  // (task, attempt) -> its span
+  std::vector<std::pair<double, double>> spans;
   for (const auto& t : trace) {
-    if (t.what == "start") ev.push_back({t.time, +1});
-    if (t.what == "end" || t.what == "term") ev.push_back({t.time, -1});
+    const auto key = std::make_pair(t.task_id, t.attempt);
+    if (t.what == "start") {
+      open[key] = spans.size();
+      spans.push_back({t.time, std::numeric_limits<double>::infinity()});
+    } else if ((t.what == "end" || t.what == "term") && open.count(key)) {
+      spans[open[key]].second = t.time;
+    }
   }
-  std::sort(ev.begin(), ev.end(), [](auto& a, auto& b) { return a.first < b.first || (a.first == b.first && a.second < b.second); });
-  int cur = 0, best = 0;
-  for (auto& e : ev) best = std::max(best, cur += e.second);
-  return best;
+  return test::max_overlap(spans);
 }
 
 TEST(Orchestrator, RunsTasksRecordsAttemptsAndIngestsEvents) {
@@ -130,7 +119,8 @@ TEST(Orchestrator, PermanentFailureIsNotRetriedAndFailsDependants) {
   const auto att = attempts_of_task(store, "r1-train");
   ASSERT_EQ(att.size(), 1u);
   EXPECT_EQ(att[0].exit_code, 2);
-  for (const auto& t : test::read_trace(fx.ctl)) EXPECT_NE(t.task_id, "r1-sample") << "a dependant of a failed task ran";
+  for (const auto& t : test::read_trace(fx.ctl))
+    EXPECT_NE(t.task_id, "r1-sample") << "a dependant of a failed task ran";
   EXPECT_EQ(runs_of_experiment(store, "fake")[0].status, TaskState::kFailed);
 }
 
@@ -152,7 +142,7 @@ TEST(Orchestrator, ASampleStartsOnceItsCheckpointExistsWhileTrainingGoesOn) {
   fx.set("r-train.sleep", "3");
   Plan p = fake_plan({"r"}, false);
   for (const char* k : {"early", "late"}) {
-    TaskSpec t{std::string("r-sample-") + k, "r", "sample", {"r-train"}, R"({"steps":50})", {}};
+    TaskSpec t = task_spec(std::string("r-sample-") + k, "r", "sample", {"r-train"}, R"({"steps":50})");
     t.early_start_file = std::string("checkpoints/") + k + ".pt";
     p.tasks.push_back(t);
   }
@@ -237,8 +227,10 @@ TEST(Orchestrator, GpuSlotsHandedOutThroughCudaVisibleDevices) {
   std::map<std::string, std::pair<double, double>> span;
   std::map<std::string, std::string> gpus;
   for (const auto& t : trace) {
-    if (t.what == "start") span[t.task_id].first = t.time, gpus[t.task_id] = t.extra;
-    else span[t.task_id].second = t.time;
+    if (t.what == "start")
+      span[t.task_id].first = t.time, gpus[t.task_id] = t.extra;
+    else
+      span[t.task_id].second = t.time;
   }
   EXPECT_EQ(gpus["r4-train"], "gpus=0,1");
   for (const auto& [a, ga] : gpus) {
@@ -246,8 +238,8 @@ TEST(Orchestrator, GpuSlotsHandedOutThroughCudaVisibleDevices) {
     for (const auto& [b, gb] : gpus) {
       if (a >= b) continue;
       const bool overlap = span[a].first < span[b].second && span[b].first < span[a].second;
-      const bool share = ga.find('0') != std::string::npos && gb.find('0') != std::string::npos ||
-                         ga.find('1') != std::string::npos && gb.find('1') != std::string::npos;
+      const bool share = (ga.find('0') != std::string::npos && gb.find('0') != std::string::npos) ||
+                         (ga.find('1') != std::string::npos && gb.find('1') != std::string::npos);
       EXPECT_FALSE(overlap && share) << a << " " << ga << " and " << b << " " << gb;
     }
   }
@@ -274,7 +266,8 @@ TEST(Orchestrator, SecondRunSkipsDoneTasksAndLaunchesOnlyMissingOnes) {
   EXPECT_EQ(dry[3].state, "failed");
   EXPECT_EQ(dry[4].state, "new");
   EXPECT_EQ(dry[5].action, "wait");
-  EXPECT_EQ(dry[4].argv, (std::vector<std::string>{fx.binary, "task", task_file_of(run_dir_of(fx.project, "r3"), "r3-train")}));
+  EXPECT_EQ(dry[4].argv,
+            (std::vector<std::string>{fx.binary, "task", task_file_of(run_dir_of(fx.project, "r3"), "r3-train")}));
   const auto s = Orchestrator(store, ex, fx.options()).run(plan);
   EXPECT_EQ(s.skipped, 3);
   EXPECT_EQ(s.done, 3);  // r2-sample again (code 0 for its second attempt), r3's two
@@ -300,11 +293,12 @@ TEST(Orchestrator, SecondOrchestratorInTheSameProjectIsRefused) {
     ::_exit(0);
   }
   // Wait until the first holds the lock (its task started).
-  for (int i = 0; i < 600 && test::read_trace(fx.ctl).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  wait_until([&] { return !test::read_trace(fx.ctl).empty(); }, 30);
   Store store(fx.db);
   LocalExecutor ex({1, {}, 5});
-  EXPECT_NE(test::error_message([&] { Orchestrator(store, ex, fx.options()).run(fake_plan({"r1"}, false)); })
-                .find("another `repro run`"),
+  EXPECT_NE(test::error_message([&] {
+              Orchestrator(store, ex, fx.options()).run(fake_plan({"r1"}, false));
+            }).find("another `repro run`"),
             std::string::npos);
   int status = 0;
   ::waitpid(child, &status, 0);
@@ -347,16 +341,6 @@ int wait_child(pid_t child, double limit_s = 60) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return status;
-}
-
-template <typename Pred>
-bool wait_until(Pred pred, double limit_s = 60) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit_s);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
 }
 
 TEST(Orchestrator, KilledOrchestratorLosesNothingAndRerunRunsNoTaskTwice) {
@@ -456,7 +440,9 @@ bool traced(const Fixture& fx, const std::string& what, const std::string& task_
 }
 
 std::string handled_by(Store& store) {
-  return store.db().execAndGet("SELECT group_concat(ifnull(handled_by, 'waiting'), ',') FROM cancel_requests").getString();
+  return store.db()
+      .execAndGet("SELECT group_concat(ifnull(handled_by, 'waiting'), ',') FROM cancel_requests")
+      .getString();
 }
 
 TEST(Orchestrator, CancelOfOneRunStopsItWhileTheOtherRunCompletes) {
@@ -629,7 +615,8 @@ TEST(CancelTarget, ExperimentRunIdOrUniquePrefixElseAConfigError) {
 }
 
 TEST(OrchestratorPolicy, ExitCodes) {
-  auto verdict = [](std::optional<int> code, std::optional<int> sig = {}, bool timed_out = false, bool cancelled = false) {
+  auto verdict = [](std::optional<int> code, std::optional<int> sig = {}, bool timed_out = false,
+                    bool cancelled = false) {
     Finished f;
     f.exit_code = code;
     f.signal = sig;

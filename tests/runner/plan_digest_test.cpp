@@ -1,7 +1,7 @@
 // The plan of every experiment file is pinned: run ids, resolved configs, task ids, kinds, specs,
 // dependencies, cells, process counts, early-start files, the task files `repro task` reads and the
 // training YAML of each run hash to the digests in plan_digests.txt. They were recorded before the
-// task contract became typed (issue 15); a refactoring that changes any of them changes behaviour.
+// task contract became typed; a refactoring that changes any of them changes behaviour.
 // Regenerate only for an intended change: REPRO_UPDATE_GOLDEN=1 rewrites the file.
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include "core/util/sha256.h"
+#include "base/util/sha256.h"
 #include "runner/experiment/expand.h"
 #include "runner/experiment/experiment_file.h"
 #include "runner/orchestrate/orchestrator.h"

@@ -1,16 +1,16 @@
 // Ingest of events.jsonl: what lands where, idempotency by (task, seq), the byte offset, lines
 // still being written, malformed lines, resumed runs, and crashes mid-ingest.
-#include "runner/store/ingest.h"
+#include "store/ingest.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <stdexcept>
 
-#include "core/util/errors.h"
-#include "runner/store/queries.h"
+#include "base/util/errors.h"
+#include "base/util/process.h"
+#include "store/queries.h"
 #include "tests/store/store_fixture.h"
 
 namespace repro::test {
@@ -306,21 +306,18 @@ TEST_F(Ingest, AnExceptionMidIngestKeepsNothingAndTheNextCallGetsEverythingOnce)
 TEST_F(Ingest, AProcessKilledMidIngestLosesNothingAndDuplicatesNothing) {
   for (int step = 1; step <= 200; ++step) events_.log(step);
   store_.reset();  // no connection crosses the fork
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    Store store(dir_.file("repro.db"));
-    runner::IngestOptions die;
-    die.before_record = [](int64_t line) {
-      if (line == 150) _exit(42);  // as kill -9 would: no rollback, no destructors
-    };
-    ingest_events(store, "task1", events_.path(), die);
-    _exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ(WEXITSTATUS(status), 42);
+  const ExitStatus end = run_in_child(
+      [this] {
+        Store store(dir_.file("repro.db"));
+        runner::IngestOptions die;
+        die.before_record = [](int64_t line) {
+          if (line == 150) _exit(42);  // as kill -9 would: no rollback, no destructors
+        };
+        ingest_events(store, "task1", events_.path(), die);
+        return 0;
+      },
+      "ingest");
+  ASSERT_EQ(end.exit_code, 42);
 
   store_ = std::make_unique<Store>(dir_.file("repro.db"));
   EXPECT_EQ(metrics(), 0);
@@ -331,7 +328,7 @@ TEST_F(Ingest, AProcessKilledMidIngestLosesNothingAndDuplicatesNothing) {
   EXPECT_EQ(metrics(), 800);
 }
 
-// Hostile events files (issue 14): every bad line is a skipped line with a reason, never a crash,
+// Hostile events files: every bad line is a skipped line with a reason, never a crash,
 // an exception or unbounded memory.
 
 TEST_F(Ingest, ALineLongerThanOneMebibyteIsSkippedWithItsLength) {

@@ -1,10 +1,10 @@
 // The queries the CLI uses, and the records they read back.
-#include "runner/store/queries.h"
+#include "store/queries.h"
 
 #include <gtest/gtest.h>
 
-#include "core/util/errors.h"
-#include "runner/store/records.h"
+#include "base/util/errors.h"
+#include "store/records.h"
 #include "tests/store/store_fixture.h"
 
 namespace repro::test {
@@ -148,6 +148,19 @@ TEST(Queries, StatusOfAnExperimentAsThePerTaskQueriesSeeIt) {
   EXPECT_EQ(run1[0].last_failed->reason, "timeout after 5 s");
   EXPECT_EQ(run1[0].last_failed->log_path, "/runs/run1/logs/2.log");
   EXPECT_FALSE(run1[0].loss.has_value());
+}
+
+TEST(Queries, ExperimentNamesOldestFirst) {
+  TempDir dir;
+  FakeClock clock;
+  Store store(dir.file("repro.db"), options_with(&clock));
+  EXPECT_TRUE(runner::experiment_names(store).empty());
+  runner::put_experiment(store, {"zeta", "zeta.yaml", std::string(64, '0')});
+  clock.now += 1;
+  runner::put_experiment(store, {"alpha", "alpha.yaml", std::string(64, '0')});
+  clock.now += 1;
+  runner::put_experiment(store, {"zeta", "zeta.yaml", std::string(64, '1')});  // changed: keeps its place
+  EXPECT_EQ(runner::experiment_names(store), (std::vector<std::string>{"zeta", "alpha"}));
 }
 
 TEST(Queries, ExperimentFileChangesUpdateItsHash) {

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "runner/store/records.h"
-#include "runner/store/store.h"
+#include "store/records.h"
+#include "store/store.h"
 #include "tests/support/test_support.h"
 
 namespace repro::test {
@@ -55,7 +55,12 @@ class EventsWriter {
   }
   // A log record at `step` with loss = step / 1000 and mse = step / 2000.
   void log(int64_t step) {
-    write({{"type", "log"}, {"step", step}, {"loss", step / 1000.0}, {"mse", step / 2000.0}, {"lr", 1e-4},
+    const auto x = static_cast<double>(step);
+    write({{"type", "log"},
+           {"step", step},
+           {"loss", x / 1000.0},
+           {"mse", x / 2000.0},
+           {"lr", 1e-4},
            {"note", "text is not a metric"}});
   }
   void end(const std::string& status, int64_t step) {

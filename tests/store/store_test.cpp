@@ -1,6 +1,6 @@
 // The store's file: schema creation and version, forward migrations, refusal of newer or foreign
 // files, WAL readers beside a writer, foreign keys, nested transactions.
-#include "runner/store/store.h"
+#include "store/store.h"
 
 #include <gtest/gtest.h>
 
@@ -8,9 +8,9 @@
 
 #include <chrono>
 
-#include "core/util/errors.h"
-#include "runner/store/schema.h"
-#include "runner/store/transaction.h"
+#include "base/util/errors.h"
+#include "store/schema.h"
+#include "store/transaction.h"
 #include "tests/store/store_fixture.h"
 
 namespace repro::test {

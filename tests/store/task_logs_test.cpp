@@ -1,8 +1,8 @@
 // task_logs: what `repro logs ID` finds for a task id or a run id, and which attempt it shows.
 #include <gtest/gtest.h>
 
-#include "runner/store/queries.h"
-#include "runner/store/records.h"
+#include "store/queries.h"
+#include "store/records.h"
 #include "tests/store/store_fixture.h"
 
 namespace repro::test {

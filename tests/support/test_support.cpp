@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <stdexcept>
 
@@ -28,6 +29,12 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   fs::remove_all(path_, ec);
+}
+
+std::string TempDir::write(const std::string& name, const std::string& text) const {
+  const std::string path = file(name);
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
 }
 
 std::string python_interpreter() {
@@ -56,6 +63,24 @@ int run_command(const std::string& command, std::string* output) {
   size_t n;
   while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) output->append(buf.data(), n);
   return exit_status(pclose(pipe));
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+bool write_numpy_images(const TempDir& dir, const std::string& file, int n, int seed) {
+  return run_python("import numpy as np\nrng = np.random.default_rng(" + std::to_string(seed) + ")\nnp.savez('" + file +
+                        "', rng.integers(0, 256, (" + std::to_string(n) + ", 8, 8, 3), dtype=np.uint8))\n",
+                    dir.path()) == 0;
 }
 
 std::vector<nlohmann::json> read_events(const std::string& path) {

@@ -1,10 +1,13 @@
 #pragma once
-// Helpers shared by the tests: scratch directories and Debian's Python for cross-checks.
+// Helpers shared by the tests: scratch directories, files, polling, Debian's Python for
+// cross-checks and the repro binary.
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <exception>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace repro::test {
@@ -18,6 +21,8 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
   const std::filesystem::path& path() const { return path_; }
   std::string file(const std::string& name) const { return (path_ / name).string(); }
+  // Writes `text` as the file `name` here (replacing it); returns its path.
+  std::string write(const std::string& name, const std::string& text) const;
 
  private:
   std::filesystem::path path_;
@@ -44,6 +49,27 @@ std::string error_message(Fn&& fn) {
   }
   return "";
 }
+
+// Polls `pred` every `poll_ms` until it holds (true) or `limit_s` seconds have passed (false).
+template <typename Pred>
+bool wait_until(Pred&& pred, double limit_s = 60, int poll_ms = 20) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit_s);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
+  }
+  return true;
+}
+
+// The whole file, or "" when it cannot be read (a log not written yet, say).
+std::string read_text(const std::string& path);
+
+// The file's lines without their '\n'; {} when it cannot be read.
+std::vector<std::string> read_lines(const std::string& path);
+
+// Writes dir/<file> with arr_0: `n` random 8x8 RGB uint8 images drawn by NumPy
+// (default_rng(seed).integers(0, 256, (n, 8, 8, 3))); false when Python failed.
+bool write_numpy_images(const TempDir& dir, const std::string& file, int n, int seed);
 
 // Every record of a JSON-lines file (events.jsonl), in order.
 std::vector<nlohmann::json> read_events(const std::string& path);

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "core/util/npy.h"
+#include "base/util/npy.h"
 #include "core/util/tensor_npy.h"
 #include "tests/support/test_support.h"
 

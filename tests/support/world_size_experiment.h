@@ -10,10 +10,7 @@ namespace repro::test {
 
 // Writes dir/data.npz and dir/exp.yaml (experiment "dp"); false when NumPy failed.
 inline bool write_world_size_experiment(const TempDir& dir) {
-  if (run_python("import numpy as np\nrng = np.random.default_rng(0)\n"
-                 "np.savez('data.npz', rng.integers(0, 256, (16, 8, 8, 3), dtype=np.uint8))\n",
-                 dir.path()) != 0)
-    return false;
+  if (!write_numpy_images(dir, "data.npz", 16, 0)) return false;
   std::ofstream(dir.file("exp.yaml"))
       << "name: dp\nbase:\n"
          "  model: {image_size: 8, num_channels: 32, channel_mult: [1, 1], num_res_blocks: 1,\n"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the bad-input corpus (issue 14): small crafted files for every reader, and cases.json,
+"""Writes the bad-input corpus: small crafted files for every reader, and cases.json,
 which says for each how a user would feed it to repro, the exit code and a message fragment.
 
 Run with Debian's interpreter (numpy, Pillow, lmdb): /usr/bin/python3 make_hostile.py

@@ -2,9 +2,9 @@
 // from the same state), then a second time (the idempotent path).
 #include <filesystem>
 
-#include "runner/store/ingest.h"
-#include "runner/store/records.h"
-#include "runner/store/store.h"
+#include "store/ingest.h"
+#include "store/records.h"
+#include "store/store.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace repro::fuzz {

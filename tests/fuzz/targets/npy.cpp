@@ -1,7 +1,7 @@
 // parse_npy over the bytes, then the typed views a caller takes of the array.
 #include <string>
 
-#include "core/util/npy.h"
+#include "base/util/npy.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace repro::fuzz {

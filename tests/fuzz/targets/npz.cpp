@@ -1,5 +1,5 @@
 // read_npz of the bytes as a file.
-#include "core/util/npy.h"
+#include "base/util/npy.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace repro::fuzz {

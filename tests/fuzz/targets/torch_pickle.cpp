@@ -1,5 +1,5 @@
 // read_state_dict_file, then every tensor gathered as a checkpoint loader does.
-#include "core/util/torch_pickle.h"
+#include "base/util/torch_pickle.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace repro::fuzz {

@@ -1,5 +1,5 @@
 // ZipReader: the directory, then every entry read whole.
-#include "core/util/zip_archive.h"
+#include "base/util/zip_archive.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace repro::fuzz {

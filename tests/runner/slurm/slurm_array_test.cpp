@@ -5,9 +5,6 @@
 // Concurrency is measured from the status files' start/end times; no assertion depends on speed
 // beyond generous limits.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,28 +12,30 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "runner/executor/slurm_executor.h"
 #include "runner/orchestrate/orchestrator.h"
-#include "runner/store/queries.h"
+#include "store/queries.h"
 #include "tests/runner/fake_project.h"
+#include "tests/runner/slurm/killed_orchestrator.h"
 #include "tests/runner/slurm/slurm_cluster.h"
 #include "tests/runner/slurm/slurm_task_util.h"
+#include "tests/support/fake_plan.h"
+#include "tests/support/overlap.h"
 #include "tests/support/test_support.h"
 
 namespace repro::runner {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 // Its own fixture name: CTest runs these as `slurm_array`, beside `slurm_executor`.
 class SlurmArrayTest : public test::SlurmTest {};
 
-using test_slurm::read_all;
 using test_slurm::shell_task;
+using test_slurm::wait_all;
+using test_slurm::wait_started;
 
 SlurmExecutorOptions array_options(int cap) {
   SlurmExecutorOptions o = test_slurm::quick_options();
@@ -44,34 +43,7 @@ SlurmExecutorOptions array_options(int cap) {
   return o;
 }
 
-
-// Polls until every key has ended (or the limit passed: a test failure).
-std::map<std::string, Finished> wait_all(SlurmExecutor& ex, const std::set<std::string>& keys, double limit_s = 60) {
-  std::map<std::string, Finished> got;
-  const auto until = Clock::now() + std::chrono::duration<double>(limit_s);
-  while (got.size() < keys.size() && Clock::now() < until) {
-    for (const auto& f : ex.poll()) got[f.key] = f;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  if (got.size() < keys.size()) {
-    std::string out;
-    test::run_command("squeue --states=all -o '%i %j %T %r %M'", &out);
-    ADD_FAILURE() << got.size() << " of " << keys.size() << " ended within " << limit_s << " s; squeue:\n" << out;
-  }
-  return got;
-}
-
-bool wait_started(const std::string& log_path, double limit_s = 30) {
-  const auto until = Clock::now() + std::chrono::duration<double>(limit_s);
-  while (Clock::now() < until) {
-    if (auto s = read_slurm_job_status(slurm_status_path(log_path)); s && s->start) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ADD_FAILURE() << "not started: " << log_path;
-  return false;
-}
-
-// The most status-file intervals [start, end] that overlap at one moment.
+// The most jobs running at one moment, from their status files' start and end times.
 int max_overlap(const std::vector<std::string>& log_paths) {
   std::vector<std::pair<double, double>> spans;
   for (const auto& p : log_paths) {
@@ -79,13 +51,7 @@ int max_overlap(const std::vector<std::string>& log_paths) {
     EXPECT_TRUE(s && s->start && s->end) << p;
     if (s && s->start && s->end) spans.emplace_back(*s->start, *s->end);
   }
-  int most = 0;
-  for (const auto& [at, unused] : spans) {
-    int n = 0;
-    for (const auto& [b, e] : spans) n += b <= at && at < e;
-    most = std::max(most, n);
-  }
-  return most;
+  return test::max_overlap(spans);
 }
 
 // "123_4" -> {"123", "4"}.
@@ -108,6 +74,35 @@ TEST(SlurmArrayIds, ParsesJobsElementsAndPendingRanges) {
   EXPECT_EQ(cut.ids, (std::vector<std::string>{"10_0", "10_3", "10_6", "10_12"}));
   for (const char* bad : {"", "abc", "12_", "12_x", "12_[3-1]", "12_[a]", "12;rm"})
     EXPECT_TRUE(ids(bad).empty()) << bad;
+}
+
+TEST(SlurmArrayIds, SqueueRowsOfElementsWinOverTheirPendingRange) {
+  const SlurmQueue q = parse_squeue_output(
+      "12_[3-5%2]|repro-a+2.x|PENDING|0|(JobArrayTaskLimit)|\n"
+      "12_4|repro-a+2.x|RUNNING|0|None|\n"
+      "12_3 |repro-a+2.x|COMPLETED|256|None|\n"
+      "13|repro-b|FAILED|256|a|reason|with|bars|\n"
+      "14_[0,2,7|repro-c|PENDING|0|Priority|\n"
+      "not a row\n");
+  EXPECT_EQ(q.rows.at("12_3").state, "COMPLETED");  // its own row, after the range
+  EXPECT_EQ(q.rows.at("12_4").state, "RUNNING");
+  EXPECT_EQ(q.rows.at("12_5").state, "PENDING");
+  EXPECT_EQ(q.rows.at("13").raw_exit, 256);
+  EXPECT_EQ(q.rows.at("13").reason, "a|reason|with|bars");
+  EXPECT_EQ(q.rows.count("14_2"), 1u);
+  EXPECT_EQ(q.rows.count("14_7"), 0u);  // may have lost digits
+  EXPECT_EQ(q.unsure, std::set<std::string>{"14"});
+  EXPECT_EQ(q.rows.size(), 6u);
+}
+
+TEST(SlurmArrayIds, SbatchJobIdOrItsError) {
+  EXPECT_EQ(parse_sbatch_job_id({0, "4711;cluster\n", ""}, "task t"), "4711");
+  const std::string message = test::error_message([] { parse_sbatch_job_id({1, "", "no partition\n"}, "task t"); });
+  EXPECT_NE(message.find("sbatch failed for task t (exit 1): no partition"), std::string::npos) << message;
+  EXPECT_NE(test::error_message([] {
+              parse_sbatch_job_id({0, "Submitted", ""}, "task t");
+            }).find("got 'Submitted'"),
+            std::string::npos);
 }
 
 TEST(SlurmArrayIds, ArrayFilesAndScript) {
@@ -158,8 +153,9 @@ TEST_F(SlurmArrayTest, ArrayRunsCappedElementsWithTheirOwnExitCodes) {
     EXPECT_EQ(st->job_id, *bases.begin() + "_" + std::to_string(i)) << "the status file names the element";
     EXPECT_EQ(st->exit, i == 3 ? 3 : 0);
   }
-  EXPECT_NE(read_all(reqs[1].log_path).find("element 1"), std::string::npos) << read_all(reqs[1].log_path);
-  EXPECT_EQ(read_all(d + "/arg4.txt"), "it's $(touch PWNED)");
+  EXPECT_NE(test::read_text(reqs[1].log_path).find("element 1"), std::string::npos)
+      << test::read_text(reqs[1].log_path);
+  EXPECT_EQ(test::read_text(d + "/arg4.txt"), "it's $(touch PWNED)");
   EXPECT_FALSE(fs::exists(d + "/PWNED"));
   std::vector<std::string> logs;
   for (const auto& r : reqs) logs.push_back(r.log_path);
@@ -222,9 +218,9 @@ TEST_F(SlurmArrayTest, CancelOfOneArrayElement) {
   for (const auto& [k, f] : got) EXPECT_TRUE(k == "e1" || k == "e3") << k << " ended too";
   EXPECT_TRUE(got["e1"].cancelled);
   EXPECT_EQ(got["e1"].exit_code, 6);
-  EXPECT_NE(read_all(reqs[1].log_path).find("stopping"), std::string::npos);
+  EXPECT_NE(test::read_text(reqs[1].log_path).find("stopping"), std::string::npos);
   EXPECT_TRUE(got["e3"].cancelled);
-  EXPECT_EQ(read_all(reqs[3].log_path), "") << "a cancelled pending element never runs";
+  EXPECT_EQ(test::read_text(reqs[3].log_path), "") << "a cancelled pending element never runs";
   // The others go on: e1's slot goes to e2.
   EXPECT_TRUE(wait_started(reqs[2].log_path));
   EXPECT_FALSE(read_slurm_job_status(slurm_status_path(reqs[0].log_path))->end);
@@ -250,8 +246,7 @@ TEST_F(SlurmArrayTest, RequeuedArrayElementStaysRunning) {
   // Requeue once the task has run a moment: a job requeued and released at once (StartTime=now
   // below) in its first second fails its second start on this Slurm (22.05; slurmctld logs
   // WEXITSTATUS 1, the script never runs again). A real requeue is held about 2 minutes.
-  for (int i = 0; i < 200 && read_all(r0.log_path).find("run 0") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  test::wait_until([&] { return test::read_text(r0.log_path).find("run 0") != std::string::npos; }, 20, 100);
   std::this_thread::sleep_for(std::chrono::seconds(1));
   std::string out;
   ASSERT_EQ(test::run_command("scontrol requeue " + id, &out), 0) << out;
@@ -273,7 +268,7 @@ TEST_F(SlurmArrayTest, RequeuedArrayElementStaysRunning) {
                           id + "' " + test::SlurmCluster::get().dir() + "/log/slurmctld.log | tail -40",
                       &out);
     ADD_FAILURE() << "q0 signal " << got["q0"].signal.value_or(-1) << "; status file:\n"
-                  << read_all(slurm_status_path(r0.log_path)) << "squeue and log:\n"
+                  << test::read_text(slurm_status_path(r0.log_path)) << "squeue and log:\n"
                   << out;
   }
   EXPECT_EQ(got["q0"].exit_code, 0);
@@ -282,7 +277,7 @@ TEST_F(SlurmArrayTest, RequeuedArrayElementStaysRunning) {
   ASSERT_TRUE(st);
   EXPECT_EQ(st->restarts, 1);
   EXPECT_EQ(st->job_id, id);
-  const std::string log = read_all(r0.log_path);
+  const std::string log = test::read_text(r0.log_path);
   EXPECT_NE(log.find("run 0"), std::string::npos) << log;
   EXPECT_NE(log.find("run 1"), std::string::npos) << log;
 }
@@ -323,7 +318,7 @@ Plan independent_plan(int n) {
   for (int i = 0; i < n; ++i) {
     const std::string r = "r" + std::to_string(i);
     p.runs.push_back({r, {{"cell", r}}, i, "{\"seed\":" + std::to_string(i) + "}"});
-    p.tasks.push_back(TaskSpec{r + "-train", r, "train", {}, R"({"iterations":10})", {}});
+    p.tasks.push_back(test::task_spec(r + "-train", r, "train", {}, R"({"iterations":10})"));
   }
   return p;
 }
@@ -371,28 +366,7 @@ TEST_F(SlurmArrayTest, RestartedOrchestratorAdoptsArrayElements) {
   px.set("default.sleep", "3");
   const Plan plan = independent_plan(4);
   // The first orchestrator dies by SIGKILL once two elements run (two more wait in the array).
-  const pid_t child = ::fork();
-  if (child == 0) {
-    try {
-      Store store(px.db);
-      SlurmExecutor ex(orchestrator_array_options());
-      Orchestrator(store, ex, px.options()).run(plan);
-    } catch (...) {
-      ::_exit(98);
-    }
-    ::_exit(0);
-  }
-  const auto until = Clock::now() + std::chrono::seconds(40);
-  int starts = 0;
-  while (starts < 2 && Clock::now() < until) {
-    starts = 0;
-    for (const auto& t : test::read_trace(px.ctl)) starts += t.what == "start";
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ::kill(child, SIGKILL);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  ASSERT_GE(starts, 2);
+  ASSERT_TRUE(test_slurm::kill_orchestrator_once_started(px, plan, orchestrator_array_options(), 2, 40));
 
   Store store(px.db);
   SlurmExecutor ex(orchestrator_array_options());

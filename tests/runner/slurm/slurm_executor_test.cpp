@@ -9,10 +9,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
-#include "core/util/errors.h"
+#include "base/util/errors.h"
 #include "tests/runner/slurm/slurm_cluster.h"
 #include "tests/runner/slurm/slurm_task_util.h"
 #include "tests/support/test_support.h"
@@ -23,15 +22,15 @@ namespace {
 namespace fs = std::filesystem;
 using test::SlurmTest;
 
-using test_slurm::read_all;
 using test_slurm::shell_task;
+using test_slurm::wait_all;
+using test_slurm::wait_started;
 
 SlurmExecutorOptions test_options() {
   SlurmExecutorOptions o = test_slurm::quick_options();
   o.max_gpus_per_task = 2;  // the test node's fake gres gpu:2
   return o;
 }
-
 
 // Polls until the task ends; fails the test past the limit.
 Finished wait_finished(SlurmExecutor& ex, const std::string& key, double limit_s = 40) {
@@ -43,30 +42,6 @@ Finished wait_finished(SlurmExecutor& ex, const std::string& key, double limit_s
   }
   ADD_FAILURE() << key << " did not finish within " << limit_s << " s";
   return {};
-}
-
-// Polls until `n` tasks have ended, by key; the test then checks how many did.
-std::map<std::string, Finished> wait_all_finished(SlurmExecutor& ex, size_t n, double limit_s = 40) {
-  std::map<std::string, Finished> got;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit_s);
-  while (got.size() < n && std::chrono::steady_clock::now() < until) {
-    for (const auto& f : ex.poll()) got[f.key] = f;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return got;
-}
-
-// Waits until the wrapper's status file says the job runs.
-bool wait_started(const std::string& log_path, double limit_s = 20) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit_s);
-  while (std::chrono::steady_clock::now() < until) {
-    if (auto s = read_slurm_job_status(slurm_status_path(log_path)); s && s->start) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  std::string out;
-  test::run_command("squeue --states=all -o '%i %j %T %r %M'", &out);
-  ADD_FAILURE() << "not started: " << log_path << "\nlog: " << read_all(log_path) << "\nsqueue:\n" << out;
-  return false;
 }
 
 TEST(SlurmScript, QuotesEverything) {
@@ -129,7 +104,7 @@ TEST_F(SlurmTest, SubmitsAndSucceeds) {
   EXPECT_FALSE(f.signal);
   EXPECT_FALSE(f.timed_out || f.cancelled);
   EXPECT_EQ(ex.running(), 0);
-  const std::string log = read_all(r.log_path);
+  const std::string log = test::read_text(r.log_path);
   EXPECT_NE(log.find("hello\nvar=value\n" + dir.path().string() + "\ncvd=[]\n"), std::string::npos) << log;
   const auto st = read_slurm_job_status(slurm_status_path(r.log_path));
   ASSERT_TRUE(st);
@@ -146,7 +121,7 @@ TEST_F(SlurmTest, FailureExitCodeAndSignal) {
   SlurmExecutor ex(test_options());
   ex.launch(shell_task(dir.path().string(), "three", "echo failing; exit 3"));
   ex.launch(shell_task(dir.path().string(), "killed", "kill -9 $$"));
-  auto got = wait_all_finished(ex, 2);
+  auto got = wait_all(ex, {"three", "killed"}, 40);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got["three"].exit_code, 3);
   EXPECT_EQ(got["three"].status(), 3);
@@ -164,10 +139,10 @@ TEST_F(SlurmTest, TimeoutStopsTheJobGracefully) {
   const Finished f = wait_finished(ex, "slow");
   EXPECT_TRUE(f.timed_out);
   EXPECT_EQ(f.exit_code, 6) << "status file:\n"
-                            << read_all(slurm_status_path(r.log_path)) << "log:\n"
-                            << read_all(r.log_path);  // the task handled SIGTERM (a trainer checkpoints here)
+                            << test::read_text(slurm_status_path(r.log_path)) << "log:\n"
+                            << test::read_text(r.log_path);  // the task handled SIGTERM (a trainer checkpoints here)
   EXPECT_LT(f.seconds, 20);
-  EXPECT_NE(read_all(r.log_path).find("got TERM"), std::string::npos);
+  EXPECT_NE(test::read_text(r.log_path).find("got TERM"), std::string::npos);
 }
 
 // Slurm's own time limit (--time): whole minutes, enforced about 10 s late, so this test takes
@@ -198,11 +173,11 @@ TEST_F(SlurmTest, CancelGracefulAndForced) {
   ex.cancel("soft", false);
   ex.cancel("hard", true);
   ex.cancel("no-such-task", true);  // ignored
-  auto got = wait_all_finished(ex, 2);
+  auto got = wait_all(ex, {"soft", "hard"}, 40);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_TRUE(got["soft"].cancelled);
   EXPECT_EQ(got["soft"].exit_code, 6);
-  EXPECT_NE(read_all(soft.log_path).find("stopping"), std::string::npos);
+  EXPECT_NE(test::read_text(soft.log_path).find("stopping"), std::string::npos);
   EXPECT_TRUE(got["hard"].cancelled);
   EXPECT_NE(got["hard"].status(), 0);
 }
@@ -227,13 +202,13 @@ TEST_F(SlurmTest, StopAllSignalsEveryJobInOneScancel) {
   for (const auto& t : tasks) ASSERT_TRUE(wait_started(t.log_path));
   ex.poll();  // sees them RUNNING
   ex.stop_all(false);
-  auto got = wait_all_finished(ex, 3);
+  auto got = wait_all(ex, {"s1", "s2", "s3"}, 40);
   ASSERT_EQ(got.size(), 3u);
   for (const auto& [key, f] : got) {
     EXPECT_TRUE(f.cancelled) << key;
     EXPECT_EQ(f.exit_code, 6) << key;  // stopped gracefully
   }
-  const std::string calls = read_all(d + "/calls");
+  const std::string calls = test::read_text(d + "/calls");
   EXPECT_EQ(std::count(calls.begin(), calls.end(), '\n'), 1) << calls;
   EXPECT_EQ(calls.rfind("--full --signal=TERM ", 0), 0u) << calls;
 }
@@ -247,7 +222,7 @@ TEST_F(SlurmTest, CancelOfAPendingJobRemovesIt) {
   ex.cancel("later", false);
   const Finished f = wait_finished(ex, "later");
   EXPECT_TRUE(f.cancelled);
-  EXPECT_EQ(read_all(dir.path().string() + "/later.1.log"), "");
+  EXPECT_EQ(test::read_text(dir.path().string() + "/later.1.log"), "");
 }
 
 TEST_F(SlurmTest, MaxInFlightCapsSubmissions) {
@@ -282,7 +257,7 @@ TEST_F(SlurmTest, MultiGpuTaskRunsOneProcessPerGpuUnderSrun) {
   ex.launch(r);
   const Finished f = wait_finished(ex, "ddp");
   EXPECT_EQ(f.exit_code, 0);
-  const std::string log = read_all(r.log_path);
+  const std::string log = test::read_text(r.log_path);
   EXPECT_NE(log.find("rank 0 of 2"), std::string::npos) << log;
   EXPECT_NE(log.find("rank 1 of 2"), std::string::npos) << log;
 }
@@ -296,7 +271,7 @@ TEST_F(SlurmTest, CpuTaskOfTwoProcessesRunsBothUnderSrunWithoutGpus) {
   ex.launch(r);
   const Finished f = wait_finished(ex, "cpu-ddp");
   EXPECT_EQ(f.exit_code, 0);
-  const std::string log = read_all(r.log_path);
+  const std::string log = test::read_text(r.log_path);
   EXPECT_NE(log.find("rank 0 of 2 cvd=[]"), std::string::npos) << log;
   EXPECT_NE(log.find("rank 1 of 2 cvd=[]"), std::string::npos) << log;
 }
@@ -332,7 +307,7 @@ TEST_F(SlurmTest, RequeuedJobStaysRunningAndFinishesOnce) {
   const auto st = read_slurm_job_status(slurm_status_path(r.log_path));
   ASSERT_TRUE(st);
   EXPECT_EQ(st->restarts, 1);
-  const std::string log = read_all(r.log_path);
+  const std::string log = test::read_text(r.log_path);
   EXPECT_NE(log.find("run 0"), std::string::npos) << log;
   EXPECT_NE(log.find("run 1"), std::string::npos) << log;
 }
@@ -356,7 +331,7 @@ TEST_F(SlurmTest, NewExecutorAdoptsARunningJob) {
   const Finished f = wait_finished(second, "long");
   EXPECT_EQ(f.exit_code, 4);
   EXPECT_GE(f.seconds, 2.5);
-  EXPECT_NE(read_all(r.log_path).find("finished"), std::string::npos);
+  EXPECT_NE(test::read_text(r.log_path).find("finished"), std::string::npos);
 }
 
 TEST_F(SlurmTest, HostileNamesPathsAndValuesAreNotInterpreted) {
@@ -374,9 +349,9 @@ TEST_F(SlurmTest, HostileNamesPathsAndValuesAreNotInterpreted) {
   ex.launch(r);
   const Finished f = wait_finished(ex, r.key);
   EXPECT_EQ(f.exit_code, 0);
-  EXPECT_EQ(read_all(sub + "/arg.txt"), evil);
-  EXPECT_EQ(read_all(sub + "/env.txt"), evil);
-  EXPECT_NE(read_all(r.log_path).find("ok"), std::string::npos);
+  EXPECT_EQ(test::read_text(sub + "/arg.txt"), evil);
+  EXPECT_EQ(test::read_text(sub + "/env.txt"), evil);
+  EXPECT_NE(test::read_text(r.log_path).find("ok"), std::string::npos);
   for (const char* p : {"PWNED", "PWNED2", "PWNED3"}) {
     EXPECT_FALSE(fs::exists(sub + "/" + p)) << p;
     EXPECT_FALSE(fs::exists(dir.path() / p)) << p;

@@ -3,20 +3,18 @@
 // adopted by the next one (no task runs twice), and `repro cancel` of a killed orchestrator's
 // jobs.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include "runner/executor/slurm_executor.h"
 #include "runner/orchestrate/cancel.h"
 #include "runner/orchestrate/orchestrator.h"
-#include "runner/store/queries.h"
+#include "store/queries.h"
 #include "tests/runner/fake_project.h"
+#include "tests/runner/slurm/killed_orchestrator.h"
 #include "tests/runner/slurm/slurm_cluster.h"
+#include "tests/support/fake_plan.h"
 #include "tests/support/test_support.h"
 
 namespace repro::runner {
@@ -24,17 +22,8 @@ namespace {
 
 using test::SlurmTest;
 
-Plan slurm_plan(const std::vector<std::string>& runs) {
-  Plan p;
-  p.experiment = {"fake-slurm", "fake.yaml", std::string(64, '0')};
-  int64_t pos = 0;
-  for (const auto& r : runs) {
-    p.runs.push_back({r, {{"cell", r}}, pos++, R"({"seed":0})"});
-    p.tasks.push_back(TaskSpec{r + "-train", r, "train", {}, R"({"iterations":10})", {}});
-    p.tasks.push_back(TaskSpec{r + "-sample", r, "sample", {r + "-train"}, R"({"steps":50})", {}});
-  }
-  return p;
-}
+// Per run r: r-train, then r-sample.
+Plan slurm_plan(const std::vector<std::string>& runs) { return test::fake_plan(runs, true, "fake-slurm"); }
 
 struct Project : test::FakeProject {
   Project() : test::FakeProject(0.1, 0.2) {}
@@ -46,16 +35,6 @@ struct Project : test::FakeProject {
     return e;
   }
 };
-
-template <typename Pred>
-bool wait_until(Pred pred, double limit_s) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit_s);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return true;
-}
 
 TEST_F(SlurmTest, OrchestratorRunsAPlanAsSlurmJobs) {
   Project px;
@@ -76,32 +55,9 @@ TEST_F(SlurmTest, OrchestratorRunsAPlanAsSlurmJobs) {
   EXPECT_EQ(latest_metrics(store, "r1-train").at(0).step, 10);
 }
 
-// Runs an orchestrator over `plan` in a child process and kills it by SIGKILL once `starts` tasks
-// have started (then `settle` later); its Slurm jobs run on. False when they did not start in 30 s.
-bool kill_orchestrator_once_started(Project& px, const Plan& plan, int starts, std::chrono::milliseconds settle) {
-  const pid_t child = ::fork();
-  if (child == 0) {
-    try {
-      Store store(px.db);
-      SlurmExecutor ex(Project::executor_options());
-      Orchestrator(store, ex, px.options()).run(plan);
-    } catch (...) {
-      ::_exit(98);
-    }
-    ::_exit(0);
-  }
-  const bool started = wait_until(
-      [&] {
-        int n = 0;
-        for (const auto& t : test::read_trace(px.ctl)) n += t.what == "start";
-        return n >= starts;
-      },
-      30);
-  if (started) std::this_thread::sleep_for(settle);
-  ::kill(child, SIGKILL);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return started;
+// The first orchestrator of a test: SIGKILL once `starts` tasks have started (then `settle`).
+bool kill_orchestrator_once_started(const Project& px, const Plan& plan, int starts, std::chrono::milliseconds settle) {
+  return test_slurm::kill_orchestrator_once_started(px, plan, Project::executor_options(), starts, 30, settle);
 }
 
 TEST_F(SlurmTest, RestartedOrchestratorAdoptsItsJobs) {

@@ -32,10 +32,8 @@ TEST_F(SlurmTest, ADataParallelRunTrainsAsTwoSrunRanks) {
   std::ifstream resolved(run_dir / "config.resolved.json");
   EXPECT_EQ(nlohmann::json::parse(resolved)["train"]["world_size"], 2);
   std::string logs, scripts;
-  for (const auto& e : fs::directory_iterator(run_dir / "logs")) {
-    std::ifstream in(e.path());
-    (e.path().extension() == ".sbatch" ? scripts : logs) += std::string(std::istreambuf_iterator<char>(in), {});
-  }
+  for (const auto& e : fs::directory_iterator(run_dir / "logs"))
+    (e.path().extension() == ".sbatch" ? scripts : logs) += test::read_text(e.path().string());
   EXPECT_NE(scripts.find("srun --ntasks=2 "), std::string::npos) << scripts;
   EXPECT_NE(logs.find("rank 0 of 2 (slurm"), std::string::npos) << logs;
   EXPECT_EQ(logs.find("launching 2 ranks"), std::string::npos) << logs;  // srun started them, not repro

@@ -1,0 +1,77 @@
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <ostream>
+
+#include "core/util/device.h"
+#include "base/util/errors.h"
+#include "base/util/event_log.h"
+#include "base/util/npy.h"
+#include "base/util/sha256.h"
+#include "metrics/evaluation.h"
+#include "metrics/reference_batch.h"
+#include "tasks/eval_common.h"
+#include "tasks/provenance.h"
+#include "tasks/task_bodies.h"
+
+namespace repro::tasks {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Writes the metrics and their recipe (the network, the reference and its statistics) as a
+// `result` record, then prints them as the evaluator does.
+void evaluate_samples(const runner::EvalTaskSpec& spec, const std::string& task_id, const std::string& samples_path,
+                      EventLog& events, std::ostream& err) {
+  auto arrays = read_npz(samples_path);
+  if (!arrays.count("arr_0")) throw DataError(samples_path + ": no arr_0 (the sample task's output)");
+  auto net = make_feature_network(spec.features, spec.batch_size, "cpu");
+  metrics::EvaluationOptions options;
+  options.metrics = spec.metrics;
+  options.sample_progress = feature_progress("samples: features", err);
+  options.reference_progress = feature_progress("reference: features", err);
+  const bool needs_reference = options.metrics != std::vector<std::string>{"is"};
+  metrics::ReferenceBatch ref;
+  json recipe = {{"features", net->description()},
+                 {"comparable_with_published", spec.features == "inception"},
+                 {"num_samples", arrays.at("arr_0").shape[0]},
+                 {"evaluator", "guided-diffusion evaluations/evaluator.py recipe (repro metrics)"}};
+  if (needs_reference) {
+    ref = metrics::read_reference_batch(spec.reference);
+    const json ref_recipe = read_reference_recipe(spec.reference);
+    check_reference_network(spec.reference, ref_recipe, net->weights_info());
+    recipe["reference"] = spec.reference;
+    recipe["reference_sha256"] = sha256_file_hex(spec.reference);
+    if (!ref_recipe.is_null()) recipe["reference_recipe"] = ref_recipe;
+  }
+  const metrics::Evaluation e = metrics::evaluate(*net, arrays.at("arr_0"), ref, options);
+  json values = json::object();
+  for (const auto& [k, v] : e.values) values[k] = v;
+  recipe["reference_statistics"] = e.reference_statistics;
+  events.write({{"type", "result"}, {"result_id", task_id}, {"metrics", values}, {"recipe", recipe}}, true);
+  err << metrics::format_like_evaluator(e);
+}
+
+}  // namespace
+
+int eval_task(const TaskFile& task, const runner::EvalTaskSpec& spec, std::ostream& err) {
+  const std::string samples_path = (fs::path(task.run_dir) / "samples" / (spec.samples_of + ".npz")).string();
+  EventLog events(task.events);
+  events.write({{"type", "start"},
+                {"task_id", task.task_id},
+                {"kind", "eval"},
+                {"provenance", task_provenance(core::select_device("auto").description)}},
+               true);
+  try {
+    evaluate_samples(spec, task.task_id, samples_path, events, err);
+  } catch (const std::exception& e) {
+    events.write({{"type", "end"}, {"status", "error"}, {"message", e.what()}}, true);
+    throw;
+  }
+  events.write({{"type", "end"}, {"status", "completed"}}, true);
+  return 0;
+}
+
+}  // namespace repro::tasks
