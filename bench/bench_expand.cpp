@@ -31,8 +31,8 @@
 #include <thread>
 #include <vector>
 
-#include "bench/bench_util.h"
 #include "base/util/sha256.h"
+#include "bench/bench_util.h"
 #include "runner/experiment/expand.h"
 #include "runner/experiment/experiment_file.h"
 #include "runner/orchestrate/orchestrator.h"

@@ -12,10 +12,10 @@
 #include <filesystem>
 #include <random>
 
+#include "base/util/npy.h"
 #include "bench/bench_util.h"
 #include "core/train/data_source.h"
 #include "core/util/device.h"
-#include "base/util/npy.h"
 #include "datasets/packed_dataset.h"
 #include "datasets/prepare.h"
 
@@ -34,7 +34,8 @@ void write_jpegs(const fs::path& dir, int n, int s) {
     for (int y = 0; y < s; ++y)
       for (int x = 0; x < s; ++x)
         for (int c = 0; c < 3; ++c)
-          img[(static_cast<size_t>(y) * s + x) * 3 + c] = static_cast<uint8_t>((x * a + y * b + c * 40 + (rng() & 15)) & 255);
+          img[(static_cast<size_t>(y) * s + x) * 3 + c] =
+              static_cast<uint8_t>((x * a + y * b + c * 40 + (rng() & 15)) & 255);
     char name[32];
     std::snprintf(name, sizeof name, "img_%05d.jpg", i);
     stbi_write_jpg((dir / name).c_str(), s, s, 3, img.data(), 90);
@@ -99,9 +100,8 @@ int main(int argc, char** argv) {
   std::printf("| size | threads | flip | prefetch | images/s |\n|---:|---:|---|---|---:|\n");
   for (int s : {32, 64}) {
     const auto ds = datasets::PackedDataset::open((scratch / ("packed" + std::to_string(s))).string());
-    const torch::Tensor images =
-        torch::from_blob(const_cast<uint8_t*>(ds.image(0)), {ds.size(), ds.height(), ds.width(), ds.channels()},
-                         torch::kUInt8);
+    const torch::Tensor images = torch::from_blob(const_cast<uint8_t*>(ds.image(0)),
+                                                  {ds.size(), ds.height(), ds.width(), ds.channels()}, torch::kUInt8);
     for (int threads : {1, 2}) {
       core::set_num_threads(threads);
       for (bool flip : {false, true})

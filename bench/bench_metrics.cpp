@@ -85,13 +85,20 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--threads") threads = parse_list(next());
-    else if (a == "--dim") dim = std::stoll(next());
-    else if (a == "--stats-rows") stats_rows = std::stoll(next());
-    else if (a == "--pr-rows") pr_rows = std::stoll(next());
-    else if (a == "--is-rows") is_rows = std::stoll(next());
-    else if (a == "--resize-images") resize_images = std::stoll(next());
-    else if (a == "--only") only = next();
+    if (a == "--threads")
+      threads = parse_list(next());
+    else if (a == "--dim")
+      dim = std::stoll(next());
+    else if (a == "--stats-rows")
+      stats_rows = std::stoll(next());
+    else if (a == "--pr-rows")
+      pr_rows = std::stoll(next());
+    else if (a == "--is-rows")
+      is_rows = std::stoll(next());
+    else if (a == "--resize-images")
+      resize_images = std::stoll(next());
+    else if (a == "--only")
+      only = next();
     else {
       std::fprintf(stderr,
                    "usage: bench_metrics [--threads 1,2] [--dim D] [--stats-rows N] [--pr-rows N] [--is-rows N]\n"
@@ -99,11 +106,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::printf("bench_metrics: BLAS %s, D %lld, statistics %lld rows, P/R %lld x %lld, IS %lld x 1008, resize %lld "
-              "images 32x32 -> 299x299\n",
-              blas::backend().c_str(), static_cast<long long>(dim), static_cast<long long>(stats_rows),
-              static_cast<long long>(pr_rows), static_cast<long long>(pr_rows), static_cast<long long>(is_rows),
-              static_cast<long long>(resize_images));
+  std::printf(
+      "bench_metrics: BLAS %s, D %lld, statistics %lld rows, P/R %lld x %lld, IS %lld x 1008, resize %lld "
+      "images 32x32 -> 299x299\n",
+      blas::backend().c_str(), static_cast<long long>(dim), static_cast<long long>(stats_rows),
+      static_cast<long long>(pr_rows), static_cast<long long>(pr_rows), static_cast<long long>(is_rows),
+      static_cast<long long>(resize_images));
   std::fflush(stdout);
 
   struct Row {
@@ -138,7 +146,8 @@ int main(int argc, char** argv) {
     if (wanted(only, "stats")) {
       const auto t0 = std::chrono::steady_clock::now();
       FeatureStats s(dim);
-      for (int64_t b = 0; b < stats_rows; b += 1000) s.add(stats_input.middleRows(b, std::min<int64_t>(1000, stats_rows - b)));
+      for (int64_t b = 0; b < stats_rows; b += 1000)
+        s.add(stats_input.middleRows(b, std::min<int64_t>(1000, stats_rows - b)));
       const Eigen::MatrixXd sigma = s.covariance();
       const double sec = seconds_since(t0);
       char note[96];
@@ -154,12 +163,13 @@ int main(int argc, char** argv) {
       // The route taken for rank-deficient or ill-conditioned covariances (eigenvectors of S1).
       const auto t1 = std::chrono::steady_clock::now();
       const double tr = trace_sqrt_product(fid_a.sigma, fid_b.sigma, TraceSqrtMethod::kEigen);
-      std::snprintf(note, sizeof(note), "FID %.6f", (fid_a.mu - fid_b.mu).squaredNorm() + fid_a.sigma.trace() +
-                                                        fid_b.sigma.trace() - 2.0 * tr);
+      std::snprintf(note, sizeof(note), "FID %.6f",
+                    (fid_a.mu - fid_b.mu).squaredNorm() + fid_a.sigma.trace() + fid_b.sigma.trace() - 2.0 * tr);
       report({"FID D = " + std::to_string(dim) + ", eigenvector route", t, seconds_since(t1), note});
     }
-    for (const auto& [step, precision] : {std::pair<std::string, DistancePrecision>{"pr16", DistancePrecision::kFloat16WithFloat32Fallback},
-                                          std::pair<std::string, DistancePrecision>{"pr32", DistancePrecision::kFloat32}}) {
+    for (const auto& [step, precision] :
+         {std::pair<std::string, DistancePrecision>{"pr16", DistancePrecision::kFloat16WithFloat32Fallback},
+          std::pair<std::string, DistancePrecision>{"pr32", DistancePrecision::kFloat32}}) {
       if (!wanted(only, step)) continue;
       ManifoldEstimatorOptions options;
       options.precision = precision;
@@ -195,7 +205,8 @@ int main(int argc, char** argv) {
   }
 
   std::printf("\n| step | threads | seconds | note |\n|---|---|---|---|\n");
-  for (const Row& r : rows) std::printf("| %s | %d | %.3f | %s |\n", r.step.c_str(), r.threads, r.seconds, r.note.c_str());
+  for (const Row& r : rows)
+    std::printf("| %s | %d | %.3f | %s |\n", r.step.c_str(), r.threads, r.seconds, r.note.c_str());
   std::printf("\npeak RSS %.0f MiB\n", peak_rss_mib());
   return 0;
 }

@@ -13,8 +13,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_util.h"
@@ -36,9 +36,9 @@ using repro::bench::seconds_since;
 // `time` included: 22 metric rows per record.
 const std::vector<std::string>& log_keys() {
   static const std::vector<std::string> keys = {
-      "loss",    "mse",     "vb",      "loss_q0",   "loss_q1",   "loss_q2",        "loss_q3",  "mse_q0",
-      "mse_q1",  "mse_q2",  "mse_q3",  "vb_q0",     "vb_q1",     "vb_q2",          "vb_q3",    "grad_norm",
-      "param_norm", "samples", "lr", "images_per_sec", "wall_time"};
+      "loss",   "mse",       "vb",         "loss_q0", "loss_q1", "loss_q2",        "loss_q3",
+      "mse_q0", "mse_q1",    "mse_q2",     "mse_q3",  "vb_q0",   "vb_q1",          "vb_q2",
+      "vb_q3",  "grad_norm", "param_norm", "samples", "lr",      "images_per_sec", "wall_time"};
   return keys;
 }
 
@@ -71,10 +71,14 @@ int main(int argc, char** argv) {
   int tasks_per_run = 9;  // train + 4 x (sample, eval): table3's sampling step counts
   fs::path dir = fs::temp_directory_path() / "repro_bench_store";
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--rows") && i + 1 < argc) rows = std::stoll(argv[++i]);
-    else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) runs = std::stoll(argv[++i]);
-    else if (!std::strcmp(argv[i], "--tasks-per-run") && i + 1 < argc) tasks_per_run = std::stoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+    if (!std::strcmp(argv[i], "--rows") && i + 1 < argc)
+      rows = std::stoll(argv[++i]);
+    else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc)
+      runs = std::stoll(argv[++i]);
+    else if (!std::strcmp(argv[i], "--tasks-per-run") && i + 1 < argc)
+      tasks_per_run = std::stoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc)
+      dir = argv[++i];
     else {
       std::fprintf(stderr, "usage: bench_store [--rows N] [--runs N] [--tasks-per-run N] [--dir DIR]\n");
       return 2;
@@ -145,8 +149,8 @@ int main(int argc, char** argv) {
       for (int64_t r = 0; r < runs * 2; ++r) {
         // Half the runs belong to another experiment, so the query must select.
         const std::string run = "r" + std::to_string(r);
-        put_run(store, {run, r % 2 ? "other" : "table3", "{\"cell\":" + std::to_string(r) + "}", r,
-                        "{\"lr\":0.0001}", "/runs/" + run});
+        put_run(store, {run, r % 2 ? "other" : "table3", "{\"cell\":" + std::to_string(r) + "}", r, "{\"lr\":0.0001}",
+                        "/runs/" + run});
         for (int k = 0; k < tasks_per_run; ++k) {
           const std::string task = run + "." + std::to_string(k);
           put_task(store, {task, run, k == 0 ? TaskKind::kTrain : (k % 2 ? TaskKind::kSample : TaskKind::kEval), "{}"});
@@ -181,19 +185,21 @@ int main(int argc, char** argv) {
   std::printf("bench_store  SQLite %s, WAL, synchronous=NORMAL, %u hardware threads, dir %s\n", sqlite3_libversion(),
               std::thread::hardware_concurrency(), dir.string().c_str());
   std::printf("| measurement | configuration | figure | target |\n|---|---|---|---|\n");
-  std::printf("| ingest events.jsonl | %d tasks x %lld log records x %zu keys = %lld metric rows, %.1f MiB of JSON | "
-              "%.2f s (%.0f rows/s), db %.1f MiB | < 10 s |\n",
-              ingest_tasks, static_cast<long long>(records_per_task), log_keys().size() + 1,
-              static_cast<long long>(ingested_rows), static_cast<double>(file_bytes) / 1048576.0, ingest_s,
-              static_cast<double>(ingested_rows) / ingest_s,
-              ingest_db_mib);
+  std::printf(
+      "| ingest events.jsonl | %d tasks x %lld log records x %zu keys = %lld metric rows, %.1f MiB of JSON | "
+      "%.2f s (%.0f rows/s), db %.1f MiB | < 10 s |\n",
+      ingest_tasks, static_cast<long long>(records_per_task), log_keys().size() + 1,
+      static_cast<long long>(ingested_rows), static_cast<double>(file_bytes) / 1048576.0, ingest_s,
+      static_cast<double>(ingested_rows) / ingest_s, ingest_db_mib);
   std::printf("| ingest again (nothing new) | same files | %.4f s | |\n", reingest_s);
-  std::printf("| fill the status database | %lld runs x %d tasks (half in another experiment), one transaction | %.2f s | |\n",
-              static_cast<long long>(runs * 2), tasks_per_run, fill_s);
-  std::printf("| runs_of_experiment (task counts by state) | %lld runs, %lld tasks in the experiment | "
-              "median %.1f ms, first %.1f ms | < 200 ms |\n",
-              static_cast<long long>(runs), static_cast<long long>(runs * tasks_per_run), query_median_s * 1e3,
-              query_max_s * 1e3);
+  std::printf(
+      "| fill the status database | %lld runs x %d tasks (half in another experiment), one transaction | %.2f s | |\n",
+      static_cast<long long>(runs * 2), tasks_per_run, fill_s);
+  std::printf(
+      "| runs_of_experiment (task counts by state) | %lld runs, %lld tasks in the experiment | "
+      "median %.1f ms, first %.1f ms | < 200 ms |\n",
+      static_cast<long long>(runs), static_cast<long long>(runs * tasks_per_run), query_median_s * 1e3,
+      query_max_s * 1e3);
   std::printf("peak RSS %.0f MiB\n", peak_rss_mib());
   fs::remove_all(dir);
   return 0;

@@ -13,9 +13,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/util/npy.h"
 #include "core/train/trainer.h"
 #include "core/util/device.h"
-#include "base/util/npy.h"
 #include "core/util/tensor_npy.h"
 #include "train_data/image_sources.h"
 
@@ -36,8 +36,9 @@ double median_images_per_sec(const std::string& events_path) {
   return v[v.size() / 2];
 }
 
-void run(const char* name, const UNetConfig& model, int batch, int steps, int threads, bool ema, const std::string& data,
-         const fs::path& scratch, torch::Device device = torch::kCPU, const std::string& precision = "fp32") {
+void run(const char* name, const UNetConfig& model, int batch, int steps, int threads, bool ema,
+         const std::string& data, const fs::path& scratch, torch::Device device = torch::kCPU,
+         const std::string& precision = "fp32") {
   set_num_threads(threads);
   TrainConfig cfg;
   cfg.method = "adm-ip";
@@ -59,9 +60,9 @@ void run(const char* name, const UNetConfig& model, int batch, int steps, int th
   getrusage(RUSAGE_SELF, &u);
   // On CUDA the memory column is the process's peak host RSS too; the threads column names the torso.
   const std::string how = device.is_cuda() ? precision : std::to_string(threads);
-  std::printf("| %-22s | %9.2fM | %5d | %7s | %3s | %9.2f | %9.0f |\n", name, static_cast<double>(parameter_count(*trainer.model())) / 1e6,
-              batch, how.c_str(), ema ? "yes" : "no", median_images_per_sec((run_dir / "events.jsonl").string()),
-              static_cast<double>(u.ru_maxrss) / 1024.0);
+  std::printf("| %-22s | %9.2fM | %5d | %7s | %3s | %9.2f | %9.0f |\n", name,
+              static_cast<double>(parameter_count(*trainer.model())) / 1e6, batch, how.c_str(), ema ? "yes" : "no",
+              median_images_per_sec((run_dir / "events.jsonl").string()), static_cast<double>(u.ru_maxrss) / 1024.0);
   std::fflush(stdout);
 }
 
@@ -72,9 +73,12 @@ int main(int argc, char** argv) {
   bool quick = false;
   std::string device_name = "cpu";
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) steps = std::stoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--quick")) quick = true;
-    else if (!std::strcmp(argv[i], "--device") && i + 1 < argc) device_name = argv[++i];
+    if (!std::strcmp(argv[i], "--steps") && i + 1 < argc)
+      steps = std::stoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--quick"))
+      quick = true;
+    else if (!std::strcmp(argv[i], "--device") && i + 1 < argc)
+      device_name = argv[++i];
     else {
       std::fprintf(stderr, "usage: bench_train [--steps K] [--quick] [--device cpu|cuda]\n");
       return 2;
@@ -96,10 +100,11 @@ int main(int argc, char** argv) {
   torch::manual_seed(0);
   repro::write_npz(data, {{"arr_0", to_npy(torch::randint(0, 256, {256, 32, 32, 3}, torch::kUInt8))}});
 
-  std::printf("bench_train: LibTorch %s, %s, adm-ip (gamma 0.1), loss-second-moment, AdamW; median of %d timed steps\n\n",
-              libtorch_version().c_str(), where.c_str(), steps);
-  std::printf("| %-22s | %10s | %5s | %7s | %3s | %9s | %9s |\n", "model", "params", "batch", cuda ? "torso" : "threads",
-              "EMA", "img/s", "peak MiB");
+  std::printf(
+      "bench_train: LibTorch %s, %s, adm-ip (gamma 0.1), loss-second-moment, AdamW; median of %d timed steps\n\n",
+      libtorch_version().c_str(), where.c_str(), steps);
+  std::printf("| %-22s | %10s | %5s | %7s | %3s | %9s | %9s |\n", "model", "params", "batch",
+              cuda ? "torso" : "threads", "EMA", "img/s", "peak MiB");
   std::printf("|------------------------|------------|-------|---------|-----|-----------|-----------|\n");
   UNetConfig small = UNetConfig::paper_preset(32);
   small.num_channels = 64;
@@ -110,7 +115,9 @@ int main(int argc, char** argv) {
     // The paper's CIFAR10 run: global batch 128 on 2 GPUs, so 64 per GPU; the small model at 64.
     for (const char* precision : {"fp32", "fp16", "bf16"}) {
       run("small 32px (ch 64)", small, 64, steps, 4, true, data, scratch, torch::Device(torch::kCUDA, 0), precision);
-      if (!quick) run("paper 32px (CIFAR10)", paper, 64, steps, 4, true, data, scratch, torch::Device(torch::kCUDA, 0), precision);
+      if (!quick)
+        run("paper 32px (CIFAR10)", paper, 64, steps, 4, true, data, scratch, torch::Device(torch::kCUDA, 0),
+            precision);
     }
     fs::remove_all(scratch);
     return 0;

@@ -64,8 +64,7 @@ void run(const char* name, const UNetConfig& cfg, int train_batch, int sample_ba
 
   std::printf("| %-22s | %9.2fM | %7d | %11.2f | %8d | %12.2f | %7d | %9.0f |\n", name,
               static_cast<double>(parameter_count(*model)) / 1e6, train_batch, train_batch / train_s, sample_batch,
-              sample_batch / sample_s,
-              threads, peak_rss_mib());
+              sample_batch / sample_s, threads, peak_rss_mib());
   std::fflush(stdout);
 }
 
@@ -75,9 +74,12 @@ int main(int argc, char** argv) {
   int threads = 0, iters = 3;
   bool quick = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::stoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--iters") && i + 1 < argc) iters = std::stoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--quick")) quick = true;
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc)
+      threads = std::stoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--iters") && i + 1 < argc)
+      iters = std::stoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--quick"))
+      quick = true;
     else {
       std::fprintf(stderr, "usage: bench_unet [--threads N] [--iters K] [--quick]\n");
       return 2;
@@ -86,10 +88,11 @@ int main(int argc, char** argv) {
   threads = set_num_threads(threads);
   std::printf("bench_unet: LibTorch %s, device cpu, %d threads, %d timed iterations after 1 warm-up\n",
               libtorch_version().c_str(), threads, iters);
-  std::printf("train step = forward + backward + AdamW on the hybrid loss (gamma 0.1); sample step = forward + "
-              "p_sample (learned range, 100 respaced steps)\n\n");
-  std::printf("| %-22s | %10s | %7s | %11s | %8s | %12s | %7s | %9s |\n", "model", "params", "train B",
-              "train img/s", "sample B", "sample img/s", "threads", "peak MiB");
+  std::printf(
+      "train step = forward + backward + AdamW on the hybrid loss (gamma 0.1); sample step = forward + "
+      "p_sample (learned range, 100 respaced steps)\n\n");
+  std::printf("| %-22s | %10s | %7s | %11s | %8s | %12s | %7s | %9s |\n", "model", "params", "train B", "train img/s",
+              "sample B", "sample img/s", "threads", "peak MiB");
   std::printf("|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(24, '-').c_str(), std::string(12, '-').c_str(),
               std::string(9, '-').c_str(), std::string(13, '-').c_str(), std::string(10, '-').c_str(),
               std::string(14, '-').c_str(), std::string(9, '-').c_str(), std::string(11, '-').c_str());

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <ostream>
 
-#include "cli/commands.h"
 #include "base/util/errors.h"
+#include "cli/commands.h"
 #include "runner/orchestrate/cancel.h"
 #include "store/store.h"
 

@@ -9,7 +9,8 @@ namespace repro::cli {
 
 void add_compare_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code) {
   auto a = std::make_shared<reports::CompareArgs>();
-  auto* cmd = app.add_subcommand("compare", "Compare an experiment's results with a baseline JSON; exit 8 on a regression (docs/reports.md)");
+  auto* cmd = app.add_subcommand(
+      "compare", "Compare an experiment's results with a baseline JSON; exit 8 on a regression (docs/reports.md)");
   cmd->add_option("EXPERIMENT", a->experiment, "an experiment's name or YAML file (default: the baseline's)");
   cmd->add_option("--baseline", a->baseline, "baseline JSON (repro report --format json, or --write-baseline)");
   cmd->add_option("--tolerance", a->tolerance, "[METRIC=]abs:X | rel:X | X (relative); default rel:0.05");

@@ -7,10 +7,10 @@
 #include <ostream>
 #include <random>
 
-#include "cli/commands.h"
-#include "core/diffusion/image_output.h"
 #include "base/util/errors.h"
 #include "base/util/npy.h"
+#include "cli/commands.h"
+#include "core/diffusion/image_output.h"
 #include "datasets/packed_dataset.h"
 #include "datasets/prepare.h"
 
@@ -27,7 +27,8 @@ struct DataArgs {
 };
 
 void run_prepare(const DataArgs& a, std::ostream& out, std::ostream& err) {
-  auto result = datasets::prepare_dataset(a.prepare, [&err](int64_t n) { err << "\rprepared " << n << " images" << std::flush; });
+  auto result =
+      datasets::prepare_dataset(a.prepare, [&err](int64_t n) { err << "\rprepared " << n << " images" << std::flush; });
   if (!result.up_to_date) err << "\n";
   for (const auto& w : result.warnings) err << "warning: " << w << "\n";
   if (!result.skipped.empty()) {
@@ -36,7 +37,8 @@ void run_prepare(const DataArgs& a, std::ostream& out, std::ostream& err) {
   }
   const auto& m = result.manifest;
   out << (result.up_to_date ? "up to date: " : "prepared: ") << a.prepare.out << " (" << m.count << " images "
-      << m.shape[1] << "x" << m.shape[2] << "x" << m.shape[3] << ", fingerprint " << m.fingerprint.substr(0, 16) << ")\n";
+      << m.shape[1] << "x" << m.shape[2] << "x" << m.shape[3] << ", fingerprint " << m.fingerprint.substr(0, 16)
+      << ")\n";
 }
 
 void run_info(const DataArgs& a, std::ostream& out) {
@@ -66,8 +68,7 @@ void run_grid(const DataArgs& a, std::ostream& out) {
   std::mt19937_64 rng(a.seed);
   std::shuffle(idx.begin(), idx.end(), rng);
   auto images = torch::empty({n, d.height(), d.width(), d.channels()}, torch::kUInt8);
-  for (int64_t i = 0; i < n; ++i)
-    std::memcpy(images[i].data_ptr<uint8_t>(), d.image(idx[i]), d.bytes_per_image());
+  for (int64_t i = 0; i < n; ++i) std::memcpy(images[i].data_ptr<uint8_t>(), d.image(idx[i]), d.bytes_per_image());
   core::write_png_grid(a.png, images, 8, static_cast<int>(n));
   out << "wrote " << a.png << " (" << n << " images)\n";
 }
@@ -82,9 +83,10 @@ void add_data_command(CLI::App& app, std::ostream& out, std::ostream& err) {
   std::string names;
   for (const auto& d : datasets::preparable_datasets()) names += (names.empty() ? "" : ", ") + d;
   prep->add_option("DATASET", a->prepare.dataset, names)->required();
-  prep->add_option("--source", a->prepare.source,
-                   "the official files: cifar-10-binary.tar.gz, the ImageNet32 npz folder, tower_train_lmdb, "
-                   "img_align_celeba, thumbnails128x128, an image folder or an npz (fashion_mnist: Debian's by default)");
+  prep->add_option(
+      "--source", a->prepare.source,
+      "the official files: cifar-10-binary.tar.gz, the ImageNet32 npz folder, tower_train_lmdb, "
+      "img_align_celeba, thumbnails128x128, an image folder or an npz (fashion_mnist: Debian's by default)");
   prep->add_option("--out", a->prepare.out, "the prepared directory (packed.bin + manifest.json)")->required();
   prep->add_option("--size", a->prepare.size, "image size (0 = the dataset's own; required for folder)");
   prep->add_option("--split", a->prepare.split, "train (default), test, val; celeba: all (default) or train");

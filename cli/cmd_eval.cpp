@@ -5,12 +5,12 @@
 #include <memory>
 #include <ostream>
 
-#include "cli/commands.h"
-#include "core/util/device.h"
 #include "base/util/errors.h"
 #include "base/util/file_io.h"
 #include "base/util/npy.h"
 #include "base/util/sha256.h"
+#include "cli/commands.h"
+#include "core/util/device.h"
 #include "datasets/packed_dataset.h"
 #include "metrics/evaluation.h"
 #include "metrics/feature_stats.h"
@@ -42,7 +42,8 @@ struct EvalArgs {
 metrics::DistancePrecision pr_precision(const std::string& s) {
   if (s == "fp16") return metrics::DistancePrecision::kFloat16WithFloat32Fallback;
   if (s == "fp32") return metrics::DistancePrecision::kFloat32;
-  throw ConfigError("", "--pr-precision", "expected fp16 (the reference's, with its fp32 fallback) or fp32, got '" + s + "'");
+  throw ConfigError("", "--pr-precision",
+                    "expected fp16 (the reference's, with its fp32 fallback) or fp32, got '" + s + "'");
 }
 
 void run_eval(const EvalArgs& a, std::ostream& out, std::ostream& err) {
@@ -57,7 +58,8 @@ void run_eval(const EvalArgs& a, std::ostream& out, std::ostream& err) {
   options.pr_precision = pr_precision(a.pr_precision);
   auto net = tasks::make_feature_network(a.features, a.batch_size, a.device);
   auto arrays = read_npz(a.samples);
-  if (!arrays.count("arr_0")) throw DataError(a.samples + ": no arr_0 (a sample batch holds uint8 images [N, H, W, 3] in arr_0)");
+  if (!arrays.count("arr_0"))
+    throw DataError(a.samples + ": no arr_0 (a sample batch holds uint8 images [N, H, W, 3] in arr_0)");
   const metrics::ReferenceBatch ref = metrics::read_reference_batch(a.ref);
   const json ref_recipe = tasks::read_reference_recipe(a.ref);
   tasks::check_reference_network(a.ref, ref_recipe, net->weights_info());
@@ -105,7 +107,8 @@ SourceImages read_source(const std::string& source, int64_t num) {
     s.images.shape = {n, ds.height(), ds.width(), 3};
     s.images.data.resize(static_cast<size_t>(n) * ds.bytes_per_image());
     for (int64_t i = 0; i < n; ++i)
-      std::copy_n(ds.image(i), ds.bytes_per_image(), s.images.data.data() + static_cast<size_t>(i) * ds.bytes_per_image());
+      std::copy_n(ds.image(i), ds.bytes_per_image(),
+                  s.images.data.data() + static_cast<size_t>(i) * ds.bytes_per_image());
     s.kind = "prepared";
     s.fingerprint = ds.manifest().fingerprint;
   } else {
@@ -142,22 +145,23 @@ void run_eval_ref(const EvalArgs& a, std::ostream& out, std::ostream& err) {
   batch.spatial_stats = metrics::compute_statistics(f.spatial);
   batch.pool_3 = f.pool_3;
   if (!a.no_images) batch.images = std::move(src.images);
-  const json recipe = {{"v", 1},
-                       {"source", a.source},
-                       {"source_kind", src.kind},
-                       {"source_fingerprint", src.fingerprint},
-                       {"images", n},
-                       {"network", net->description()},
-                       {"weights", tasks::weights_identity(net->weights_info())},
-                       {"comparable_with_published", net->weights_info().comparable_with_published},
-                       {"repro_version", kVersion},
-                       {"git_commit", kGitCommit},
-                       {"created", std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()}};
+  const json recipe = {
+      {"v", 1},
+      {"source", a.source},
+      {"source_kind", src.kind},
+      {"source_fingerprint", src.fingerprint},
+      {"images", n},
+      {"network", net->description()},
+      {"weights", tasks::weights_identity(net->weights_info())},
+      {"comparable_with_published", net->weights_info().comparable_with_published},
+      {"repro_version", kVersion},
+      {"git_commit", kGitCommit},
+      {"created", std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()}};
   // The recipe first: a reference batch never exists without the recipe that says what it is.
   write_file_atomic(tasks::reference_recipe_path(a.out), recipe.dump(1) + "\n");
   metrics::write_reference_batch(a.out, batch);
-  out << "wrote " << a.out << " (" << n << " images: mu, sigma, mu_s, sigma_s, pool_3"
-      << (a.no_images ? "" : ", arr_0") << ") and " << tasks::reference_recipe_path(a.out) << "\n";
+  out << "wrote " << a.out << " (" << n << " images: mu, sigma, mu_s, sigma_s, pool_3" << (a.no_images ? "" : ", arr_0")
+      << ") and " << tasks::reference_recipe_path(a.out) << "\n";
 }
 
 void add_network_options(CLI::App* cmd, EvalArgs& a) {
@@ -174,29 +178,39 @@ void add_network_options(CLI::App* cmd, EvalArgs& a) {
 
 void add_eval_command(CLI::App& app, std::ostream& out, std::ostream& err) {
   auto a = std::make_shared<EvalArgs>();
-  auto* cmd = app.add_subcommand("eval", "FID, sFID, Inception Score, precision and recall of a sample batch, as "
-                                         "guided-diffusion's evaluator computes them");
+  auto* cmd = app.add_subcommand("eval",
+                                 "FID, sFID, Inception Score, precision and recall of a sample batch, as "
+                                 "guided-diffusion's evaluator computes them");
   cmd->require_subcommand(0, 1);
-  auto* ref_opt = cmd->add_option("--ref", a->ref, "reference batch .npz (arr_0 and/or mu, sigma, mu_s, sigma_s; ADM's VIRTUAL_*.npz or `repro eval ref`'s)");
+  auto* ref_opt = cmd->add_option(
+      "--ref", a->ref,
+      "reference batch .npz (arr_0 and/or mu, sigma, mu_s, sigma_s; ADM's VIRTUAL_*.npz or `repro eval ref`'s)");
   auto* samples_opt = cmd->add_option("--samples", a->samples, "sample batch .npz (arr_0 uint8 [N, H, W, 3])");
-  cmd->add_option("--metrics", a->metrics, "any of is, fid, sfid, pr (comma-separated)")->delimiter(',')->capture_default_str();
+  cmd->add_option("--metrics", a->metrics, "any of is, fid, sfid, pr (comma-separated)")
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_flag("--json", a->json_out, "print the metrics and the recipe as JSON");
-  cmd->add_option("--pr-precision", a->pr_precision, "precision/recall distance blocks: fp16 (the reference's, with its fp32 fallback) or fp32")
+  cmd->add_option("--pr-precision", a->pr_precision,
+                  "precision/recall distance blocks: fp16 (the reference's, with its fp32 fallback) or fp32")
       ->capture_default_str();
   add_network_options(cmd, *a);
 
-  auto* ref = cmd->add_subcommand("ref", "Compute a reference batch's statistics and features once: REF.npz + REF.npz.recipe.json");
-  ref->add_option("SOURCE", a->source, "a prepared dataset directory (repro data prepare) or an .npz with arr_0")->required();
+  auto* ref = cmd->add_subcommand(
+      "ref", "Compute a reference batch's statistics and features once: REF.npz + REF.npz.recipe.json");
+  ref->add_option("SOURCE", a->source, "a prepared dataset directory (repro data prepare) or an .npz with arr_0")
+      ->required();
   ref->add_option("--out", a->out, "the reference batch .npz to write")->required();
   ref->add_option("--num", a->num, "use the first N images (0 = all)")->capture_default_str();
-  ref->add_flag("--no-images", a->no_images, "leave arr_0 out (statistics and pool_3 features suffice for every metric)");
+  ref->add_flag("--no-images", a->no_images,
+                "leave arr_0 out (statistics and pool_3 features suffice for every metric)");
   add_network_options(ref, *a);
   ref->callback([a, &out, &err] { run_eval_ref(*a, out, err); });
 
   cmd->callback([a, ref, ref_opt, samples_opt, &out, &err] {
     if (ref->parsed()) return;
     if (ref_opt->count() == 0 || samples_opt->count() == 0)
-      throw ConfigError("", "repro eval", "--ref and --samples are required (or `repro eval ref SOURCE --out REF.npz`)");
+      throw ConfigError("", "repro eval",
+                        "--ref and --samples are required (or `repro eval ref SOURCE --out REF.npz`)");
     run_eval(*a, out, err);
   });
 }

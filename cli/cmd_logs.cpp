@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "cli/commands.h"
 #include "base/util/errors.h"
+#include "cli/commands.h"
 #include "runner/orchestrate/project_lock.h"
 #include "store/queries.h"
 #include "store/store.h"
@@ -32,9 +32,9 @@ struct LogsArgs {
   std::string project = ".";
   std::string db;
   bool follow = false;
-  int attempt = 0;        // 0 = the latest
-  int lines = 0;          // 0 = the whole log
-  double poll_s = 0.5;    // how often -f looks at the file and the store
+  int attempt = 0;      // 0 = the latest
+  int lines = 0;        // 0 = the whole log
+  double poll_s = 0.5;  // how often -f looks at the file and the store
 };
 
 // Writes `path` from byte `offset` on to `out`; returns the offset after what was written. A file
@@ -139,18 +139,23 @@ void follow(runner::Store& store, const runner::TaskLog& t, int64_t offset, cons
 }
 
 int show_logs(const LogsArgs& a, std::ostream& out, std::ostream& err) {
-  if (a.attempt < 0) throw ConfigError("repro logs", "--attempt", "expected an attempt number >= 1, got " + std::to_string(a.attempt));
-  if (a.lines < 0) throw ConfigError("repro logs", "--lines", "expected >= 0 (0 = the whole log), got " + std::to_string(a.lines));
+  if (a.attempt < 0)
+    throw ConfigError("repro logs", "--attempt", "expected an attempt number >= 1, got " + std::to_string(a.attempt));
+  if (a.lines < 0)
+    throw ConfigError("repro logs", "--lines", "expected >= 0 (0 = the whole log), got " + std::to_string(a.lines));
   const std::string db = a.db.empty() ? (fs::path(a.project) / runner::kDefaultDatabaseName).string() : a.db;
-  if (!fs::exists(db)) throw IoError(db + ": no store here yet (run `repro run EXPERIMENT.yaml` first, or pass --project or --db)");
+  if (!fs::exists(db))
+    throw IoError(db + ": no store here yet (run `repro run EXPERIMENT.yaml` first, or pass --project or --db)");
   runner::Store store(db);
   auto logs = runner::task_logs(store, a.id, a.attempt);
   if (logs.empty())
-    throw ConfigError("repro logs", "RUN_OR_TASK", "no task or run '" + a.id + "' in " + db + " (`repro status` lists them)");
+    throw ConfigError("repro logs", "RUN_OR_TASK",
+                      "no task or run '" + a.id + "' in " + db + " (`repro status` lists them)");
   const bool one_task = logs.size() == 1 && logs[0].task_id == a.id;
   if (one_task && a.attempt > 0 && !logs[0].attempt)
-    throw ConfigError("repro logs", "--attempt", "task " + a.id + " has " + std::to_string(logs[0].attempts) +
-                                                     " attempt(s), not " + std::to_string(a.attempt));
+    throw ConfigError(
+        "repro logs", "--attempt",
+        "task " + a.id + " has " + std::to_string(logs[0].attempts) + " attempt(s), not " + std::to_string(a.attempt));
   // -f on a task that has not started: wait for its first attempt (or for it to end without one).
   if (one_task && a.follow && !logs[0].attempt) {
     err << "repro logs: " << a.id << " has not started; waiting for its first attempt\n";
@@ -168,8 +173,9 @@ int show_logs(const LogsArgs& a, std::ostream& out, std::ostream& err) {
   }
   for (size_t i = 0; i < logs.size(); ++i) {
     const auto& t = logs[i];
-    if (!one_task) out << (i ? "\n" : "") << "==> " << t.task_id << " (" << describe(t) << ")"
-                       << (t.attempt && !t.attempt->log_path.empty() ? " " + t.attempt->log_path : "") << " <==\n";
+    if (!one_task)
+      out << (i ? "\n" : "") << "==> " << t.task_id << " (" << describe(t) << ")"
+          << (t.attempt && !t.attempt->log_path.empty() ? " " + t.attempt->log_path : "") << " <==\n";
     if (!t.attempt) {
       if (one_task) err << "repro logs: " << t.task_id << " has no log (" << describe(t) << ")\n";
       continue;
@@ -195,7 +201,8 @@ int show_logs(const LogsArgs& a, std::ostream& out, std::ostream& err) {
 void add_logs_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code) {
   auto a = std::make_shared<LogsArgs>();
   auto* logs = app.add_subcommand("logs", "Print the log of a task's attempt, or of every task of a run (-f: follow)");
-  logs->add_option("RUN_OR_TASK", a->id, "a task id, or a run id for all its tasks (`repro status` lists them)")->required();
+  logs->add_option("RUN_OR_TASK", a->id, "a task id, or a run id for all its tasks (`repro status` lists them)")
+      ->required();
   logs->add_flag("-f,--follow", a->follow, "follow a running attempt's log until the attempt ends");
   logs->add_option("--attempt", a->attempt, "this attempt (1, 2, ...) instead of the latest");
   logs->add_option("--lines", a->lines, "only the last N lines of each log (0 = all)")->capture_default_str();

@@ -3,10 +3,10 @@
 #include <iomanip>
 #include <ostream>
 
-#include "cli/commands.h"
-#include "core/diffusion/gaussian_diffusion.h"
 #include "base/util/errors.h"
 #include "base/util/npy.h"
+#include "cli/commands.h"
+#include "core/diffusion/gaussian_diffusion.h"
 #include "core/util/tensor_npy.h"
 #include "tasks/runtime.h"
 
@@ -33,7 +33,8 @@ torch::Tensor read_images(const std::string& path, const core::UNetConfig& m) {
   const std::vector<int64_t> want = {-1, m.in_channels, m.image_size, m.image_size};
   if (x.dim() != 4 || x.size(1) != want[1] || x.size(2) != want[2] || x.size(3) != want[3])
     throw DataError(path + ": expected shape [N, " + std::to_string(m.in_channels) + ", " +
-                    std::to_string(m.image_size) + ", " + std::to_string(m.image_size) + "], got " + shape_str(x.sizes()));
+                    std::to_string(m.image_size) + ", " + std::to_string(m.image_size) + "], got " +
+                    shape_str(x.sizes()));
   if (!x.is_floating_point()) throw DataError(path + ": expected floating-point images");
   return x.to(torch::kFloat32);
 }
@@ -162,8 +163,9 @@ void add_model_command(CLI::App& app, std::ostream& out, std::ostream& err) {
   forward->callback([args, &err]() { run_forward(*args, err); });
 
   auto* loss = model->add_subcommand(
-      "loss", "Per-sample training loss terms with given noise (eval mode: dropout off; call model.eval() on the "
-              "Python side to compare)");
+      "loss",
+      "Per-sample training loss terms with given noise (eval mode: dropout off; call model.eval() on the "
+      "Python side to compare)");
   loss->add_option("--config", args->config, "model config YAML")->required();
   loss->add_option("--checkpoint", args->checkpoint, "state dict (.pt, reference format)")->required();
   loss->add_option("--x0", args->x0, ".npy float [N, C, H, W] in [-1, 1]")->required();

@@ -8,8 +8,10 @@ namespace repro::cli {
 
 void add_report_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code) {
   auto a = std::make_shared<reports::ReportArgs>();
-  auto* cmd = app.add_subcommand("report", "The experiment's tables beside the published numbers, with verdicts (docs/reports.md)");
-  cmd->add_option("EXPERIMENT", a->experiment, "an experiment's name in the store or its YAML file (default: the only one)");
+  auto* cmd = app.add_subcommand(
+      "report", "The experiment's tables beside the published numbers, with verdicts (docs/reports.md)");
+  cmd->add_option("EXPERIMENT", a->experiment,
+                  "an experiment's name in the store or its YAML file (default: the only one)");
   cmd->add_option("--format", a->format, "markdown, latex, csv, html or json")->capture_default_str();
   cmd->add_option("--out", a->out, "write here (through a temp file renamed over it) instead of stdout");
   cmd->add_option("--project", a->where.project, "project directory")->capture_default_str();

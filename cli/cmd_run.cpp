@@ -9,10 +9,10 @@
 #include <ostream>
 #include <sstream>
 
-#include "cli/commands.h"
 #include "base/util/errors.h"
 #include "base/util/exit_code.h"
 #include "base/util/stop_signals.h"
+#include "cli/commands.h"
 #include "runner/executor/local_executor.h"
 #include "runner/executor/slurm_executor.h"
 #include "runner/experiment/expand.h"
@@ -38,10 +38,10 @@ struct RunArgs {
   std::vector<std::string> sets, only;
   bool dry_run = false;
   bool json_out = false;
-  std::string executor = "local";   // local | slurm (docs/runner.md, "Slurm")
-  bool max_parallel_set = false;    // slurm: --max-parallel caps jobs in flight; else no cap
-  int array_cap = -1;               // slurm: --array-cap; -1 = not given (SlurmExecutorOptions::array_cap's default)
-  bool no_arrays = false;           // slurm: --no-arrays (as --array-cap 0)
+  std::string executor = "local";      // local | slurm (docs/runner.md, "Slurm")
+  bool max_parallel_set = false;       // slurm: --max-parallel caps jobs in flight; else no cap
+  int array_cap = -1;                  // slurm: --array-cap; -1 = not given (SlurmExecutorOptions::array_cap's default)
+  bool no_arrays = false;              // slurm: --no-arrays (as --array-cap 0)
   runner::SlurmExecutorOptions slurm;  // what the Slurm options parse into
   runner::SlurmSettings slurm_given;   // the Slurm options the command line gave (over the file's slurm:)
 };
@@ -68,7 +68,8 @@ std::unique_ptr<runner::Executor> make_executor(const RunArgs& a, const runner::
   eo.max_parallel = a.max_parallel;
   eo.gpus = a.gpus.empty() ? runner::gpus_from_environment() : runner::parse_gpu_list(a.gpus);
   if (eo.max_parallel < 1 && eo.gpus.empty())
-    throw ConfigError("command line", "--max-parallel", "expected >= 1 without GPUs, got " + std::to_string(eo.max_parallel));
+    throw ConfigError("command line", "--max-parallel",
+                      "expected >= 1 without GPUs, got " + std::to_string(eo.max_parallel));
   return std::make_unique<runner::LocalExecutor>(eo);
 }
 
@@ -83,8 +84,13 @@ void print_dry_run(const runner::Expansion& e, const std::vector<runner::DryRunL
     for (const auto& r : e.runs) j["runs"].push_back({{"run_id", r.run_id}, {"cell", r.label_string()}});
     for (const auto& [cell, why] : e.excluded) j["excluded"].push_back({{"cell", cell}, {"reason", why}});
     for (const auto& l : lines)
-      j["tasks"].push_back({{"task_id", l.task_id}, {"kind", l.kind}, {"action", l.action}, {"state", l.state},
-                            {"depends_on", l.depends_on}, {"processes", l.slot.ranks()}, {"gpus", l.slot.gpus}});
+      j["tasks"].push_back({{"task_id", l.task_id},
+                            {"kind", l.kind},
+                            {"action", l.action},
+                            {"state", l.state},
+                            {"depends_on", l.depends_on},
+                            {"processes", l.slot.ranks()},
+                            {"gpus", l.slot.gpus}});
     out << j.dump(2) << "\n";
     return;
   }
@@ -101,8 +107,8 @@ void print_dry_run(const runner::Expansion& e, const std::vector<runner::DryRunL
     out << "  " << std::left << std::setw(7) << l.action << std::setw(7) << l.kind << l.task_id;
     // What a task holds beyond one CPU slot or one GPU: a data-parallel run's processes.
     if (l.slot.ranks() > 1)
-      out << "  (" << l.slot.ranks() << " processes" << (l.slot.gpus > 0 ? ", " + std::to_string(l.slot.gpus) + " GPUs" : "")
-          << ")";
+      out << "  (" << l.slot.ranks() << " processes"
+          << (l.slot.gpus > 0 ? ", " + std::to_string(l.slot.gpus) + " GPUs" : "") << ")";
     out << "\n";
   }
 }
@@ -138,8 +144,8 @@ int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
     if (!p.message.empty()) err << " (" << p.message << ")";
     err << "\n";
   };
-  err << "experiment " << file.name << ": " << expansion.runs.size() << " runs, " << plan.tasks.size() << " tasks, store "
-      << db << "\n";
+  err << "experiment " << file.name << ": " << expansion.runs.size() << " runs, " << plan.tasks.size()
+      << " tasks, store " << db << "\n";
   runner::Orchestrator orchestrator(store, *executor, o);
   const auto summary = orchestrator.run(plan);
   out << "done " << summary.done << ", already done " << summary.skipped << ", failed " << summary.failed
@@ -160,7 +166,8 @@ int show_status(const RunArgs& a, const std::string& experiment, std::ostream& o
   for (const auto& name : names) {
     // Four queries per experiment, whatever its size (store/queries.h).
     const auto status = runner::status_of_experiment(store, name);
-    if (status.empty() && !experiment.empty()) throw ConfigError("repro status", "EXPERIMENT", "no experiment '" + name + "' in " + db);
+    if (status.empty() && !experiment.empty())
+      throw ConfigError("repro status", "EXPERIMENT", "no experiment '" + name + "' in " + db);
     runner::TaskCounts total;
     for (const auto& [r, tasks] : status) {
       total.pending += r.tasks.pending;
@@ -169,17 +176,29 @@ int show_status(const RunArgs& a, const std::string& experiment, std::ostream& o
       total.failed += r.tasks.failed;
       total.cancelled += r.tasks.cancelled;
     }
-    json e = {{"experiment", name}, {"runs", json::array()},
-              {"tasks", {{"pending", total.pending}, {"running", total.running}, {"done", total.done},
-                         {"failed", total.failed}, {"cancelled", total.cancelled}}}};
+    json e = {{"experiment", name},
+              {"runs", json::array()},
+              {"tasks",
+               {{"pending", total.pending},
+                {"running", total.running},
+                {"done", total.done},
+                {"failed", total.failed},
+                {"cancelled", total.cancelled}}}};
     if (!a.json_out)
-      out << name << ": " << status.size() << " runs; tasks " << total.done << " done, " << total.running << " running, "
-          << total.pending << " pending, " << total.failed << " failed, " << total.cancelled << " cancelled\n";
+      out << name << ": " << status.size() << " runs; tasks " << total.done << " done, " << total.running
+          << " running, " << total.pending << " pending, " << total.failed << " failed, " << total.cancelled
+          << " cancelled\n";
     for (const auto& [r, tasks] : status) {
-      json rj = {{"run_id", r.run_id}, {"axes", json::parse(r.axes)}, {"status", runner::to_string(r.status)}, {"tasks", json::array()}};
-      if (!a.json_out) out << "  " << r.run_id << "  " << std::left << std::setw(10) << runner::to_string(r.status) << r.axes << "\n";
+      json rj = {{"run_id", r.run_id},
+                 {"axes", json::parse(r.axes)},
+                 {"status", runner::to_string(r.status)},
+                 {"tasks", json::array()}};
+      if (!a.json_out)
+        out << "  " << r.run_id << "  " << std::left << std::setw(10) << runner::to_string(r.status) << r.axes << "\n";
       for (const auto& t : tasks) {
-        json tj = {{"task_id", t.task_id}, {"kind", runner::to_string(t.kind)}, {"state", runner::to_string(t.state)},
+        json tj = {{"task_id", t.task_id},
+                   {"kind", runner::to_string(t.kind)},
+                   {"state", runner::to_string(t.state)},
                    {"attempts", t.attempts}};
         if (t.loss) tj["step"] = t.loss->step, tj["loss"] = t.loss->value;
         for (const auto& [metric, value] : t.results) tj["results"][metric] = value;
@@ -189,7 +208,8 @@ int show_status(const RunArgs& a, const std::string& experiment, std::ostream& o
               << t.task_id;
           if (tj.contains("step")) out << "  step " << tj["step"] << " loss " << tj["loss"];
           if (tj.contains("results")) out << "  " << tj["results"].dump();
-          if (tj.contains("reason")) out << "  (" << tj["reason"].get<std::string>() << "; log " << tj["log"].get<std::string>() << ")";
+          if (tj.contains("reason"))
+            out << "  (" << tj["reason"].get<std::string>() << "; log " << tj["log"].get<std::string>() << ")";
           out << "\n";
         }
         rj["tasks"].push_back(tj);
@@ -206,29 +226,36 @@ int show_status(const RunArgs& a, const std::string& experiment, std::ostream& o
 
 void add_run_commands(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code) {
   auto a = std::make_shared<RunArgs>();
-  auto* run = app.add_subcommand("run", "Run an experiment: every cell of its matrix trained, sampled and evaluated; resumable");
+  auto* run = app.add_subcommand(
+      "run", "Run an experiment: every cell of its matrix trained, sampled and evaluated; resumable");
   run->add_option("EXPERIMENT", a->file, "experiment YAML (docs/experiments.md)")->required();
   run->add_option("--project", a->project, "project directory: runs/ and the store go here")->capture_default_str();
   run->add_option("--db", a->db, "store file (default: PROJECT/repro.db)");
-  run->add_option("--gpus", a->gpus, "GPU ids to hand out, e.g. 0,1,2,3 (default: CUDA_VISIBLE_DEVICES, else CPU only)");
-  run->add_option("--max-parallel", a->max_parallel, "tasks at once (CPU slots; slurm: jobs in flight, default no cap)")->capture_default_str();
+  run->add_option("--gpus", a->gpus,
+                  "GPU ids to hand out, e.g. 0,1,2,3 (default: CUDA_VISIBLE_DEVICES, else CPU only)");
+  run->add_option("--max-parallel", a->max_parallel, "tasks at once (CPU slots; slurm: jobs in flight, default no cap)")
+      ->capture_default_str();
   run->add_option("--timeout", a->timeout_s, "seconds per task attempt (0 = none)")->capture_default_str();
-  run->add_option("--retries", a->retries, "attempts per task for failures that may be transient")->capture_default_str();
+  run->add_option("--retries", a->retries, "attempts per task for failures that may be transient")
+      ->capture_default_str();
   run->add_option("--set", a->sets, "override a config key in every run, e.g. --set train.iterations=2000");
   run->add_option("--only", a->only, "only the cells with these labels, e.g. --only dataset=cifar10,celeba64");
   run->add_flag("--dry-run", a->dry_run, "print the expanded runs and tasks; launch nothing");
   run->add_flag("--json", a->json_out, "with --dry-run: JSON");
-  run->add_option("--executor", a->executor, "where tasks run: local processes, or Slurm batch jobs (the Slurm options below "
+  run->add_option("--executor", a->executor,
+                  "where tasks run: local processes, or Slurm batch jobs (the Slurm options below "
                   "override the experiment file's slurm: section key by key)")
       ->check(CLI::IsMember({"local", "slurm"}))
       ->capture_default_str();
   run->add_option("--partition", a->slurm.partition, "slurm: sbatch --partition");
   run->add_option("--account", a->slurm.account, "slurm: sbatch --account");
   run->add_option("--time", a->slurm.time_limit, "slurm: sbatch --time for every job (default: from --timeout)");
-  run->add_option("--sbatch-arg", a->slurm.sbatch_args, "slurm: an extra sbatch option, e.g. --sbatch-arg=--qos=high (repeatable)");
+  run->add_option("--sbatch-arg", a->slurm.sbatch_args,
+                  "slurm: an extra sbatch option, e.g. --sbatch-arg=--qos=high (repeatable)");
   run->add_option("--slurm-gpus", a->slurm.max_gpus_per_task, "slurm: the most GPUs one task may ask for (0: CPU jobs)")
       ->capture_default_str();
-  run->add_option("--cpus-per-task", a->slurm.cpus_per_task, "slurm: sbatch --cpus-per-task (0: the cluster's default)");
+  run->add_option("--cpus-per-task", a->slurm.cpus_per_task,
+                  "slurm: sbatch --cpus-per-task (0: the cluster's default)");
   run->add_option("--array-cap", a->array_cap,
                   "slurm: tasks ready together with equal resources go out as one job array, at most N of its "
                   "elements running at once (%N; default: --max-parallel, else no cap); 0: one job per task")
@@ -249,11 +276,12 @@ void add_run_commands(CLI::App& app, std::ostream& out, std::ostream& err, int* 
       g.array_cap = 0;
     else if (given("--array-cap"))
       g.array_cap = a->array_cap;
-    if (a->executor != "slurm" && (!a->slurm.partition.empty() || !a->slurm.account.empty() ||
-                                   !a->slurm.time_limit.empty() || !a->slurm.sbatch_args.empty() ||
-                                   a->array_cap >= 0 || a->no_arrays))
-      throw ConfigError("command line", "--executor",
-                        "--partition, --account, --time, --sbatch-arg, --array-cap and --no-arrays need --executor slurm");
+    if (a->executor != "slurm" &&
+        (!a->slurm.partition.empty() || !a->slurm.account.empty() || !a->slurm.time_limit.empty() ||
+         !a->slurm.sbatch_args.empty() || a->array_cap >= 0 || a->no_arrays))
+      throw ConfigError(
+          "command line", "--executor",
+          "--partition, --account, --time, --sbatch-arg, --array-cap and --no-arrays need --executor slurm");
     *exit_code = run_experiment(*a, out, err);
   });
 

@@ -4,10 +4,10 @@
 
 #include <iostream>
 
-#include "cli/cli_common.h"
-#include "cli/commands.h"
 #include "base/util/errors.h"
 #include "base/util/exit_code.h"
+#include "cli/cli_common.h"
+#include "cli/commands.h"
 
 int main(int argc, char** argv) {
   using repro::ExitCode;

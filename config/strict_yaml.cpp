@@ -177,7 +177,8 @@ void StrictMap::get(const std::string& key, int64_t& out) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (!v.IsScalar() || used == 0 || used != v.Scalar().size()) fail(key, "expected an integer, got " + describe_value(v));
+  if (!v.IsScalar() || used == 0 || used != v.Scalar().size())
+    fail(key, "expected an integer, got " + describe_value(v));
 }
 
 void StrictMap::get(const std::string& key, uint64_t& out) {
@@ -192,8 +193,7 @@ void StrictMap::get(const std::string& key, uint64_t& out) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != v.Scalar().size())
-    fail(key, "expected a non-negative integer, got " + describe_value(v));
+  if (used == 0 || used != v.Scalar().size()) fail(key, "expected a non-negative integer, got " + describe_value(v));
 }
 
 void StrictMap::get(const std::string& key, double& out) {
@@ -262,7 +262,9 @@ static bool parse_item(std::string text, double& out) {
 template <typename T>
 static std::vector<T> parse_list(StrictMap& m, const std::string& key, const YAML::Node& v, const char* kind) {
   std::vector<T> items;
-  auto bad = [&]() { m.fail(key, std::string("expected a list of ") + kind + " (or \"a,b,c\"), got " + describe_value(v)); };
+  auto bad = [&]() {
+    m.fail(key, std::string("expected a list of ") + kind + " (or \"a,b,c\"), got " + describe_value(v));
+  };
   auto add = [&](const std::string& text) {
     T value{};
     if (!parse_item(text, value)) bad();

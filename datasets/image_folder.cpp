@@ -86,8 +86,7 @@ ImageFolder load_image_folder(const std::string& data_dir, int image_size) {
   ImageFolder folder;
   folder.image_size = image_size;
   folder.paths = list_image_files_recursively(data_dir);
-  if (folder.paths.empty())
-    throw DataError(data_dir + ": no images (jpg, jpeg, png, gif, webp; searched recursively)");
+  if (folder.paths.empty()) throw DataError(data_dir + ": no images (jpg, jpeg, png, gif, webp; searched recursively)");
   const size_t bytes_per_image = static_cast<size_t>(image_size) * image_size * 3;
   folder.images.resize(folder.paths.size() * bytes_per_image);
   for (size_t i = 0; i < folder.paths.size(); ++i) {

@@ -9,8 +9,8 @@
 #include <csetjmp>
 #include <cstdio>
 
-#include <jpeglib.h>
 #include <jerror.h>
+#include <jpeglib.h>
 
 #include "base/util/errors.h"
 #include "base/util/limits.h"
@@ -24,9 +24,7 @@ struct ErrorManager {
   std::jmp_buf jump;
 };
 
-void error_exit(j_common_ptr cinfo) {
-  std::longjmp(reinterpret_cast<ErrorManager*>(cinfo->err)->jump, 1);
-}
+void error_exit(j_common_ptr cinfo) { std::longjmp(reinterpret_cast<ErrorManager*>(cinfo->err)->jump, 1); }
 
 void output_message(j_common_ptr) {}  // library code never prints
 

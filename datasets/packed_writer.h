@@ -14,9 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/util/sha256.h"
 #include "datasets/image_sink.h"
 #include "datasets/packed_format.h"
-#include "base/util/sha256.h"
 
 namespace repro::datasets {
 

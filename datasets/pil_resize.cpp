@@ -37,9 +37,12 @@ struct Filter {
 
 Filter filter_for(Resampling r) {
   switch (r) {
-    case Resampling::kBox: return {box_filter, 0.5};
-    case Resampling::kBilinear: return {bilinear_filter, 1.0};
-    case Resampling::kBicubic: return {bicubic_filter, 2.0};
+    case Resampling::kBox:
+      return {box_filter, 0.5};
+    case Resampling::kBilinear:
+      return {bilinear_filter, 1.0};
+    case Resampling::kBicubic:
+      return {bicubic_filter, 2.0};
   }
   return {bicubic_filter, 2.0};
 }

@@ -24,9 +24,7 @@ struct StbiFree {
 };
 
 // IHDR is the first chunk: bytes 16..23 are width, height; 24 bit depth; 25 colour type.
-bool is_16bit_greyscale(const uint8_t* data, size_t size) {
-  return size >= 26 && data[24] == 16 && data[25] == 0;
-}
+bool is_16bit_greyscale(const uint8_t* data, size_t size) { return size >= 26 && data[24] == 16 && data[25] == 0; }
 
 [[noreturn]] void fail(const std::string& name) {
   throw IoError(name + ": corrupt or truncated PNG (" + stbi_failure_reason() + ")");

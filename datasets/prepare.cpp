@@ -50,7 +50,8 @@ RgbImage read_one(const std::string& path,
 // cannot be used (corrupt, or rejected by a resource limit) is listed instead of ending the
 // prepare. A ConfigError (a malformed REPRO_MAX_* variable) is not the file's fault: never skipped.
 int64_t read_files(const std::vector<std::string>& files, bool skip_bad, std::vector<std::string>* skipped,
-                   const std::function<RgbImage(const RgbImage&, const std::string&)>& preprocess, const ImageSink& sink) {
+                   const std::function<RgbImage(const RgbImage&, const std::string&)>& preprocess,
+                   const ImageSink& sink) {
   int64_t n = 0;
   for (const auto& path : files) {
     RgbImage out;
@@ -72,7 +73,7 @@ int64_t read_files(const std::vector<std::string>& files, bool skip_bad, std::ve
 }
 
 struct Plan {
-  int size = 0;                      // output height = width
+  int size = 0;  // output height = width
   bool labels = false;
   int64_t published = 0;             // the count the paper's source has (0 = none)
   std::vector<std::string> sources;  // files recorded in the manifest
@@ -159,8 +160,8 @@ Plan plan_lsun_tower(const PlanContext& ctx) {
 // The official split file sits beside img_align_celeba (or inside it).
 std::string celeba_partition_file(const std::string& source) {
   std::string part;
-  for (const auto& c : {fs::path(source).parent_path() / "list_eval_partition.txt",
-                        fs::path(source) / "list_eval_partition.txt"})
+  for (const auto& c :
+       {fs::path(source).parent_path() / "list_eval_partition.txt", fs::path(source) / "list_eval_partition.txt"})
     if (fs::exists(c)) part = c.string();
   if (part.empty())
     bad_option("--split", "train needs list_eval_partition.txt beside " + source + " (from the CelebA release)");
@@ -171,7 +172,8 @@ Plan plan_celeba(const PlanContext& ctx) {
   const PrepareOptions& o = ctx.o;
   ctx.check_split({"all", "train"});
   const std::string pipe = o.pipeline.empty() ? "ddpm-ip" : o.pipeline;
-  if (pipe != "ddpm-ip" && pipe != "ddim-crop") bad_option("--pipeline", "expected ddpm-ip or ddim-crop, got '" + pipe + "'");
+  if (pipe != "ddpm-ip" && pipe != "ddim-crop")
+    bad_option("--pipeline", "expected ddpm-ip or ddim-crop, got '" + pipe + "'");
   const auto pipeline = pipe == "ddpm-ip" ? CelebaPipeline::kDdpmIpResize : CelebaPipeline::kDdimCrop;
   Plan p;
   p.size = ctx.need_size(kCelebaImageSize);
@@ -190,9 +192,10 @@ Plan plan_celeba(const PlanContext& ctx) {
   p.sources.insert(p.sources.end(), files.begin(), files.end());
   const bool skip = o.skip_bad;
   p.read = [files, pipeline, skip](const ImageSink& sink, std::vector<std::string>* skipped) {
-    return read_files(files, skip, skipped,
-                      [pipeline](const RgbImage& im, const std::string& name) { return celeba_preprocess(im, pipeline, name); },
-                      sink);
+    return read_files(
+        files, skip, skipped,
+        [pipeline](const RgbImage& im, const std::string& name) { return celeba_preprocess(im, pipeline, name); },
+        sink);
   };
   (*ctx.recipe)["pipeline"] = celeba_pipeline_name(pipeline);
   return p;
@@ -212,8 +215,9 @@ Plan plan_image_folder(const PlanContext& ctx) {
   const int size = p.size;
   const bool skip = o.skip_bad;
   p.read = [files, size, skip](const ImageSink& sink, std::vector<std::string>* skipped) {
-    return read_files(files, skip, skipped,
-                      [size](const RgbImage& im, const std::string&) { return center_crop_arr(im, size); }, sink);
+    return read_files(
+        files, skip, skipped, [size](const RgbImage& im, const std::string&) { return center_crop_arr(im, size); },
+        sink);
   };
   (*ctx.recipe)["preprocessing"] = "PIL RGB, center_crop_arr (image_datasets.py)";
   return p;
@@ -263,7 +267,8 @@ Plan plan_dataset(const PlanContext& ctx) {
 Plan plan_for(const PrepareOptions& o, json* recipe) {
   const std::string split = o.split.empty() ? (o.dataset == "celeba" ? "all" : "train") : o.split;
   const auto& known = preparable_datasets();
-  if (!contains(known, o.dataset)) bad_option("DATASET", "expected one of " + join(known, ", ") + ", got '" + o.dataset + "'");
+  if (!contains(known, o.dataset))
+    bad_option("DATASET", "expected one of " + join(known, ", ") + ", got '" + o.dataset + "'");
   if (o.dataset != "fashion_mnist" && o.source.empty()) bad_option("--source", "missing: the dataset's official files");
   if (!o.source.empty() && !fs::exists(o.source)) throw IoError(o.source + ": no such file or directory");
   if (!o.pipeline.empty() && o.dataset != "celeba") bad_option("--pipeline", "only celeba has pipelines");
@@ -278,8 +283,8 @@ Plan plan_for(const PrepareOptions& o, json* recipe) {
 }  // namespace
 
 const std::vector<std::string>& preparable_datasets() {
-  static const std::vector<std::string> names = {"cifar10", "imagenet32", "lsun_tower", "celeba",
-                                                 "ffhq",    "fashion_mnist", "folder", "npz"};
+  static const std::vector<std::string> names = {"cifar10", "imagenet32",    "lsun_tower", "celeba",
+                                                 "ffhq",    "fashion_mnist", "folder",     "npz"};
   return names;
 }
 

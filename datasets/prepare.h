@@ -20,18 +20,18 @@ struct PrepareOptions {
   // images1024x1024; fashion_mnist: the IDX folder ("" = Debian's dataset-fashion-mnist);
   // folder: any image folder; npz: an .npz with arr_0 uint8 [N, H, W, 3 or 1].
   std::string source;
-  std::string out;            // the prepared directory (packed.bin + manifest.json)
-  int size = 0;               // image size; 0 = the dataset's own (required for folder)
-  std::string split;          // train (default) | test | val | all (celeba: all = the 202,599 DDPM-IP used)
-  std::string pipeline;       // celeba only: ddpm-ip (default, cv2 INTER_LINEAR 64x64) | ddim-crop
-  bool skip_bad = false;      // folder-like sources: skip an undecodable image (listed) instead of failing
+  std::string out;        // the prepared directory (packed.bin + manifest.json)
+  int size = 0;           // image size; 0 = the dataset's own (required for folder)
+  std::string split;      // train (default) | test | val | all (celeba: all = the 202,599 DDPM-IP used)
+  std::string pipeline;   // celeba only: ddpm-ip (default, cv2 INTER_LINEAR 64x64) | ddim-crop
+  bool skip_bad = false;  // folder-like sources: skip an undecodable image (listed) instead of failing
 };
 
 struct PrepareResult {
   PackedManifest manifest;
-  bool up_to_date = false;             // nothing was written: the directory already held this recipe
-  std::vector<std::string> warnings;   // e.g. fewer images than published
-  std::vector<std::string> skipped;    // "file: why", with skip_bad
+  bool up_to_date = false;            // nothing was written: the directory already held this recipe
+  std::vector<std::string> warnings;  // e.g. fewer images than published
+  std::vector<std::string> skipped;   // "file: why", with skip_bad
 };
 
 // Validates the options (ConfigError naming the option), reads the source (IoError/DataError

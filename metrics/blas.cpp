@@ -96,15 +96,13 @@ bool symmetric_eigen(Eigen::MatrixXd& a, Eigen::VectorXd& eigenvalues, bool vect
   const char jobz = vectors ? 'V' : 'N', uplo = 'L';
   int info = 0, lwork = -1, liwork = -1, iwork_query = 0;
   double work_query = 0.0;
-  dsyevd_(&jobz, &uplo, &n, a.data(), &n, eigenvalues.data(), &work_query, &lwork, &iwork_query, &liwork, &info, 1,
-          1);
+  dsyevd_(&jobz, &uplo, &n, a.data(), &n, eigenvalues.data(), &work_query, &lwork, &iwork_query, &liwork, &info, 1, 1);
   if (info != 0) return false;
   lwork = static_cast<int>(work_query);
   liwork = iwork_query;
   std::vector<double> work(static_cast<size_t>(std::max(1, lwork)));
   std::vector<int> iwork(static_cast<size_t>(std::max(1, liwork)));
-  dsyevd_(&jobz, &uplo, &n, a.data(), &n, eigenvalues.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1,
-          1);
+  dsyevd_(&jobz, &uplo, &n, a.data(), &n, eigenvalues.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
   return info == 0;
 }
 

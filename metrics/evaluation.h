@@ -29,7 +29,7 @@ struct EvaluationOptions {
 struct Evaluation {
   std::map<std::string, double> values;  // is, fid, sfid, precision, recall (those asked for)
   int64_t num_samples = 0;
-  int64_t num_reference = 0;             // reference images whose features were used; 0 = stored statistics only
+  int64_t num_reference = 0;  // reference images whose features were used; 0 = stored statistics only
   // Where the reference's numbers came from: "file" (stored mu/sigma, pool_3) or "images" (arr_0
   // through the network); "" when no metric needed them.
   std::string reference_statistics;

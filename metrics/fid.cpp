@@ -45,7 +45,7 @@ double trace_sqrt_by_eigen(const Eigen::MatrixXd& sigma1, const Eigen::MatrixXd&
   // need to form sqrt(S1) itself.
   const Eigen::MatrixXd w = v * root.asDiagonal();
   Eigen::MatrixXd inner = blas::gemm_tn(w, blas::gemm_tn(sigma2, w));  // S2 symmetric: S2^T W = S2 W
-  inner = 0.5 * (inner + inner.transpose());  // exact symmetry for the solver
+  inner = 0.5 * (inner + inner.transpose());                           // exact symmetry for the solver
   Eigen::VectorXd lambda2;
   if (!blas::symmetric_eigen(inner, lambda2, /*vectors=*/false)) return std::nan("");
   return clamped(lambda2).cwiseSqrt().sum();

@@ -114,7 +114,8 @@ void write_reference_batch(const std::string& path, const ReferenceBatch& batch)
   }
   if (batch.pool_3) {
     const RowMatrixXf& f = *batch.pool_3;
-    arrays.emplace_back("pool_3", make_npy_array(std::vector<float>(f.data(), f.data() + f.size()), {f.rows(), f.cols()}));
+    arrays.emplace_back("pool_3",
+                        make_npy_array(std::vector<float>(f.data(), f.data() + f.size()), {f.rows(), f.cols()}));
   }
   write_npz(path, arrays);
 }

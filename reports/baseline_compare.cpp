@@ -31,8 +31,10 @@ std::string key_of(const json& v) {
 Tolerance read_one(const std::string& text) {
   Tolerance t;
   std::string amount = text;
-  if (starts_with(text, "abs:")) t.kind = Tolerance::Kind::kAbsolute, amount = text.substr(4);
-  else if (starts_with(text, "rel:")) t.kind = Tolerance::Kind::kRelative, amount = text.substr(4);
+  if (starts_with(text, "abs:"))
+    t.kind = Tolerance::Kind::kAbsolute, amount = text.substr(4);
+  else if (starts_with(text, "rel:"))
+    t.kind = Tolerance::Kind::kRelative, amount = text.substr(4);
   char* end = nullptr;
   t.amount = std::strtod(amount.c_str(), &end);
   if (amount.empty() || *end != '\0' || !(t.amount >= 0))
@@ -62,7 +64,8 @@ CompareTolerance parse_compare_tolerance(const std::vector<std::string>& specs) 
       const std::string metric = part.substr(0, eq);
       bool known = false;
       for (const auto& m : known_metrics()) known = known || m == metric;
-      if (!known) throw ConfigError("repro compare", "--tolerance", "unknown metric '" + metric + "' in '" + part + "'");
+      if (!known)
+        throw ConfigError("repro compare", "--tolerance", "unknown metric '" + metric + "' in '" + part + "'");
       c.by_metric[metric] = read_one(part.substr(eq + 1));
     }
   }
@@ -71,10 +74,14 @@ CompareTolerance parse_compare_tolerance(const std::vector<std::string>& specs) 
 
 std::string to_string(Movement m) {
   switch (m) {
-    case Movement::kWithin: return "within tolerance";
-    case Movement::kImproved: return "improved";
-    case Movement::kRegressed: return "regressed";
-    case Movement::kMissing: return "missing";
+    case Movement::kWithin:
+      return "within tolerance";
+    case Movement::kImproved:
+      return "improved";
+    case Movement::kRegressed:
+      return "regressed";
+    case Movement::kMissing:
+      return "missing";
   }
   return "";
 }
@@ -91,7 +98,8 @@ void check_baseline(const json& b, const std::string& experiment, const std::str
     fail("not a repro report baseline (expected \"format\": \"" + std::string(kReportFormatName) +
          "\", written by `repro report --format json` or `repro compare --write-baseline`)");
   if (b.value("placeholder", false))
-    fail("a placeholder, not a recorded baseline: " + b.value("message", std::string("record one (docs/reports.md, Baselines)")));
+    fail("a placeholder, not a recorded baseline: " +
+         b.value("message", std::string("record one (docs/reports.md, Baselines)")));
   if (!b.contains("version") || !b["version"].is_number_integer() || b["version"].get<int>() != kReportFormatVersion)
     fail("baseline format version " + (b.contains("version") ? b["version"].dump() : std::string("(none)")) +
          "; this repro reads version " + std::to_string(kReportFormatVersion) +
@@ -130,12 +138,14 @@ Comparison compare_reports(const json& baseline, const json& current, const Comp
       cv.current = cur;
       const Tolerance& tol = tolerance.for_metric(cv.metric);
       const double delta = cur - cv.baseline;
-      if (within_tolerance(cur, cv.baseline, tol)) cv.movement = Movement::kWithin;
-      else if (lower_is_better(cv.metric) ? delta < 0 : delta > 0) cv.movement = Movement::kImproved;
-      else cv.movement = Movement::kRegressed;
-      const std::string bound = tol.kind == Tolerance::Kind::kAbsolute
-                                    ? "absolute " + format_number(tol.amount)
-                                    : "relative " + format_number(tol.amount);
+      if (within_tolerance(cur, cv.baseline, tol))
+        cv.movement = Movement::kWithin;
+      else if (lower_is_better(cv.metric) ? delta < 0 : delta > 0)
+        cv.movement = Movement::kImproved;
+      else
+        cv.movement = Movement::kRegressed;
+      const std::string bound = tol.kind == Tolerance::Kind::kAbsolute ? "absolute " + format_number(tol.amount)
+                                                                       : "relative " + format_number(tol.amount);
       cv.message = what + ": " + format_number(cv.baseline) + " -> " + format_number(cur) + " (" +
                    format_signed(delta, 4) + "; tolerance " + bound + "): " + to_string(cv.movement);
     }
@@ -168,8 +178,8 @@ std::string junit_xml(const Comparison& c) {
     o << "    <testcase classname=\"" << xml_escape(c.experiment + "." + v.table + "." + v.metric) << "\" name=\""
       << xml_escape(v.cell) << "\"";
     if (v.movement == Movement::kRegressed || v.movement == Movement::kMissing) {
-      o << ">\n      <failure message=\"" << xml_escape(to_string(v.movement)) << "\" type=\"" << xml_escape(to_string(v.movement))
-        << "\">" << xml_escape(v.message) << "</failure>\n    </testcase>\n";
+      o << ">\n      <failure message=\"" << xml_escape(to_string(v.movement)) << "\" type=\""
+        << xml_escape(to_string(v.movement)) << "\">" << xml_escape(v.message) << "</failure>\n    </testcase>\n";
     } else {
       o << ">\n      <system-out>" << xml_escape(v.message) << "</system-out>\n    </testcase>\n";
     }

@@ -28,11 +28,11 @@ std::string to_string(Movement m);
 struct ComparedValue {
   std::string table;
   std::string metric;
-  std::string cell;                // "dataset=cifar10, method=adm"
+  std::string cell;  // "dataset=cifar10, method=adm"
   double baseline = 0;
-  std::optional<double> current;   // empty: missing now
+  std::optional<double> current;  // empty: missing now
   Movement movement = Movement::kWithin;
-  std::string message;             // one line: what moved and by how much
+  std::string message;  // one line: what moved and by how much
 };
 
 struct Comparison {
@@ -48,7 +48,8 @@ struct Comparison {
 void check_baseline(const nlohmann::json& baseline, const std::string& experiment, const std::string& name);
 
 // Precondition: check_baseline passed; `current` is report_json() of the current report.
-Comparison compare_reports(const nlohmann::json& baseline, const nlohmann::json& current, const CompareTolerance& tolerance);
+Comparison compare_reports(const nlohmann::json& baseline, const nlohmann::json& current,
+                           const CompareTolerance& tolerance);
 
 // What moved, one line per value that is not within tolerance, then a summary line.
 std::string comparison_text(const Comparison& c);

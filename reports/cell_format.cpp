@@ -47,22 +47,28 @@ std::string format_duration(const std::optional<double>& seconds) {
   if (!seconds) return "";
   const long s = std::lround(*seconds);
   char buf[64];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ld h %02ld min", s / 3600, (s % 3600) / 60);
-  else if (s >= 60) std::snprintf(buf, sizeof buf, "%ld min %02ld s", s / 60, s % 60);
-  else std::snprintf(buf, sizeof buf, "%ld s", s);
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%ld h %02ld min", s / 3600, (s % 3600) / 60);
+  else if (s >= 60)
+    std::snprintf(buf, sizeof buf, "%ld min %02ld s", s / 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ld s", s);
   return buf;
 }
 
-std::string format_gpu_hours(const std::optional<double>& hours) {
-  return hours ? format_fixed(*hours, 2) : "";
-}
+std::string format_gpu_hours(const std::optional<double>& hours) { return hours ? format_fixed(*hours, 2) : ""; }
 
 const std::vector<std::pair<std::string, std::string>>& provenance_columns() {
-  static const std::vector<std::pair<std::string, std::string>> c = {
-      {"run_id", "run"},          {"axes", "cell"},          {"git_commit", "commit"},
-      {"libtorch_version", "LibTorch"}, {"cuda", "CUDA"}, {"device", "device"},
-      {"data_fingerprint", "dataset fingerprint"}, {"seed", "seed"}, {"wall_time", "wall time"},
-      {"gpu_hours", "GPU-hours"}};
+  static const std::vector<std::pair<std::string, std::string>> c = {{"run_id", "run"},
+                                                                     {"axes", "cell"},
+                                                                     {"git_commit", "commit"},
+                                                                     {"libtorch_version", "LibTorch"},
+                                                                     {"cuda", "CUDA"},
+                                                                     {"device", "device"},
+                                                                     {"data_fingerprint", "dataset fingerprint"},
+                                                                     {"seed", "seed"},
+                                                                     {"wall_time", "wall time"},
+                                                                     {"gpu_hours", "GPU-hours"}};
   return c;
 }
 
@@ -89,9 +95,12 @@ std::string provenance_value(const RunProvenance& run, const std::string& key) {
 std::string describe_tolerances(const TableSpec& spec) {
   auto one = [](const Tolerance& t) {
     switch (t.kind) {
-      case Tolerance::Kind::kAbsolute: return "absolute " + format_number(t.amount);
-      case Tolerance::Kind::kRelative: return "relative " + format_number(t.amount);
-      case Tolerance::Kind::kSeeds: return "mean ± " + format_number(t.amount) + " std of the seeds";
+      case Tolerance::Kind::kAbsolute:
+        return "absolute " + format_number(t.amount);
+      case Tolerance::Kind::kRelative:
+        return "relative " + format_number(t.amount);
+      case Tolerance::Kind::kSeeds:
+        return "mean ± " + format_number(t.amount) + " std of the seeds";
     }
     return std::string();
   };

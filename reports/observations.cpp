@@ -85,15 +85,21 @@ std::vector<Observation> collect_observations(runner::Store& store, const std::s
     o.sample_task = std::move(r.sample_task);
     const json sample = parse_or_empty(r.sample_spec);
     for (const auto& [axis, label] : axes.items()) {
-      if (axis == "seed") o.seed = scalar_text(label);
-      else o.dims[axis] = scalar_text(label);
+      if (axis == "seed")
+        o.seed = scalar_text(label);
+      else
+        o.dims[axis] = scalar_text(label);
     }
     for (const auto& [dim, key] : {std::pair<const char*, const char*>{"iteration", "checkpoint_step"},
-                                   {"steps", "steps"}, {"sampler", "sampler"}, {"eta", "eta"},
-                                   {"ema", "ema"}, {"num_samples", "num_samples"}})
+                                   {"steps", "steps"},
+                                   {"sampler", "sampler"},
+                                   {"eta", "eta"},
+                                   {"ema", "ema"},
+                                   {"num_samples", "num_samples"}})
       if (sample.contains(key) && !o.dims.count(dim)) o.dims[dim] = scalar_text(sample[key]);
     if (o.seed.empty() && sample.contains("seed")) o.seed = scalar_text(sample["seed"]);
-    if (sample.contains("num_samples") && sample["num_samples"].is_number()) o.num_samples = sample["num_samples"].get<int64_t>();
+    if (sample.contains("num_samples") && sample["num_samples"].is_number())
+      o.num_samples = sample["num_samples"].get<int64_t>();
     if (recipe.contains("comparable_with_published") && recipe["comparable_with_published"].is_boolean())
       o.comparable = recipe["comparable_with_published"].get<bool>();
     out.push_back(std::move(o));

@@ -21,10 +21,10 @@ struct Observation {
   // Axis -> label (every axis but seed), and iteration, steps, sampler, eta, ema, num_samples
   // from the sample task's spec (absent when the spec lacks them).
   std::map<std::string, std::string> dims;
-  std::string seed;                 // the seed axis's label, else the sample task's seed; "" unknown
-  bool comparable = true;           // recipe's comparable_with_published (false: random-weight features)
-  int64_t num_samples = 0;          // 0 = unknown
-  int64_t position = 0;             // the run's place in the matrix
+  std::string seed;         // the seed axis's label, else the sample task's seed; "" unknown
+  bool comparable = true;   // recipe's comparable_with_published (false: random-weight features)
+  int64_t num_samples = 0;  // 0 = unknown
+  int64_t position = 0;     // the run's place in the matrix
 };
 
 // Every result of the runs of `experiment`, in matrix order, then result id, then metric.

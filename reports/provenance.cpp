@@ -10,8 +10,7 @@
 namespace repro::reports {
 
 const std::vector<std::string>& provenance_keys_that_must_agree() {
-  static const std::vector<std::string> k = {"git_commit", "libtorch_version", "cuda", "device",
-                                             "data_fingerprint"};
+  static const std::vector<std::string> k = {"git_commit", "libtorch_version", "cuda", "device", "data_fingerprint"};
   return k;
 }
 
@@ -68,7 +67,8 @@ std::map<std::pair<std::string, std::string>, std::set<std::string>> ProvenanceI
   return out;
 }
 
-std::vector<std::string> provenance_differences(const ProvenanceIndex& index, const std::vector<const Observation*>& cell) {
+std::vector<std::string> provenance_differences(const ProvenanceIndex& index,
+                                                const std::vector<const Observation*>& cell) {
   std::map<std::pair<std::string, std::string>, std::set<std::string>> seen;
   for (const auto* o : cell)
     for (auto& [key, values] : index.values_behind(*o)) seen[key].insert(values.begin(), values.end());

@@ -18,11 +18,11 @@ const std::vector<std::string>& provenance_keys_that_must_agree();
 struct RunProvenance {
   std::string run_id;
   int64_t position = 0;
-  std::map<std::string, std::string> axes;      // every axis label, seed included
+  std::map<std::string, std::string> axes;  // every axis label, seed included
   // Key -> value; when the run's tasks recorded different values they are joined with " | ".
   std::map<std::string, std::string> entries;
-  std::optional<double> wall_seconds;           // sum of its attempts' durations (ended - started)
-  std::optional<double> gpu_hours;              // sum of duration x GPUs handed over; empty: no GPU attempt
+  std::optional<double> wall_seconds;  // sum of its attempts' durations (ended - started)
+  std::optional<double> gpu_hours;     // sum of duration x GPUs handed over; empty: no GPU attempt
 };
 
 // Provenance rows of an experiment's runs: run-level and per task.
@@ -50,8 +50,9 @@ class ProvenanceIndex {
   std::vector<RunProvenance> runs_;
 };
 
-// "key differs: a | b" (" in train tasks" when task rows differ) for each key of provenance_keys_that_must_agree() with more than one value
-// among `cell`'s results; empty when they agree (or recorded nothing).
-std::vector<std::string> provenance_differences(const ProvenanceIndex& index, const std::vector<const Observation*>& cell);
+// "key differs: a | b" (" in train tasks" when task rows differ) for each key of provenance_keys_that_must_agree() with
+// more than one value among `cell`'s results; empty when they agree (or recorded nothing).
+std::vector<std::string> provenance_differences(const ProvenanceIndex& index,
+                                                const std::vector<const Observation*>& cell);
 
 }  // namespace repro::reports

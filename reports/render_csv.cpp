@@ -41,8 +41,10 @@ std::string render_csv(const Report& r) {
         o << csv_field(r.experiment) << "," << csv_field(t.spec.id);
         for (const auto& d : dims) o << "," << csv_field(c.dims.count(d) ? c.dims.at(d) : "");
         o << "," << csv_field(c.metric) << ",";
-        if (c.ours) o << tidy(c.ours->mean) << "," << tidy(c.ours->std) << "," << c.ours->n;
-        else o << ",,";
+        if (c.ours)
+          o << tidy(c.ours->mean) << "," << tidy(c.ours->std) << "," << c.ours->n;
+        else
+          o << ",,";
         const std::string runs = join(c.runs, ";");
         const std::string picked = join(c.picked, ";", [](const auto& kv) { return kv.first + "=" + kv.second; });
         const std::string warnings = join(c.warnings, "; ");

@@ -26,12 +26,18 @@ img.grid { image-rendering: pixelated; max-width: 320px; }
 
 std::string css_class(Verdict v) {
   switch (v) {
-    case Verdict::kReproduced: return "reproduced";
-    case Verdict::kBetter: return "better";
-    case Verdict::kWorse: return "worse";
-    case Verdict::kMissing: return "missing";
-    case Verdict::kNotComparable: return "not-comparable";
-    default: return "";
+    case Verdict::kReproduced:
+      return "reproduced";
+    case Verdict::kBetter:
+      return "better";
+    case Verdict::kWorse:
+      return "worse";
+    case Verdict::kMissing:
+      return "missing";
+    case Verdict::kNotComparable:
+      return "not-comparable";
+    default:
+      return "";
   }
 }
 
@@ -102,7 +108,8 @@ void write_table(std::ostream& o, const TableResult& t) {
   std::set<std::string> notes;
   for (size_t ri = 0; ri < t.row_keys.size(); ++ri) {
     o << "<tr>";
-    for (const auto& l : key_labels(spec, spec.rows, t.row_keys[ri])) o << "<td class=\"key\">" << html_escape(l) << "</td>";
+    for (const auto& l : key_labels(spec, spec.rows, t.row_keys[ri]))
+      o << "<td class=\"key\">" << html_escape(l) << "</td>";
     for (const auto& c : t.cells[ri]) {
       write_cell(o, c, spec.decimals);
       if (!c.note.empty()) notes.insert(c.note);
@@ -137,7 +144,8 @@ void write_provenance(std::ostream& o, const Report& r) {
   o << "</tr></thead>\n<tbody>\n";
   for (const auto& run : r.provenance) {
     o << "<tr>";
-    for (const auto& [key, header] : provenance_columns()) o << "<td>" << html_escape(provenance_value(run, key)) << "</td>";
+    for (const auto& [key, header] : provenance_columns())
+      o << "<td>" << html_escape(provenance_value(run, key)) << "</td>";
     o << "</tr>\n";
   }
   o << "</tbody>\n</table>\n";

@@ -7,21 +7,26 @@ namespace repro::reports {
 // compare` keys them by table, dims and metric.
 nlohmann::json report_json(const Report& r) {
   using json = nlohmann::json;
-  json j = {{"format", kReportFormatName}, {"version", kReportFormatVersion}, {"experiment", r.experiment},
-            {"description", r.description}, {"tables", json::array()}, {"values", json::array()},
-            {"warnings", r.warnings}, {"provenance", json::array()}};
+  json j = {{"format", kReportFormatName},  {"version", kReportFormatVersion}, {"experiment", r.experiment},
+            {"description", r.description}, {"tables", json::array()},         {"values", json::array()},
+            {"warnings", r.warnings},       {"provenance", json::array()}};
   for (const auto& t : r.tables) {
     json tolerance = json::object();
     for (const auto& m : t.spec.metrics) {
       const Tolerance tol = t.spec.tolerance_for(m);
-      const char* kind = tol.kind == Tolerance::Kind::kAbsolute ? "absolute"
-                         : tol.kind == Tolerance::Kind::kRelative ? "relative" : "seeds";
+      const char* kind = tol.kind == Tolerance::Kind::kAbsolute   ? "absolute"
+                         : tol.kind == Tolerance::Kind::kRelative ? "relative"
+                                                                  : "seeds";
       tolerance[m] = {{kind, tol.amount}};
     }
-    j["tables"].push_back({{"id", t.spec.id}, {"title", t.spec.title}, {"rows", t.spec.rows},
-                           {"columns", t.spec.columns}, {"metrics", t.spec.metrics},
+    j["tables"].push_back({{"id", t.spec.id},
+                           {"title", t.spec.title},
+                           {"rows", t.spec.rows},
+                           {"columns", t.spec.columns},
+                           {"metrics", t.spec.metrics},
                            {"published_source", t.spec.published_source},
-                           {"published_num_samples", t.spec.published_num_samples}, {"tolerance", tolerance}});
+                           {"published_num_samples", t.spec.published_num_samples},
+                           {"tolerance", tolerance}});
     for (const auto& row : t.cells)
       for (const auto& c : row) {
         if (c.verdict == Verdict::kEmpty) continue;

@@ -88,14 +88,17 @@ std::string render_latex(const Report& r) {
       o << " \\\\\n";
     }
     o << "\\bottomrule\n\\end{tabular}\n\n\\smallskip\n{\\footnotesize ";
-    if (!spec.published_source.empty()) o << "In parentheses: " << latex_escape(spec.published_source) << ", our difference, verdict. ";
+    if (!spec.published_source.empty())
+      o << "In parentheses: " << latex_escape(spec.published_source) << ", our difference, verdict. ";
     o << "Tolerance: " << latex_escape(describe_tolerances(spec)) << ". $\\pm$: standard deviation over the seeds "
       << "(their number as subscript). \\dag: the runs of the cell differ in provenance.";
     for (const auto& n : notes) o << " " << latex_escape(n) << ".";
     o << "}\n\\end{table}\n\n";
   }
-  o << "\\section*{Provenance}\n{\\footnotesize\n\\begin{tabular}{" << std::string(provenance_columns().size(), 'l') << "}\n\\toprule\n";
-  for (size_t i = 0; i < provenance_columns().size(); ++i) o << (i ? " & " : "") << latex_escape(provenance_columns()[i].second);
+  o << "\\section*{Provenance}\n{\\footnotesize\n\\begin{tabular}{" << std::string(provenance_columns().size(), 'l')
+    << "}\n\\toprule\n";
+  for (size_t i = 0; i < provenance_columns().size(); ++i)
+    o << (i ? " & " : "") << latex_escape(provenance_columns()[i].second);
   o << " \\\\\n\\midrule\n";
   for (const auto& run : r.provenance) {
     for (size_t i = 0; i < provenance_columns().size(); ++i)

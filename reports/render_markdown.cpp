@@ -37,7 +37,8 @@ void header_rows(std::ostream& o, const TableResult& t) {
   const auto& spec = t.spec;
   o << "|";
   for (const auto& d : spec.rows) o << " " << markdown_escape(d) << " |";
-  for (const auto& k : t.column_keys) o << " " << markdown_escape(join(key_labels(spec, spec.columns, k), " / ")) << " |";
+  for (const auto& k : t.column_keys)
+    o << " " << markdown_escape(join(key_labels(spec, spec.columns, k), " / ")) << " |";
   o << "\n|";
   for (size_t i = 0; i < spec.rows.size(); ++i) o << "---|";
   for (size_t i = 0; i < t.column_keys.size(); ++i) o << "---|";
@@ -49,7 +50,9 @@ void write_legend(std::ostream& o, const TableSpec& spec, const std::set<std::st
   o << "\n";
   if (!spec.published_source.empty()) o << "Published: " << markdown_escape(spec.published_source) << ". ";
   o << "Tolerance: " << markdown_escape(describe_tolerances(spec)) << ". Bold: best of ours"
-    << (spec.best == BestIn::kRow ? " in its row" : spec.best == BestIn::kColumn ? " in its column" : " (off)")
+    << (spec.best == BestIn::kRow      ? " in its row"
+        : spec.best == BestIn::kColumn ? " in its column"
+                                       : " (off)")
     << ". ± is the standard deviation over seeds.\n";
   for (const auto& n : notes) o << "\n- " << markdown_escape(n);
   o << (notes.empty() ? "\n" : "\n\n");
@@ -80,7 +83,8 @@ void write_provenance(std::ostream& o, const Report& r) {
   o << "\n";
   for (const auto& run : r.provenance) {
     o << "|";
-    for (const auto& [key, header] : provenance_columns()) o << " " << markdown_escape(provenance_value(run, key)) << " |";
+    for (const auto& [key, header] : provenance_columns())
+      o << " " << markdown_escape(provenance_value(run, key)) << " |";
     o << "\n";
   }
 }

@@ -65,7 +65,8 @@ Report build_report(runner::Store& store, const ReportInput& input) {
     const size_t runs = runner::run_ids_of_experiment(store, input.experiment).size();
     throw ConfigError("repro report", "EXPERIMENT",
                       "experiment '" + input.experiment + "' has no results in " + store.path() + " yet (" +
-                          std::to_string(runs) + " runs): run `repro run` until its eval tasks are done (`repro status` shows them)");
+                          std::to_string(runs) +
+                          " runs): run `repro run` until its eval tasks are done (`repro status` shows them)");
   }
   Report r;
   r.experiment = input.experiment;

@@ -20,16 +20,16 @@ namespace repro::reports {
 
 struct CellResult {
   std::string metric;
-  std::map<std::string, std::string> dims;     // the cell's row and column dimensions (not metric)
-  std::optional<SeedStats> ours;               // over the seeds of the picked results
+  std::map<std::string, std::string> dims;  // the cell's row and column dimensions (not metric)
+  std::optional<SeedStats> ours;            // over the seeds of the picked results
   std::optional<double> published;
-  std::optional<double> difference;            // ours.mean - published
+  std::optional<double> difference;  // ours.mean - published
   Verdict verdict = Verdict::kEmpty;
-  std::string note;                            // why not comparable, ...
-  bool best = false;                           // bold: best of ours in its column or row
-  std::vector<std::string> runs;               // run ids behind ours
-  std::map<std::string, std::string> picked;   // other dimensions of the picked results (iteration, ...)
-  std::vector<std::string> warnings;           // provenance differences among the cell's results
+  std::string note;                           // why not comparable, ...
+  bool best = false;                          // bold: best of ours in its column or row
+  std::vector<std::string> runs;              // run ids behind ours
+  std::map<std::string, std::string> picked;  // other dimensions of the picked results (iteration, ...)
+  std::vector<std::string> warnings;          // provenance differences among the cell's results
 };
 
 struct TableResult {
@@ -42,12 +42,12 @@ struct TableResult {
 struct Report {
   std::string experiment;
   std::string description;
-  std::string file;                        // the experiment file read ("" when none)
+  std::string file;  // the experiment file read ("" when none)
   std::vector<TableResult> tables;
   std::vector<std::string> warnings;
-  std::vector<RunProvenance> provenance;   // per run, matrix order
-  std::vector<Plot> fid_curves;            // FID vs training iterations, one plot per dataset
-  std::vector<Plot> loss_curves;           // training loss, one plot per dataset
+  std::vector<RunProvenance> provenance;  // per run, matrix order
+  std::vector<Plot> fid_curves;           // FID vs training iterations, one plot per dataset
+  std::vector<Plot> loss_curves;          // training loss, one plot per dataset
   std::vector<SampleGrid> grids;
 };
 
@@ -57,10 +57,10 @@ struct ReportInput {
   std::string file;
   // Axis names and labels in the experiment file's declared order (rows and columns follow it).
   std::vector<std::pair<std::string, std::vector<std::string>>> axes;
-  std::optional<ReportSpec> spec;          // empty: one default table (report_spec.h)
-  std::vector<std::string> warnings;       // carried into the report (e.g. the file changed)
-  bool sample_grids = true;                // read <run_dir>/samples/*.png (HTML)
-  bool allow_no_results = false;           // compare: every baseline value is then "missing"
+  std::optional<ReportSpec> spec;     // empty: one default table (report_spec.h)
+  std::vector<std::string> warnings;  // carried into the report (e.g. the file changed)
+  bool sample_grids = true;           // read <run_dir>/samples/*.png (HTML)
+  bool allow_no_results = false;      // compare: every baseline value is then "missing"
 };
 
 // Throws ConfigError (key EXPERIMENT) when the experiment has no results in the store, unless

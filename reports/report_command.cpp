@@ -35,7 +35,8 @@ Report load_report(const StoreLocation& where, const std::string& experiment, bo
                    bool allow_no_results) {
   const std::string db = where.db_path();
   if (!fs::exists(db))
-    throw ConfigError("repro report", "--db", db + ": no store here (run `repro run EXPERIMENT.yaml` first, or pass --project/--db)");
+    throw ConfigError("repro report", "--db",
+                      db + ": no store here (run `repro run EXPERIMENT.yaml` first, or pass --project/--db)");
   runner::Store store(db);
   const std::vector<runner::ExperimentRow> known = runner::experiment_rows(store);
   std::string names;
@@ -70,8 +71,9 @@ Report load_report(const StoreLocation& where, const std::string& experiment, bo
     for (const auto& c : candidates)
       if (!file && fs::is_regular_file(c)) file = runner::read_experiment_file(c.string());
     if (!file)
-      in.warnings.push_back("experiment file '" + recorded->file +
-                            "' not found: default table layout (pass the file as EXPERIMENT to use its report: section)");
+      in.warnings.push_back(
+          "experiment file '" + recorded->file +
+          "' not found: default table layout (pass the file as EXPERIMENT to use its report: section)");
   }
   if (file) {
     if (file->name != name)
@@ -112,7 +114,8 @@ int report_command(const ReportArgs& args, std::ostream& out, std::ostream& err)
 
 int compare_command(const CompareArgs& args, std::ostream& out, std::ostream& err) {
   if (args.baseline.empty() && args.write_baseline.empty())
-    throw ConfigError("repro compare", "--baseline", "expected a baseline JSON (or --write-baseline FILE to record one)");
+    throw ConfigError("repro compare", "--baseline",
+                      "expected a baseline JSON (or --write-baseline FILE to record one)");
   const CompareTolerance tolerance = parse_compare_tolerance(args.tolerance);
   std::optional<nlohmann::json> baseline;
   if (!args.baseline.empty()) {

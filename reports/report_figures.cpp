@@ -37,7 +37,8 @@ std::string cell_label(const Dims& d, const std::vector<std::string>& skip) {
 std::vector<Plot> fid_curves(const std::vector<Observation>& obs) {
   std::map<std::string, std::vector<const Observation*>> by_dataset;
   for (const auto& o : obs)
-    if (o.metric == "fid" && o.dims.count("iteration")) by_dataset[o.dims.count("dataset") ? o.dims.at("dataset") : ""].push_back(&o);
+    if (o.metric == "fid" && o.dims.count("iteration"))
+      by_dataset[o.dims.count("dataset") ? o.dims.at("dataset") : ""].push_back(&o);
   std::vector<Plot> plots;
   for (const auto& [dataset, list] : by_dataset) {
     std::map<std::string, std::set<std::string>> values;
@@ -47,7 +48,8 @@ std::vector<Plot> fid_curves(const std::vector<Observation>& obs) {
     for (const auto& [d, vs] : values)
       if (vs.size() < 2) skip.push_back(d);
     std::map<std::string, std::map<double, std::vector<double>>> series;
-    for (const auto* o : list) series[cell_label(o->dims, skip)][std::stod(o->dims.at("iteration"))].push_back(o->value);
+    for (const auto* o : list)
+      series[cell_label(o->dims, skip)][std::stod(o->dims.at("iteration"))].push_back(o->value);
     Plot p;
     p.title = "FID vs training iterations" + (dataset.empty() ? "" : " (" + dataset + ")");
     p.x_label = "training iterations";
@@ -110,7 +112,8 @@ std::vector<SampleGrid> sample_grids(runner::Store& store, const std::vector<Run
       if (e.is_regular_file() && e.path().extension() == ".png" && e.file_size() <= kMaxBytes) pngs.push_back(e.path());
     if (pngs.empty()) continue;
     std::sort(pngs.begin(), pngs.end());
-    out.push_back({r.run_id, labels_of(r.axes), pngs.front().string(), base64_encode(read_file(pngs.front().string()))});
+    out.push_back(
+        {r.run_id, labels_of(r.axes), pngs.front().string(), base64_encode(read_file(pngs.front().string()))});
   }
   return out;
 }

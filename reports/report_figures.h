@@ -13,8 +13,8 @@ namespace repro::reports {
 
 struct SampleGrid {
   std::string run_id;
-  std::string label;        // the run's axis labels
-  std::string file;         // the PNG's path
+  std::string label;  // the run's axis labels
+  std::string file;   // the PNG's path
   std::string png_base64;
 };
 

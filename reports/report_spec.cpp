@@ -58,7 +58,8 @@ Tolerance read_tolerance(const YAML::Node& n, const std::string& file, const std
   }
   m.finish();
   if (given != 1)
-    throw ConfigError(line_of(file, n), path, "expected exactly one of absolute, relative, seeds (e.g. {relative: 0.05})");
+    throw ConfigError(line_of(file, n), path,
+                      "expected exactly one of absolute, relative, seeds (e.g. {relative: 0.05})");
   return t;
 }
 
@@ -72,7 +73,8 @@ void check_dimension(const StrictMap& m, const std::string& key, const std::stri
   if (dim == "seed") m.fail(key, "seed is averaged over (mean +- std), never a table dimension");
   if (dim == kMetricDimension && metric_allowed) return;
   if (!contains(c.dims, dim))
-    m.fail(key, "unknown dimension '" + dim + "'; expected one of: " + join(c.dims, ", ") + (metric_allowed ? ", metric" : ""));
+    m.fail(key, "unknown dimension '" + dim + "'; expected one of: " + join(c.dims, ", ") +
+                    (metric_allowed ? ", metric" : ""));
 }
 
 // rows and columns; metric becomes the last column when neither names it. Returns every
@@ -111,10 +113,14 @@ void read_where(StrictMap& m, const Context& c, const std::set<std::string>& tab
 void read_pick(StrictMap& m, const Context& c, TableSpec& t) {
   for (const auto& [d, v] : scalar_map(m, "pick")) {
     check_dimension(m, "pick", d, c, false);
-    if (v == "last") t.pick[d] = Pick::kLast;
-    else if (v == "first") t.pick[d] = Pick::kFirst;
-    else if (v == "best") t.pick[d] = Pick::kBest;
-    else m.fail("pick", "expected last, first or best for '" + d + "', got '" + v + "'");
+    if (v == "last")
+      t.pick[d] = Pick::kLast;
+    else if (v == "first")
+      t.pick[d] = Pick::kFirst;
+    else if (v == "best")
+      t.pick[d] = Pick::kBest;
+    else
+      m.fail("pick", "expected last, first or best for '" + d + "', got '" + v + "'");
   }
 }
 
@@ -137,10 +143,14 @@ void read_labels(StrictMap& m, const Context& c, TableSpec& t) {
 void read_best(StrictMap& m, TableSpec& t) {
   std::string best = "column";
   m.get("best", best);
-  if (best == "column") t.best = BestIn::kColumn;
-  else if (best == "row") t.best = BestIn::kRow;
-  else if (best == "none") t.best = BestIn::kNone;
-  else m.fail("best", "expected column, row or none, got '" + best + "'");
+  if (best == "column")
+    t.best = BestIn::kColumn;
+  else if (best == "row")
+    t.best = BestIn::kRow;
+  else if (best == "none")
+    t.best = BestIn::kNone;
+  else
+    m.fail("best", "expected column, row or none, got '" + best + "'");
 }
 
 // tolerance: {default | metric: {absolute | relative | seeds: amount}}.
@@ -241,8 +251,8 @@ std::string TableSpec::label(const std::string& dimension, const std::string& va
   if (auto d = labels.find(dimension); d != labels.end())
     if (auto v = d->second.find(value); v != d->second.end()) return v->second;
   if (dimension == kMetricDimension) {
-    static const std::map<std::string, std::string> names = {{"fid", "FID"}, {"sfid", "sFID"},
-                                                             {"is", "IS"},   {"precision", "Precision"},
+    static const std::map<std::string, std::string> names = {{"fid", "FID"},       {"sfid", "sFID"},
+                                                             {"is", "IS"},         {"precision", "Precision"},
                                                              {"recall", "Recall"}, {"kid", "KID"}};
     if (auto it = names.find(value); it != names.end()) return it->second;
   }

@@ -37,27 +37,27 @@ enum class Pick { kLast, kFirst, kBest };
 enum class BestIn { kColumn, kRow, kNone };
 
 struct PublishedValue {
-  std::map<std::string, std::string> dims;    // dimension -> value (axis labels, not display names)
-  std::map<std::string, double> metrics;      // metric -> published value
-  std::string where;                          // file:line
+  std::map<std::string, std::string> dims;  // dimension -> value (axis labels, not display names)
+  std::map<std::string, double> metrics;    // metric -> published value
+  std::string where;                        // file:line
 };
 
 struct TableSpec {
-  std::string id;                             // [A-Za-z0-9_.-]+, unique in the file
-  std::string title;                          // default: the id
-  std::vector<std::string> rows;              // dimensions, outer to inner
-  std::vector<std::string> columns;           // dimensions, outer to inner; holds `metric` unless rows do
-  std::vector<std::string> metrics;           // at least one of known_metrics()
-  std::map<std::string, std::string> where;   // only results whose dimensions equal these
-  std::map<std::string, Pick> pick;           // dimension -> pick; unlisted dimensions: last
+  std::string id;                            // [A-Za-z0-9_.-]+, unique in the file
+  std::string title;                         // default: the id
+  std::vector<std::string> rows;             // dimensions, outer to inner
+  std::vector<std::string> columns;          // dimensions, outer to inner; holds `metric` unless rows do
+  std::vector<std::string> metrics;          // at least one of known_metrics()
+  std::map<std::string, std::string> where;  // only results whose dimensions equal these
+  std::map<std::string, Pick> pick;          // dimension -> pick; unlisted dimensions: last
   std::map<std::string, std::map<std::string, std::string>> labels;  // dimension -> value -> display
   BestIn best = BestIn::kColumn;
-  int decimals = 2;                           // the paper's rounding
-  std::map<std::string, Tolerance> tolerance; // metric or "default" -> tolerance
+  int decimals = 2;                            // the paper's rounding
+  std::map<std::string, Tolerance> tolerance;  // metric or "default" -> tolerance
   std::string published_source;
-  int64_t published_num_samples = 50000;      // extension: published.num_samples (the paper's 50K)
+  int64_t published_num_samples = 50000;  // extension: published.num_samples (the paper's 50K)
   std::vector<PublishedValue> published;
-  std::string where_defined;                  // file:line of the table
+  std::string where_defined;  // file:line of the table
 
   // The tolerance of `metric`: its own entry, else `default`, else relative 0.05.
   Tolerance tolerance_for(const std::string& metric) const;

@@ -21,8 +21,10 @@ std::string fmt(double v) {
 
 std::string tick_label(double v) {
   char buf[32];
-  if (v != 0 && (std::fabs(v) >= 1e6 || std::fabs(v) < 1e-3)) std::snprintf(buf, sizeof buf, "%.2g", v);
-  else std::snprintf(buf, sizeof buf, "%g", v);
+  if (v != 0 && (std::fabs(v) >= 1e6 || std::fabs(v) < 1e-3))
+    std::snprintf(buf, sizeof buf, "%.2g", v);
+  else
+    std::snprintf(buf, sizeof buf, "%g", v);
   return buf;
 }
 
@@ -54,13 +56,14 @@ std::string svg_line_plot(const Plot& plot, int width, int height) {
         x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
       }
   std::ostringstream o;
-  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-    << "\" viewBox=\"0 0 " << width << " " << height << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height << "\" viewBox=\"0 0 "
+    << width << " " << height << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   o << "<title>" << html_escape(plot.title) << "</title>\n";
-  o << "<text x=\"" << fmt(width / 2.0) << "\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">" << html_escape(plot.title)
-    << "</text>\n";
+  o << "<text x=\"" << fmt(width / 2.0) << "\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">"
+    << html_escape(plot.title) << "</text>\n";
   if (!std::isfinite(x0)) {
-    o << "<text x=\"" << fmt(width / 2.0) << "\" y=\"" << fmt(height / 2.0) << "\" text-anchor=\"middle\">no data</text>\n</svg>\n";
+    o << "<text x=\"" << fmt(width / 2.0) << "\" y=\"" << fmt(height / 2.0)
+      << "\" text-anchor=\"middle\">no data</text>\n</svg>\n";
     return o.str();
   }
   if (x1 == x0) x0 -= 1, x1 += 1;
@@ -98,9 +101,9 @@ std::string svg_line_plot(const Plot& plot, int width, int height) {
           o << "<circle cx=\"" << fmt(px(x)) << "\" cy=\"" << fmt(py(y)) << "\" r=\"3\" fill=\"" << colour << "\"/>";
     o << "</g>\n";
     const double ly = top + 12 + 18.0 * static_cast<double>(i);
-    o << "<line x1=\"" << fmt(left + pw + 12) << "\" y1=\"" << fmt(ly) << "\" x2=\"" << fmt(left + pw + 32) << "\" y2=\""
-      << fmt(ly) << "\" stroke=\"" << colour << "\" stroke-width=\"2\"/><text x=\"" << fmt(left + pw + 36) << "\" y=\""
-      << fmt(ly + 4) << "\">" << html_escape(s.name) << "</text>\n";
+    o << "<line x1=\"" << fmt(left + pw + 12) << "\" y1=\"" << fmt(ly) << "\" x2=\"" << fmt(left + pw + 32)
+      << "\" y2=\"" << fmt(ly) << "\" stroke=\"" << colour << "\" stroke-width=\"2\"/><text x=\"" << fmt(left + pw + 36)
+      << "\" y=\"" << fmt(ly + 4) << "\">" << html_escape(s.name) << "</text>\n";
   }
   o << "</svg>\n";
   return o.str();

@@ -7,13 +7,20 @@ namespace repro::reports {
 
 std::string to_string(Verdict v) {
   switch (v) {
-    case Verdict::kReproduced: return "reproduced";
-    case Verdict::kBetter: return "better";
-    case Verdict::kWorse: return "worse";
-    case Verdict::kMissing: return "missing";
-    case Verdict::kNotComparable: return "not comparable";
-    case Verdict::kNoPublished: return "no published value";
-    case Verdict::kEmpty: return "";
+    case Verdict::kReproduced:
+      return "reproduced";
+    case Verdict::kBetter:
+      return "better";
+    case Verdict::kWorse:
+      return "worse";
+    case Verdict::kMissing:
+      return "missing";
+    case Verdict::kNotComparable:
+      return "not comparable";
+    case Verdict::kNoPublished:
+      return "no published value";
+    case Verdict::kEmpty:
+      return "";
   }
   return "";
 }
@@ -22,9 +29,12 @@ bool within_tolerance(double ours, double reference, const Tolerance& t, double 
   const double slack = 1e-9 * std::max(1.0, std::fabs(reference));
   const double diff = std::fabs(ours - reference);
   switch (t.kind) {
-    case Tolerance::Kind::kAbsolute: return diff <= t.amount + slack;
-    case Tolerance::Kind::kRelative: return diff <= t.amount * std::fabs(reference) + slack;
-    case Tolerance::Kind::kSeeds: return n >= 2 && diff <= t.amount * std_of_ours + slack;
+    case Tolerance::Kind::kAbsolute:
+      return diff <= t.amount + slack;
+    case Tolerance::Kind::kRelative:
+      return diff <= t.amount * std::fabs(reference) + slack;
+    case Tolerance::Kind::kSeeds:
+      return n >= 2 && diff <= t.amount * std_of_ours + slack;
   }
   return false;
 }

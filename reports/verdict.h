@@ -25,14 +25,14 @@ std::string to_string(Verdict v);
 struct VerdictInput {
   std::optional<SeedStats> ours;
   std::optional<double> published;
-  bool comparable = true;            // every result of the cell had comparable_with_published
-  int64_t num_samples = 0;           // fewest samples among the cell's results; 0 = unknown
+  bool comparable = true;   // every result of the cell had comparable_with_published
+  int64_t num_samples = 0;  // fewest samples among the cell's results; 0 = unknown
   int64_t published_num_samples = 50000;
 };
 
 struct Judgement {
   Verdict verdict = Verdict::kEmpty;
-  std::string note;                  // why not comparable, or why a seeds tolerance could not apply
+  std::string note;  // why not comparable, or why a seeds tolerance could not apply
 };
 
 // Bounds are inclusive, up to a rounding slack of 1e-9 * max(1, |published|) so that a

@@ -199,8 +199,9 @@ class Ingester {
         event_(store.db(),
                "INSERT OR IGNORE INTO task_events (task_id, seq, type, step, time, record) "
                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
-        artifact_(store.db(),
-                  "INSERT OR REPLACE INTO artifacts (task_id, path, sha256, bytes, created) VALUES (?1, ?2, ?3, ?4, ?5)"),
+        artifact_(
+            store.db(),
+            "INSERT OR REPLACE INTO artifacts (task_id, path, sha256, bytes, created) VALUES (?1, ?2, ?3, ?4, ?5)"),
         result_(store.db(),
                 "INSERT OR REPLACE INTO results (result_id, run_id, task_id, metric, value, recipe, created) "
                 "SELECT ?1, run_id, task_id, ?2, ?3, ?4, ?5 FROM tasks WHERE task_id = ?6"),
@@ -210,7 +211,8 @@ class Ingester {
                     "ON CONFLICT (run_id, ifnull(task_id, ''), key) DO UPDATE SET value = excluded.value, "
                     "recorded = excluded.recorded"),
         error_(store.db(),
-               "INSERT OR REPLACE INTO ingest_errors (task_id, file, line, message, created) VALUES (?1, ?2, ?3, ?4, ?5)") {
+               "INSERT OR REPLACE INTO ingest_errors (task_id, file, line, message, created) VALUES (?1, ?2, ?3, ?4, "
+               "?5)") {
     metric_.bindNoCopy(1, task_id_);
     event_.bindNoCopy(1, task_id_);
     artifact_.bindNoCopy(1, task_id_);
@@ -416,15 +418,16 @@ IngestResult ingest_events(Store& store, const std::string& task_id, const std::
 
   SQLite::Statement task(db, "SELECT state FROM tasks WHERE task_id = ?1");
   task.bind(1, task_id);
-  if (!task.executeStep()) throw IoError("cannot ingest " + events_path + ": no task '" + task_id + "' in " + store.path());
+  if (!task.executeStep())
+    throw IoError("cannot ingest " + events_path + ": no task '" + task_id + "' in " + store.path());
   const std::string old_state = task.getColumn(0).getString();
   task.reset();
 
   int64_t offset = 0;
   int64_t lines = 0;
   int64_t last_seq = -1;
-  SQLite::Statement progress(db,
-                             "SELECT byte_offset, lines, last_seq FROM ingest_progress WHERE task_id = ?1 AND file = ?2");
+  SQLite::Statement progress(
+      db, "SELECT byte_offset, lines, last_seq FROM ingest_progress WHERE task_id = ?1 AND file = ?2");
   progress.bind(1, task_id);
   progress.bind(2, events_path);
   if (progress.executeStep()) {
@@ -474,9 +477,10 @@ IngestResult ingest_events(Store& store, const std::string& task_id, const std::
   offset = reader.consumed();
   result.byte_offset = offset;
 
-  SQLite::Statement save(db,
-                         "INSERT OR REPLACE INTO ingest_progress (task_id, file, byte_offset, lines, last_seq, updated) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  SQLite::Statement save(
+      db,
+      "INSERT OR REPLACE INTO ingest_progress (task_id, file, byte_offset, lines, last_seq, updated) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   save.bind(1, task_id);
   save.bind(2, events_path);
   save.bind(3, offset);

@@ -20,13 +20,13 @@ struct IngestOptions {
 
 // What one call did.
 struct IngestResult {
-  bool file_found = false;     // false: no events file yet; nothing was done
-  int64_t lines = 0;           // complete lines consumed by this call
-  int64_t records = 0;         // records with a seq above every seq seen before in this file
-  int64_t metric_rows = 0;     // metrics rows inserted or updated
-  int64_t malformed = 0;       // lines skipped and recorded in ingest_errors
-  bool partial_line = false;   // the file ends in a line without its newline (left for next time)
-  int64_t byte_offset = 0;     // where the next call starts reading
+  bool file_found = false;         // false: no events file yet; nothing was done
+  int64_t lines = 0;               // complete lines consumed by this call
+  int64_t records = 0;             // records with a seq above every seq seen before in this file
+  int64_t metric_rows = 0;         // metrics rows inserted or updated
+  int64_t malformed = 0;           // lines skipped and recorded in ingest_errors
+  bool partial_line = false;       // the file ends in a line without its newline (left for next time)
+  int64_t byte_offset = 0;         // where the next call starts reading
   std::optional<TaskState> state;  // the task's new state, when this call's records changed it
 };
 

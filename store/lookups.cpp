@@ -33,8 +33,7 @@ std::vector<TaskStateRow> task_states_of_run(Store& store, const std::string& ru
   SQLite::Statement q(store.db(), "SELECT task_id, state FROM tasks WHERE run_id = ?1 ORDER BY rowid");
   q.bind(1, run_id);
   std::vector<TaskStateRow> out;
-  while (q.executeStep())
-    out.push_back({q.getColumn(0).getString(), parse_task_state(q.getColumn(1).getString())});
+  while (q.executeStep()) out.push_back({q.getColumn(0).getString(), parse_task_state(q.getColumn(1).getString())});
   return out;
 }
 

@@ -236,11 +236,21 @@ std::vector<RunStatus> status_of_experiment(Store& store, const std::string& exp
     if (!tasks.getColumn(6).isNull())
       t.loss = TaskStatus::Loss{tasks.getColumn(6).getInt64(), tasks.getColumn(7).getDouble()};
     switch (t.state) {
-      case TaskState::kPending: ++run->run.tasks.pending; break;
-      case TaskState::kRunning: ++run->run.tasks.running; break;
-      case TaskState::kDone: ++run->run.tasks.done; break;
-      case TaskState::kFailed: ++run->run.tasks.failed; break;
-      case TaskState::kCancelled: ++run->run.tasks.cancelled; break;
+      case TaskState::kPending:
+        ++run->run.tasks.pending;
+        break;
+      case TaskState::kRunning:
+        ++run->run.tasks.running;
+        break;
+      case TaskState::kDone:
+        ++run->run.tasks.done;
+        break;
+      case TaskState::kFailed:
+        ++run->run.tasks.failed;
+        break;
+      case TaskState::kCancelled:
+        ++run->run.tasks.cancelled;
+        break;
     }
     run->tasks.push_back(std::move(t));
     rowids[static_cast<size_t>(run - out.data())].push_back(tasks.getColumn(1).getInt64());

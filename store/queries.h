@@ -25,7 +25,7 @@ struct TaskCounts {
 
 struct RunSummary {
   std::string run_id;
-  std::string axes;     // JSON, as put_run stored it
+  std::string axes;  // JSON, as put_run stored it
   int64_t position = 0;
   std::string run_dir;
   TaskState status = TaskState::kPending;
@@ -75,11 +75,11 @@ std::vector<StoredResult> results_of_run(Store& store, const std::string& run_id
 struct AttemptRecord {
   int attempt = 0;
   ExecutorKind executor = ExecutorKind::kLocal;
-  std::string job_id;               // "" when none was recorded
+  std::string job_id;  // "" when none was recorded
   std::string host;
   std::string gpus;
   std::optional<double> started;
-  std::optional<double> ended;      // empty while running (or lost)
+  std::optional<double> ended;  // empty while running (or lost)
   std::optional<int> exit_code;
   std::string log_path;
   std::string reason;
@@ -90,10 +90,10 @@ std::vector<AttemptRecord> attempts_of_task(Store& store, const std::string& tas
 
 struct TaskEvent {
   int64_t seq = 0;
-  std::string type;               // start, checkpoint, warning, diverged, end, ...
+  std::string type;  // start, checkpoint, warning, diverged, end, ...
   std::optional<int64_t> step;
   std::optional<double> time;
-  std::string record;             // the whole JSON line
+  std::string record;  // the whole JSON line
 };
 
 // The non-log records ingested for a task, in seq order.
@@ -112,7 +112,7 @@ struct TaskStatus {
     int64_t step = 0;
     double value = 0;
   };
-  std::optional<Loss> loss;  // the "loss" metric at its highest step, when it has one
+  std::optional<Loss> loss;                             // the "loss" metric at its highest step, when it has one
   std::vector<std::pair<std::string, double>> results;  // (metric, value) in result id, metric order
   struct Attempt {
     int attempt = 0;
@@ -139,8 +139,8 @@ struct TaskLog {
   std::string run_id;
   TaskKind kind = TaskKind::kTrain;
   TaskState state = TaskState::kPending;
-  int attempts = 0;                       // attempts begun so far
-  std::optional<AttemptRecord> attempt;   // the chosen attempt; empty when the task has not got it
+  int attempts = 0;                      // attempts begun so far
+  std::optional<AttemptRecord> attempt;  // the chosen attempt; empty when the task has not got it
 };
 
 // `id` as a task id, else as a run id (every task of the run, in the order they were put), each

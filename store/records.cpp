@@ -19,11 +19,12 @@ void bind_text_or_null(SQLite::Statement& st, int index, const std::string& text
 }  // namespace
 
 void put_experiment(Store& store, const ExperimentRow& row) {
-  SQLite::Statement st(store.db(),
-                       "INSERT INTO experiments (name, file, file_sha256, created, updated) VALUES (?1, ?2, ?3, ?4, ?4) "
-                       "ON CONFLICT (name) DO UPDATE SET file = excluded.file, file_sha256 = excluded.file_sha256, "
-                       "updated = excluded.updated "
-                       "WHERE file != excluded.file OR file_sha256 != excluded.file_sha256");
+  SQLite::Statement st(
+      store.db(),
+      "INSERT INTO experiments (name, file, file_sha256, created, updated) VALUES (?1, ?2, ?3, ?4, ?4) "
+      "ON CONFLICT (name) DO UPDATE SET file = excluded.file, file_sha256 = excluded.file_sha256, "
+      "updated = excluded.updated "
+      "WHERE file != excluded.file OR file_sha256 != excluded.file_sha256");
   st.bind(1, row.name);
   st.bind(2, row.file);
   st.bind(3, row.file_sha256);
@@ -63,9 +64,10 @@ void set_run_status(Store& store, const std::string& run_id, TaskState status) {
 }
 
 void put_task(Store& store, const TaskRow& row) {
-  SQLite::Statement st(store.db(),
-                       "INSERT INTO tasks (task_id, run_id, kind, spec, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?5) "
-                       "ON CONFLICT (task_id) DO NOTHING");
+  SQLite::Statement st(
+      store.db(),
+      "INSERT INTO tasks (task_id, run_id, kind, spec, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?5) "
+      "ON CONFLICT (task_id) DO NOTHING");
   st.bind(1, row.task_id);
   st.bind(2, row.run_id);
   st.bind(3, to_string(row.kind));
@@ -110,8 +112,8 @@ int begin_attempt(Store& store, const AttemptStart& start) {
 }
 
 void end_attempt(Store& store, const std::string& task_id, int attempt, const AttemptEnd& end) {
-  SQLite::Statement st(store.db(),
-                       "UPDATE attempts SET ended = ?1, exit_code = ?2, reason = ?3 WHERE task_id = ?4 AND attempt = ?5");
+  SQLite::Statement st(
+      store.db(), "UPDATE attempts SET ended = ?1, exit_code = ?2, reason = ?3 WHERE task_id = ?4 AND attempt = ?5");
   st.bind(1, end.ended.value_or(store.now()));
   if (end.exit_code) {
     st.bind(2, *end.exit_code);
@@ -141,8 +143,9 @@ void put_result(Store& store, const ResultRow& row) {
 }
 
 void put_artifact(Store& store, const ArtifactRow& row) {
-  SQLite::Statement st(store.db(),
-                       "INSERT OR REPLACE INTO artifacts (task_id, path, sha256, bytes, created) VALUES (?1, ?2, ?3, ?4, ?5)");
+  SQLite::Statement st(
+      store.db(),
+      "INSERT OR REPLACE INTO artifacts (task_id, path, sha256, bytes, created) VALUES (?1, ?2, ?3, ?4, ?5)");
   st.bind(1, row.task_id);
   st.bind(2, row.path);
   bind_text_or_null(st, 3, row.sha256);
@@ -159,9 +162,10 @@ void put_provenance(Store& store, const std::string& run_id, const std::string& 
                     const std::map<std::string, std::string>& entries) {
   WriteTransaction tx(store);
   // The unique index is on ifnull(task_id, ''): an upsert cannot name it, so delete and insert.
-  SQLite::Statement erase(store.db(), "DELETE FROM provenance WHERE run_id = ?1 AND ifnull(task_id, '') = ?2 AND key = ?3");
-  SQLite::Statement insert(store.db(),
-                           "INSERT INTO provenance (run_id, task_id, key, value, recorded) VALUES (?1, ?2, ?3, ?4, ?5)");
+  SQLite::Statement erase(store.db(),
+                          "DELETE FROM provenance WHERE run_id = ?1 AND ifnull(task_id, '') = ?2 AND key = ?3");
+  SQLite::Statement insert(
+      store.db(), "INSERT INTO provenance (run_id, task_id, key, value, recorded) VALUES (?1, ?2, ?3, ?4, ?5)");
   const double now = store.now();
   for (const auto& [key, value] : entries) {
     erase.bind(1, run_id);

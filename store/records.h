@@ -42,7 +42,7 @@ struct TaskRow {
   std::string task_id;  // unique across the store (e.g. run id + kind + settings hash)
   std::string run_id;
   TaskKind kind = TaskKind::kTrain;
-  std::string spec;     // JSON: what `repro task` needs (checkpoint, sampler, ...)
+  std::string spec;  // JSON: what `repro task` needs (checkpoint, sampler, ...)
 };
 
 // Inserts the task when new (state pending, 0 attempts); an existing task is left as it is.
@@ -54,10 +54,10 @@ void set_task_state(Store& store, const std::string& task_id, TaskState state);
 struct AttemptStart {
   std::string task_id;
   ExecutorKind executor = ExecutorKind::kLocal;
-  std::string job_id;    // Slurm job id ("1234", "1234_5" in an array) or the local child's pid
+  std::string job_id;  // Slurm job id ("1234", "1234_5" in an array) or the local child's pid
   std::string host;
-  std::string gpus;      // GPU ids handed over in CUDA_VISIBLE_DEVICES ("0,1"); "" = none
-  std::string log_path;  // stdout+stderr of this attempt
+  std::string gpus;               // GPU ids handed over in CUDA_VISIBLE_DEVICES ("0,1"); "" = none
+  std::string log_path;           // stdout+stderr of this attempt
   std::optional<double> started;  // empty: now (a Slurm job may start later: set it then)
 };
 
@@ -66,10 +66,10 @@ struct AttemptStart {
 int begin_attempt(Store& store, const AttemptStart& start);
 
 struct AttemptEnd {
-  std::optional<int> exit_code;   // empty when unknown (lost job, killed orchestrator)
-  std::string reason;             // "" when the exit code says it all; else timeout, signal 9,
-                                  // node failure, preempted, cancelled, ...
-  std::optional<double> ended;    // empty: now
+  std::optional<int> exit_code;  // empty when unknown (lost job, killed orchestrator)
+  std::string reason;            // "" when the exit code says it all; else timeout, signal 9,
+                                 // node failure, preempted, cancelled, ...
+  std::optional<double> ended;   // empty: now
 };
 
 // Records how an attempt ended. The task's state is the caller's to set (set_task_state), as
@@ -79,10 +79,10 @@ void end_attempt(Store& store, const std::string& task_id, int attempt, const At
 struct ResultRow {
   std::string result_id;  // run id + checkpoint + EMA + sampler + samples + evaluator recipe
   std::string run_id;
-  std::string task_id;    // the eval task that produced it; "" = none
-  std::string metric;     // fid, sfid, precision, recall, is, ...
+  std::string task_id;  // the eval task that produced it; "" = none
+  std::string metric;   // fid, sfid, precision, recall, is, ...
   double value = 0;
-  std::string recipe;     // JSON: the evaluator recipe (feature network and reference SHA-256s, ...)
+  std::string recipe;  // JSON: the evaluator recipe (feature network and reference SHA-256s, ...)
 };
 
 // Inserts or replaces the (result_id, metric) row.
@@ -90,9 +90,9 @@ void put_result(Store& store, const ResultRow& row);
 
 struct ArtifactRow {
   std::string task_id;
-  std::string path;                // relative to the run directory
-  std::string sha256;              // "" = unknown
-  std::optional<int64_t> bytes;    // empty = unknown
+  std::string path;              // relative to the run directory
+  std::string sha256;            // "" = unknown
+  std::optional<int64_t> bytes;  // empty = unknown
 };
 
 // Inserts or replaces the (task_id, path) row.

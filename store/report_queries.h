@@ -44,7 +44,7 @@ struct AttemptSpan {
   std::string run_id;
   double started = 0;  // Unix seconds
   double ended = 0;
-  std::string gpus;    // as handed over in CUDA_VISIBLE_DEVICES ("0,1"); "" = none
+  std::string gpus;  // as handed over in CUDA_VISIBLE_DEVICES ("0,1"); "" = none
 };
 
 // The attempts of the experiment's runs' tasks that have both a start and an end time, in no
@@ -58,13 +58,13 @@ struct ExperimentResult {
   int64_t position = 0;
   std::string run_id;
   std::string result_id;
-  std::string eval_task;     // "" when the result names no task
+  std::string eval_task;  // "" when the result names no task
   std::string metric;
   double value = 0;
-  std::string recipe;        // JSON
-  std::string eval_spec;     // JSON; "{}" when there is no eval task
-  std::string sample_task;   // "" when the eval spec names no stored sample task
-  std::string sample_spec;   // JSON; "{}" when there is no sample task
+  std::string recipe;       // JSON
+  std::string eval_spec;    // JSON; "{}" when there is no eval task
+  std::string sample_task;  // "" when the eval spec names no stored sample task
+  std::string sample_spec;  // JSON; "{}" when there is no sample task
 };
 
 // The results of the experiment's runs in (position, result_id, metric) order.

@@ -11,8 +11,8 @@ namespace {
 
 // Brings the schema up to the newest step of `steps` in one IMMEDIATE transaction, so that two
 // processes opening a fresh file at once migrate it once. Returns the versions applied.
-std::vector<int> migrate(SQLite::Database& db, const std::string& path, const std::vector<Migration>& steps,
-                         double now, int* version) {
+std::vector<int> migrate(SQLite::Database& db, const std::string& path, const std::vector<Migration>& steps, double now,
+                         int* version) {
   for (size_t i = 0; i < steps.size(); ++i) {
     REPRO_CHECK(steps[i].version == static_cast<int>(i) + 1, "schema migrations must be numbered 1, 2, ...");
   }
@@ -39,8 +39,8 @@ std::vector<int> migrate(SQLite::Database& db, const std::string& path, const st
     try {
       db.exec(step.sql);
     } catch (const SQLite::Exception& e) {
-      throw IoError(path + ": migration to schema version " + std::to_string(step.version) + " (" +
-                    step.description + ") failed: " + e.what());
+      throw IoError(path + ": migration to schema version " + std::to_string(step.version) + " (" + step.description +
+                    ") failed: " + e.what());
     }
     record.bind(1, step.version);
     record.bind(2, step.description);

@@ -26,9 +26,7 @@ std::string to_string(TaskState state) { return kStateWords[static_cast<int>(sta
 std::string to_string(ExecutorKind executor) { return kExecutorWords[static_cast<int>(executor)]; }
 
 TaskKind parse_task_kind(const std::string& word) { return parse_word<TaskKind>(word, "task kind", kKindWords); }
-TaskState parse_task_state(const std::string& word) {
-  return parse_word<TaskState>(word, "task state", kStateWords);
-}
+TaskState parse_task_state(const std::string& word) { return parse_word<TaskState>(word, "task state", kStateWords); }
 ExecutorKind parse_executor_kind(const std::string& word) {
   return parse_word<ExecutorKind>(word, "executor", kExecutorWords);
 }

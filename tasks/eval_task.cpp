@@ -3,11 +3,11 @@
 #include <filesystem>
 #include <ostream>
 
-#include "core/util/device.h"
 #include "base/util/errors.h"
 #include "base/util/event_log.h"
 #include "base/util/npy.h"
 #include "base/util/sha256.h"
+#include "core/util/device.h"
 #include "metrics/evaluation.h"
 #include "metrics/reference_batch.h"
 #include "tasks/eval_common.h"

@@ -3,9 +3,9 @@
 // built from a config and a checkpoint.
 #include <string>
 
+#include "config/model_config_yaml.h"
 #include "core/nn/unet.h"
 #include "core/util/device.h"
-#include "config/model_config_yaml.h"
 
 namespace repro::tasks {
 

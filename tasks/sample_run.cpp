@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <ostream>
 
-#include "core/diffusion/image_output.h"
-#include "core/diffusion/sampling.h"
 #include "base/util/errors.h"
 #include "base/util/npy.h"
+#include "core/diffusion/image_output.h"
+#include "core/diffusion/sampling.h"
 #include "core/util/tensor_npy.h"
 #include "tasks/runtime.h"
 

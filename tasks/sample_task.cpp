@@ -2,10 +2,10 @@
 
 #include <filesystem>
 
-#include "core/util/device.h"
 #include "base/util/errors.h"
 #include "base/util/event_log.h"
 #include "config/train_config_yaml.h"
+#include "core/util/device.h"
 #include "tasks/provenance.h"
 #include "tasks/sample_run.h"
 #include "tasks/task_bodies.h"

@@ -10,14 +10,14 @@
 #include <ostream>
 #include <thread>
 
-#include "core/train/train_state.h"
-#include "core/train/trainer.h"
 #include "base/util/errors.h"
 #include "base/util/exit_code.h"
 #include "base/util/file_io.h"
 #include "base/util/stop_signals.h"
 #include "config/train_config_yaml.h"
 #include "config/train_identity.h"
+#include "core/train/train_state.h"
+#include "core/train/trainer.h"
 #include "tasks/local_launcher.h"
 #include "tasks/provenance.h"
 #include "train_data/image_sources.h"
@@ -137,7 +137,7 @@ int train_run(const TrainJob& a, std::ostream& err) {
       err << "removed " << path << " (a temp file left by a process that no longer runs)\n";
 
   auto source = train_data::open_image_source(file.data.path, file.model.image_size, file.data.random_flip,
-                                        core::derive_seed(file.train.seed, core::kStreamData));
+                                              core::derive_seed(file.train.seed, core::kStreamData));
   core::DataSource& data = *source;
   core::TrainerOptions options;
   options.run_dir = a.run_dir;

@@ -47,18 +47,21 @@ namespace {
 // The mapping as a tensor without a copy; the deleter keeps the dataset (and its mmap) alive.
 // Only read: index_select never writes to its input.
 torch::Tensor map_packed(const std::shared_ptr<datasets::PackedDataset>& d) {
-  return torch::from_blob(const_cast<uint8_t*>(d->image(0)), {d->size(), d->height(), d->width(), d->channels()},
-                          [d](void*) {}, torch::kUInt8);
+  return torch::from_blob(
+      const_cast<uint8_t*>(d->image(0)), {d->size(), d->height(), d->width(), d->channels()}, [d](void*) {},
+      torch::kUInt8);
 }
 }  // namespace
 
 PackedImageSource::PackedImageSource(const std::string& dir, bool random_flip, uint64_t seed)
-    : PackedImageSource(std::make_shared<datasets::PackedDataset>(datasets::PackedDataset::open(dir)), random_flip, seed) {}
+    : PackedImageSource(std::make_shared<datasets::PackedDataset>(datasets::PackedDataset::open(dir)), random_flip,
+                        seed) {}
 
 PackedImageSource::PackedImageSource(std::shared_ptr<datasets::PackedDataset> d, bool random_flip, uint64_t seed)
     : ImageArraySource(map_packed(d), d->dir(), random_flip, seed), fingerprint_(d->manifest().fingerprint) {}
 
-std::unique_ptr<DataSource> open_image_source(const std::string& path, int image_size, bool random_flip, uint64_t seed) {
+std::unique_ptr<DataSource> open_image_source(const std::string& path, int image_size, bool random_flip,
+                                              uint64_t seed) {
   namespace fs = std::filesystem;
   if (fs::exists(fs::path(path) / datasets::kPackedManifestFile))
     return std::make_unique<PackedImageSource>(path, random_flip, seed);

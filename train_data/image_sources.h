@@ -43,6 +43,7 @@ class PackedImageSource : public core::ImageArraySource {
 
 // A prepared directory when `path` holds manifest.json, another directory as an image folder,
 // else an .npz.
-std::unique_ptr<core::DataSource> open_image_source(const std::string& path, int image_size, bool random_flip, uint64_t seed);
+std::unique_ptr<core::DataSource> open_image_source(const std::string& path, int image_size, bool random_flip,
+                                                    uint64_t seed);
 
 }  // namespace repro::train_data

@@ -29,7 +29,8 @@ E pick(const std::string& key, const std::string& value, std::initializer_list<s
 ModelMeanType DiffusionConfig::mean_type() const {
   if (!model_mean_type.empty())
     return pick<ModelMeanType>("model_mean_type", model_mean_type,
-                               {{"epsilon", ModelMeanType::kEpsilon}, {"start_x", ModelMeanType::kStartX},
+                               {{"epsilon", ModelMeanType::kEpsilon},
+                                {"start_x", ModelMeanType::kStartX},
                                 {"previous_x", ModelMeanType::kPreviousX}});
   return predict_xstart ? ModelMeanType::kStartX : ModelMeanType::kEpsilon;
 }
@@ -37,8 +38,10 @@ ModelMeanType DiffusionConfig::mean_type() const {
 ModelVarType DiffusionConfig::var_type() const {
   if (!model_var_type.empty())
     return pick<ModelVarType>("model_var_type", model_var_type,
-                              {{"learned", ModelVarType::kLearned}, {"learned_range", ModelVarType::kLearnedRange},
-                               {"fixed_small", ModelVarType::kFixedSmall}, {"fixed_large", ModelVarType::kFixedLarge}});
+                              {{"learned", ModelVarType::kLearned},
+                               {"learned_range", ModelVarType::kLearnedRange},
+                               {"fixed_small", ModelVarType::kFixedSmall},
+                               {"fixed_large", ModelVarType::kFixedLarge}});
   if (learn_sigma) return ModelVarType::kLearnedRange;
   return sigma_small ? ModelVarType::kFixedSmall : ModelVarType::kFixedLarge;
 }
@@ -46,7 +49,9 @@ ModelVarType DiffusionConfig::var_type() const {
 LossType DiffusionConfig::loss() const {
   if (!loss_type.empty())
     return pick<LossType>("loss_type", loss_type,
-                          {{"mse", LossType::kMse}, {"rescaled_mse", LossType::kRescaledMse}, {"kl", LossType::kKl},
+                          {{"mse", LossType::kMse},
+                           {"rescaled_mse", LossType::kRescaledMse},
+                           {"kl", LossType::kKl},
                            {"rescaled_kl", LossType::kRescaledKl}});
   if (use_kl) return LossType::kRescaledKl;
   if (rescale_learned_sigmas) return LossType::kRescaledMse;
@@ -58,7 +63,8 @@ void DiffusionConfig::validate(const std::string& where) const {
   if (diffusion_steps < 2)
     throw ConfigError(where, "diffusion.diffusion_steps", "expected >= 2, got " + std::to_string(diffusion_steps));
   if (noise_schedule != "linear" && noise_schedule != "cosine")
-    throw ConfigError(where, "diffusion.noise_schedule", "expected one of linear, cosine, got '" + noise_schedule + "'");
+    throw ConfigError(where, "diffusion.noise_schedule",
+                      "expected one of linear, cosine, got '" + noise_schedule + "'");
   mean_type();
   loss();
   const ModelVarType v = var_type();
@@ -66,11 +72,12 @@ void DiffusionConfig::validate(const std::string& where) const {
   if (learned != learn_sigma)
     throw ConfigError(where, "diffusion.model_var_type",
                       "'" + model_var_type + "' needs model.learn_sigma " + (learned ? "true" : "false") +
-                          " (the variance is " + (learned ? "predicted: 6 output channels" : "fixed: 3 output channels") + ")");
+                          " (the variance is " +
+                          (learned ? "predicted: 6 output channels" : "fixed: 3 output channels") + ")");
   try {
     if (!timestep_respacing.empty() && space_timesteps(diffusion_steps, timestep_respacing).size() < 2)
-      throw ConfigError("", "timestep_respacing", "'" + timestep_respacing +
-                                                      "' keeps fewer than 2 steps; a sampling chain needs at least 2");
+      throw ConfigError("", "timestep_respacing",
+                        "'" + timestep_respacing + "' keeps fewer than 2 steps; a sampling chain needs at least 2");
   } catch (const ConfigError& e) {
     throw ConfigError(where, "diffusion.timestep_respacing", e.what());
   }

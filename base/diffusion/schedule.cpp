@@ -50,8 +50,8 @@ DiffusionSchedule make_schedule(const std::vector<double>& betas) {
   if (betas.empty()) throw ConfigError("", "diffusion.betas", "the schedule is empty");
   for (size_t i = 0; i < betas.size(); ++i)
     if (!(betas[i] > 0 && betas[i] <= 1))
-      throw ConfigError("", "diffusion.betas", "beta[" + std::to_string(i) + "] = " + std::to_string(betas[i]) +
-                                                   " is outside (0, 1]");
+      throw ConfigError("", "diffusion.betas",
+                        "beta[" + std::to_string(i) + "] = " + std::to_string(betas[i]) + " is outside (0, 1]");
   const size_t T = betas.size();
   DiffusionSchedule s;
   s.betas = betas;
@@ -79,11 +79,9 @@ DiffusionSchedule make_schedule(const std::vector<double>& betas) {
   s.posterior_variance = map([&](size_t i) { return betas[i] * (1.0 - acp[i]) / (1.0 - ac[i]); });
   // posterior_variance[0] is 0 (abar_prev = 1): the reference logs [pv_1, pv_1, pv_2, ...].
   const double pv1 = T > 1 ? s.posterior_variance[1] : s.posterior_variance[0];
-  s.posterior_log_variance_clipped =
-      map([&](size_t i) { return std::log(i == 0 ? pv1 : s.posterior_variance[i]); });
+  s.posterior_log_variance_clipped = map([&](size_t i) { return std::log(i == 0 ? pv1 : s.posterior_variance[i]); });
   s.posterior_mean_coef1 = map([&](size_t i) { return betas[i] * std::sqrt(acp[i]) / (1.0 - ac[i]); });
-  s.posterior_mean_coef2 =
-      map([&](size_t i) { return (1.0 - acp[i]) * std::sqrt(1.0 - betas[i]) / (1.0 - ac[i]); });
+  s.posterior_mean_coef2 = map([&](size_t i) { return (1.0 - acp[i]) * std::sqrt(1.0 - betas[i]) / (1.0 - ac[i]); });
   return s;
 }
 

@@ -16,19 +16,19 @@ std::vector<double> get_named_beta_schedule(BetaSchedule schedule, int num_diffu
 // All derived per-timestep quantities (GaussianDiffusion.__init__). Every vector has size T.
 struct DiffusionSchedule {
   std::vector<double> betas;
-  std::vector<double> alphas_cumprod;                 // prod_{s<=t} (1 - beta_s)
-  std::vector<double> alphas_cumprod_prev;            // [1, alphas_cumprod[:-1]]
-  std::vector<double> alphas_cumprod_next;            // [alphas_cumprod[1:], 0]
+  std::vector<double> alphas_cumprod;       // prod_{s<=t} (1 - beta_s)
+  std::vector<double> alphas_cumprod_prev;  // [1, alphas_cumprod[:-1]]
+  std::vector<double> alphas_cumprod_next;  // [alphas_cumprod[1:], 0]
   std::vector<double> sqrt_alphas_cumprod;
   std::vector<double> sqrt_one_minus_alphas_cumprod;
   std::vector<double> log_one_minus_alphas_cumprod;
   std::vector<double> sqrt_recip_alphas_cumprod;
   std::vector<double> sqrt_recipm1_alphas_cumprod;
-  std::vector<double> posterior_variance;             // beta_t (1 - abar_{t-1}) / (1 - abar_t)
+  std::vector<double> posterior_variance;  // beta_t (1 - abar_{t-1}) / (1 - abar_t)
   // log of posterior_variance with entry 0 (which is 0) replaced by entry 1: the reference's clip.
   std::vector<double> posterior_log_variance_clipped;
-  std::vector<double> posterior_mean_coef1;           // beta_t sqrt(abar_{t-1}) / (1 - abar_t)
-  std::vector<double> posterior_mean_coef2;           // (1 - abar_{t-1}) sqrt(alpha_t) / (1 - abar_t)
+  std::vector<double> posterior_mean_coef1;  // beta_t sqrt(abar_{t-1}) / (1 - abar_t)
+  std::vector<double> posterior_mean_coef2;  // (1 - abar_{t-1}) sqrt(alpha_t) / (1 - abar_t)
 
   int num_timesteps() const { return static_cast<int>(betas.size()); }
 };

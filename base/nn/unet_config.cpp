@@ -24,11 +24,16 @@ std::vector<double> UNetConfig::resolved_channel_mult() const {
   if (!channel_mult.empty()) return channel_mult;
   // script_util.create_model defaults; 32 was added by DDPM-IP.
   switch (image_size) {
-    case 512: return {0.5, 1, 1, 2, 2, 4, 4};
-    case 256: return {1, 1, 2, 2, 4, 4};
-    case 128: return {1, 1, 2, 3, 4};
-    case 64: return {1, 2, 3, 4};
-    case 32: return {1, 2, 2, 2};
+    case 512:
+      return {0.5, 1, 1, 2, 2, 4, 4};
+    case 256:
+      return {1, 1, 2, 2, 4, 4};
+    case 128:
+      return {1, 1, 2, 3, 4};
+    case 64:
+      return {1, 2, 3, 4};
+    case 32:
+      return {1, 2, 2, 2};
     default:
       throw ConfigError("", "model.channel_mult",
                         "no default for image_size " + std::to_string(image_size) +
@@ -56,8 +61,7 @@ void validate_scalars(const UNetConfig& c, const std::string& where) {
   if (c.image_size <= 0) fail(where, "image_size", "expected a positive size, got " + std::to_string(c.image_size));
   if (c.in_channels <= 0) fail(where, "in_channels", "expected > 0, got " + std::to_string(c.in_channels));
   if (c.num_channels <= 0) fail(where, "num_channels", "expected > 0, got " + std::to_string(c.num_channels));
-  if (c.num_res_blocks < 1)
-    fail(where, "num_res_blocks", "expected >= 1, got " + std::to_string(c.num_res_blocks));
+  if (c.num_res_blocks < 1) fail(where, "num_res_blocks", "expected >= 1, got " + std::to_string(c.num_res_blocks));
   if (c.dropout < 0.0 || c.dropout >= 1.0)
     fail(where, "dropout", "expected 0 <= dropout < 1, got " + std::to_string(c.dropout));
   if (c.num_classes < 0) fail(where, "num_classes", "expected >= 0, got " + std::to_string(c.num_classes));
@@ -67,8 +71,8 @@ void validate_scalars(const UNetConfig& c, const std::string& where) {
     fail(where, "num_head_channels",
          "expected a positive channel count or -1, got " + std::to_string(c.num_head_channels));
   if (c.num_heads_upsample == 0 || c.num_heads_upsample < -1)
-    fail(where, "num_heads_upsample", "expected a positive head count or -1 (= num_heads), got " +
-                                          std::to_string(c.num_heads_upsample));
+    fail(where, "num_heads_upsample",
+         "expected a positive head count or -1 (= num_heads), got " + std::to_string(c.num_heads_upsample));
   if (c.precision != "fp16" && c.precision != "bf16")
     fail(where, "precision", "expected one of fp16, bf16, got '" + c.precision + "'");
 }
@@ -81,17 +85,18 @@ void validate_channel_mult(const UNetConfig& c, const std::string& where, const 
     double ch = mult[i] * c.num_channels;
     // Range first: converting a double past int's range (a multiplier of 1e58) is undefined.
     if (!(mult[i] > 0) || !(ch <= 65536) || ch != static_cast<int>(ch))
-      fail(where, "channel_mult", "entry " + std::to_string(i) + " = " + std::to_string(mult[i]) +
-                                      " does not give a whole channel count with num_channels " +
-                                      std::to_string(c.num_channels));
+      fail(where, "channel_mult",
+           "entry " + std::to_string(i) + " = " + std::to_string(mult[i]) +
+               " does not give a whole channel count with num_channels " + std::to_string(c.num_channels));
     if (static_cast<int>(ch) % 32 != 0)
-      fail(where, "channel_mult", "level " + std::to_string(i) + " has " + std::to_string(static_cast<int>(ch)) +
-                                      " channels; GroupNorm(32) needs a multiple of 32");
+      fail(where, "channel_mult",
+           "level " + std::to_string(i) + " has " + std::to_string(static_cast<int>(ch)) +
+               " channels; GroupNorm(32) needs a multiple of 32");
   }
   if (c.image_size % (1 << (levels - 1)) != 0)
-    fail(where, "image_size", std::to_string(c.image_size) + " is not divisible by 2^" + std::to_string(levels - 1) +
-                                  " (the " + std::to_string(levels) + " levels of channel_mult [" +
-                                  number_list(mult) + "])");
+    fail(where, "image_size",
+         std::to_string(c.image_size) + " is not divisible by 2^" + std::to_string(levels - 1) + " (the " +
+             std::to_string(levels) + " levels of channel_mult [" + number_list(mult) + "])");
 }
 
 // Resolutions that occur: image_size / 2^level for level < levels.
@@ -101,22 +106,24 @@ void validate_attention_resolutions(const UNetConfig& c, const std::string& wher
   for (int l = 0; l < levels; ++l) occurring.push_back(c.image_size >> l);
   for (int r : c.attention_resolutions) {
     if (std::find(occurring.begin(), occurring.end(), r) == occurring.end())
-      fail(where, "attention_resolutions", "resolution " + std::to_string(r) + " never occurs; the UNet runs at [" +
-                                               number_list(occurring) + "] for image_size " +
-                                               std::to_string(c.image_size));
+      fail(where, "attention_resolutions",
+           "resolution " + std::to_string(r) + " never occurs; the UNet runs at [" + number_list(occurring) +
+               "] for image_size " + std::to_string(c.image_size));
   }
 }
 
 void check_heads_divide(const UNetConfig& c, const std::string& where, int ch, const std::string& at) {
   if (c.num_head_channels != -1) {
     if (ch % c.num_head_channels != 0)
-      fail(where, "num_head_channels", std::to_string(c.num_head_channels) + " does not divide the " +
-                                           std::to_string(ch) + " channels of the attention at " + at);
+      fail(where, "num_head_channels",
+           std::to_string(c.num_head_channels) + " does not divide the " + std::to_string(ch) +
+               " channels of the attention at " + at);
   } else {
     int heads = c.num_heads;
     if (ch % heads != 0)
-      fail(where, "num_heads", std::to_string(heads) + " heads do not divide the " + std::to_string(ch) +
-                                   " channels of the attention at " + at);
+      fail(where, "num_heads",
+           std::to_string(heads) + " heads do not divide the " + std::to_string(ch) + " channels of the attention at " +
+               at);
   }
 }
 
@@ -180,7 +187,8 @@ std::string describe(const UNetConfig& c) {
     << "in_channels: " << c.in_channels << "\n"
     << "out_channels: " << c.out_channels() << (c.learn_sigma ? " (eps + v, learn_sigma)" : " (eps)") << "\n"
     << "num_channels: " << c.num_channels << "\n"
-    << "channel_mult: [" << number_list(c.resolved_channel_mult()) << "]" << (c.channel_mult.empty() ? " (default)" : "") << "\n"
+    << "channel_mult: [" << number_list(c.resolved_channel_mult()) << "]"
+    << (c.channel_mult.empty() ? " (default)" : "") << "\n"
     << "num_res_blocks: " << c.num_res_blocks << "\n"
     << "attention_resolutions: [" << number_list(c.attention_resolutions) << "]\n"
     << "num_heads: " << c.num_heads << ", num_head_channels: " << c.num_head_channels

@@ -8,7 +8,7 @@
 namespace repro::core {
 
 std::string checkpoint_name(const std::string& prefix, int64_t step);  // "model000010.pt"
-std::string ema_name(double rate, int64_t step);                        // "ema_0.9999_000010.pt"
+std::string ema_name(double rate, int64_t step);                       // "ema_0.9999_000010.pt"
 
 // The step K of a file named prefix + K + suffix ("state000010.json" -> 10), or nothing when the
 // name is not one: K is decimal digits only and fits int64 (a stray state<20 digits>.json is not a

@@ -25,8 +25,8 @@ int parse_int(const std::string& name, const std::string& value) {
 
 std::string DistEnv::describe() const {
   if (!distributed()) return "single process";
-  std::string where = store_file.empty() ? "tcp store " + master_addr + ":" + std::to_string(master_port)
-                                         : "file store " + store_file;
+  std::string where =
+      store_file.empty() ? "tcp store " + master_addr + ":" + std::to_string(master_port) : "file store " + store_file;
   return "rank " + std::to_string(rank) + " of " + std::to_string(world_size) + " (" + source + ", " + where + ")";
 }
 

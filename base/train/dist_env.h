@@ -10,7 +10,7 @@ namespace repro::core {
 struct DistEnv {
   int rank = 0;
   int world_size = 1;
-  int local_rank = 0;        // index among the processes of this node: picks cuda:local_rank
+  int local_rank = 0;             // index among the processes of this node: picks cuda:local_rank
   std::string source = "single";  // "single" | "env" (RANK/WORLD_SIZE) | "slurm" (SLURM_PROCID/...)
   // Rendezvous: a FileStore path (REPRO_DIST_STORE_FILE, what `repro train --nproc` uses) or a
   // TCPStore served by rank 0 at master_addr:master_port.
@@ -22,7 +22,7 @@ struct DistEnv {
   // torchrun (elastic) already serves the TCP store on MASTER_PORT: every rank joins as a client,
   // under the prefix torchrun's own workers use.
   bool agent_store = false;
-  int restart_count = 0;     // TORCHELASTIC_RESTART_COUNT
+  int restart_count = 0;  // TORCHELASTIC_RESTART_COUNT
 
   bool distributed() const { return world_size > 1; }
   std::string describe() const;  // "rank 1 of 2 (env, file store /tmp/...)"
@@ -38,8 +38,7 @@ struct DistEnv {
 // 15000 + SLURM_JOB_ID % 20000, so every task of a job agrees without a wrapper script.
 // `getenv` is injectable for tests. Throws ConfigError naming the variable for a value that is
 // not a number, a rank outside [0, world size), or a multi-process run without a rendezvous.
-DistEnv dist_env_from_environment(
-    const std::function<std::optional<std::string>(const std::string&)>& getenv = {});
+DistEnv dist_env_from_environment(const std::function<std::optional<std::string>(const std::string&)>& getenv = {});
 
 // The first host of a Slurm node list: "gpu[03-05,9],cpu1" -> "gpu03".
 std::string first_slurm_host(const std::string& nodelist);

@@ -25,12 +25,14 @@ void TrainConfig::validate(const std::string& where) const {
   if (weight_decay < 0) fail("weight_decay", "expected >= 0, got " + std::to_string(weight_decay));
   if (lr_anneal_steps < 0) fail("lr_anneal_steps", "expected >= 0, got " + std::to_string(lr_anneal_steps));
   if (grad_clip < 0) fail("grad_clip", "expected >= 0 (0 = off), got " + std::to_string(grad_clip));
-  if (world_size < 0) fail("world_size", "expected >= 1 processes (or 0: as launched), got " + std::to_string(world_size));
+  if (world_size < 0)
+    fail("world_size", "expected >= 1 processes (or 0: as launched), got " + std::to_string(world_size));
   if (batch_size < 1) fail("batch_size", "expected >= 1, got " + std::to_string(batch_size));
-  if (microbatch == 0 || microbatch < -1) fail("microbatch", "expected -1 (off) or >= 1, got " + std::to_string(microbatch));
+  if (microbatch == 0 || microbatch < -1)
+    fail("microbatch", "expected -1 (off) or >= 1, got " + std::to_string(microbatch));
   if (batch_size % effective_microbatch() != 0)
-    fail("microbatch", "batch_size " + std::to_string(batch_size) + " is not divisible by microbatch " +
-                           std::to_string(microbatch));
+    fail("microbatch",
+         "batch_size " + std::to_string(batch_size) + " is not divisible by microbatch " + std::to_string(microbatch));
   for (double r : ema_rate)
     if (!(r >= 0 && r < 1)) fail("ema_rate", "expected rates in [0, 1), got " + std::to_string(r));
   if (iterations < 0) fail("iterations", "expected >= 0, got " + std::to_string(iterations));
@@ -39,7 +41,8 @@ void TrainConfig::validate(const std::string& where) const {
 }
 
 void DataConfig::validate(const std::string& where) const {
-  if (path.empty()) throw ConfigError(where, "data.path", "missing: an .npz file with arr_0 uint8 [N, H, W, C] or an image folder");
+  if (path.empty())
+    throw ConfigError(where, "data.path", "missing: an .npz file with arr_0 uint8 [N, H, W, C] or an image folder");
 }
 
 }  // namespace repro::core

@@ -12,26 +12,26 @@ struct TrainConfig {
   // adm | adm-ip | ddpm-y | adm-gp | adm-wd (paper-spec §2). DDIM-IP is adm-ip with the DDIM
   // model/diffusion/optimizer settings (see docs/train-config.md), not a method of its own.
   std::string method = "adm";
-  double gamma = 0.1;            // input perturbation strength for adm-ip and ddpm-y (paper: 0.1)
-  double lambda_gp = 1e-4;       // adm-gp penalty weight; the paper does not publish it (ours)
-  double lambda_wd = 1e-4;       // adm-wd weight; not published (ours)
-  std::string wd_mode = "l2";    // adm-wd: "l2" = lambda_wd * ||theta||^2 in the loss, "decoupled" = AdamW decay
+  double gamma = 0.1;          // input perturbation strength for adm-ip and ddpm-y (paper: 0.1)
+  double lambda_gp = 1e-4;     // adm-gp penalty weight; the paper does not publish it (ours)
+  double lambda_wd = 1e-4;     // adm-wd weight; not published (ours)
+  std::string wd_mode = "l2";  // adm-wd: "l2" = lambda_wd * ||theta||^2 in the loss, "decoupled" = AdamW decay
   std::string schedule_sampler = "loss-second-moment";  // or "uniform"
-  std::string optimizer = "adamw";  // adamw (reference) | adam (the DDIM setup)
+  std::string optimizer = "adamw";                      // adamw (reference) | adam (the DDIM setup)
   double lr = 1e-4;
-  double weight_decay = 0.0;     // AdamW decoupled decay (reference default 0)
+  double weight_decay = 0.0;  // AdamW decoupled decay (reference default 0)
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double adam_eps = 1e-8;
-  int64_t lr_anneal_steps = 0;   // > 0: lr decays linearly to 0 over this many steps; 0 = constant
-  double grad_clip = 0.0;        // max global gradient norm; 0 = off (the reference does not clip)
-  int batch_size = 128;          // images per optimizer step (per process)
-  int microbatch = -1;           // images per forward/backward; -1 = batch_size (no accumulation)
+  int64_t lr_anneal_steps = 0;              // > 0: lr decays linearly to 0 over this many steps; 0 = constant
+  double grad_clip = 0.0;                   // max global gradient norm; 0 = off (the reference does not clip)
+  int batch_size = 128;                     // images per optimizer step (per process)
+  int microbatch = -1;                      // images per forward/backward; -1 = batch_size (no accumulation)
   std::vector<double> ema_rate = {0.9999};  // one EMA per rate, updated on taken steps only
-  int64_t iterations = 500000;   // optimizer steps to run in total
-  int log_interval = 100;        // steps between events.jsonl log records
-  int save_interval = 10000;     // steps between checkpoints (and one at the end)
-  uint64_t seed = 0;             // every RNG of the run derives from it (the reference seeds none)
+  int64_t iterations = 500000;              // optimizer steps to run in total
+  int log_interval = 100;                   // steps between events.jsonl log records
+  int save_interval = 10000;                // steps between checkpoints (and one at the end)
+  uint64_t seed = 0;                        // every RNG of the run derives from it (the reference seeds none)
   // Data-parallel processes the run trains with (the paper's GPU count; global batch = batch_size
   // x world_size). 0: as launched (--nproc, torchrun, srun); the run's identity counts 1 then.
   int world_size = 0;
@@ -59,7 +59,7 @@ struct DataConfig {
   // manifest.json, `repro data prepare`), or a folder of jpg/jpeg/png/gif/webp images read as the
   // reference's image_datasets.py (recursive, RGB, center_crop_arr to model.image_size).
   std::string path;
-  bool random_flip = true;       // horizontal flip with p = 0.5, on as in the reference
+  bool random_flip = true;  // horizontal flip with p = 0.5, on as in the reference
   void validate(const std::string& where = "") const;
 };
 

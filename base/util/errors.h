@@ -42,7 +42,7 @@ class DataError : public Error {
 
 }  // namespace repro
 
-#define REPRO_CHECK(cond, msg)                                          \
-  do {                                                                  \
+#define REPRO_CHECK(cond, msg)                                            \
+  do {                                                                    \
     if (!(cond)) ::repro::check_failed(#cond, __FILE__, __LINE__, (msg)); \
   } while (0)

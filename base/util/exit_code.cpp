@@ -9,15 +9,24 @@ std::optional<ExitCode> exit_code_of(int status) {
 
 std::string describe(ExitCode code) {
   switch (code) {
-    case ExitCode::kOk: return "success";
-    case ExitCode::kInternal: return "internal error";
-    case ExitCode::kConfig: return "bad command line or config";
-    case ExitCode::kIo: return "file I/O error";
-    case ExitCode::kData: return "unusable input data";
-    case ExitCode::kDiverged: return "diverged";
-    case ExitCode::kInterrupted: return "interrupted by a signal";
-    case ExitCode::kRunFailed: return "tasks failed or cancelled";
-    case ExitCode::kRegression: return "regression or missing result";
+    case ExitCode::kOk:
+      return "success";
+    case ExitCode::kInternal:
+      return "internal error";
+    case ExitCode::kConfig:
+      return "bad command line or config";
+    case ExitCode::kIo:
+      return "file I/O error";
+    case ExitCode::kData:
+      return "unusable input data";
+    case ExitCode::kDiverged:
+      return "diverged";
+    case ExitCode::kInterrupted:
+      return "interrupted by a signal";
+    case ExitCode::kRunFailed:
+      return "tasks failed or cancelled";
+    case ExitCode::kRegression:
+      return "regression or missing result";
   }
   return "unknown";
 }

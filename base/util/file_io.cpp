@@ -31,8 +31,7 @@ void fsync_dir_best_effort(const std::string& path) {
   ::close(fd);
 }
 
-[[noreturn]] void fail_write(const std::string& temp, const std::string& path, int err,
-                             const std::string& step) {
+[[noreturn]] void fail_write(const std::string& temp, const std::string& path, int err, const std::string& step) {
   ::unlink(temp.c_str());
   throw IoError("cannot write " + path + ": " + step + ": " + errno_text(err));
 }
@@ -66,9 +65,7 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
-std::string atomic_temp_path(const std::string& path) {
-  return path + ".tmp-" + std::to_string(::getpid());
-}
+std::string atomic_temp_path(const std::string& path) { return path + ".tmp-" + std::to_string(::getpid()); }
 
 void commit_temp_file(const std::string& temp, const std::string& path) {
   {

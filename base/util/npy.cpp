@@ -36,8 +36,7 @@ Dtype parse_descr(const std::string& descr, const std::string& what) {
                      "); supported: bool, int8-64, uint8-64, float16/32/64, complex64/128");
   };
   if (descr.size() >= 2 && descr[1] == 'O')
-    throw DataError(what + ": object dtype ('" + descr +
-                    "') is not supported; save a numeric array (no pickles)");
+    throw DataError(what + ": object dtype ('" + descr + "') is not supported; save a numeric array (no pickles)");
   if (descr.size() < 3) throw bad("expected a byte order, a kind and a size like '<f4'");
   char order = descr[0];
   char kind = descr[1];
@@ -48,8 +47,7 @@ Dtype parse_descr(const std::string& descr, const std::string& what) {
   }
   bool ok = (kind == 'b' && size == 1) ||
             ((kind == 'i' || kind == 'u') && (size == 1 || size == 2 || size == 4 || size == 8)) ||
-            (kind == 'f' && (size == 2 || size == 4 || size == 8)) ||
-            (kind == 'c' && (size == 8 || size == 16));
+            (kind == 'f' && (size == 2 || size == 4 || size == 8)) || (kind == 'c' && (size == 8 || size == 16));
   if (!ok) throw bad("kind '" + std::string(1, kind) + "' with " + std::to_string(size) + " bytes");
   if (order == '>' && size > 1)
     throw DataError(what + ": big-endian dtype '" + descr +
@@ -199,8 +197,7 @@ class HeaderParser {
     uint64_t x = 0;
     while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
       x = x * 10 + static_cast<uint64_t>(text_[pos_++] - '0');
-      if (x > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-        fail("integer too large");
+      if (x > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) fail("integer too large");
     }
     if (pos_ == start) fail("expected digits");
     if (pos_ < text_.size() && text_[pos_] == 'L') ++pos_;  // Python 2 long suffix
@@ -216,15 +213,13 @@ class HeaderParser {
 
 uint32_t read_le(const std::string& bytes, size_t at, size_t n) {
   uint32_t v = 0;
-  for (size_t i = 0; i < n; ++i)
-    v |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
+  for (size_t i = 0; i < n; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
   return v;
 }
 
 std::string header_dict(const NpyArray& a) {
   // Same text as numpy's _write_array_header: keys sorted, repr values, trailing ", ".
-  std::string h = "{'descr': '" + a.descr +
-                  "', 'fortran_order': " + (a.fortran_order ? "True" : "False") +
+  std::string h = "{'descr': '" + a.descr + "', 'fortran_order': " + (a.fortran_order ? "True" : "False") +
                   ", 'shape': " + shape_repr(a.shape) + ", }";
   if (!a.shape.empty()) {
     size_t digits = std::to_string(a.shape[0]).size();
@@ -235,13 +230,12 @@ std::string header_dict(const NpyArray& a) {
 
 void validate(const NpyArray& a, const std::string& what) {
   parse_descr(a.descr, what);
-  if (a.fortran_order)
-    throw DataError(what + ": fortran_order arrays are not written; pass C-order data");
+  if (a.fortran_order) throw DataError(what + ": fortran_order arrays are not written; pass C-order data");
   int64_t n = checked_numel(a.shape, what);
   const uint64_t expected = static_cast<uint64_t>(n) * a.word_size();
   if (a.data.size() != expected)
-    throw DataError(what + ": shape " + shape_repr(a.shape) + " " + a.descr + " = " +
-                    std::to_string(expected) + " bytes, got " + std::to_string(a.data.size()));
+    throw DataError(what + ": shape " + shape_repr(a.shape) + " " + a.descr + " = " + std::to_string(expected) +
+                    " bytes, got " + std::to_string(a.data.size()));
 }
 
 float half_to_float(uint16_t h) {
@@ -252,8 +246,7 @@ float half_to_float(uint16_t h) {
   if (exp == 0) {
     magnitude = std::ldexp(static_cast<float>(mant), -24);  // zero or subnormal
   } else if (exp == 31) {
-    magnitude =
-        mant ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+    magnitude = mant ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
   } else {
     magnitude = std::ldexp(static_cast<float>(mant | 0x400), static_cast<int>(exp) - 25);
   }
@@ -333,22 +326,20 @@ void for_each_element(const NpyArray& a, const std::string& what, Fn&& fn) {
         }
         break;
       default:
-        throw DataError(what + ": dtype '" + a.descr +
-                        "' (complex) cannot be converted to real values");
+        throw DataError(what + ": dtype '" + a.descr + "' (complex) cannot be converted to real values");
     }
   }
 }
 
 template <typename T>
-NpyArray make_array(const std::vector<T>& values, const std::vector<int64_t>& shape,
-                    const char* descr) {
+NpyArray make_array(const std::vector<T>& values, const std::vector<int64_t>& shape, const char* descr) {
   NpyArray a;
   a.descr = descr;
   a.shape = shape;
   const int64_t n = checked_numel(shape, "make_npy_array");
   if (static_cast<uint64_t>(n) != values.size())
-    throw DataError("make_npy_array: shape " + shape_repr(shape) + " needs " + std::to_string(n) +
-                    " values, got " + std::to_string(values.size()));
+    throw DataError("make_npy_array: shape " + shape_repr(shape) + " needs " + std::to_string(n) + " values, got " +
+                    std::to_string(values.size()));
   a.data.assign(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
   return a;
 }
@@ -375,8 +366,8 @@ NpyArray parse_npy(std::string&& bytes, const std::string& what) {
   const int major = static_cast<unsigned char>(bytes[6]);
   const int minor = static_cast<unsigned char>(bytes[7]);
   if ((major != 1 && major != 2 && major != 3) || minor != 0)
-    throw IoError(what + ": unsupported .npy format version " + std::to_string(major) + "." +
-                  std::to_string(minor) + " (expected 1.0, 2.0 or 3.0)");
+    throw IoError(what + ": unsupported .npy format version " + std::to_string(major) + "." + std::to_string(minor) +
+                  " (expected 1.0, 2.0 or 3.0)");
   const size_t len_bytes = major == 1 ? 2 : 4;
   const size_t header_start = kMagicLen + 2 + len_bytes;
   if (bytes.size() < header_start)
@@ -384,8 +375,8 @@ NpyArray parse_npy(std::string&& bytes, const std::string& what) {
                   " bytes, header length field incomplete)");
   const size_t header_len = read_le(bytes, kMagicLen + 2, len_bytes);
   if (bytes.size() < header_start + header_len)
-    throw IoError(what + ": truncated .npy header (header says " + std::to_string(header_len) +
-                  " bytes, file has " + std::to_string(bytes.size() - header_start) + ")");
+    throw IoError(what + ": truncated .npy header (header says " + std::to_string(header_len) + " bytes, file has " +
+                  std::to_string(bytes.size() - header_start) + ")");
   const std::string header = bytes.substr(header_start, header_len);
 
   Literal dict = HeaderParser(header, what).parse_all();
@@ -407,8 +398,7 @@ NpyArray parse_npy(std::string&& bytes, const std::string& what) {
     throw IoError(what + ": .npy header lacks one of 'descr', 'fortran_order', 'shape': " + header);
   if (descr->kind == Literal::kList)
     throw DataError(what + ": structured dtype is not supported; save a plain numeric array");
-  if (descr->kind != Literal::kStr || fortran->kind != Literal::kBool ||
-      shape->kind != Literal::kTuple)
+  if (descr->kind != Literal::kStr || fortran->kind != Literal::kBool || shape->kind != Literal::kTuple)
     throw IoError(what + ": .npy header has wrong value types: " + clip(header));
 
   NpyArray a;
@@ -427,8 +417,8 @@ NpyArray parse_npy(std::string&& bytes, const std::string& what) {
   const size_t data_start = header_start + header_len;
   const size_t got = bytes.size() - data_start;
   if (got != expected)
-    throw DataError("file " + what + ": header says shape " + shape_repr(a.shape) + " " + a.descr +
-                    " = " + std::to_string(expected) + " bytes, got " + std::to_string(got));
+    throw DataError("file " + what + ": header says shape " + shape_repr(a.shape) + " " + a.descr + " = " +
+                    std::to_string(expected) + " bytes, got " + std::to_string(got));
   a.data = std::move(bytes);
   a.data.erase(0, data_start);  // in place: one copy of the data at a time
   return a;
@@ -444,8 +434,7 @@ std::string serialize_npy(const NpyArray& array) {
   const size_t pad = kArrayAlign - (prefix + hlen) % kArrayAlign;  // numpy pads 1..64 spaces
   const size_t total_header = hlen + pad;
   if (total_header > 0xffff)
-    throw DataError("serialize_npy: header of " + std::to_string(total_header) +
-                    " bytes does not fit format 1.0");
+    throw DataError("serialize_npy: header of " + std::to_string(total_header) + " bytes does not fit format 1.0");
   std::string out(kMagic, kMagicLen);
   out += '\x01';
   out += '\x00';
@@ -470,16 +459,14 @@ std::map<std::string, NpyArray> read_npz(const std::string& path) {
   std::map<std::string, NpyArray> out;
   for (const std::string& name : zip.names()) {
     const std::string suffix = ".npy";
-    if (name.size() <= suffix.size() ||
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
       throw IoError(path + ": entry '" + name + "' is not a .npy array (expected '<key>.npy')");
     out[name.substr(0, name.size() - suffix.size())] = parse_npy(zip.read(name), path + ":" + name);
   }
   return out;
 }
 
-void write_npz(const std::string& path,
-               const std::vector<std::pair<std::string, NpyArray>>& arrays) {
+void write_npz(const std::string& path, const std::vector<std::pair<std::string, NpyArray>>& arrays) {
   std::set<std::string> keys;
   std::vector<std::pair<std::string, std::string>> entries;
   entries.reserve(arrays.size());
@@ -510,16 +497,13 @@ NpyArray make_npy_array(const std::vector<int64_t>& v, const std::vector<int64_t
 
 std::vector<float> as_float32(const NpyArray& array, const std::string& what) {
   std::vector<float> out(static_cast<size_t>(checked_numel(array.shape, what)));
-  for_each_element(array, what,
-                   [&](int64_t i, auto v) { out[static_cast<size_t>(i)] = static_cast<float>(v); });
+  for_each_element(array, what, [&](int64_t i, auto v) { out[static_cast<size_t>(i)] = static_cast<float>(v); });
   return out;
 }
 
 std::vector<double> as_float64(const NpyArray& array, const std::string& what) {
   std::vector<double> out(static_cast<size_t>(checked_numel(array.shape, what)));
-  for_each_element(array, what, [&](int64_t i, auto v) {
-    out[static_cast<size_t>(i)] = static_cast<double>(v);
-  });
+  for_each_element(array, what, [&](int64_t i, auto v) { out[static_cast<size_t>(i)] = static_cast<double>(v); });
   return out;
 }
 
@@ -536,8 +520,7 @@ std::vector<int64_t> as_int64(const NpyArray& array, const std::string& what) {
       out[static_cast<size_t>(i)] = static_cast<int64_t>(d);
     } else if constexpr (std::is_same_v<T, uint64_t>) {
       if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-        throw DataError(what + ": element " + std::to_string(i) + " = " + std::to_string(v) +
-                        " does not fit int64");
+        throw DataError(what + ": element " + std::to_string(i) + " = " + std::to_string(v) + " does not fit int64");
       out[static_cast<size_t>(i)] = static_cast<int64_t>(v);
     } else {
       // NOLINTNEXTLINE(bugprone-signed-char-misuse): '|i1' elements are signed; sign extension is meant.

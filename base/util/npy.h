@@ -52,8 +52,7 @@ std::map<std::string, NpyArray> read_npz(const std::string& path);
 
 // Writes an uncompressed .npz (entries "<key>.npy", in the given order) atomically.
 // Throws DataError for duplicate or empty keys and for inconsistent arrays.
-void write_npz(const std::string& path,
-               const std::vector<std::pair<std::string, NpyArray>>& arrays);
+void write_npz(const std::string& path, const std::vector<std::pair<std::string, NpyArray>>& arrays);
 
 // Builds an array from typed values. Throws DataError when values.size() != product(shape).
 NpyArray make_npy_array(const std::vector<float>& values, const std::vector<int64_t>& shape);

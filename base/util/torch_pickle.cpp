@@ -14,8 +14,7 @@
 #include "base/util/strings.h"
 #include "base/util/zip_archive.h"
 
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-              "tensor storages are handled as little-endian bytes");
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "tensor storages are handled as little-endian bytes");
 
 namespace repro {
 
@@ -64,27 +63,14 @@ struct Value;
 using ValuePtr = Value*;
 
 struct Value {
-  enum class Kind {
-    kNone,
-    kBool,
-    kInt,
-    kFloat,
-    kStr,
-    kBytes,
-    kTuple,
-    kList,
-    kDict,
-    kGlobal,
-    kStorage,
-    kTensor
-  };
+  enum class Kind { kNone, kBool, kInt, kFloat, kStr, kBytes, kTuple, kList, kDict, kGlobal, kStorage, kTensor };
   Kind kind = Kind::kNone;
   bool b = false;
   int64_t i = 0;
   double f = 0;
-  std::string s;                // kStr, kBytes; kGlobal: "module.name"; kStorage: dtype
-  std::string s2;               // kStorage: key
-  std::vector<ValuePtr> items;  // kTuple, kList
+  std::string s;                                       // kStr, kBytes; kGlobal: "module.name"; kStorage: dtype
+  std::string s2;                                      // kStorage: key
+  std::vector<ValuePtr> items;                         // kTuple, kList
   std::vector<std::pair<ValuePtr, ValuePtr>> entries;  // kDict, insertion order
   std::unordered_map<std::string, size_t> str_keys;    // kDict: str key -> index in entries
   TensorRecord tensor;                                 // kTensor
@@ -154,8 +140,8 @@ bool allowed_global(const std::string& module, const std::string& name) {
 
 class Unpickler {
  public:
-  Unpickler(const std::string& data, const std::string& where, ZipReader& zip,
-            const std::string& prefix, StateDictFile& out)
+  Unpickler(const std::string& data, const std::string& where, ZipReader& zip, const std::string& prefix,
+            StateDictFile& out)
       : data_(data), where_(where), zip_(zip), prefix_(prefix), out_(out) {}
 
   ValuePtr run();
@@ -165,14 +151,12 @@ class Unpickler {
     throw IoError(where_ + ": " + why + " at byte " + std::to_string(op_pos_) + " of the pickle");
   }
   void need(size_t n) const {
-    if (data_.size() - pos_ < n)
-      fail("truncated pickle (needs " + std::to_string(n) + " more bytes)");
+    if (data_.size() - pos_ < n) fail("truncated pickle (needs " + std::to_string(n) + " more bytes)");
   }
   uint64_t read_uint(size_t n) {
     need(n);
     uint64_t v = 0;
-    for (size_t k = 0; k < n; ++k)
-      v |= static_cast<uint64_t>(static_cast<unsigned char>(data_[pos_ + k])) << (8 * k);
+    for (size_t k = 0; k < n; ++k) v |= static_cast<uint64_t>(static_cast<unsigned char>(data_[pos_ + k])) << (8 * k);
     pos_ += n;
     return v;
   }
@@ -197,15 +181,13 @@ class Unpickler {
     stack_.push_back(v);
   }
   ValuePtr pop() {
-    if (stack_.size() <= (marks_.empty() ? 0 : marks_.back()))
-      fail("malformed pickle: stack underflow");
+    if (stack_.size() <= (marks_.empty() ? 0 : marks_.back())) fail("malformed pickle: stack underflow");
     ValuePtr v = stack_.back();
     stack_.pop_back();
     return v;
   }
   ValuePtr& top() {
-    if (stack_.size() <= (marks_.empty() ? 0 : marks_.back()))
-      fail("malformed pickle: stack underflow");
+    if (stack_.size() <= (marks_.empty() ? 0 : marks_.back())) fail("malformed pickle: stack underflow");
     return stack_.back();
   }
   // Everything above the innermost MARK, which is removed.
@@ -224,15 +206,13 @@ class Unpickler {
   }
   void memo_get(uint64_t index) {
     auto it = memo_.find(index);
-    if (it == memo_.end())
-      fail("malformed pickle: memo entry " + std::to_string(index) + " missing");
+    if (it == memo_.end()) fail("malformed pickle: memo entry " + std::to_string(index) + " missing");
     push(it->second);
   }
 
   ValuePtr global(const std::string& module, const std::string& name) {
     if (!allowed_global(module, name))
-      fail("unsupported pickle global '" + module + "." + name +
-           "' (only state dicts of tensors are supported)");
+      fail("unsupported pickle global '" + module + "." + name + "' (only state dicts of tensors are supported)");
     auto v = make(Value::Kind::kGlobal);
     v->s = module + "." + name;
     return v;
@@ -338,8 +318,7 @@ ValuePtr Unpickler::run() {
         // OrderedDict.__reduce__ passes the state dict's attributes ({'_metadata': per-module
         // versions}) as state; only Python's load_state_dict reads them, so they are dropped.
         if (obj.kind != Value::Kind::kDict || state->kind != Value::Kind::kDict)
-          fail(std::string("unsupported BUILD of a ") + kind_name(obj.kind) + " with a " +
-               kind_name(state->kind));
+          fail(std::string("unsupported BUILD of a ") + kind_name(obj.kind) + " with a " + kind_name(state->kind));
         break;
       }
       case '}':  // EMPTY_DICT
@@ -382,16 +361,14 @@ ValuePtr Unpickler::run() {
       case 'a': {  // APPEND
         ValuePtr value = pop();
         Value& list = *top();
-        if (list.kind != Value::Kind::kList)
-          fail(std::string("APPEND to a ") + kind_name(list.kind));
+        if (list.kind != Value::Kind::kList) fail(std::string("APPEND to a ") + kind_name(list.kind));
         list.items.push_back(value);
         break;
       }
       case 'e': {  // APPENDS
         std::vector<ValuePtr> items = pop_to_mark();
         Value& list = *top();
-        if (list.kind != Value::Kind::kList)
-          fail(std::string("APPENDS to a ") + kind_name(list.kind));
+        if (list.kind != Value::Kind::kList) fail(std::string("APPENDS to a ") + kind_name(list.kind));
         list.items.insert(list.items.end(), items.begin(), items.end());
         break;
       }
@@ -437,8 +414,7 @@ ValuePtr Unpickler::run() {
       case 'G': {  // BINFLOAT: big-endian double
         need(8);
         uint64_t bits = 0;
-        for (int k = 0; k < 8; ++k)
-          bits = (bits << 8) | static_cast<unsigned char>(data_[pos_ + k]);
+        for (int k = 0; k < 8; ++k) bits = (bits << 8) | static_cast<unsigned char>(data_[pos_ + k]);
         pos_ += 8;
         auto v = make(Value::Kind::kFloat);
         std::memcpy(&v->f, &bits, 8);
@@ -465,12 +441,9 @@ ValuePtr Unpickler::run() {
       case 0x8e: {
         // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8, BINSTRING, SHORT_BINSTRING, BINBYTES,
         // SHORT_BINBYTES, BINBYTES8
-        size_t len_bytes = (op == 0x8c || op == 'U' || op == 'C') ? 1
-                           : (op == 0x8d || op == 0x8e)           ? 8
-                                                                  : 4;
+        size_t len_bytes = (op == 0x8c || op == 'U' || op == 'C') ? 1 : (op == 0x8d || op == 0x8e) ? 8 : 4;
         uint64_t n = read_uint(len_bytes);
-        auto v =
-            make((op == 'B' || op == 'C' || op == 0x8e) ? Value::Kind::kBytes : Value::Kind::kStr);
+        auto v = make((op == 'B' || op == 'C' || op == 0x8e) ? Value::Kind::kBytes : Value::Kind::kStr);
         v->s = read_bytes(n);
         push(v);
         break;
@@ -493,8 +466,7 @@ ValuePtr Unpickler::run() {
 ValuePtr Unpickler::call(const Value& callable, const Value& args) {
   if (callable.kind != Value::Kind::kGlobal)
     fail(std::string("malformed pickle: calling a ") + kind_name(callable.kind));
-  if (args.kind != Value::Kind::kTuple)
-    fail("malformed pickle: arguments of " + callable.s + " are not a tuple");
+  if (args.kind != Value::Kind::kTuple) fail("malformed pickle: arguments of " + callable.s + " are not a tuple");
   const std::string& fn = callable.s;
   if (fn == "collections.OrderedDict") {
     auto dict = make(Value::Kind::kDict);
@@ -527,19 +499,17 @@ ValuePtr Unpickler::call(const Value& callable, const Value& args) {
 
 ValuePtr Unpickler::persistent_load(const Value& pid) {
   // ('storage', storage_type, key, location, numel)
-  if (pid.kind != Value::Kind::kTuple || pid.items.size() != 5 ||
-      pid.items[0]->kind != Value::Kind::kStr || pid.items[0]->s != "storage")
+  if (pid.kind != Value::Kind::kTuple || pid.items.size() != 5 || pid.items[0]->kind != Value::Kind::kStr ||
+      pid.items[0]->s != "storage")
     fail("unsupported persistent id (expected ('storage', type, key, location, numel))");
   const Value& type = *pid.items[1];
   const Value& key = *pid.items[2];
-  if (type.kind != Value::Kind::kGlobal || key.kind != Value::Kind::kStr)
-    fail("malformed storage persistent id");
+  if (type.kind != Value::Kind::kGlobal || key.kind != Value::Kind::kStr) fail("malformed storage persistent id");
   const char* dtype = storage_dtype(type.s.substr(type.s.rfind('.') + 1));
   if (!dtype) fail("unsupported storage type " + type.s);
   if (!out_.storages.count(key.s)) {
     const std::string entry = prefix_ + "/data/" + key.s;
-    if (!zip_.contains(entry))
-      fail("storage '" + key.s + "' has no entry '" + entry + "' in the archive");
+    if (!zip_.contains(entry)) fail("storage '" + key.s + "' has no entry '" + entry + "' in the archive");
     out_.storages[key.s] = zip_.read(entry);
   }
   auto v = make(Value::Kind::kStorage);
@@ -554,9 +524,8 @@ ValuePtr Unpickler::rebuild_tensor(const Value& args, bool v2) {
   const size_t min_args = v2 ? 6 : 4;
   if (a.size() < min_args || a.size() > min_args + (v2 ? 1 : 0))
     fail("unexpected argument count " + std::to_string(a.size()) + " to _rebuild_tensor");
-  if (a[0]->kind != Value::Kind::kStorage || a[1]->kind != Value::Kind::kInt ||
-      a[2]->kind != Value::Kind::kTuple || a[3]->kind != Value::Kind::kTuple ||
-      (v2 && a[4]->kind != Value::Kind::kBool))
+  if (a[0]->kind != Value::Kind::kStorage || a[1]->kind != Value::Kind::kInt || a[2]->kind != Value::Kind::kTuple ||
+      a[3]->kind != Value::Kind::kTuple || (v2 && a[4]->kind != Value::Kind::kBool))
     fail("unexpected argument types to _rebuild_tensor");
   auto t = make(Value::Kind::kTensor);
   TensorRecord& r = t->tensor;
@@ -588,8 +557,7 @@ void check_zip_magic(const std::string& path) {
                   "re-save it as a zip checkpoint with python: import torch; p = '" +
                   path + "'; torch.save(torch.load(p, map_location='cpu'), p)");
   if (n < 2 || head[0] != 'P' || head[1] != 'K')
-    throw IoError(path +
-                  " is not a torch.save checkpoint (expected a zip file starting with 'PK')");
+    throw IoError(path + " is not a torch.save checkpoint (expected a zip file starting with 'PK')");
 }
 
 }  // namespace
@@ -656,8 +624,7 @@ std::string StateDictFile::contiguous_bytes(const TensorRecord& t) const {
     expect *= t.shape[d];
   }
   if (contiguous)
-    return storage.substr(static_cast<size_t>(t.storage_offset) * item,
-                          static_cast<size_t>(numel) * item);
+    return storage.substr(static_cast<size_t>(t.storage_offset) * item, static_cast<size_t>(numel) * item);
 
   std::string out(static_cast<size_t>(numel) * item, '\0');
   std::vector<int64_t> index(t.shape.size(), 0);
@@ -665,8 +632,7 @@ std::string StateDictFile::contiguous_bytes(const TensorRecord& t) const {
   // every index actually read is inside the storage (check_tensor_view).
   uint64_t src = static_cast<uint64_t>(t.storage_offset);
   for (int64_t k = 0; k < numel; ++k) {
-    std::memcpy(&out[static_cast<size_t>(k) * item], &storage[static_cast<size_t>(src) * item],
-                item);
+    std::memcpy(&out[static_cast<size_t>(k) * item], &storage[static_cast<size_t>(src) * item], item);
     for (size_t d = t.shape.size(); d-- > 0;) {  // odometer step over the last axis first
       const auto stride = static_cast<uint64_t>(t.stride[d]);
       src += stride;
@@ -684,8 +650,7 @@ StateDictFile read_state_dict_file(const std::string& path) {
   std::string pkl_name;
   for (const std::string& name : zip.names()) {
     const std::string suffix = "/data.pkl";
-    if (name.size() > suffix.size() &&
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
         name.find('/') == name.size() - suffix.size()) {
       if (!pkl_name.empty())
         throw IoError(path + ": several pickles ('" + pkl_name + "', '" + name +
@@ -693,8 +658,7 @@ StateDictFile read_state_dict_file(const std::string& path) {
       pkl_name = name;
     }
   }
-  if (pkl_name.empty())
-    throw IoError(path + ": zip has no '<folder>/data.pkl' entry; not a torch.save checkpoint");
+  if (pkl_name.empty()) throw IoError(path + ": zip has no '<folder>/data.pkl' entry; not a torch.save checkpoint");
   const std::string prefix = pkl_name.substr(0, pkl_name.find('/'));
 
   StateDictFile out;
@@ -710,8 +674,7 @@ StateDictFile read_state_dict_file(const std::string& path) {
                     "torch.save(model.state_dict(), path)");
   for (const auto& [key, value] : root->entries) {
     if (key->kind != Value::Kind::kStr)
-      throw DataError(path + ": state dict key is a " + std::string(kind_name(key->kind)) +
-                      ", expected str");
+      throw DataError(path + ": state dict key is a " + std::string(kind_name(key->kind)) + ", expected str");
     if (value->kind != Value::Kind::kTensor)
       throw DataError(path + ": entry '" + key->s + "' is a " + kind_name(value->kind) +
                       ", not a tensor; only a flat state dict (name -> tensor) is supported, "
@@ -751,8 +714,7 @@ class Pickler {
     } else if (v >= 0 && v < 65536) {
       op('M');
       uint_le(static_cast<uint64_t>(v), 2);
-    } else if (v >= std::numeric_limits<int32_t>::min() &&
-               v <= std::numeric_limits<int32_t>::max()) {
+    } else if (v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max()) {
       op('J');
       uint_le(static_cast<uint32_t>(static_cast<int32_t>(v)), 4);
     } else {  // LONG1 with the fewest two's-complement bytes
@@ -831,14 +793,13 @@ void write_state_dict_file(const std::string& path, const std::vector<TensorBlob
     const std::string where = path + ": tensor '" + t.name + "'";
     if (t.name.empty()) throw DataError(path + ": tensor with an empty name");
     if (!names.insert(t.name).second) throw DataError(where + " appears twice");
-    if (!storage_class_for(t.dtype))
-      throw DataError(where + ": unsupported dtype '" + t.dtype + "'");
+    if (!storage_class_for(t.dtype)) throw DataError(where + ": unsupported dtype '" + t.dtype + "'");
     for (int64_t d : t.shape)
       if (d < 0) throw DataError(where + ": negative dimension in shape " + join_shape(t.shape));
     const uint64_t expected = static_cast<uint64_t>(numel_of(t.shape)) * torch_dtype_size(t.dtype);
     if (t.data.size() != expected)
-      throw DataError(where + ": shape " + join_shape(t.shape) + " " + t.dtype + " needs " +
-                      std::to_string(expected) + " bytes, got " + std::to_string(t.data.size()));
+      throw DataError(where + ": shape " + join_shape(t.shape) + " " + t.dtype + " needs " + std::to_string(expected) +
+                      " bytes, got " + std::to_string(t.data.size()));
   }
 
   Pickler p;

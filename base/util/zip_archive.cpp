@@ -68,9 +68,7 @@ std::vector<std::string> ZipReader::names() const {
   return out;
 }
 
-bool ZipReader::contains(const std::string& name) const {
-  return zip_name_locate(archive_, name.c_str(), 0) >= 0;
-}
+bool ZipReader::contains(const std::string& name) const { return zip_name_locate(archive_, name.c_str(), 0) >= 0; }
 
 void ZipReader::check_entry_size(const zip_stat_t& st, const std::string& name) const {
   // The directory's sizes are the file's claims: bound them by what the archive can hold before
@@ -104,13 +102,10 @@ void ZipReader::read_into(const std::string& name, std::string& out) const {
   zip_stat_t st;
   zip_stat_init(&st);
   if (zip_stat_index(archive_, idx, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
-    throw IoError("zip archive " + path_ + ": cannot stat entry '" + name +
-                  "': " + archive_error(archive_));
+    throw IoError("zip archive " + path_ + ": cannot stat entry '" + name + "': " + archive_error(archive_));
   check_entry_size(st, name);
   zip_file_t* file = zip_fopen_index(archive_, idx, 0);
-  if (!file)
-    throw IoError("zip archive " + path_ + ": cannot open entry '" + name +
-                  "': " + archive_error(archive_));
+  if (!file) throw IoError("zip archive " + path_ + ": cannot open entry '" + name + "': " + archive_error(archive_));
   out.assign(static_cast<size_t>(st.size), '\0');
   zip_uint64_t done = 0;
   std::string error;
@@ -121,8 +116,7 @@ void ZipReader::read_into(const std::string& name, std::string& out) const {
       break;
     }
     if (n == 0) {
-      error =
-          "entry ends after " + std::to_string(done) + " of " + std::to_string(st.size) + " bytes";
+      error = "entry ends after " + std::to_string(done) + " of " + std::to_string(st.size) + " bytes";
       break;
     }
     done += static_cast<zip_uint64_t>(n);
@@ -136,8 +130,7 @@ void ZipReader::read_into(const std::string& name, std::string& out) const {
   if (!error.empty()) throw IoError("zip archive " + path_ + ": cannot read entry '" + name + "': " + error);
 }
 
-void write_zip(const std::string& path,
-               const std::vector<std::pair<std::string, std::string>>& entries) {
+void write_zip(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries) {
   std::vector<ZipEntryView> views;
   views.reserve(entries.size());
   for (const auto& [name, bytes] : entries) views.push_back({name, bytes});

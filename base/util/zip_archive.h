@@ -49,8 +49,7 @@ class ZipReader {
 // write_file_atomic: built at `path + ".tmp-<pid>"`, fsynced and renamed over `path`; on failure
 // the temp file is removed and IoError is thrown, leaving any old `path` untouched.
 // Precondition: names are unique and non-empty (IoError otherwise).
-void write_zip(const std::string& path,
-               const std::vector<std::pair<std::string, std::string>>& entries);
+void write_zip(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries);
 
 // One entry for write_zip_views: the bytes are borrowed, not copied, and must stay alive for the
 // duration of the call (large checkpoints are written without a second in-memory copy).

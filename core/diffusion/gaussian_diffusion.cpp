@@ -2,9 +2,9 @@
 
 #include <cmath>
 
-#include "core/diffusion/losses.h"
 #include "base/diffusion/respace.h"
 #include "base/util/errors.h"
+#include "core/diffusion/losses.h"
 
 namespace repro::core {
 
@@ -26,7 +26,9 @@ GaussianDiffusion::GaussianDiffusion(const DiffusionConfig& config)
 
 GaussianDiffusion::GaussianDiffusion(const DiffusionConfig& config, const std::vector<double>& base_betas,
                                      const std::vector<int>& use_timesteps)
-    : config_(config), base_betas_(base_betas), original_num_steps_(static_cast<int>(base_betas.size())),
+    : config_(config),
+      base_betas_(base_betas),
+      original_num_steps_(static_cast<int>(base_betas.size())),
       timestep_map_(use_timesteps) {
   const DiffusionSchedule base = make_schedule(base_betas);
   schedule_ = make_schedule(respaced_betas(base.alphas_cumprod, use_timesteps));
@@ -52,14 +54,14 @@ GaussianDiffusion::GaussianDiffusion(const DiffusionConfig& config, const std::v
 GaussianDiffusion GaussianDiffusion::respaced(const std::string& section_counts) const {
   DiffusionConfig c = config_;
   c.timestep_respacing = section_counts;
-  auto steps = section_counts.empty() ? all_steps(original_num_steps_)
-                                      : space_timesteps(original_num_steps_, section_counts);
+  auto steps =
+      section_counts.empty() ? all_steps(original_num_steps_) : space_timesteps(original_num_steps_, section_counts);
   return GaussianDiffusion(c, base_betas_, steps);
 }
 
 torch::Tensor GaussianDiffusion::model_timesteps(const torch::Tensor& t) const {
-  auto map = torch::tensor(std::vector<int64_t>(timestep_map_.begin(), timestep_map_.end()), torch::kInt64)
-                 .to(t.device());
+  auto map =
+      torch::tensor(std::vector<int64_t>(timestep_map_.begin(), timestep_map_.end()), torch::kInt64).to(t.device());
   auto mapped = map.index({t.to(torch::kInt64)});
   if (config_.rescale_timesteps) return mapped.to(torch::kFloat32) * (1000.0 / original_num_steps_);
   return mapped;
@@ -68,8 +70,7 @@ torch::Tensor GaussianDiffusion::model_timesteps(const torch::Tensor& t) const {
 torch::Tensor GaussianDiffusion::extract(const std::vector<double>& arr, const torch::Tensor& t,
                                          torch::IntArrayRef shape) const {
   TORCH_CHECK(t.dim() == 1, "extract: expected t [N], got ", t.sizes());
-  auto table = torch::from_blob(const_cast<double*>(arr.data()), {static_cast<int64_t>(arr.size())},
-                                torch::kFloat64)
+  auto table = torch::from_blob(const_cast<double*>(arr.data()), {static_cast<int64_t>(arr.size())}, torch::kFloat64)
                    .to(t.device());
   auto res = table.index({t.to(torch::kInt64)}).to(torch::kFloat32);
   while (res.dim() < static_cast<int64_t>(shape.size())) res = res.unsqueeze(-1);
@@ -94,8 +95,8 @@ MeanVariance GaussianDiffusion::q_posterior_mean_variance(const torch::Tensor& x
                                                           const torch::Tensor& t) const {
   TORCH_CHECK(x_start.sizes() == x_t.sizes(), "q_posterior_mean_variance: shapes differ");
   const auto& s = schedule_;
-  auto mean = extract(s.posterior_mean_coef1, t, x_t.sizes()) * x_start +
-              extract(s.posterior_mean_coef2, t, x_t.sizes()) * x_t;
+  auto mean =
+      extract(s.posterior_mean_coef1, t, x_t.sizes()) * x_start + extract(s.posterior_mean_coef2, t, x_t.sizes()) * x_t;
   return {mean, extract(s.posterior_variance, t, x_t.sizes()),
           extract(s.posterior_log_variance_clipped, t, x_t.sizes())};
 }
@@ -168,25 +169,24 @@ PMeanVariance GaussianDiffusion::p_mean_variance(const torch::Tensor& model_outp
   return {model_mean, model_variance, model_log_variance, pred_xstart};
 }
 
-PMeanVariance GaussianDiffusion::p_mean_variance(const ModelFn& model, const torch::Tensor& x,
-                                                 const torch::Tensor& t, bool clip_denoised) const {
+PMeanVariance GaussianDiffusion::p_mean_variance(const ModelFn& model, const torch::Tensor& x, const torch::Tensor& t,
+                                                 bool clip_denoised) const {
   return p_mean_variance(model(x, model_timesteps(t)), x, t, clip_denoised);
 }
 
 VbTerms GaussianDiffusion::vb_terms_bpd(const torch::Tensor& model_output, const torch::Tensor& x_start,
-                                       const torch::Tensor& x_t, const torch::Tensor& t, bool clip_denoised) const {
+                                        const torch::Tensor& x_t, const torch::Tensor& t, bool clip_denoised) const {
   auto true_post = q_posterior_mean_variance(x_start, x_t, t);
   auto out = p_mean_variance(model_output, x_t, t, clip_denoised);
   const double ln2 = std::log(2.0);
   auto kl = mean_flat(normal_kl(true_post.mean, true_post.log_variance, out.mean, out.log_variance)) / ln2;
-  auto decoder_nll =
-      mean_flat(-discretized_gaussian_log_likelihood(x_start, out.mean, 0.5 * out.log_variance)) / ln2;
+  auto decoder_nll = mean_flat(-discretized_gaussian_log_likelihood(x_start, out.mean, 0.5 * out.log_variance)) / ln2;
   return {torch::where(t == 0, decoder_nll, kl), out.pred_xstart};
 }
 
-LossTerms GaussianDiffusion::training_losses(const ModelFn& model, const torch::Tensor& x_start,
-                                             const torch::Tensor& t, const torch::Tensor& noise,
-                                             const torch::Tensor& perturbation, double gamma) const {
+LossTerms GaussianDiffusion::training_losses(const ModelFn& model, const torch::Tensor& x_start, const torch::Tensor& t,
+                                             const torch::Tensor& noise, const torch::Tensor& perturbation,
+                                             double gamma) const {
   TORCH_CHECK(noise.defined() && noise.sizes() == x_start.sizes(), "training_losses: noise must match x_start");
   torch::Tensor input_noise = noise;
   if (gamma != 0.0) {
@@ -224,9 +224,15 @@ LossTerms GaussianDiffusion::training_losses_with_noise(const ModelFn& model, co
   }
   torch::Tensor target;
   switch (config_.mean_type()) {
-    case ModelMeanType::kPreviousX: target = q_posterior_mean_variance(x_start, x_t, t).mean; break;
-    case ModelMeanType::kStartX: target = x_start; break;
-    case ModelMeanType::kEpsilon: target = target_noise; break;  // the unperturbed eps for DDPM-IP
+    case ModelMeanType::kPreviousX:
+      target = q_posterior_mean_variance(x_start, x_t, t).mean;
+      break;
+    case ModelMeanType::kStartX:
+      target = x_start;
+      break;
+    case ModelMeanType::kEpsilon:
+      target = target_noise;
+      break;  // the unperturbed eps for DDPM-IP
   }
   TORCH_CHECK(model_output.sizes() == target.sizes(), "training_losses: model output ", model_output.sizes(),
               " does not match the target ", target.sizes());

@@ -65,13 +65,14 @@ class GaussianDiffusion {
                                          const torch::Tensor& t) const;
 
   // The reverse distribution from a raw model output [N, C or 2C, H, W] at x_t, t.
-  PMeanVariance p_mean_variance(const torch::Tensor& model_output, const torch::Tensor& x,
-                                const torch::Tensor& t, bool clip_denoised) const;
+  PMeanVariance p_mean_variance(const torch::Tensor& model_output, const torch::Tensor& x, const torch::Tensor& t,
+                                bool clip_denoised) const;
   // Same, calling the model (with mapped timesteps) first.
   PMeanVariance p_mean_variance(const ModelFn& model, const torch::Tensor& x, const torch::Tensor& t,
                                 bool clip_denoised) const;
 
-  torch::Tensor predict_xstart_from_eps(const torch::Tensor& x_t, const torch::Tensor& t, const torch::Tensor& eps) const;
+  torch::Tensor predict_xstart_from_eps(const torch::Tensor& x_t, const torch::Tensor& t,
+                                        const torch::Tensor& eps) const;
   torch::Tensor predict_xstart_from_xprev(const torch::Tensor& x_t, const torch::Tensor& t,
                                           const torch::Tensor& xprev) const;
   torch::Tensor predict_eps_from_xstart(const torch::Tensor& x_t, const torch::Tensor& t,
@@ -103,8 +104,8 @@ class GaussianDiffusion {
   int original_num_steps_ = 0;
   std::vector<int> timestep_map_;
   DiffusionSchedule schedule_;
-  std::vector<double> log_betas_;            // log(beta_t): the learned-range upper end
-  std::vector<double> fixed_large_variance_; // [posterior_variance_1, betas_1..]: FIXED_LARGE
+  std::vector<double> log_betas_;             // log(beta_t): the learned-range upper end
+  std::vector<double> fixed_large_variance_;  // [posterior_variance_1, betas_1..]: FIXED_LARGE
   std::vector<double> fixed_large_log_variance_;
   std::vector<double> recip_coef1_, coef2_over_coef1_;
   std::vector<double> one_minus_alphas_cumprod_;  // in float64 before the cast, as the reference

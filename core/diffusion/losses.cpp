@@ -6,8 +6,8 @@ namespace repro::core {
 
 torch::Tensor normal_kl(const torch::Tensor& mean1, const torch::Tensor& logvar1, const torch::Tensor& mean2,
                         const torch::Tensor& logvar2) {
-  return 0.5 * (-1.0 + logvar2 - logvar1 + torch::exp(logvar1 - logvar2) +
-                (mean1 - mean2).pow(2) * torch::exp(-logvar2));
+  return 0.5 *
+         (-1.0 + logvar2 - logvar1 + torch::exp(logvar1 - logvar2) + (mean1 - mean2).pow(2) * torch::exp(-logvar2));
 }
 
 torch::Tensor approx_standard_normal_cdf(const torch::Tensor& x) {

@@ -11,9 +11,9 @@ namespace {
 // q, k, v: [N*H, c, T]. w[b, t, s] = sum_c q[b,c,t] k[b,c,s]; a[b,c,t] = sum_s w[b,t,s] v[b,c,s].
 torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t ch) {
   const double scale = 1.0 / std::sqrt(std::sqrt(static_cast<double>(ch)));
-  auto weight = torch::bmm((q * scale).transpose(1, 2), k * scale);            // [B, T, S]
+  auto weight = torch::bmm((q * scale).transpose(1, 2), k * scale);  // [B, T, S]
   weight = torch::softmax(weight.to(torch::kFloat32), -1).to(weight.scalar_type());
-  return torch::bmm(v, weight.transpose(1, 2));                                 // [B, c, T]
+  return torch::bmm(v, weight.transpose(1, 2));  // [B, c, T]
 }
 
 }  // namespace

@@ -31,8 +31,8 @@ UpsampleImpl::UpsampleImpl(int64_t channels, bool use_conv, int64_t out_channels
 }
 
 torch::Tensor UpsampleImpl::forward(const torch::Tensor& x) {
-  auto h = F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0})
-                                 .mode(torch::kNearest));
+  auto h =
+      F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
   return use_conv_ ? conv_->forward(h) : h;
 }
 

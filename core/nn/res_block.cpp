@@ -10,16 +10,15 @@ ResBlockImpl::ResBlockImpl(const ResBlockOptions& options)
   in_layers_ = register_module("in_layers", torch::nn::Sequential(in_norm_, torch::nn::SiLU(), in_conv_));
 
   // Scale-shift conditioning needs a scale and a shift per channel.
-  emb_linear_ = torch::nn::Linear(options.emb_channels,
-                                  options.use_scale_shift_norm ? 2 * out_channels_ : out_channels_);
+  emb_linear_ =
+      torch::nn::Linear(options.emb_channels, options.use_scale_shift_norm ? 2 * out_channels_ : out_channels_);
   emb_layers_ = register_module("emb_layers", torch::nn::Sequential(torch::nn::SiLU(), emb_linear_));
 
   out_norm_ = normalization(out_channels_);
   dropout_ = torch::nn::Dropout(options.dropout);
   out_conv_ = conv3x3(out_channels_, out_channels_);
   zero_module(*out_conv_);
-  out_layers_ = register_module("out_layers",
-                                torch::nn::Sequential(out_norm_, torch::nn::SiLU(), dropout_, out_conv_));
+  out_layers_ = register_module("out_layers", torch::nn::Sequential(out_norm_, torch::nn::SiLU(), dropout_, out_conv_));
 
   if (out_channels_ != ch) skip_connection_ = register_module("skip_connection", conv1x1(ch, out_channels_));
 

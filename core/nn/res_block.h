@@ -6,13 +6,13 @@
 namespace repro::core {
 
 struct ResBlockOptions {
-  int64_t channels;            // input channels
-  int64_t emb_channels;        // timestep embedding width (4 * num_channels)
+  int64_t channels;      // input channels
+  int64_t emb_channels;  // timestep embedding width (4 * num_channels)
   double dropout = 0.0;
-  int64_t out_channels = -1;   // -1 = channels
+  int64_t out_channels = -1;  // -1 = channels
   bool use_scale_shift_norm = false;
-  bool up = false;             // nearest x2 inside the block (resblock_updown)
-  bool down = false;           // avg-pool /2 inside the block (resblock_updown)
+  bool up = false;    // nearest x2 inside the block (resblock_updown)
+  bool down = false;  // avg-pool /2 inside the block (resblock_updown)
 };
 
 // ResBlock (unet.py): in_layers = [GN, SiLU, conv3x3], emb_layers = [SiLU, Linear],

@@ -35,9 +35,9 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config) : config_(config) {
   const int64_t num_heads_upsample = config_.num_heads_upsample == -1 ? num_heads : config_.num_heads_upsample;
   const int64_t head_channels = config_.num_head_channels;
 
-  time_embed_ = register_module("time_embed", torch::nn::Sequential(torch::nn::Linear(mc, time_embed_dim),
-                                                                      torch::nn::SiLU(),
-                                                                      torch::nn::Linear(time_embed_dim, time_embed_dim)));
+  time_embed_ =
+      register_module("time_embed", torch::nn::Sequential(torch::nn::Linear(mc, time_embed_dim), torch::nn::SiLU(),
+                                                          torch::nn::Linear(time_embed_dim, time_embed_dim)));
   if (config_.num_classes > 0)
     label_emb_ = register_module("label_emb", torch::nn::Embedding(config_.num_classes, time_embed_dim));
 
@@ -144,8 +144,8 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config) : config_(config) {
 torch::Tensor UNetModelImpl::forward(const torch::Tensor& x, const torch::Tensor& timesteps, const torch::Tensor& y) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == config_.in_channels, "UNetModel: expected x [N, ", config_.in_channels,
               ", H, W], got ", x.sizes());
-  TORCH_CHECK(timesteps.dim() == 1 && timesteps.size(0) == x.size(0), "UNetModel: expected timesteps [",
-              x.size(0), "], got ", timesteps.sizes());
+  TORCH_CHECK(timesteps.dim() == 1 && timesteps.size(0) == x.size(0), "UNetModel: expected timesteps [", x.size(0),
+              "], got ", timesteps.sizes());
   TORCH_CHECK(y.defined() == (config_.num_classes > 0),
               "UNetModel: class labels must be given if and only if the model is class-conditional");
   auto emb = time_embed_->forward(timestep_embedding(timesteps, config_.num_channels));

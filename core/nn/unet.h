@@ -3,8 +3,8 @@
 // (time_embed.*, input_blocks.k.j.*, middle_block.*, output_blocks.k.j.*, out.*).
 #include <torch/torch.h>
 
-#include "core/nn/layers.h"
 #include "base/nn/unet_config.h"
+#include "core/nn/layers.h"
 
 namespace repro::core {
 

@@ -1,9 +1,9 @@
 #include "core/train/communicator.h"
 
+#include <torch/version.h>
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#include <torch/version.h>
 #if TORCH_VERSION_MAJOR >= 2
 #include <torch/csrc/distributed/c10d/Backend.hpp>
 #else
@@ -148,8 +148,8 @@ std::unique_ptr<Communicator> make_communicator(const DistEnv& env, const torch:
     opts->threads = 2;
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>("repro/", store);
     auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, env.rank, env.world_size, opts);
-    std::string what = std::string("gloo") + (device.is_cuda() ? " (CUDA tensors staged on the host)" : "") +
-                       ", " + env.describe();
+    std::string what =
+        std::string("gloo") + (device.is_cuda() ? " (CUDA tensors staged on the host)" : "") + ", " + env.describe();
     return std::make_unique<ProcessGroupCommunicator>(pg, torch::kCPU, what);
   } catch (const std::exception& e) {
     throw IoError("joining the process group failed (" + env.describe() + "): " + e.what());

@@ -3,15 +3,18 @@
 #include <filesystem>
 #include <sstream>
 
-#include "base/util/sha256.h"
 #include "base/util/errors.h"
+#include "base/util/sha256.h"
 #include "core/train/train_state.h"
 
 namespace repro::core {
 
 ImageArraySource::ImageArraySource(torch::Tensor images, std::string origin, bool random_flip, uint64_t seed,
                                    bool prefetch)
-    : origin_(std::move(origin)), random_flip_(random_flip), prefetch_(prefetch), images_(std::move(images)),
+    : origin_(std::move(origin)),
+      random_flip_(random_flip),
+      prefetch_(prefetch),
+      images_(std::move(images)),
       cursor_{at::detail::createCPUGenerator(seed), torch::Tensor(), 0, 0} {
   if (images_.size(0) == 0) throw DataError(origin_ + ": holds no images");
   cursor_.order = torch::randperm(images_.size(0), cursor_.generator, torch::kInt64);
@@ -30,7 +33,9 @@ std::string ImageArraySource::fingerprint() const {
   return fingerprint_;
 }
 
-std::vector<int64_t> ImageArraySource::image_shape() const { return {images_.size(3), images_.size(1), images_.size(2)}; }
+std::vector<int64_t> ImageArraySource::image_shape() const {
+  return {images_.size(3), images_.size(1), images_.size(2)};
+}
 
 torch::Tensor DataSource::next_batch(int64_t n) {
   std::vector<int64_t> rows(n);

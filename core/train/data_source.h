@@ -71,8 +71,8 @@ class ImageArraySource : public DataSource {
   std::string origin_;
   bool random_flip_;
   bool prefetch_;
-  torch::Tensor images_;  // [N, H, W, C] uint8
-  Cursor cursor_;         // after the batches handed out: what state() saves
+  torch::Tensor images_;     // [N, H, W, C] uint8
+  Cursor cursor_;            // after the batches handed out: what state() saves
   std::future<Batch> next_;  // the prefetched batch for (next_n_, next_rows_)
   int64_t next_n_ = -1;
   std::vector<int64_t> next_rows_;

@@ -16,8 +16,8 @@ namespace repro::core {
 class MixedPrecision {
  public:
   // Converts the torso to `torso_dtype` (kFloat32, kHalf or kBFloat16) first.
-  MixedPrecision(UNetModel model, torch::ScalarType torso_dtype, bool loss_scaling,
-                 double initial_lg_loss_scale = 20.0, double fp16_scale_growth = 1e-3);
+  MixedPrecision(UNetModel model, torch::ScalarType torso_dtype, bool loss_scaling, double initial_lg_loss_scale = 20.0,
+                 double fp16_scale_growth = 1e-3);
 
   // float32 parameters in model->parameters() order: what the optimizer and EMAs see.
   const std::vector<torch::Tensor>& master_params() const { return master_; }

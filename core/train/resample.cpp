@@ -87,8 +87,8 @@ void ScheduleSampler::load_state(const std::string& state) {
 
 UniformSampler::UniformSampler(int num_timesteps) : num_timesteps_(num_timesteps) {
   if (num_timesteps < 1) {
-    throw ConfigError("", "diffusion_steps", "UniformSampler needs at least 1 timestep, got " +
-                                                 std::to_string(num_timesteps));
+    throw ConfigError("", "diffusion_steps",
+                      "UniformSampler needs at least 1 timestep, got " + std::to_string(num_timesteps));
   }
 }
 
@@ -180,8 +180,8 @@ void LossSecondMomentResampler::load_state(const std::string& state) {
   if (num_timesteps != num_timesteps_ || history_per_term != history_per_term_ || uniform_prob != uniform_prob_) {
     throw DataError("sampler state: saved for T=" + std::to_string(num_timesteps) +
                     " history=" + std::to_string(history_per_term) + " uniform_prob=" + format_double(uniform_prob) +
-                    ", this sampler has T=" + std::to_string(num_timesteps_) + " history=" +
-                    std::to_string(history_per_term_) + " uniform_prob=" + format_double(uniform_prob_));
+                    ", this sampler has T=" + std::to_string(num_timesteps_) +
+                    " history=" + std::to_string(history_per_term_) + " uniform_prob=" + format_double(uniform_prob_));
   }
   std::vector<std::deque<double>> history(num_timesteps_);
   for (auto& h : history) {

@@ -45,7 +45,8 @@ torch::Tensor tensor_from_hex(const std::string& hex, torch::ScalarType dtype) {
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     throw DataError("corrupt hex tensor in a training state file");
   };
-  for (size_t i = 0; i < hex.size() / 2; ++i) p[i] = static_cast<unsigned char>(nibble(hex[2 * i]) * 16 + nibble(hex[2 * i + 1]));
+  for (size_t i = 0; i < hex.size() / 2; ++i)
+    p[i] = static_cast<unsigned char>(nibble(hex[2 * i]) * 16 + nibble(hex[2 * i + 1]));
   return t;
 }
 

@@ -27,8 +27,8 @@ struct TrainState {
   int64_t step = 0;
   std::string sampler_state;
   std::string data_state;
-  std::string train_rng;   // hex of the trainer's generator state
-  std::string global_rng;  // hex of LibTorch's default CPU generator (dropout)
+  std::string train_rng;        // hex of the trainer's generator state
+  std::string global_rng;       // hex of LibTorch's default CPU generator (dropout)
   double lg_loss_scale = 20.0;  // fp16 dynamic loss scale (log2)
   std::string cuda_rng;         // hex of the CUDA default generator (dropout on the GPU); empty on CPU
   // Data parallel: the process count, and every rank's own generators (dropout differs by rank;

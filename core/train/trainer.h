@@ -15,19 +15,19 @@
 #include <vector>
 
 #include "base/diffusion/diffusion_config.h"
-#include "core/nn/unet.h"
 #include "base/nn/unet_config.h"
+#include "base/train/train_config.h"
+#include "core/nn/unet.h"
 #include "core/train/communicator.h"
 #include "core/train/data_source.h"
 #include "core/train/ema.h"
-#include "base/train/train_config.h"
 
 namespace repro::core {
 
 struct TrainerOptions {
-  std::string run_dir;                 // events.jsonl and checkpoints/ go here
+  std::string run_dir;  // events.jsonl and checkpoints/ go here
   torch::Device device = torch::kCPU;
-  const std::atomic<int>* stop = nullptr;  // above 0 (set asynchronously): stop after the current step
+  const std::atomic<int>* stop = nullptr;       // above 0 (set asynchronously): stop after the current step
   std::function<void(const std::string&)> log;  // human-readable progress (may be empty)
   // Torso precision: "auto" (half on CUDA when model.use_fp16, as model.precision says; float32
   // on the CPU), "fp32", "fp16" (CUDA only; dynamic loss scaling) or "bf16" (no loss scaling).

@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "base/util/errors.h"
-#include "core/util/tensor_npy.h"
 #include "base/util/torch_pickle.h"
+#include "core/util/tensor_npy.h"
 
 namespace repro::core {
 
@@ -29,8 +29,8 @@ NamedTensors read_state_dict(const std::string& path) {
     const std::string bytes = file.contiguous_bytes(rec);
     auto t = torch::empty(rec.shape, torch::TensorOptions().dtype(dtype_from_name(rec.dtype)));
     if (static_cast<size_t>(t.nbytes()) != bytes.size())
-      throw DataError(path + ": tensor '" + rec.name + "' has " + std::to_string(bytes.size()) +
-                      " bytes for shape " + shape_str(rec.shape));
+      throw DataError(path + ": tensor '" + rec.name + "' has " + std::to_string(bytes.size()) + " bytes for shape " +
+                      shape_str(rec.shape));
     std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
     out.emplace_back(rec.name, t);
   }
@@ -78,8 +78,8 @@ void load_module_state(torch::nn::Module& module, const NamedTensors& state, con
     if (!known.count(name)) unexpected.push_back(name + " " + shape_str(t.sizes()));
   if (!missing.empty() || !mismatched.empty() || !unexpected.empty()) {
     std::ostringstream msg;
-    msg << what << ": the checkpoint does not match the model (" << missing.size() << " missing, "
-        << unexpected.size() << " unexpected, " << mismatched.size() << " mis-shaped keys); check that the model "
+    msg << what << ": the checkpoint does not match the model (" << missing.size() << " missing, " << unexpected.size()
+        << " unexpected, " << mismatched.size() << " mis-shaped keys); check that the model "
         << "config matches the one the checkpoint was trained with";
     auto list = [&](const char* title, const std::vector<std::string>& items) {
       const size_t kMax = 20;

@@ -35,8 +35,9 @@ DeviceInfo select_device(const std::string& requested, const std::string& option
     }
     info.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
     if (info.device.index() >= cuda_device_count())
-      throw ConfigError("", option, "'" + requested + "' requested but only " +
-                                        std::to_string(cuda_device_count()) + " GPU(s) are visible");
+      throw ConfigError(
+          "", option,
+          "'" + requested + "' requested but only " + std::to_string(cuda_device_count()) + " GPU(s) are visible");
   } else {
     throw ConfigError("", option, "expected auto, cpu, cuda or cuda:N, got '" + requested + "'");
   }

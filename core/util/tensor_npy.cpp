@@ -50,7 +50,8 @@ torch::Tensor to_tensor(const NpyArray& array, const std::string& what) {
     std::memcpy(t.data_ptr(), array.data.data(), array.data.size());
     return t;
   }
-  throw DataError(what + ": dtype " + descr + " has no LibTorch equivalent; use float32, float64, int64, "
+  throw DataError(what + ": dtype " + descr +
+                  " has no LibTorch equivalent; use float32, float64, int64, "
                   "int32 or uint8");
 }
 

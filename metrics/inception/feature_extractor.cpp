@@ -79,7 +79,8 @@ std::string FeatureExtractor::description() const {
   if (info_.format == "random") {
     d += " (seed " + std::to_string(info_.seed) + "; not comparable with published FIDs)";
   } else {
-    d += " (" + info_.format + ", sha256 " + info_.sha256 + (info_.pinned ? ", the published file)" : ", not a published file)");
+    d += " (" + info_.format + ", sha256 " + info_.sha256 +
+         (info_.pinned ? ", the published file)" : ", not a published file)");
   }
   return d;
 }

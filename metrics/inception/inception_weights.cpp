@@ -3,8 +3,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/script.h>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 
@@ -34,10 +34,10 @@ std::string checked_sha256(const std::string& path, bool* pinned) {
   const std::string name = std::filesystem::path(path).filename().string();
   auto check = [&](const char* expected, const char* what) {
     if (digest != expected)
-      throw IoError(path + ": SHA-256 " + digest + " is not the one of " + what + " (" + expected +
-                    "); the download is corrupt or another file. Download it again from " +
-                    (std::string(what).find("NVIDIA") != std::string::npos ? kNvidiaInceptionUrl
-                                                                          : kPytorchFidInceptionUrl));
+      throw IoError(
+          path + ": SHA-256 " + digest + " is not the one of " + what + " (" + expected +
+          "); the download is corrupt or another file. Download it again from " +
+          (std::string(what).find("NVIDIA") != std::string::npos ? kNvidiaInceptionUrl : kPytorchFidInceptionUrl));
   };
   if (name.find(std::string("-") + kPytorchFidSha256Prefix) != std::string::npos)
     check(kPytorchFidSha256, "pytorch-fid's pt_inception-2015-12-05-6726825d.pth");
@@ -49,7 +49,7 @@ std::string checked_sha256(const std::string& path, bool* pinned) {
 // NVIDIA's TF-node block names -> pytorch-fid's, and per block kind the branch names.
 const std::map<std::string, std::string>& nvidia_blocks() {
   static const std::map<std::string, std::string> m = {
-      {"conv", "Conv2d_1a_3x3"}, {"conv_1", "Conv2d_2a_3x3"}, {"conv_2", "Conv2d_2b_3x3"},
+      {"conv", "Conv2d_1a_3x3"},   {"conv_1", "Conv2d_2a_3x3"}, {"conv_2", "Conv2d_2b_3x3"},
       {"conv_3", "Conv2d_3b_1x1"}, {"conv_4", "Conv2d_4a_3x3"}, {"mixed", "Mixed_5b"},
       {"mixed_1", "Mixed_5c"},     {"mixed_2", "Mixed_5d"},     {"mixed_3", "Mixed_6a"},
       {"mixed_4", "Mixed_6b"},     {"mixed_5", "Mixed_6c"},     {"mixed_6", "Mixed_6d"},
@@ -59,32 +59,44 @@ const std::map<std::string, std::string>& nvidia_blocks() {
 }
 
 const std::map<std::string, std::string>& nvidia_branches(const std::string& block) {
-  static const std::map<std::string, std::string> a = {  // Mixed_5b..5d (FIDInceptionA)
-      {"conv", "branch1x1"},          {"tower.conv", "branch5x5_1"},    {"tower.conv_1", "branch5x5_2"},
-      {"tower_1.conv", "branch3x3dbl_1"}, {"tower_1.conv_1", "branch3x3dbl_2"},
-      {"tower_1.conv_2", "branch3x3dbl_3"}, {"tower_2.conv", "branch_pool"}};
-  static const std::map<std::string, std::string> b = {  // Mixed_6a
-      {"conv", "branch3x3"}, {"tower.conv", "branch3x3dbl_1"}, {"tower.conv_1", "branch3x3dbl_2"},
-      {"tower.conv_2", "branch3x3dbl_3"}};
-  static const std::map<std::string, std::string> c = {  // Mixed_6b..6e (FIDInceptionC)
-      {"conv", "branch1x1"},
-      {"tower.conv", "branch7x7_1"},       {"tower.conv_1", "branch7x7_2"},     {"tower.conv_2", "branch7x7_3"},
-      {"tower_1.conv", "branch7x7dbl_1"},  {"tower_1.conv_1", "branch7x7dbl_2"},
-      {"tower_1.conv_2", "branch7x7dbl_3"}, {"tower_1.conv_3", "branch7x7dbl_4"},
-      {"tower_1.conv_4", "branch7x7dbl_5"}, {"tower_2.conv", "branch_pool"}};
-  static const std::map<std::string, std::string> d = {  // Mixed_7a
-      {"tower.conv", "branch3x3_1"},     {"tower.conv_1", "branch3x3_2"},    {"tower_1.conv", "branch7x7x3_1"},
+  static const std::map<std::string, std::string> a = {// Mixed_5b..5d (FIDInceptionA)
+                                                       {"conv", "branch1x1"},
+                                                       {"tower.conv", "branch5x5_1"},
+                                                       {"tower.conv_1", "branch5x5_2"},
+                                                       {"tower_1.conv", "branch3x3dbl_1"},
+                                                       {"tower_1.conv_1", "branch3x3dbl_2"},
+                                                       {"tower_1.conv_2", "branch3x3dbl_3"},
+                                                       {"tower_2.conv", "branch_pool"}};
+  static const std::map<std::string, std::string> b = {// Mixed_6a
+                                                       {"conv", "branch3x3"},
+                                                       {"tower.conv", "branch3x3dbl_1"},
+                                                       {"tower.conv_1", "branch3x3dbl_2"},
+                                                       {"tower.conv_2", "branch3x3dbl_3"}};
+  static const std::map<std::string, std::string> c = {// Mixed_6b..6e (FIDInceptionC)
+                                                       {"conv", "branch1x1"},
+                                                       {"tower.conv", "branch7x7_1"},
+                                                       {"tower.conv_1", "branch7x7_2"},
+                                                       {"tower.conv_2", "branch7x7_3"},
+                                                       {"tower_1.conv", "branch7x7dbl_1"},
+                                                       {"tower_1.conv_1", "branch7x7dbl_2"},
+                                                       {"tower_1.conv_2", "branch7x7dbl_3"},
+                                                       {"tower_1.conv_3", "branch7x7dbl_4"},
+                                                       {"tower_1.conv_4", "branch7x7dbl_5"},
+                                                       {"tower_2.conv", "branch_pool"}};
+  static const std::map<std::string, std::string> d = {
+      // Mixed_7a
+      {"tower.conv", "branch3x3_1"},       {"tower.conv_1", "branch3x3_2"},     {"tower_1.conv", "branch7x7x3_1"},
       {"tower_1.conv_1", "branch7x7x3_2"}, {"tower_1.conv_2", "branch7x7x3_3"}, {"tower_1.conv_3", "branch7x7x3_4"}};
-  static const std::map<std::string, std::string> e = {  // Mixed_7b, 7c (FIDInceptionE_1/E_2): flat names
-      {"conv", "branch1x1"},
-      {"tower_conv", "branch3x3_1"},
-      {"tower_mixed_conv", "branch3x3_2a"},
-      {"tower_mixed_conv_1", "branch3x3_2b"},
-      {"tower_1_conv", "branch3x3dbl_1"},
-      {"tower_1_conv_1", "branch3x3dbl_2"},
-      {"tower_1_mixed_conv", "branch3x3dbl_3a"},
-      {"tower_1_mixed_conv_1", "branch3x3dbl_3b"},
-      {"tower_2_conv", "branch_pool"}};
+  static const std::map<std::string, std::string> e = {// Mixed_7b, 7c (FIDInceptionE_1/E_2): flat names
+                                                       {"conv", "branch1x1"},
+                                                       {"tower_conv", "branch3x3_1"},
+                                                       {"tower_mixed_conv", "branch3x3_2a"},
+                                                       {"tower_mixed_conv_1", "branch3x3_2b"},
+                                                       {"tower_1_conv", "branch3x3dbl_1"},
+                                                       {"tower_1_conv_1", "branch3x3dbl_2"},
+                                                       {"tower_1_mixed_conv", "branch3x3dbl_3a"},
+                                                       {"tower_1_mixed_conv_1", "branch3x3dbl_3b"},
+                                                       {"tower_2_conv", "branch_pool"}};
   static const std::map<std::string, std::string> none;
   if (block == "mixed" || block == "mixed_1" || block == "mixed_2") return a;
   if (block == "mixed_3") return b;

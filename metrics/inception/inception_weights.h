@@ -42,8 +42,7 @@ inline constexpr const char* kPytorchFidSha256Prefix = "6726825d";
 // SHA-256 recorded with each result (InceptionWeightsInfo::pinned says which case it was).
 inline constexpr const char* kNvidiaInceptionSha256 =
     "f58cb9b6ec323ed63459aa4fb441fe750cfe39fafad6da5cb504a16f19e958f4";
-inline constexpr const char* kPytorchFidSha256 =
-    "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2";
+inline constexpr const char* kPytorchFidSha256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2";
 
 // What produced the features; recorded in every result's recipe.
 struct InceptionWeightsInfo {

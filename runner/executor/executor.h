@@ -21,13 +21,13 @@ struct SlotRequest {
 };
 
 struct LaunchRequest {
-  std::string key;                          // unique among the executor's running tasks (the task id)
-  std::vector<std::string> argv;            // argv[0] is the program (a path, not searched on PATH)
-  std::map<std::string, std::string> env;   // set on top of this process's environment
-  std::string working_dir;                  // "" = this process's
-  std::string log_path;                     // stdout and stderr of the attempt (appended to); its folder must exist
+  std::string key;                         // unique among the executor's running tasks (the task id)
+  std::vector<std::string> argv;           // argv[0] is the program (a path, not searched on PATH)
+  std::map<std::string, std::string> env;  // set on top of this process's environment
+  std::string working_dir;                 // "" = this process's
+  std::string log_path;                    // stdout and stderr of the attempt (appended to); its folder must exist
   SlotRequest slot;
-  double timeout_s = 0;                     // wall-clock limit; then SIGTERM, then SIGKILL after the grace; 0 = none
+  double timeout_s = 0;  // wall-clock limit; then SIGTERM, then SIGKILL after the grace; 0 = none
 };
 
 // What a launch got.

@@ -42,7 +42,8 @@ std::vector<std::string> parse_gpu_list(const std::string& list) {
   std::set<std::string> seen;
   for (const std::string& piece : split(list, ',')) {
     const std::string id = trim(piece);
-    if (id.empty()) throw ConfigError("--gpus", list, "expected GPU ids separated by commas (\"0,1,2,3\"), found an empty id");
+    if (id.empty())
+      throw ConfigError("--gpus", list, "expected GPU ids separated by commas (\"0,1,2,3\"), found an empty id");
     if (!seen.insert(id).second) throw ConfigError("--gpus", list, "GPU id " + id + " appears twice");
     ids.push_back(id);
   }
@@ -57,8 +58,9 @@ std::vector<std::string> gpus_from_environment() {
 LocalExecutor::LocalExecutor(LocalExecutorOptions options)
     : options_(std::move(options)), host_(hostname()), pool_(options_.max_parallel, options_.gpus) {
   if (options_.max_parallel < 0 || (options_.gpus.empty() && options_.max_parallel < 1))
-    throw ConfigError("--max-parallel", std::to_string(options_.max_parallel),
-                      options_.gpus.empty() ? "expected at least 1 task at a time" : "expected 0 (as the GPUs allow) or more");
+    throw ConfigError(
+        "--max-parallel", std::to_string(options_.max_parallel),
+        options_.gpus.empty() ? "expected at least 1 task at a time" : "expected 0 (as the GPUs allow) or more");
   parse_gpu_list(join(options_.gpus, ","));  // the same checks as a --gpus list
 }
 
@@ -108,7 +110,8 @@ Launched LocalExecutor::launch(const LaunchRequest& request) {
   }
   child->started = Clock::now();
   if (request.timeout_s > 0)
-    child->deadline = child->started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(request.timeout_s));
+    child->deadline =
+        child->started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(request.timeout_s));
   Launched out{std::to_string(child->pid), host_, gpus};
   children_.push_back(std::move(child));
   return out;

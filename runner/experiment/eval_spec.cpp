@@ -23,9 +23,11 @@ void EvalSpec::validate(const std::string& where) const {
     char* end = nullptr;
     const double rate = std::strtod(ema.c_str(), &end);
     if (ema.empty() || *end != '\0' || !(rate > 0 && rate < 1))
-      throw ConfigError(where, "eval.ema", "expected an EMA rate in (0, 1) such as \"0.9999\", or \"model\"; got '" + ema + "'");
+      throw ConfigError(where, "eval.ema",
+                        "expected an EMA rate in (0, 1) such as \"0.9999\", or \"model\"; got '" + ema + "'");
   }
-  if (num_samples <= 0) throw ConfigError(where, "eval.num_samples", "expected > 0, got " + std::to_string(num_samples));
+  if (num_samples <= 0)
+    throw ConfigError(where, "eval.num_samples", "expected > 0, got " + std::to_string(num_samples));
   if (batch_size <= 0) throw ConfigError(where, "eval.batch_size", "expected > 0, got " + std::to_string(batch_size));
   static const std::set<std::string> kMetrics = {"fid", "sfid", "is", "pr"};
   if (metrics.empty()) throw ConfigError(where, "eval.metrics", "expected at least one of fid, sfid, is, pr");
@@ -33,15 +35,23 @@ void EvalSpec::validate(const std::string& where) const {
     if (!kMetrics.count(m)) throw ConfigError(where, "eval.metrics", "expected fid, sfid, is or pr, got '" + m + "'");
   if (features != "inception" && features != "random-inception")
     throw ConfigError(where, "eval.features", "expected inception or random-inception, got '" + features + "'");
-  const bool needs_reference = std::any_of(metrics.begin(), metrics.end(), [](const std::string& m) { return m != "is"; });
+  const bool needs_reference =
+      std::any_of(metrics.begin(), metrics.end(), [](const std::string& m) { return m != "is"; });
   if (needs_reference && reference.empty())
     throw ConfigError(where, "eval.reference", "missing: the reference batch .npz that fid/sfid/pr compare with");
 }
 
 nlohmann::json to_json(const EvalSpec& e) {
-  return {{"at_iterations", e.at_iterations}, {"sampling_steps", e.sampling_steps}, {"sampler", e.sampler},
-          {"eta", e.eta}, {"num_samples", e.num_samples}, {"ema", e.ema}, {"batch_size", e.batch_size},
-          {"clip_denoised", e.clip_denoised}, {"reference", e.reference}, {"metrics", e.metrics},
+  return {{"at_iterations", e.at_iterations},
+          {"sampling_steps", e.sampling_steps},
+          {"sampler", e.sampler},
+          {"eta", e.eta},
+          {"num_samples", e.num_samples},
+          {"ema", e.ema},
+          {"batch_size", e.batch_size},
+          {"clip_denoised", e.clip_denoised},
+          {"reference", e.reference},
+          {"metrics", e.metrics},
           {"features", e.features}};
 }
 

@@ -6,23 +6,23 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 namespace repro::runner {
 
 struct EvalSpec {
-  std::vector<int64_t> at_iterations;      // checkpoint steps to evaluate; empty = the final one
-  std::vector<int> sampling_steps;         // respaced step counts; empty = every diffusion step
-  std::string sampler = "ancestral";       // ancestral | ddim
-  std::vector<double> eta = {0.0};         // ddim only: one evaluation per eta
-  int64_t num_samples = 50000;             // the paper's 50K
-  std::string ema = "0.9999";              // an EMA rate of train.ema_rate, or "model" (raw weights)
-  int batch_size = 64;                     // sampling and feature batch
-  bool clip_denoised = true;               // the reference's sampling default
-  std::string reference;                   // reference batch .npz (arr_0 uint8 NHWC, or ADM's VIRTUAL_*.npz)
+  std::vector<int64_t> at_iterations;  // checkpoint steps to evaluate; empty = the final one
+  std::vector<int> sampling_steps;     // respaced step counts; empty = every diffusion step
+  std::string sampler = "ancestral";   // ancestral | ddim
+  std::vector<double> eta = {0.0};     // ddim only: one evaluation per eta
+  int64_t num_samples = 50000;         // the paper's 50K
+  std::string ema = "0.9999";          // an EMA rate of train.ema_rate, or "model" (raw weights)
+  int batch_size = 64;                 // sampling and feature batch
+  bool clip_denoised = true;           // the reference's sampling default
+  std::string reference;               // reference batch .npz (arr_0 uint8 NHWC, or ADM's VIRTUAL_*.npz)
   std::vector<std::string> metrics = {"fid", "sfid"};  // any of fid, sfid, is, pr
-  std::string features = "inception";      // inception (the FID network's weights) | random-inception (toy, not comparable)
+  std::string features = "inception";  // inception (the FID network's weights) | random-inception (toy, not comparable)
 
   // Throws ConfigError naming "eval.<key>".
   void validate(const std::string& where = "") const;

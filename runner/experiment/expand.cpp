@@ -148,7 +148,8 @@ std::optional<ReadTrain> read_train_sections(const ConfigTree& tree, const std::
     const auto& f = out.file;
     if (model.identity.empty()) model.identity = config::model_identity(f.model).dump();
     if (diffusion.identity.empty()) diffusion.identity = config::diffusion_identity(f.diffusion).dump();
-    if (train.identity.empty()) train.identity = config::train_section_identity(f.train, f.train.planned_world_size()).dump();
+    if (train.identity.empty())
+      train.identity = config::train_section_identity(f.train, f.train.planned_world_size()).dump();
     if (data.identity.empty()) data.identity = config::data_identity(f.data).dump();
     out.identity_json = config::identity_dump(data.identity, diffusion.identity, model.identity, train.identity);
     out.run_id = config::run_id_of_dump(out.identity_json);
@@ -171,7 +172,8 @@ Fragments fragments_of(const ExperimentFile& f, const std::vector<std::string>& 
     config::apply_override(scratch, s);  // the --set checks and errors of `repro train`
     const auto eq = s.find('=');
     const std::string path = s.substr(0, eq);
-    out.sets.emplace_back(config::split_key_path(path), to_tree(config::load_yaml_string(s.substr(eq + 1), "--set " + path)));
+    out.sets.emplace_back(config::split_key_path(path),
+                          to_tree(config::load_yaml_string(s.substr(eq + 1), "--set " + path)));
   }
   // Relative paths in the file are relative to it; the runs see them absolute (tasks run elsewhere).
   out.base_dir = std::filesystem::absolute(f.path).parent_path().lexically_normal().string() + "/";
@@ -380,8 +382,9 @@ void check_eval_checkpoints(const ExperimentFile& f, const std::vector<PlannedRu
     for (auto k : ks)
       if (k != length && k % save != 0)
         throw ConfigError(f.path + " (run " + r.label_string() + ")", "eval.at_iterations",
-                          "step " + std::to_string(k) + " has no checkpoint: the run trains to " + std::to_string(length) +
-                              " saving every " + std::to_string(save) + " (train.save_interval) steps");
+                          "step " + std::to_string(k) + " has no checkpoint: the run trains to " +
+                              std::to_string(length) + " saving every " + std::to_string(save) +
+                              " (train.save_interval) steps");
   }
 }
 

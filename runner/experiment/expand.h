@@ -3,8 +3,8 @@
 // the cells of only: when the file has it, minus exclusions, plus inclusions, each run's config
 // composed as base <- axis values <- overrides <- --set, then strictly read and validated. Every
 // run is checked before anything launches.
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include <optional>
 #include <string>
@@ -20,16 +20,16 @@ namespace repro::runner {
 
 struct PlannedRun {
   std::vector<std::pair<std::string, std::string>> labels;  // (axis, label) in axis order
-  ConfigTree config;                // the composed tree (values keep their file marks)
-  config::TrainFile train;          // read and validated from it
-  std::optional<EvalSpec> eval;     // absent: train only
+  ConfigTree config;                                        // the composed tree (values keep their file marks)
+  config::TrainFile train;                                  // read and validated from it
+  std::optional<EvalSpec> eval;                             // absent: train only
   // config::train_identity of train (its world size the planned one), as its compact dump: what
   // the plan stores and the run id hashes. Text, not an object: a 10,000-run matrix would hold
   // 60 MiB of identities as nlohmann objects, 12 MiB as text.
   std::string identity_json;
-  std::string run_id;               // the short hash of identity_json
-  nlohmann::json identity() const;  // identity_json parsed
-  std::string label_string() const; // "dataset=cifar10 method=adm-ip" ("(base)" without axes)
+  std::string run_id;                // the short hash of identity_json
+  nlohmann::json identity() const;   // identity_json parsed
+  std::string label_string() const;  // "dataset=cifar10 method=adm-ip" ("(base)" without axes)
 };
 
 struct Expansion {

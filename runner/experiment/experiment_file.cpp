@@ -169,8 +169,7 @@ SlurmSettings read_slurm(const std::string& file, const YAML::Node& n) {
   auto text = [&](const std::string& key, const std::string& what) -> std::optional<std::string> {
     const YAML::Node v = m.raw(key);
     if (!v) return std::nullopt;
-    if (!v.IsScalar() || v.Scalar().empty())
-      fail(file, v, "slurm." + key, "expected " + what + ", got " + got(v));
+    if (!v.IsScalar() || v.Scalar().empty()) fail(file, v, "slurm." + key, "expected " + what + ", got " + got(v));
     return v.Scalar();
   };
   auto count = [&](const std::string& key, const std::string& what) -> std::optional<int> {
@@ -251,8 +250,10 @@ void check_values_set_something(const ExperimentFile& f) {
     for (const auto& v : a.values)
       if ((!v.set || v.set.size() == 0) && !f.overrides.count(a.name + "." + v.label))
         throw ConfigError(v.where, "matrix." + a.name,
-                          "value '" + v.label + "' changes nothing: give the axis a key:, the value a mapping, or "
-                          "add overrides." + a.name + "." + v.label);
+                          "value '" + v.label +
+                              "' changes nothing: give the axis a key:, the value a mapping, or "
+                              "add overrides." +
+                              a.name + "." + v.label);
 }
 
 // exclude: [{when: {axis: label, ...}, reason: ...}, ...].

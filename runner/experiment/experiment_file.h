@@ -72,15 +72,15 @@ struct ExperimentFile {
   std::string path;
   std::string name;  // [A-Za-z0-9_.-]{1,200}; the experiment's key in the store
   std::string description;
-  YAML::Node base;          // the config every run starts from
-  std::vector<Axis> axes;   // product in declared order, the first axis varying slowest
+  YAML::Node base;                              // the config every run starts from
+  std::vector<Axis> axes;                       // product in declared order, the first axis varying slowest
   std::map<std::string, YAML::Node> overrides;  // "axis.label" -> config merged after the axes
-  std::vector<Selection> only;     // cells matching any entry, in product order; empty: every cell
-  std::vector<Exclusion> exclude;  // applied to the cells only: kept
+  std::vector<Selection> only;                  // cells matching any entry, in product order; empty: every cell
+  std::vector<Exclusion> exclude;               // applied to the cells only: kept
   std::vector<std::map<std::string, std::string>> include;  // extra combinations (full label sets)
-  YAML::Node report;        // the report section, for the reports library (kept as written)
-  SlurmSettings slurm;      // the slurm: section (every key absent without one)
-  std::string sha256;       // of the file's bytes, for provenance
+  YAML::Node report;    // the report section, for the reports library (kept as written)
+  SlurmSettings slurm;  // the slurm: section (every key absent without one)
+  std::string sha256;   // of the file's bytes, for provenance
 };
 
 // Reads and checks the file's structure (axes, labels, overrides, only, exclusions and inclusions

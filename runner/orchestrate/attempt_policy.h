@@ -28,7 +28,8 @@ enum class AttemptOutcome { kDone, kRetry, kFail, kCancelled };
 
 struct AttemptVerdict {
   AttemptOutcome outcome = AttemptOutcome::kFail;
-  std::string reason;  // "" for done; else "exit 2 (bad command line or config)", "signal 9", "timeout after 60 s", "cancelled"
+  std::string
+      reason;  // "" for done; else "exit 2 (bad command line or config)", "signal 9", "timeout after 60 s", "cancelled"
 };
 
 // The exit-code policy (docs/runner.md, "Exit codes and retries"): 0 done; 2, 3, 4 (config, I/O,

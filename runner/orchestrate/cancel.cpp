@@ -32,7 +32,8 @@ std::chrono::duration<double> seconds(double s) { return std::chrono::duration<d
 std::string project_dir_of(Store& store, const CancelTarget& target, const std::string& fallback) {
   std::set<std::string> dirs;
   for (const auto& id : target.run_ids)
-    if (const auto run_dir = stored_run_dir(store, id)) dirs.insert(fs::path(*run_dir).parent_path().parent_path().string());
+    if (const auto run_dir = stored_run_dir(store, id))
+      dirs.insert(fs::path(*run_dir).parent_path().parent_path().string());
   if (dirs.size() > 1)
     throw ConfigError(store.path(), target.name,
                       "its runs live in " + std::to_string(dirs.size()) + " project directories (" + *dirs.begin() +

@@ -31,7 +31,8 @@ void stop_leftover_task(pid_t pid, const std::string& task_file, double grace_s)
   if (!is_leftover(pid, task_file)) return;
   ::killpg(pid, SIGTERM);
   const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(grace_s));
-  while (Clock::now() < until && is_leftover(pid, task_file)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  while (Clock::now() < until && is_leftover(pid, task_file))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   if (is_leftover(pid, task_file)) ::killpg(pid, SIGKILL);
 }
 

@@ -33,7 +33,8 @@ Plan make_plan(const ExperimentRow& experiment, const Expansion& expansion) {
 Orchestrator::Orchestrator(Store& store, Executor& executor, OrchestratorOptions options)
     : store_(store), executor_(executor), options_(std::move(options)) {
   if (options_.retry.max_attempts < 1)
-    throw ConfigError("retry", "max_attempts", "expected at least 1, got " + std::to_string(options_.retry.max_attempts));
+    throw ConfigError("retry", "max_attempts",
+                      "expected at least 1, got " + std::to_string(options_.retry.max_attempts));
 }
 
 std::vector<DryRunLine> Orchestrator::dry_run(Store* store, const Executor& executor, const Plan& plan,

@@ -61,9 +61,9 @@ struct OrchestratorOptions {
   std::string project_dir;   // runs go to <project_dir>/runs/<run_id>; must exist
   std::string repro_binary;  // argv[0] of every task: [repro_binary, "task", <task file>]
   RetryPolicy retry;
-  double task_timeout_s = 0;      // per attempt; 0 = none
-  double poll_interval_s = 0.5;   // between polls of the executor
-  double ingest_interval_s = 5;   // between ingests of a running task's events
+  double task_timeout_s = 0;     // per attempt; 0 = none
+  double poll_interval_s = 0.5;  // between polls of the executor
+  double ingest_interval_s = 5;  // between ingests of a running task's events
   // The slot a task asks for. Empty: the spec's integer "gpus" when it has one, else one GPU per
   // process (TaskSpec::processes) when the executor fits a 1-GPU request, else CPU processes.
   std::function<SlotRequest(const TaskSpec&)> slot_for;
@@ -85,17 +85,17 @@ struct TaskOutcome {
   std::string task_id;
   std::string kind;
   TaskState state = TaskState::kPending;
-  int attempts = 0;     // launched by this `repro run`
-  bool skipped = false; // done before this `repro run` started
-  std::string reason;   // why it failed or was cancelled
+  int attempts = 0;      // launched by this `repro run`
+  bool skipped = false;  // done before this `repro run` started
+  std::string reason;    // why it failed or was cancelled
 };
 
 struct OrchestratorSummary {
-  int done = 0;       // finished by this `repro run`
-  int skipped = 0;    // done before it
-  int failed = 0;     // including dependants of a failed task
-  int cancelled = 0;  // stopped by a stop request or `repro cancel`, or never launched because of one
-  bool interrupted = false;     // a stop request came
+  int done = 0;                    // finished by this `repro run`
+  int skipped = 0;                 // done before it
+  int failed = 0;                  // including dependants of a failed task
+  int cancelled = 0;               // stopped by a stop request or `repro cancel`, or never launched because of one
+  bool interrupted = false;        // a stop request came
   std::vector<TaskOutcome> tasks;  // in plan order
   bool ok() const { return failed == 0 && cancelled == 0; }
 };

@@ -27,11 +27,11 @@ struct RunLoop::Task {
   std::string run_dir, task_file, events;
   SlotRequest slot;
   TaskState state = TaskState::kPending;
-  bool skipped = false;             // done before this `repro run`
-  int attempts = 0;                 // launched by this `repro run`
-  int store_attempt = 0;            // the store's number of the running attempt
-  std::string reason;               // why it failed or was cancelled
-  bool cancel_requested = false;    // repro cancel asked to stop the running attempt
+  bool skipped = false;                                          // done before this `repro run`
+  int attempts = 0;                                              // launched by this `repro run`
+  int store_attempt = 0;                                         // the store's number of the running attempt
+  std::string reason;                                            // why it failed or was cancelled
+  bool cancel_requested = false;                                 // repro cancel asked to stop the running attempt
   double not_before = -std::numeric_limits<double>::infinity();  // retry backoff, clock time
   double last_ingest = 0;
   // Progress within the running attempt, for the ETA.
@@ -39,8 +39,7 @@ struct RunLoop::Task {
   double first_step_at = 0;
 };
 
-RunLoop::RunLoop(Store& store, Executor& executor, const OrchestratorOptions& options, Clock& clock,
-                 const Plan& plan)
+RunLoop::RunLoop(Store& store, Executor& executor, const OrchestratorOptions& options, Clock& clock, const Plan& plan)
     : store_(store), executor_(executor), options_(options), clock_(clock), plan_(plan), tasks_(plan.tasks.size()) {
   for (size_t i = 0; i < plan.tasks.size(); ++i) {
     Task& t = tasks_[i];
@@ -164,8 +163,10 @@ void RunLoop::take_cancel_requests() {
       }
     }
     cancelled += cancel_waiting_tasks(store_, r.run_id);
-    if (plan_runs_.count(r.run_id)) update_run_status(r.run_id);
-    else refresh_run_status(store_, r.run_id);
+    if (plan_runs_.count(r.run_id))
+      update_run_status(r.run_id);
+    else
+      refresh_run_status(store_, r.run_id);
     mark_cancel_request(store_, r.request_id, kHandledByRun, cancelled, stopped);
   }
 }
@@ -382,10 +383,14 @@ OrchestratorSummary RunLoop::summarize() const {
   OrchestratorSummary summary;
   summary.interrupted = stopping_;
   for (const auto& t : tasks_) {
-    if (t.skipped) ++summary.skipped;
-    else if (t.state == TaskState::kDone) ++summary.done;
-    else if (t.state == TaskState::kFailed) ++summary.failed;
-    else if (t.state == TaskState::kCancelled) ++summary.cancelled;
+    if (t.skipped)
+      ++summary.skipped;
+    else if (t.state == TaskState::kDone)
+      ++summary.done;
+    else if (t.state == TaskState::kFailed)
+      ++summary.failed;
+    else if (t.state == TaskState::kCancelled)
+      ++summary.cancelled;
     summary.tasks.push_back(TaskOutcome{t.spec->task_id, t.spec->kind, t.state, t.attempts, t.skipped, t.reason});
   }
   return summary;

@@ -10,12 +10,13 @@
 
 namespace repro::runner {
 
-std::string run_dir_of(const std::string& project_dir, const std::string& run_id);       // <project>/runs/<run_id>
-std::string task_file_of(const std::string& run_dir, const std::string& task_id);        // <run_dir>/tasks/<task_id>.json
+std::string run_dir_of(const std::string& project_dir, const std::string& run_id);  // <project>/runs/<run_id>
+std::string task_file_of(const std::string& run_dir, const std::string& task_id);   // <run_dir>/tasks/<task_id>.json
 // <run_dir>/tasks/<task_id>.events.jsonl (docs/events.md), for every kind: a longer training of
 // a run is a new train task with its own file.
 std::string events_file_of(const std::string& run_dir, const TaskSpec& task);
-std::string log_file_of(const std::string& run_dir, const std::string& task_id, int attempt);  // <run_dir>/logs/<task_id>.<attempt>.log
+std::string log_file_of(const std::string& run_dir, const std::string& task_id,
+                        int attempt);  // <run_dir>/logs/<task_id>.<attempt>.log
 
 // The JSON `repro task <file>` reads: {"v":1, "task_id", "run_id", "kind", "run_dir", "events",
 // "depends_on", "spec"}.

@@ -29,8 +29,11 @@ TEST(DistEnv, NoVariablesIsOneProcess) {
 }
 
 TEST(DistEnv, TorchrunVariables) {
-  auto e = dist_env_from_environment(
-      env_of({{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "10.0.0.7"}, {"MASTER_PORT", "29600"}}));
+  auto e = dist_env_from_environment(env_of({{"RANK", "3"},
+                                             {"WORLD_SIZE", "4"},
+                                             {"LOCAL_RANK", "1"},
+                                             {"MASTER_ADDR", "10.0.0.7"},
+                                             {"MASTER_PORT", "29600"}}));
   EXPECT_EQ(e.rank, 3);
   EXPECT_EQ(e.world_size, 4);
   EXPECT_EQ(e.local_rank, 1);
@@ -45,8 +48,11 @@ TEST(DistEnv, TorchrunVariables) {
 }
 
 TEST(DistEnv, TorchrunAgentStoreAndOneNode) {
-  auto e = dist_env_from_environment(env_of({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"LOCAL_WORLD_SIZE", "2"},
-                                             {"MASTER_ADDR", "n1"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+  auto e = dist_env_from_environment(env_of({{"RANK", "1"},
+                                             {"WORLD_SIZE", "2"},
+                                             {"LOCAL_WORLD_SIZE", "2"},
+                                             {"MASTER_ADDR", "n1"},
+                                             {"TORCHELASTIC_USE_AGENT_STORE", "True"},
                                              {"TORCHELASTIC_RESTART_COUNT", "3"}}));
   EXPECT_TRUE(e.single_node);
   EXPECT_TRUE(e.agent_store);
@@ -82,7 +88,8 @@ TEST(DistEnv, SlurmVariablesWithDerivedRendezvous) {
   auto batch = dist_env_from_environment(env_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}, {"SLURM_JOB_ID", "5"}}));
   EXPECT_FALSE(batch.distributed());
   // torchrun's variables take precedence over Slurm's (torchrun inside an allocation).
-  auto t = dist_env_from_environment(env_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"}, {"RANK", "0"}, {"WORLD_SIZE", "1"}}));
+  auto t = dist_env_from_environment(
+      env_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"}, {"RANK", "0"}, {"WORLD_SIZE", "1"}}));
   EXPECT_EQ(t.source, "env");
 }
 
@@ -102,7 +109,8 @@ TEST(DistEnv, BadValuesNameTheVariable) {
   EXPECT_NE(msg({{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}}).find("[0, 2)"), std::string::npos);
   EXPECT_NE(msg({{"RANK", "0"}, {"WORLD_SIZE", "0"}}).find("WORLD_SIZE"), std::string::npos);
   EXPECT_NE(msg({{"RANK", "0"}, {"WORLD_SIZE", "2"}}).find("MASTER_ADDR"), std::string::npos);
-  EXPECT_NE(msg({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "70000"}}).find("MASTER_PORT"),
-            std::string::npos);
+  EXPECT_NE(
+      msg({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "70000"}}).find("MASTER_PORT"),
+      std::string::npos);
   EXPECT_NE(msg({{"REPRO_DIST_TIMEOUT", "0"}}).find("REPRO_DIST_TIMEOUT"), std::string::npos);
 }

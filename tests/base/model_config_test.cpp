@@ -131,9 +131,7 @@ TEST(ModelYaml, BadRespacingIsADiffusionError) {
   EXPECT_NE(e.find("diffusion.timestep_respacing"), std::string::npos) << e;
 }
 
-TEST(ModelYaml, MissingFileIsAnIoError) {
-  EXPECT_THROW(config::read_model_file("/nonexistent/m.yaml"), IoError);
-}
+TEST(ModelYaml, MissingFileIsAnIoError) { EXPECT_THROW(config::read_model_file("/nonexistent/m.yaml"), IoError); }
 
 TEST(ModelYaml, FileErrorsCarryTheFileName) {
   test::TempDir dir;
@@ -153,8 +151,9 @@ TEST(ModelYaml, VarianceTypeMustMatchLearnSigma) {
   auto bad = error_of("model: {image_size: 32, num_channels: 64}\ndiffusion: {loss_type: l1}\n");
   EXPECT_NE(bad.find("diffusion.loss_type"), std::string::npos) << bad;
   EXPECT_NE(bad.find("rescaled_kl"), std::string::npos) << bad;  // the choices are listed
-  auto f = parse("model: {image_size: 32, num_channels: 64, learn_sigma: true}\n"
-                 "diffusion: {model_var_type: learned, model_mean_type: previous_x, loss_type: kl}\n");
+  auto f = parse(
+      "model: {image_size: 32, num_channels: 64, learn_sigma: true}\n"
+      "diffusion: {model_var_type: learned, model_mean_type: previous_x, loss_type: kl}\n");
   EXPECT_EQ(f.diffusion.var_type(), core::ModelVarType::kLearned);
   EXPECT_EQ(f.diffusion.mean_type(), core::ModelMeanType::kPreviousX);
   EXPECT_EQ(f.diffusion.loss(), core::LossType::kKl);

@@ -81,8 +81,7 @@ void expect_matches(const NpyArray& a, const Expected& e, const std::string& nam
   ASSERT_EQ(got.size(), e.values.size());
   for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], e.values[i]) << "element " << i;
   std::vector<float> got32 = as_float32(a, name);
-  for (size_t i = 0; i < got32.size(); ++i)
-    EXPECT_EQ(got32[i], static_cast<float>(e.values[i])) << "element " << i;
+  for (size_t i = 0; i < got32.size(); ++i) EXPECT_EQ(got32[i], static_cast<float>(e.values[i])) << "element " << i;
 }
 
 TEST(Npy, ReadsWhatNumpySavesAndSerializesTheSameBytes) {
@@ -151,10 +150,8 @@ manifest(arrays, 'manifest.txt')
 
 TEST(Npy, NumpyLoadsWhatWeWrite) {
   TempDir dir;
-  write_npy(dir.file("f4.npy"),
-            make_npy_array(std::vector<float>{0.5f, -1.25f, 3.0f, 1e-8f, -0.0f, 7.0f}, {2, 3}));
-  write_npy(dir.file("f8.npy"),
-            make_npy_array(std::vector<double>{M_PI, -1e300, 2.0, 0.1, 5.0}, {5}));
+  write_npy(dir.file("f4.npy"), make_npy_array(std::vector<float>{0.5f, -1.25f, 3.0f, 1e-8f, -0.0f, 7.0f}, {2, 3}));
+  write_npy(dir.file("f8.npy"), make_npy_array(std::vector<double>{M_PI, -1e300, 2.0, 0.1, 5.0}, {5}));
   write_npy(dir.file("i8_0d.npy"), make_npy_array(std::vector<int64_t>{-(int64_t{1} << 50)}, {}));
   write_npy(dir.file("u1_empty.npy"), make_npy_array(std::vector<uint8_t>{}, {0}));
   write_npy(dir.file("i4.npy"), make_npy_array(std::vector<int32_t>{-3, 2147483647}, {1, 1, 2}));
@@ -165,8 +162,8 @@ TEST(Npy, NumpyLoadsWhatWeWrite) {
   write_npy(dir.file("b1.npy"), b1);
   std::vector<uint8_t> image(4 * 5 * 3);
   for (size_t i = 0; i < image.size(); ++i) image[i] = static_cast<uint8_t>(i * 5);
-  write_npz(dir.file("out.npz"), {{"zeta", make_npy_array(image, {4, 5, 3})},
-                                  {"alpha", make_npy_array(std::vector<double>{1.5}, {})}});
+  write_npz(dir.file("out.npz"),
+            {{"zeta", make_npy_array(image, {4, 5, 3})}, {"alpha", make_npy_array(std::vector<double>{1.5}, {})}});
   EXPECT_EQ(run_python(R"(
 import numpy as np, zipfile
 def check(a, dtype, shape, values):
@@ -207,10 +204,8 @@ TEST(Npy, ConvertsBetweenTypes) {
   EXPECT_THROW(as_int64(frac), DataError);
   EXPECT_THROW(as_int64(make_npy_array(std::vector<double>{NAN}, {1})), DataError);
   EXPECT_THROW(as_int64(make_npy_array(std::vector<double>{1e19}, {1})), DataError);
-  EXPECT_EQ(as_int64(make_npy_array(std::vector<uint8_t>{0, 255}, {2})),
-            (std::vector<int64_t>{0, 255}));
-  EXPECT_EQ(as_float32(make_npy_array(std::vector<int64_t>{-5, 7}, {2})),
-            (std::vector<float>{-5.0f, 7.0f}));
+  EXPECT_EQ(as_int64(make_npy_array(std::vector<uint8_t>{0, 255}, {2})), (std::vector<int64_t>{0, 255}));
+  EXPECT_EQ(as_float32(make_npy_array(std::vector<int64_t>{-5, 7}, {2})), (std::vector<float>{-5.0f, 7.0f}));
   EXPECT_THROW(make_npy_array(std::vector<float>{1.0f, 2.0f}, {3}), DataError);
   NpyArray c;
   c.descr = "<c8";

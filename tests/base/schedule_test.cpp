@@ -28,7 +28,10 @@ TEST(Schedule, CosineMatchesPublishedValues) {
 
 TEST(Schedule, CosineFirstBetaFromTheFormula) {
   // beta_0 = 1 - abar(1/T) / abar(0), abar(t) = cos((t + 0.008) / 1.008 * pi / 2)^2.
-  auto abar = [](double t) { double c = std::cos((t + 0.008) / 1.008 * M_PI / 2); return c * c; };
+  auto abar = [](double t) {
+    double c = std::cos((t + 0.008) / 1.008 * M_PI / 2);
+    return c * c;
+  };
   auto betas = get_named_beta_schedule(BetaSchedule::kCosine, 50);
   EXPECT_DOUBLE_EQ(betas[0], 1 - abar(1.0 / 50) / abar(0.0));
   EXPECT_DOUBLE_EQ(betas[20], 1 - abar(21.0 / 50) / abar(20.0 / 50));

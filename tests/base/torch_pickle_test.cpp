@@ -134,8 +134,7 @@ torch.save(sd, 'sd.pt')
   // Re-write every tensor of Python's checkpoint (views made contiguous) with our writer.
   StateDictFile in = read_state_dict_file(dir.file("sd.pt"));
   std::vector<TensorBlob> blobs;
-  for (const TensorRecord& t : in.tensors)
-    blobs.push_back({t.name, t.dtype, t.shape, in.contiguous_bytes(t)});
+  for (const TensorRecord& t : in.tensors) blobs.push_back({t.name, t.dtype, t.shape, in.contiguous_bytes(t)});
   blobs.push_back({"big_long", "int64", {2}, std::string()});
   int64_t big[2] = {-(int64_t{1} << 62) - 5, int64_t{1} << 40};
   blobs.back().data.assign(reinterpret_cast<const char*>(big), sizeof(big));
@@ -186,10 +185,8 @@ TEST(TorchPickle, WritesModuleLoadableCheckpointFromScratch) {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
     std::vector<float> v(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i)
-      v[static_cast<size_t>(i)] = static_cast<float>(i % 7) * 0.125f - 0.25f;
-    blobs.push_back({name, "float32", shape,
-                     std::string(reinterpret_cast<const char*>(v.data()), v.size() * 4)});
+    for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = static_cast<float>(i % 7) * 0.125f - 0.25f;
+    blobs.push_back({name, "float32", shape, std::string(reinterpret_cast<const char*>(v.data()), v.size() * 4)});
   };
   add_f32("0.weight", {8, 3, 3, 3});
   add_f32("0.bias", {8});
@@ -343,12 +340,9 @@ TEST(TorchPickle, ContiguousBytesChecksBounds) {
 TEST(TorchPickle, WriterRejectsBadInput) {
   TempDir dir;
   const std::string path = dir.file("bad.pt");
-  EXPECT_THROW(write_state_dict_file(path, {{"w", "float32", {2}, std::string(7, '\0')}}),
-               DataError);
-  EXPECT_THROW(write_state_dict_file(path, {{"w", "complex64", {1}, std::string(8, '\0')}}),
-               DataError);
-  EXPECT_THROW(write_state_dict_file(path, {{"w", "int8", {1}, "a"}, {"w", "int8", {1}, "b"}}),
-               DataError);
+  EXPECT_THROW(write_state_dict_file(path, {{"w", "float32", {2}, std::string(7, '\0')}}), DataError);
+  EXPECT_THROW(write_state_dict_file(path, {{"w", "complex64", {1}, std::string(8, '\0')}}), DataError);
+  EXPECT_THROW(write_state_dict_file(path, {{"w", "int8", {1}, "a"}, {"w", "int8", {1}, "b"}}), DataError);
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 

@@ -23,8 +23,7 @@ using test::TempDir;
 // Deterministic bytes Python can regenerate: bytes((i * 7 + seed) % 256 for i in range(n)).
 std::string pattern(size_t n, int seed) {
   std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i)
-    s[i] = static_cast<char>((i * 7 + static_cast<size_t>(seed)) % 256);
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 7 + static_cast<size_t>(seed)) % 256);
   return s;
 }
 
@@ -118,9 +117,7 @@ TEST(ZipArchive, EmptyArchiveRoundTrips) {
   TempDir dir;
   write_zip(dir.file("empty.zip"), {});
   EXPECT_TRUE(ZipReader(dir.file("empty.zip")).names().empty());
-  EXPECT_EQ(run_python("import zipfile\nassert zipfile.ZipFile('empty.zip').namelist() == []\n",
-                       dir.path()),
-            0);
+  EXPECT_EQ(run_python("import zipfile\nassert zipfile.ZipFile('empty.zip').namelist() == []\n", dir.path()), 0);
 }
 
 TEST(ZipArchive, WriteReplacesExistingFileAtomically) {
@@ -207,8 +204,7 @@ TEST(Sha256, KnownVectors) {
   EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  EXPECT_EQ(sha256_hex(std::string(1000000, 'a')),
-            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(sha256_hex(std::string(1000000, 'a')), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 TEST(Sha256, FileDigestMatchesPythonHashlib) {

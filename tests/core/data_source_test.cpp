@@ -4,14 +4,14 @@
 
 #include <filesystem>
 
-#include "core/train/data_source.h"
-#include "train_data/image_sources.h"
 #include "base/util/errors.h"
 #include "base/util/npy.h"
+#include "core/train/data_source.h"
 #include "core/util/tensor_npy.h"
 #include "datasets/prepare.h"
 #include "tests/support/test_support.h"
 #include "tests/support/tiny_data.h"
+#include "train_data/image_sources.h"
 
 using namespace repro;
 using namespace repro::core;

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <vector>
 
-#include "core/train/ema.h"
 #include "base/util/errors.h"
+#include "core/train/ema.h"
 
 using namespace repro::core;
 

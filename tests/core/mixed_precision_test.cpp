@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "base/util/strings.h"
 #include "core/nn/unet.h"
 #include "core/util/checkpoint.h"
 #include "core/util/device.h"
-#include "base/util/strings.h"
 #include "tests/support/tiny_unet.h"
 
 using namespace repro;
@@ -24,8 +24,8 @@ void randomise(UNetModel& m) {
 }
 
 bool is_torso_conv(const std::string& name) {
-  const bool torso = starts_with(name, "input_blocks.") || starts_with(name, "middle_block.") ||
-                     starts_with(name, "output_blocks.");
+  const bool torso =
+      starts_with(name, "input_blocks.") || starts_with(name, "middle_block.") || starts_with(name, "output_blocks.");
   const bool conv = name.find("in_layers.2") != std::string::npos || name.find("out_layers.3") != std::string::npos ||
                     name.find("skip_connection") != std::string::npos || name.find("qkv") != std::string::npos ||
                     name.find("proj_out") != std::string::npos || starts_with(name, "input_blocks.0.0") ||

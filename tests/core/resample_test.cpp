@@ -6,8 +6,8 @@
 #include <cmath>
 #include <vector>
 
-#include "core/train/resample.h"
 #include "base/util/errors.h"
+#include "core/train/resample.h"
 
 using namespace repro::core;
 

@@ -13,9 +13,9 @@
 #include <memory>
 
 #include "base/train/checkpoint_names.h"
-#include "core/train/train_state.h"
 #include "base/util/errors.h"
 #include "base/util/file_io.h"
+#include "core/train/train_state.h"
 #include "tests/support/test_support.h"
 
 namespace repro::test {

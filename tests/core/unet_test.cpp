@@ -6,11 +6,11 @@
 
 #include <cmath>
 
+#include "base/util/errors.h"
 #include "core/nn/attention.h"
 #include "core/nn/timestep_embedding.h"
 #include "core/nn/unet.h"
 #include "core/util/checkpoint.h"
-#include "base/util/errors.h"
 
 using namespace repro::core;
 

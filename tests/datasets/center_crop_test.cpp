@@ -49,8 +49,8 @@ TEST(CenterCropArr, MatchesTheReferenceUnderPillow) {
   int worst = 0;
   for (size_t i = 0; i < kCases.size(); ++i) {
     const auto& c = kCases[i];
-    const std::string what = std::to_string(c.w) + "x" + std::to_string(c.h) + " -> " + std::to_string(c.image_size) +
-                             " (" + c.why + ")";
+    const std::string what =
+        std::to_string(c.w) + "x" + std::to_string(c.h) + " -> " + std::to_string(c.image_size) + " (" + c.why + ")";
     const RgbImage want = read_rgb_npy(dir.file("out_" + std::to_string(i) + ".npy"));
     const RgbImage got = center_crop_arr(read_rgb_npy(dir.file("in_" + std::to_string(i) + ".npy")), c.image_size);
     ASSERT_EQ(got.width, c.image_size) << what;

@@ -131,7 +131,9 @@ photo(40, 40, seed=1).save("data/a.png")
 photo(40, 40, seed=2).save("good.jpg", quality=90)
 open("data/b.jpg", "wb").write(open("good.jpg", "rb").read()[:700])
 open("data/c.png", "w").write("not an image")
-)", dir.path()), 0);
+)",
+                             dir.path()),
+            0);
   // The first bad file in listing order stops the load: b.jpg (truncated), then c.png (text).
   for (const char* bad : {"b.jpg", "c.png"}) {
     EXPECT_THROW(load_image_folder(dir.file("data"), 32), IoError);

@@ -26,17 +26,17 @@ struct ResizeCase {
 // Down and up, both passes and one pass, the center_crop_arr sizes (CelebA 178x218 -> 64, the BOX
 // halvings, 40x30 -> 32 upscale), tiny images where every tap is a border tap, and a no-op.
 const std::vector<ResizeCase> kCases = {
-    {64, 64, 32, 32},   {256, 256, 64, 64}, {178, 218, 64, 78}, {178, 218, 89, 109}, {218, 178, 78, 64},
-    {40, 30, 43, 32},   {40, 30, 32, 24},   {32, 32, 64, 64},   {64, 40, 64, 20},    {64, 40, 30, 40},
-    {7, 5, 3, 2},       {5, 3, 17, 11},     {1, 1, 4, 3},       {3, 1, 1, 1},        {32, 32, 32, 32},
+    {64, 64, 32, 32}, {256, 256, 64, 64}, {178, 218, 64, 78}, {178, 218, 89, 109}, {218, 178, 78, 64},
+    {40, 30, 43, 32}, {40, 30, 32, 24},   {32, 32, 64, 64},   {64, 40, 64, 20},    {64, 40, 30, 40},
+    {7, 5, 3, 2},     {5, 3, 17, 11},     {1, 1, 4, 3},       {3, 1, 1, 1},        {32, 32, 32, 32},
 };
 
 struct FilterName {
   Resampling resample;
   const char* name;  // PIL.Image attribute
 };
-const FilterName kFilters[] = {{Resampling::kBox, "BOX"}, {Resampling::kBilinear, "BILINEAR"},
-                               {Resampling::kBicubic, "BICUBIC"}};
+const FilterName kFilters[] = {
+    {Resampling::kBox, "BOX"}, {Resampling::kBilinear, "BILINEAR"}, {Resampling::kBicubic, "BICUBIC"}};
 
 class PilResize : public ::testing::Test {
  protected:

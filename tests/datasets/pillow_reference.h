@@ -18,7 +18,8 @@ inline RgbImage read_rgb_npy(const std::string& path) {
   const NpyArray a = read_npy(path);
   EXPECT_EQ(a.descr, "|u1") << path;
   EXPECT_EQ(a.shape.size(), 3u) << path;
-  if (a.shape.size() != 3 || a.shape[2] != 3) ADD_FAILURE() << path << ": expected [H, W, 3], got " << shape_repr(a.shape);
+  if (a.shape.size() != 3 || a.shape[2] != 3)
+    ADD_FAILURE() << path << ": expected [H, W, 3], got " << shape_repr(a.shape);
   RgbImage img(static_cast<int>(a.shape[1]), static_cast<int>(a.shape[0]));
   std::copy(a.data.begin(), a.data.end(), reinterpret_cast<char*>(img.pixels.data()));
   return img;

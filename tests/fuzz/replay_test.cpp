@@ -100,7 +100,9 @@ TEST_P(FuzzReplay, Regressions) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplay, ::testing::ValuesIn(targets()),
-                         [](const ::testing::TestParamInfo<Target>& param_info) { return std::string(param_info.param.name); });
+                         [](const ::testing::TestParamInfo<Target>& param_info) {
+                           return std::string(param_info.param.name);
+                         });
 
 }  // namespace
 }  // namespace repro::fuzz

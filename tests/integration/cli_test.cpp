@@ -61,12 +61,13 @@ TEST(Cli, MismatchedCheckpointIsRefusedWithTheDifferencesAndNothingWritten) {
       "np.save('t.npy', np.zeros((1,), np.int64))\n";
   ASSERT_EQ(test::run_python(script, dir.path()), 0);
   std::string out;
-  EXPECT_EQ(repro_cli("model forward --config " + dir.file("m.yaml") + " --checkpoint " + dir.file("bad.pt") +
-                          " --x " + dir.file("x.npy") + " --t " + dir.file("t.npy") + " --out " + dir.file("o.npy"),
+  EXPECT_EQ(repro_cli("model forward --config " + dir.file("m.yaml") + " --checkpoint " + dir.file("bad.pt") + " --x " +
+                          dir.file("x.npy") + " --t " + dir.file("t.npy") + " --out " + dir.file("o.npy"),
                       &out),
             4);
   EXPECT_NE(out.find("bad.pt"), std::string::npos) << out;
-  EXPECT_NE(out.find("mis-shaped: time_embed.0.weight: checkpoint [128, 16], model [128, 32]"), std::string::npos) << out;
+  EXPECT_NE(out.find("mis-shaped: time_embed.0.weight: checkpoint [128, 16], model [128, 32]"), std::string::npos)
+      << out;
   EXPECT_NE(out.find("unexpected: bogus.weight"), std::string::npos) << out;
   EXPECT_NE(out.find("missing: time_embed.0.bias [128]"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(dir.file("o.npy")));
@@ -107,10 +108,10 @@ TEST(Cli, CudaRequestedWithoutAGpuSaysSo) {
   test::TempDir dir;
   std::ofstream(dir.file("m.yaml")) << kTinyModel;
   std::string out;
-  EXPECT_EQ(repro_cli("sample --config " + dir.file("m.yaml") + " --device cuda --num-samples 1 --out " +
-                          dir.file("s.npz"),
-                      &out),
-            2);
+  EXPECT_EQ(
+      repro_cli("sample --config " + dir.file("m.yaml") + " --device cuda --num-samples 1 --out " + dir.file("s.npz"),
+                &out),
+      2);
   EXPECT_NE(out.find("CUDA is not available"), std::string::npos) << out;
 }
 

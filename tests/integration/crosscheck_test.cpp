@@ -10,13 +10,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/util/npy.h"
+#include "base/util/strings.h"
+#include "config/model_config_yaml.h"
 #include "core/diffusion/gaussian_diffusion.h"
 #include "core/nn/unet.h"
 #include "core/util/checkpoint.h"
-#include "base/util/npy.h"
-#include "base/util/strings.h"
 #include "core/util/tensor_npy.h"
-#include "config/model_config_yaml.h"
 #include "tests/support/test_support.h"
 
 using namespace repro;
@@ -57,7 +57,8 @@ void run_repro(const std::string& args) {
   ASSERT_EQ(test::repro_cli(args, &out), 0) << "repro " << args << "\n" << out;
 }
 
-void expect_close(const torch::Tensor& got, const torch::Tensor& want, double rtol, double atol, const std::string& what) {
+void expect_close(const torch::Tensor& got, const torch::Tensor& want, double rtol, double atol,
+                  const std::string& what) {
   ASSERT_EQ(got.sizes(), want.sizes()) << what;
   auto diff = (got.to(torch::kFloat64) - want.to(torch::kFloat64)).abs();
   auto bound = atol + rtol * want.to(torch::kFloat64).abs();
@@ -65,18 +66,37 @@ void expect_close(const torch::Tensor& got, const torch::Tensor& want, double rt
       << what << ": max |diff| " << diff.max().item<double>() << ", max |want| " << want.abs().max().item<double>();
 }
 
-const KV kPaperLike = {{"image_size", "32"},          {"num_channels", "32"},          {"channel_mult", "[1, 2, 2]"},
-                       {"num_res_blocks", "1"},       {"attention_resolutions", "[16, 8]"},
-                       {"num_head_channels", "32"},   {"learn_sigma", "true"},         {"use_scale_shift_norm", "true"},
-                       {"resblock_updown", "true"},   {"use_new_attention_order", "true"}};
-const KV kLegacy = {{"image_size", "16"},       {"num_channels", "32"},          {"channel_mult", "[1, 2]"},
-                    {"num_res_blocks", "2"},    {"attention_resolutions", "[8]"}, {"num_heads", "2"},
-                    {"use_scale_shift_norm", "false"}, {"resblock_updown", "false"},
-                    {"use_new_attention_order", "false"}, {"learn_sigma", "false"}};
-const KV kPooledConditional = {{"image_size", "16"},     {"num_channels", "64"},          {"channel_mult", "[1, 1.5]"},
-                               {"num_res_blocks", "1"},  {"attention_resolutions", "[16, 8]"},
-                               {"num_heads", "4"},       {"num_heads_upsample", "2"},     {"conv_resample", "false"},
-                               {"resblock_updown", "false"}, {"num_classes", "3"},        {"learn_sigma", "true"}};
+const KV kPaperLike = {{"image_size", "32"},
+                       {"num_channels", "32"},
+                       {"channel_mult", "[1, 2, 2]"},
+                       {"num_res_blocks", "1"},
+                       {"attention_resolutions", "[16, 8]"},
+                       {"num_head_channels", "32"},
+                       {"learn_sigma", "true"},
+                       {"use_scale_shift_norm", "true"},
+                       {"resblock_updown", "true"},
+                       {"use_new_attention_order", "true"}};
+const KV kLegacy = {{"image_size", "16"},
+                    {"num_channels", "32"},
+                    {"channel_mult", "[1, 2]"},
+                    {"num_res_blocks", "2"},
+                    {"attention_resolutions", "[8]"},
+                    {"num_heads", "2"},
+                    {"use_scale_shift_norm", "false"},
+                    {"resblock_updown", "false"},
+                    {"use_new_attention_order", "false"},
+                    {"learn_sigma", "false"}};
+const KV kPooledConditional = {{"image_size", "16"},
+                               {"num_channels", "64"},
+                               {"channel_mult", "[1, 1.5]"},
+                               {"num_res_blocks", "1"},
+                               {"attention_resolutions", "[16, 8]"},
+                               {"num_heads", "4"},
+                               {"num_heads_upsample", "2"},
+                               {"conv_resample", "false"},
+                               {"resblock_updown", "false"},
+                               {"num_classes", "3"},
+                               {"learn_sigma", "true"}};
 
 struct ForwardCase {
   const char* name;
@@ -112,7 +132,8 @@ TEST_P(ForwardCrossCheck, ReferenceCheckpointLoadsAndForwardMatches) {
 
   std::string extra = file.num_classes > 0 ? " --y " + dir.file("y.npy") : "";
   run_repro("model forward --config " + dir.file("m.yaml") + " --checkpoint " + dir.file("model.pt") + " --x " +
-            dir.file("x.npy") + " --t " + dir.file("t.npy") + " --out " + dir.file("ours.npy") + " --threads 2" + extra);
+            dir.file("x.npy") + " --t " + dir.file("t.npy") + " --out " + dir.file("ours.npy") + " --threads 2" +
+            extra);
   auto want = read_npy_tensor(dir.file("out.npy"));
   auto got = read_npy_tensor(dir.file("ours.npy"));
   EXPECT_GT(want.abs().max().item<float>(), 0.1f);  // randomised weights: a non-trivial output
@@ -132,7 +153,8 @@ TEST(CrossCheck, OurCheckpointLoadsInPythonStrict) {
     // Non-zero everywhere so the comparison is not vacuous.
     torch::NoGradGuard ng;
     torch::manual_seed(5);
-    for (auto& p : model->parameters()) p.copy_(torch::randn_like(p) * (p.dim() > 1 ? 1.0 / std::sqrt(p[0].numel()) : 0.1));
+    for (auto& p : model->parameters())
+      p.copy_(torch::randn_like(p) * (p.dim() > 1 ? 1.0 / std::sqrt(p[0].numel()) : 0.1));
   }
   model->eval();
   save_checkpoint(*model, dir.file("ours.pt"));
@@ -144,17 +166,22 @@ TEST(CrossCheck, OurCheckpointLoadsInPythonStrict) {
     torch::NoGradGuard ng;
     write_npy(dir.file("ours_out.npy"), to_npy(model->forward(x, t)));
   }
-  std::string script = "import json, sys, collections, numpy as np, torch\n"
-                       "sys.path.insert(0, " + shell_quote(test::source_dir() + "/tests/python") + ")\n"
-                       "import make_fixtures as M\n"
-                       "cfg = M._resolve(" + shell_quote(to_json(kPaperLike)) + ", M.UNET_DEFAULTS, 'config')\n"
-                       "model = M.build_model(cfg).eval()\n"
-                       "sd = torch.load('ours.pt')\n"
-                       "assert isinstance(sd, collections.OrderedDict), type(sd)\n"
-                       "model.load_state_dict(sd, strict=True)\n"
-                       "with torch.no_grad():\n"
-                       "    out = model(torch.from_numpy(np.load('x.npy')), torch.from_numpy(np.load('t.npy')))\n"
-                       "np.save('py_out.npy', out.numpy())\n";
+  std::string script =
+      "import json, sys, collections, numpy as np, torch\n"
+      "sys.path.insert(0, " +
+      shell_quote(test::source_dir() + "/tests/python") +
+      ")\n"
+      "import make_fixtures as M\n"
+      "cfg = M._resolve(" +
+      shell_quote(to_json(kPaperLike)) +
+      ", M.UNET_DEFAULTS, 'config')\n"
+      "model = M.build_model(cfg).eval()\n"
+      "sd = torch.load('ours.pt')\n"
+      "assert isinstance(sd, collections.OrderedDict), type(sd)\n"
+      "model.load_state_dict(sd, strict=True)\n"
+      "with torch.no_grad():\n"
+      "    out = model(torch.from_numpy(np.load('x.npy')), torch.from_numpy(np.load('t.npy')))\n"
+      "np.save('py_out.npy', out.numpy())\n";
   ASSERT_EQ(test::run_python(script, dir.path()), 0);
   expect_close(read_npy_tensor(dir.file("ours_out.npy")), read_npy_tensor(dir.file("py_out.npy")), 1e-4, 1e-4,
                "C++ checkpoint in the Python replica");
@@ -183,8 +210,8 @@ TEST_P(LossCrossCheck, TermsMatchTheReplica) {
   std::ofstream(dir.file("m.yaml")) << to_yaml(c.model, c.diffusion);
   std::string pert = c.gamma > 0 ? " --perturbation " + dir.file("perturbation.npy") + gamma : "";
   run_repro("model loss --config " + dir.file("m.yaml") + " --checkpoint " + dir.file("model.pt") + " --x0 " +
-            dir.file("x0.npy") + " --t " + dir.file("t.npy") + " --noise " + dir.file("noise.npy") + pert +
-            " --out " + dir.file("ours.npz") + " --threads 2");
+            dir.file("x0.npy") + " --t " + dir.file("t.npy") + " --noise " + dir.file("noise.npy") + pert + " --out " +
+            dir.file("ours.npz") + " --threads 2");
   auto want = read_npz(dir.file("terms.npz"));
   auto got = read_npz(dir.file("ours.npz"));
   for (const auto& [key, arr] : want) {
@@ -198,11 +225,16 @@ INSTANTIATE_TEST_SUITE_P(
     Losses, LossCrossCheck,
     ::testing::Values(
         LossCase{"hybrid_ip", kPaperLike, {{"rescale_learned_sigmas", "true"}}, 0.1},
-        LossCase{"hybrid_respaced", kPaperLike, {{"timestep_respacing", "\"100\""}, {"rescale_learned_sigmas", "true"}}, 0.0},
-        LossCase{"mse_fixed_linear", kLegacy, {{"noise_schedule", "\"linear\""}, {"rescale_learned_sigmas", "false"}}, 0.2},
+        LossCase{"hybrid_respaced",
+                 kPaperLike,
+                 {{"timestep_respacing", "\"100\""}, {"rescale_learned_sigmas", "true"}},
+                 0.0},
+        LossCase{
+            "mse_fixed_linear", kLegacy, {{"noise_schedule", "\"linear\""}, {"rescale_learned_sigmas", "false"}}, 0.2},
         LossCase{"kl", kPaperLike, {{"use_kl", "true"}}, 0.0},
         LossCase{"xstart", kLegacy, {{"predict_xstart", "true"}, {"sigma_small", "true"}}, 0.0},
-        LossCase{"learned_prevx_kl", kPaperLike,
+        LossCase{"learned_prevx_kl",
+                 kPaperLike,
                  {{"model_var_type", "\"learned\""}, {"model_mean_type", "\"previous_x\""}, {"loss_type", "\"kl\""}},
                  0.1},
         LossCase{"learned_mse", kPaperLike, {{"model_var_type", "\"learned\""}, {"loss_type", "\"mse\""}}, 0.0}),
@@ -222,9 +254,8 @@ TEST_P(PmvCrossCheck, ScheduleAndReverseDistributionMatch) {
   test::TempDir dir;
   make_fixtures("pmv " + dir.path().string() + " --diffusion " + shell_quote(to_json(c.diffusion)) +
                 " --seed 6 --batch 4 --image-size 8 --learn-sigma " + (c.learn_sigma ? "1" : "0"));
-  std::ofstream(dir.file("m.yaml")) << to_yaml({{"image_size", "32"}, {"num_channels", "32"},
-                                                {"learn_sigma", c.learn_sigma ? "true" : "false"}},
-                                               c.diffusion);
+  std::ofstream(dir.file("m.yaml")) << to_yaml(
+      {{"image_size", "32"}, {"num_channels", "32"}, {"learn_sigma", c.learn_sigma ? "true" : "false"}}, c.diffusion);
   auto cfg = diffusion_config_of(dir.file("m.yaml"));
   GaussianDiffusion d(cfg);
   auto sched = read_npz(dir.file("schedule.npz"));
@@ -258,7 +289,8 @@ INSTANTIATE_TEST_SUITE_P(
                       PmvCase{"learned_range_full", {}, true},
                       PmvCase{"fixed_large_ddim", {{"timestep_respacing", "\"ddim25\""}}, false},
                       PmvCase{"learned_previous_x",
-                              {{"model_var_type", "\"learned\""}, {"model_mean_type", "\"previous_x\""},
+                              {{"model_var_type", "\"learned\""},
+                               {"model_mean_type", "\"previous_x\""},
                                {"timestep_respacing", "\"80\""}},
                               true},
                       PmvCase{"fixed_small_xstart_linear",

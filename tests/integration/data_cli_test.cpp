@@ -17,9 +17,10 @@ using test::repro_cli;
 
 TEST(DataCli, PrepareInfoExportGridAndTrain) {
   test::TempDir dir;
-  ASSERT_EQ(test::run_python("import numpy as np\nnp.savez('src.npz', np.random.default_rng(2).integers(0, 256, (10, 8, 8, 3), "
-                             "dtype=np.uint8))\n",
-                             dir.path()),
+  ASSERT_EQ(test::run_python(
+                "import numpy as np\nnp.savez('src.npz', np.random.default_rng(2).integers(0, 256, (10, 8, 8, 3), "
+                "dtype=np.uint8))\n",
+                dir.path()),
             0);
   std::string out;
   const std::string packed = dir.file("packed");
@@ -41,11 +42,13 @@ TEST(DataCli, PrepareInfoExportGridAndTrain) {
                              dir.path()),
             0);
   // Train from the prepared directory: the run records the dataset's fingerprint.
-  std::ofstream(dir.file("train.yaml")) << "model: {image_size: 8, num_channels: 32, channel_mult: [1, 1], num_res_blocks: 1,\n"
-                                           "        attention_resolutions: [4], num_head_channels: 32, learn_sigma: true}\n"
-                                           "train: {batch_size: 4, iterations: 2, log_interval: 1, save_interval: 2}\n"
-                                           "data: {path: packed}\n";
-  ASSERT_EQ(repro_cli("train --config " + dir.file("train.yaml") + " --run-dir " + dir.file("run") + " --threads 1", &out), 0)
+  std::ofstream(dir.file("train.yaml"))
+      << "model: {image_size: 8, num_channels: 32, channel_mult: [1, 1], num_res_blocks: 1,\n"
+         "        attention_resolutions: [4], num_head_channels: 32, learn_sigma: true}\n"
+         "train: {batch_size: 4, iterations: 2, log_interval: 1, save_interval: 2}\n"
+         "data: {path: packed}\n";
+  ASSERT_EQ(
+      repro_cli("train --config " + dir.file("train.yaml") + " --run-dir " + dir.file("run") + " --threads 1", &out), 0)
       << out;
   auto events = test::read_events(dir.file("run/events.jsonl"));
   ASSERT_FALSE(events.empty());
@@ -62,11 +65,14 @@ TEST(DataCli, AFolderWithABadImageAndOtherMistakes) {
             0);
   std::string out;
   // Without --skip-bad the bad file ends the prepare, naming it, and leaves nothing complete.
-  EXPECT_EQ(repro_cli("data prepare folder --source " + dir.file("imgs") + " --size 8 --out " + dir.file("p"), &out), 3);
+  EXPECT_EQ(repro_cli("data prepare folder --source " + dir.file("imgs") + " --size 8 --out " + dir.file("p"), &out),
+            3);
   EXPECT_NE(out.find("3.png"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(dir.file("p/manifest.json")));
-  ASSERT_EQ(repro_cli("data prepare folder --source " + dir.file("imgs") + " --size 8 --skip-bad --out " + dir.file("p"), &out),
-            0)
+  ASSERT_EQ(
+      repro_cli("data prepare folder --source " + dir.file("imgs") + " --size 8 --skip-bad --out " + dir.file("p"),
+                &out),
+      0)
       << out;
   EXPECT_NE(out.find("skipped 1"), std::string::npos) << out;
   EXPECT_NE(out.find("3 images 8x8x3"), std::string::npos) << out;
@@ -77,6 +83,8 @@ TEST(DataCli, AFolderWithABadImageAndOtherMistakes) {
   EXPECT_NE(out.find("cifar10"), std::string::npos) << out;
   EXPECT_EQ(repro_cli("data prepare cifar10 --source " + dir.file("nope.tar.gz") + " --out " + dir.file("q"), &out), 3);
   EXPECT_NE(out.find("nope.tar.gz"), std::string::npos) << out;
-  EXPECT_EQ(repro_cli("data prepare cifar10 --source " + dir.file("imgs/0.png") + " --size 64 --out " + dir.file("q"), &out), 2);
+  EXPECT_EQ(
+      repro_cli("data prepare cifar10 --source " + dir.file("imgs/0.png") + " --size 64 --out " + dir.file("q"), &out),
+      2);
   EXPECT_EQ(repro_cli("data info " + dir.file("q"), &out), 3);
 }

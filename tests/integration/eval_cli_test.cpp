@@ -46,19 +46,20 @@ class EvalCli : public ::testing::Test {
 TEST_F(EvalCli, RefWritesStatisticsFeaturesAndRecipeThatNumpyReads) {
   std::string out;
   ASSERT_EQ(repro_cli("eval ref " + f("ref.npz") + " --out " + f("R.npz") + kNet, &out), 0) << out;
-  ASSERT_EQ(test::run_python("import numpy as np, json\nz = np.load('R.npz')\n"
-                             "assert sorted(z.files) == ['arr_0', 'mu', 'mu_s', 'pool_3', 'sigma', 'sigma_s'], z.files\n"
-                             "assert z['mu'].shape == (2048,) and z['sigma'].shape == (2048, 2048), z['mu'].shape\n"
-                             "assert z['mu_s'].shape == (2023,) and z['pool_3'].shape == (12, 2048)\n"
-                             "assert np.allclose(z['mu'], z['pool_3'].astype(np.float64).mean(0), rtol=1e-5, atol=1e-6)\n"
-                             "assert np.allclose(z['sigma'], np.cov(z['pool_3'].astype(np.float64), rowvar=False), "
-                             "rtol=1e-4, atol=1e-6)\n"
-                             "assert (z['arr_0'] == np.load('ref.npz')['arr_0']).all()\n"
-                             "r = json.load(open('R.npz.recipe.json'))\n"
-                             "assert r['images'] == 12 and r['weights'] == 'random:20151205', r\n"
-                             "assert r['source_kind'] == 'npz' and len(r['source_fingerprint']) == 64, r\n",
-                             dir_.path()),
-            0);
+  ASSERT_EQ(
+      test::run_python("import numpy as np, json\nz = np.load('R.npz')\n"
+                       "assert sorted(z.files) == ['arr_0', 'mu', 'mu_s', 'pool_3', 'sigma', 'sigma_s'], z.files\n"
+                       "assert z['mu'].shape == (2048,) and z['sigma'].shape == (2048, 2048), z['mu'].shape\n"
+                       "assert z['mu_s'].shape == (2023,) and z['pool_3'].shape == (12, 2048)\n"
+                       "assert np.allclose(z['mu'], z['pool_3'].astype(np.float64).mean(0), rtol=1e-5, atol=1e-6)\n"
+                       "assert np.allclose(z['sigma'], np.cov(z['pool_3'].astype(np.float64), rowvar=False), "
+                       "rtol=1e-4, atol=1e-6)\n"
+                       "assert (z['arr_0'] == np.load('ref.npz')['arr_0']).all()\n"
+                       "r = json.load(open('R.npz.recipe.json'))\n"
+                       "assert r['images'] == 12 and r['weights'] == 'random:20151205', r\n"
+                       "assert r['source_kind'] == 'npz' and len(r['source_fingerprint']) == 64, r\n",
+                       dir_.path()),
+      0);
 }
 
 TEST_F(EvalCli, FidEqualsScipyOnTheStatisticsOfBothBatches) {
@@ -103,9 +104,7 @@ TEST_F(EvalCli, StoredStatisticsGiveTheNumbersTheImagesGive) {
 
 TEST_F(EvalCli, PrintsTheEvaluatorsLinesAndIdenticalBatchesAgree) {
   std::string out;
-  ASSERT_EQ(repro_cli("eval --ref " + f("samples.npz") + " --samples " + f("samples.npz") + kNet, &out),
-            0)
-      << out;
+  ASSERT_EQ(repro_cli("eval --ref " + f("samples.npz") + " --samples " + f("samples.npz") + kNet, &out), 0) << out;
   for (const char* line : {"Inception Score: ", "\nFID: ", "\nsFID: ", "\nPrecision: 1.0\n", "\nRecall: 1.0\n"})
     EXPECT_NE(out.find(line), std::string::npos) << line << " in\n" << out;
   const double fid = std::stod(out.substr(out.find("\nFID: ") + 6));
@@ -125,14 +124,14 @@ TEST_F(EvalCli, BadInputIsAClearErrorWithItsExitCode) {
   EXPECT_NE(out.find("expected uint8 images [N, H, W, 3]"), std::string::npos) << out;
   EXPECT_EQ(repro_cli("eval --ref " + f("R.npz") + " --samples " + f("noarr.npz") + kNet, &out), 4);
   EXPECT_NE(out.find("noarr.npz: no arr_0"), std::string::npos) << out;
-  EXPECT_EQ(repro_cli("eval --ref " + f("R.npz") + " --samples " + f("samples.npz") + " --metrics fid,kid" + kNet, &out),
-            2);
+  EXPECT_EQ(
+      repro_cli("eval --ref " + f("R.npz") + " --samples " + f("samples.npz") + " --metrics fid,kid" + kNet, &out), 2);
   EXPECT_NE(out.find("unknown metric 'kid'"), std::string::npos) << out;
   EXPECT_EQ(repro_cli("eval --ref " + f("R.npz") + kNet, &out), 2);
   EXPECT_NE(out.find("--ref and --samples are required"), std::string::npos) << out;
-  EXPECT_EQ(repro_cli("eval --ref " + f("R.npz") + " --samples " + f("samples.npz") + " --features " + f("none.pth"),
-                      &out),
-            3);
+  EXPECT_EQ(
+      repro_cli("eval --ref " + f("R.npz") + " --samples " + f("samples.npz") + " --features " + f("none.pth"), &out),
+      3);
   EXPECT_NE(out.find("FID Inception weights not found"), std::string::npos) << out;
   EXPECT_NE(out.find("nvlabs-fi-cdn.nvidia.com"), std::string::npos) << out;
 }

@@ -49,7 +49,7 @@ TEST(RunCli, TrainsSamplesEvaluatesAndResumesNothing) {
   auto plan = nlohmann::json::parse(out);
   EXPECT_EQ(plan["runs"].size(), 2u);
   EXPECT_EQ(plan["tasks"].size(), 2u * (1 + 2 + 2));  // per run: train, 2 checkpoints x (sample + eval)
-  EXPECT_FALSE(fs::exists(project + "/repro.db"));      // a dry run writes nothing
+  EXPECT_FALSE(fs::exists(project + "/repro.db"));    // a dry run writes nothing
 
   ASSERT_EQ(repro_cli("run " + dir.file("exp.yaml") + " --project " + project + " --max-parallel 2", &out), 0) << out;
   EXPECT_NE(out.find("done 10, already done 0, failed 0"), std::string::npos) << out;
@@ -61,7 +61,8 @@ TEST(RunCli, TrainsSamplesEvaluatesAndResumesNothing) {
       EXPECT_EQ(task["state"], "done") << task.dump();
       if (task["kind"] == "eval") {
         ++results;
-        for (const char* m : {"fid", "sfid", "is", "precision", "recall"}) EXPECT_TRUE(task["results"].contains(m)) << m;
+        for (const char* m : {"fid", "sfid", "is", "precision", "recall"})
+          EXPECT_TRUE(task["results"].contains(m)) << m;
         EXPECT_GE(task["results"]["fid"].get<double>(), 0.0);
         EXPECT_GE(task["results"]["is"].get<double>(), 1.0 - 1e-9);
       }

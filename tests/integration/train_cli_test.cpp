@@ -49,7 +49,8 @@ TEST(TrainCli, TrainsResumesAndRefusesAForeignRunDir) {
   for (const auto& e : events)
     if (e["type"] == "log") {
       ++logs;
-      for (const char* key : {"step", "samples", "loss", "mse", "vb", "grad_norm", "param_norm", "lr", "images_per_sec"})
+      for (const char* key :
+           {"step", "samples", "loss", "mse", "vb", "grad_norm", "param_norm", "lr", "images_per_sec"})
         EXPECT_TRUE(e.contains(key)) << key;
     }
   EXPECT_EQ(logs, 2);
@@ -68,7 +69,8 @@ TEST(TrainCli, TrainsResumesAndRefusesAForeignRunDir) {
 
   // The EMA checkpoint is a reference state dict: the Python replica loads it strictly.
   std::string script =
-      "import sys, torch\nsys.path.insert(0, '" + test::source_dir() + "/tests/python')\n"
+      "import sys, torch\nsys.path.insert(0, '" + test::source_dir() +
+      "/tests/python')\n"
       "import make_fixtures as M\n"
       "cfg = M._resolve('{\"image_size\": 8, \"num_channels\": 32, \"channel_mult\": [1, 1], \"num_res_blocks\": 1, "
       "\"attention_resolutions\": [4], \"num_head_channels\": 32, \"learn_sigma\": true, \"resblock_updown\": true, "
@@ -103,10 +105,13 @@ TEST(TrainCli, SigtermWritesACheckpointAndExitsSix) {
   test::TempDir dir;
   write_run_files(dir);
   std::string out;
-  const std::string cmd = "'" + test::repro_binary() + "' train --config " + dir.file("train.yaml") + " --run-dir " +
-                          dir.file("run") + " --iterations 100000 --set train.save_interval=100000 --set train.log_interval=1 --threads 1 2>&1 & pid=$!; "
-                          "for i in $(seq 1 300); do grep -q '\"type\":\"log\"' '" + dir.file("run") + "/events.jsonl' 2>/dev/null && break; "
-                          "sleep 0.1; done; kill -TERM $pid; wait $pid; echo exit=$?";
+  const std::string cmd =
+      "'" + test::repro_binary() + "' train --config " + dir.file("train.yaml") + " --run-dir " + dir.file("run") +
+      " --iterations 100000 --set train.save_interval=100000 --set train.log_interval=1 --threads 1 2>&1 & pid=$!; "
+      "for i in $(seq 1 300); do grep -q '\"type\":\"log\"' '" +
+      dir.file("run") +
+      "/events.jsonl' 2>/dev/null && break; "
+      "sleep 0.1; done; kill -TERM $pid; wait $pid; echo exit=$?";
   test::run_command(cmd, &out);
   EXPECT_NE(out.find("exit=6"), std::string::npos) << out;
   EXPECT_NE(out.find("status: interrupted"), std::string::npos) << out;

@@ -3,9 +3,9 @@
 // and torchrun-style MASTER_ADDR/MASTER_PORT), and resume, refuse and stop like one process.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <nlohmann/json.hpp>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -81,11 +81,12 @@ TEST_F(TrainDataParallel, TwoRanksEqualOneProcessWithTheGlobalBatch) {
   // by ~lr. An eps above that noise keeps the comparison about the data-parallel arithmetic.
   const std::string eps = " --set train.adam_eps=1e-4";
   ASSERT_EQ(repro_cli(train("one", "--threads 1" + eps), &out), 0) << out;
-  ASSERT_EQ(repro_cli(train("two", "--nproc 2 --set train.batch_size=2 --set train.microbatch=1" + eps), &out), 0) << out;
+  ASSERT_EQ(repro_cli(train("two", "--nproc 2 --set train.batch_size=2 --set train.microbatch=1" + eps), &out), 0)
+      << out;
   EXPECT_NE(out.find("rank 0 of 2"), std::string::npos) << out;
   for (const char* file : {"model000004.pt", "ema_0.9_000004.pt", "model000002.pt"}) {
-    const double d = max_checkpoint_diff(dir_.file("one/checkpoints/") + file, dir_.file("two/checkpoints/") + file,
-                                         dir_.path());
+    const double d =
+        max_checkpoint_diff(dir_.file("one/checkpoints/") + file, dir_.file("two/checkpoints/") + file, dir_.path());
     EXPECT_LT(d, 1e-6) << file;  // float32 sums in another order, nothing more (measured 6e-8)
   }
   // The logs average every rank's samples: the same losses as the single process.
@@ -118,7 +119,8 @@ TEST_F(TrainDataParallel, ResumesExactlyAndRefusesAnotherProcessCount) {
               0.0)
         << file;
   // One process cannot continue a two-process run: the global batch would change.
-  EXPECT_EQ(repro_cli(train("split", "--set train.batch_size=2 --set train.microbatch=1 --iterations 6 --resume"), &out), 2);
+  EXPECT_EQ(
+      repro_cli(train("split", "--set train.batch_size=2 --set train.microbatch=1 --iterations 6 --resume"), &out), 2);
   EXPECT_NE(out.find("train.world_size"), std::string::npos) << out;
 }
 
@@ -126,23 +128,24 @@ TEST_F(TrainDataParallel, TorchrunStyleEnvironmentWithATcpStore) {
   std::string out;
   ASSERT_EQ(repro_cli(train("nproc", "--nproc 2 --set train.batch_size=2 --set train.microbatch=1"), &out), 0) << out;
   const std::string port = std::to_string(free_port());
-  const std::string cmd = "'" + test::repro_binary() + "' " +
-                          train("tcp", "--threads 1 --set train.batch_size=2 --set train.microbatch=1");
+  const std::string cmd =
+      "'" + test::repro_binary() + "' " + train("tcp", "--threads 1 --set train.batch_size=2 --set train.microbatch=1");
   const std::string both = "export MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port +
-                           " WORLD_SIZE=2 REPRO_DIST_TIMEOUT=60; RANK=1 " + cmd + " > rank1.log 2>&1 & RANK=0 " +
-                           cmd + "; r0=$?; wait $!; r1=$?; cat rank1.log; test $r0 -eq 0 -a $r1 -eq 0";
+                           " WORLD_SIZE=2 REPRO_DIST_TIMEOUT=60; RANK=1 " + cmd + " > rank1.log 2>&1 & RANK=0 " + cmd +
+                           "; r0=$?; wait $!; r1=$?; cat rank1.log; test $r0 -eq 0 -a $r1 -eq 0";
   ASSERT_EQ(test::run_command("(cd '" + dir_.path().string() + "' && " + both + ") 2>&1", &out), 0) << out;
   EXPECT_NE(out.find("tcp store 127.0.0.1:" + port), std::string::npos) << out;
-  EXPECT_EQ(max_checkpoint_diff(dir_.file("nproc/checkpoints/model000004.pt"), dir_.file("tcp/checkpoints/model000004.pt"),
-                                dir_.path()),
+  EXPECT_EQ(max_checkpoint_diff(dir_.file("nproc/checkpoints/model000004.pt"),
+                                dir_.file("tcp/checkpoints/model000004.pt"), dir_.path()),
             0.0);
 }
 
 TEST_F(TrainDataParallel, SigtermToTheLauncherStopsEveryRankAtOneCheckpoint) {
   std::string out;
   const std::string run = dir_.file("long");
-  const std::string cmd = "'" + test::repro_binary() + "' " +
-                          train("long", "--nproc 2 --iterations 100000 --set train.batch_size=2 --set train.microbatch=1");
+  const std::string cmd =
+      "'" + test::repro_binary() + "' " +
+      train("long", "--nproc 2 --iterations 100000 --set train.batch_size=2 --set train.microbatch=1");
   const std::string script = cmd + " & pid=$!; while ! grep -q '\"log\"' '" + run +
                              "/events.jsonl' 2>/dev/null; do sleep 0.1; done; kill -TERM $pid; wait $pid; echo exit=$?";
   ASSERT_EQ(test::run_command(script, &out), 0) << out;
@@ -159,10 +162,10 @@ TEST_F(TrainDataParallel, SigtermToTheLauncherStopsEveryRankAtOneCheckpoint) {
 
 TEST_F(TrainDataParallel, NprocInsideADistributedLaunchIsRefused) {
   std::string out;
-  EXPECT_EQ(test::run_command("RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 '" + test::repro_binary() + "' " +
-                                  train("x", "--nproc 2"),
-                              &out),
-            2);
+  EXPECT_EQ(
+      test::run_command(
+          "RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 '" + test::repro_binary() + "' " + train("x", "--nproc 2"), &out),
+      2);
   EXPECT_NE(out.find("--nproc"), std::string::npos) << out;
 }
 
@@ -182,10 +185,10 @@ TEST_F(TrainDataParallel, WorldSizeInTheConfigStartsItsRanksAndMustAgreeWithTheL
   // A launch of another size is refused before anything trains, naming both.
   EXPECT_EQ(repro_cli(train("x", "--nproc 3 " + in_config), &out), 2);
   EXPECT_NE(out.find("contradict train.world_size 2"), std::string::npos) << out;
-  EXPECT_EQ(test::run_command("RANK=0 WORLD_SIZE=3 MASTER_ADDR=127.0.0.1 '" + test::repro_binary() + "' " +
-                                  train("y", in_config),
-                              &out),
-            2);
+  EXPECT_EQ(
+      test::run_command(
+          "RANK=0 WORLD_SIZE=3 MASTER_ADDR=127.0.0.1 '" + test::repro_binary() + "' " + train("y", in_config), &out),
+      2);
   EXPECT_NE(out.find("key 'train.world_size': the run trains with 2 processes, this process is rank 0 of 3"),
             std::string::npos)
       << out;

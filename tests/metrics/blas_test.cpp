@@ -42,8 +42,10 @@ TEST(Blas, ProductsEqualEigen) {
   const Eigen::MatrixXd full = Eigen::MatrixXd::Constant(50, 50, 7.0) + 0.5 * x.transpose() * x;
   for (int j = 0; j < 50; ++j) {
     for (int i = 0; i < 50; ++i) {
-      if (i >= j) EXPECT_NEAR(c(i, j), full(i, j), 1e-11) << i << ", " << j;
-      else EXPECT_EQ(c(i, j), 7.0) << "upper triangle touched at " << i << ", " << j;
+      if (i >= j)
+        EXPECT_NEAR(c(i, j), full(i, j), 1e-11) << i << ", " << j;
+      else
+        EXPECT_EQ(c(i, j), 7.0) << "upper triangle touched at " << i << ", " << j;
     }
   }
 }

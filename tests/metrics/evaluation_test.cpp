@@ -134,8 +134,7 @@ TEST(Evaluate, OnlyTheInceptionScoreNeedsNoReference) {
 TEST(Evaluate, PrintsWhatTheEvaluatorPrintsInItsOrder) {
   Evaluation e;
   e.values = {{"recall", 0.5}, {"fid", 2.75}, {"is", 9.0}, {"sfid", 4.05}, {"precision", 0.6875}};
-  EXPECT_EQ(format_like_evaluator(e),
-            "Inception Score: 9.0\nFID: 2.75\nsFID: 4.05\nPrecision: 0.6875\nRecall: 0.5\n");
+  EXPECT_EQ(format_like_evaluator(e), "Inception Score: 9.0\nFID: 2.75\nsFID: 4.05\nPrecision: 0.6875\nRecall: 0.5\n");
   e.values = {{"fid", 1.0 / 3.0}};
   EXPECT_EQ(format_like_evaluator(e), "FID: 0.3333333333333333\n");  // Python's repr(1/3)
 }

@@ -84,15 +84,16 @@ TEST(Fid, CholeskyAndEigenRoutesAgree) {
   const FidStatistics full1 = compute_statistics(test_util::random_features(1000, d, 42) * mixer);
   const FidStatistics full2 = compute_statistics(test_util::random_features(1200, d, 43, 1.2f, 0.1f) * mixer);
   const FidStatistics low = compute_statistics(test_util::random_features(50, d, 44) * mixer);  // rank 49
-  for (const auto& [s1, s2, what] : {std::make_tuple(&full1, &full2, "full/full"),
-                                     std::make_tuple(&low, &full2, "rank 49/full"),
-                                     std::make_tuple(&full2, &low, "full/rank 49")}) {
+  for (const auto& [s1, s2, what] :
+       {std::make_tuple(&full1, &full2, "full/full"), std::make_tuple(&low, &full2, "rank 49/full"),
+        std::make_tuple(&full2, &low, "full/rank 49")}) {
     const double fast = trace_sqrt_product(s1->sigma, s2->sigma);
     const double eigen = trace_sqrt_product(s1->sigma, s2->sigma, TraceSqrtMethod::kEigen);
     EXPECT_NEAR(fast, eigen, 1e-9 * eigen) << what;
   }
   // Not positive definite (rank 49 on both sides): kAuto falls back to the eigen route exactly.
-  EXPECT_EQ(trace_sqrt_product(low.sigma, low.sigma), trace_sqrt_product(low.sigma, low.sigma, TraceSqrtMethod::kEigen));
+  EXPECT_EQ(trace_sqrt_product(low.sigma, low.sigma),
+            trace_sqrt_product(low.sigma, low.sigma, TraceSqrtMethod::kEigen));
 }
 
 // The evaluator's compute_statistics + FIDStatistics.frechet_distance, verbatim apart from names.

@@ -78,7 +78,9 @@ TEST(Compare, SameValuesPassAndTheBaselineIsTheReportJson) {
   EXPECT_EQ(b["values"].size(), 4u);
   std::string text, junit;
   EXPECT_EQ(compare(p, b, &text, {}, &junit), 0);
-  EXPECT_NE(text.find("4 values compared: 4 within tolerance, 0 improved, 0 regressed, 0 missing: ok"), std::string::npos) << text;
+  EXPECT_NE(text.find("4 values compared: 4 within tolerance, 0 improved, 0 regressed, 0 missing: ok"),
+            std::string::npos)
+      << text;
   EXPECT_NE(junit.find("<testsuite name=\"ci\" tests=\"4\" failures=\"0\""), std::string::npos) << junit;
   EXPECT_NE(junit.find("<testcase classname=\"ci.main.fid\" name=\"method=adm\">"), std::string::npos) << junit;
 }
@@ -89,9 +91,13 @@ TEST(Compare, RegressionBeyondToleranceFailsWithExitCode8) {
   Project worse(3.2);  // +6.7 %: beyond the default relative 0.05
   std::string text, junit;
   EXPECT_EQ(compare(worse, b, &text, {}, &junit), to_int(ExitCode::kRegression));
-  EXPECT_NE(text.find("main fid [method=adm]: 3 -> 3.2 (+0.2000; tolerance relative 0.05): regressed"), std::string::npos) << text;
+  EXPECT_NE(text.find("main fid [method=adm]: 3 -> 3.2 (+0.2000; tolerance relative 0.05): regressed"),
+            std::string::npos)
+      << text;
   EXPECT_NE(junit.find("failures=\"1\""), std::string::npos);
-  EXPECT_NE(junit.find("<failure message=\"regressed\" type=\"regressed\">main fid [method=adm]: 3 -&gt; 3.2"), std::string::npos) << junit;
+  EXPECT_NE(junit.find("<failure message=\"regressed\" type=\"regressed\">main fid [method=adm]: 3 -&gt; 3.2"),
+            std::string::npos)
+      << junit;
   // Within a wider tolerance, or an absolute one for fid only.
   EXPECT_EQ(compare(worse, b, &text, {"rel:0.1"}), 0);
   EXPECT_EQ(compare(worse, b, &text, {"fid=abs:0.2"}), 0);  // boundary: exactly 0.2 is within
@@ -128,7 +134,8 @@ TEST(Compare, AnExperimentWithoutResultsMissesEveryValue) {
   std::ostringstream out, err;
   EXPECT_EQ(reports::compare_command(a, out, err), to_int(ExitCode::kRegression));
   EXPECT_NE(out.str().find("4 values compared: 0 within tolerance, 0 improved, 0 regressed, 4 missing: FAILED"),
-            std::string::npos) << out.str();
+            std::string::npos)
+      << out.str();
   EXPECT_NE(read_file(a.junit).find("failures=\"4\""), std::string::npos);
 }
 
@@ -184,10 +191,12 @@ TEST(ReportCommand, BadInput) {
   reports::ReportArgs a;
   a.where = p.where();
   a.format = "docx";
-  EXPECT_NE(error_message([&] { reports::report_command(a, out, err); }).find("unknown format 'docx'"), std::string::npos);
+  EXPECT_NE(error_message([&] { reports::report_command(a, out, err); }).find("unknown format 'docx'"),
+            std::string::npos);
   a.format = "markdown";
   a.experiment = "nope";
-  EXPECT_NE(error_message([&] { reports::report_command(a, out, err); }).find("no experiment 'nope'"), std::string::npos);
+  EXPECT_NE(error_message([&] { reports::report_command(a, out, err); }).find("no experiment 'nope'"),
+            std::string::npos);
   a.experiment = "";
   a.where.db = p.dir.file("other.db");
   EXPECT_NE(error_message([&] { reports::report_command(a, out, err); }).find("no store here"), std::string::npos);

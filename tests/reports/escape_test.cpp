@@ -39,8 +39,8 @@ TEST(SvgPlot, TicksAxesSeriesAndEscapedText) {
   ASSERT_EQ(t.size(), 3u);
   EXPECT_NEAR(t[0], 2.5, 1e-12);
   EXPECT_NEAR(t[2], 3.5, 1e-12);
-  reports::Plot p{kHostile, "iterations", "FID",
-                  {{"adm", {{0, 3.0}, {100, 2.5}, {200, NAN}}}, {kHostile, {{0, 2.8}, {100, 2.2}}}}};
+  reports::Plot p{
+      kHostile, "iterations", "FID", {{"adm", {{0, 3.0}, {100, 2.5}, {200, NAN}}}, {kHostile, {{0, 2.8}, {100, 2.2}}}}};
   const std::string svg = reports::svg_line_plot(p);
   EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
   EXPECT_EQ(svg.find("<script"), std::string::npos);
@@ -73,7 +73,8 @@ TEST(Escape, HostileNamesInHtml) {
   const std::string html = reports::render_html(hostile_report(dir, store));
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("<b>T</b>"), std::string::npos);
-  EXPECT_NE(html.find("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; \\textbf{y}_%$#~^|&#39;"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; \\textbf{y}_%$#~^|&#39;"),
+            std::string::npos);
 }
 
 TEST(Escape, HostileNamesInLatex) {
@@ -83,8 +84,9 @@ TEST(Escape, HostileNamesInLatex) {
   EXPECT_EQ(tex.find("\\textbf{y}"), std::string::npos);
   EXPECT_NE(tex.find("\\textbackslash{}textbf\\{y\\}\\_\\%\\$\\#\\textasciitilde{}\\textasciicircum{}\\textbar{}'"),
             std::string::npos);
-  EXPECT_NE(tex.find("\\caption{\\textless{}b\\textgreater{}T\\textless{}/b\\textgreater{} \\& \\textbackslash{}x\\_1 \\%}"),
-            std::string::npos);
+  EXPECT_NE(
+      tex.find("\\caption{\\textless{}b\\textgreater{}T\\textless{}/b\\textgreater{} \\& \\textbackslash{}x\\_1 \\%}"),
+      std::string::npos);
 }
 
 TEST(Escape, HostileNamesInMarkdownAndCsv) {

@@ -13,9 +13,9 @@
 #include <string>
 
 #include "base/util/file_io.h"
+#include "config/strict_yaml.h"
 #include "reports/report.h"
 #include "reports/report_spec.h"
-#include "config/strict_yaml.h"
 #include "store/records.h"
 #include "store/store.h"
 #include "tests/support/test_support.h"
@@ -49,12 +49,16 @@ inline void fill_store(runner::Store& store, const std::string& name, const std:
       runner::put_task(store, {run + "-train", run, runner::TaskKind::kTrain, "{}"});
       runner::set_task_state(store, run + "-train", runner::TaskState::kDone);
       // 1 h on GPU 0 for the first run of each method's seed 0, CPU otherwise.
-      const int a = runner::begin_attempt(store, {run + "-train", runner::ExecutorKind::kLocal, "1", "host",
-                                                  r.seed == "0" ? "0" : "", "log", 1000.0});
+      const int a = runner::begin_attempt(
+          store, {run + "-train", runner::ExecutorKind::kLocal, "1", "host", r.seed == "0" ? "0" : "", "log", 1000.0});
       runner::end_attempt(store, run + "-train", a, {0, "", 1000.0 + 3600.0 + 60 * p});
-      runner::put_provenance(store, run, "", {{"git_commit", "0123456789abcdef0123"}, {"libtorch_version", "1.13.1"},
-                                              {"device", "cpu"}, {"data_fingerprint", "fp-" + dataset}});
-      SQLite::Statement ins(store.db(), "INSERT INTO metrics (task_id, name, step, value, seq) VALUES (?, 'loss', ?, ?, ?)");
+      runner::put_provenance(store, run, "",
+                             {{"git_commit", "0123456789abcdef0123"},
+                              {"libtorch_version", "1.13.1"},
+                              {"device", "cpu"},
+                              {"data_fingerprint", "fp-" + dataset}});
+      SQLite::Statement ins(store.db(),
+                            "INSERT INTO metrics (task_id, name, step, value, seq) VALUES (?, 'loss', ?, ?, ?)");
       for (int step = 0; step <= 1000; step += 100) {
         ins.bind(1, run + "-train");
         ins.bind(2, step);
@@ -66,17 +70,25 @@ inline void fill_store(runner::Store& store, const std::string& name, const std:
     }
     const std::string settings = std::to_string(r.iteration) + "-" + std::to_string(r.steps);
     const std::string sample = run + "-sample-" + settings, eval = run + "-eval-" + settings;
-    json sspec = {{"checkpoint_step", r.iteration}, {"ema", "0.9999"}, {"steps", r.steps}, {"sampler", "ancestral"},
-                  {"eta", 0.0}, {"num_samples", r.num_samples}, {"batch_size", 64}, {"seed", std::stoi(r.seed)}};
+    json sspec = {{"checkpoint_step", r.iteration},
+                  {"ema", "0.9999"},
+                  {"steps", r.steps},
+                  {"sampler", "ancestral"},
+                  {"eta", 0.0},
+                  {"num_samples", r.num_samples},
+                  {"batch_size", 64},
+                  {"seed", std::stoi(r.seed)}};
     runner::put_task(store, {sample, run, runner::TaskKind::kSample, sspec.dump()});
-    runner::put_task(store, {eval, run, runner::TaskKind::kEval, json{{"samples_of", sample}, {"metrics", {"fid"}}}.dump()});
+    runner::put_task(store,
+                     {eval, run, runner::TaskKind::kEval, json{{"samples_of", sample}, {"metrics", {"fid"}}}.dump()});
     for (const auto& [metric, value] : r.metrics)
       runner::put_result(store, {eval, run, eval, metric, value,
                                  json{{"comparable_with_published", r.comparable}, {"features", "test"}}.dump()});
   }
 }
 
-inline reports::ReportSpec spec_from(const std::string& yaml, const std::vector<std::string>& axes = {"dataset", "method", "seed"}) {
+inline reports::ReportSpec spec_from(const std::string& yaml,
+                                     const std::vector<std::string>& axes = {"dataset", "method", "seed"}) {
   return reports::read_report_spec(config::load_yaml_string(yaml, "golden.yaml"), "golden.yaml", axes);
 }
 
@@ -94,8 +106,9 @@ inline void expect_golden(const std::string& name, const std::string& text) {
   } catch (const std::exception& e) {
     FAIL() << e.what() << " (create it with REPRO_UPDATE_GOLDEN=1)";
   }
-  EXPECT_EQ(text, expected) << "golden file " << path
-                            << " differs; if the change is intended, rerun with REPRO_UPDATE_GOLDEN=1 and review the diff";
+  EXPECT_EQ(text, expected)
+      << "golden file " << path
+      << " differs; if the change is intended, rerun with REPRO_UPDATE_GOLDEN=1 and review the diff";
 }
 
 }  // namespace repro::test

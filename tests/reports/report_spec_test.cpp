@@ -77,14 +77,17 @@ TEST(ReportSpec, ErrorsNameFileLineAndKeyPath) {
   e = error_of("tables:\n  - {id: t, rows: [method], metrics: [fidd]}\n");
   EXPECT_NE(e.find("unknown metric 'fidd'"), std::string::npos) << e;
 
-  e = error_of("tables:\n  - id: t\n    rows: [method]\n    metrics: [fid]\n    tolerance: {fid: {absolute: 1, relative: 2}}\n");
+  e = error_of(
+      "tables:\n  - id: t\n    rows: [method]\n    metrics: [fid]\n    tolerance: {fid: {absolute: 1, relative: 2}}\n");
   EXPECT_NE(e.find("report.tables[0].tolerance.fid"), std::string::npos) << e;
   EXPECT_NE(e.find("exactly one of absolute, relative, seeds"), std::string::npos) << e;
 
   e = error_of("tables:\n  - {id: t, rows: [method], metrics: [fid]}\n  - {id: t, rows: [method], metrics: [fid]}\n");
   EXPECT_NE(e.find("used twice"), std::string::npos) << e;
 
-  e = error_of("tables:\n  - id: t\n    rows: [method]\n    metrics: [fid]\n    published:\n      values:\n        - {method: adm, fid: low}\n");
+  e = error_of(
+      "tables:\n  - id: t\n    rows: [method]\n    metrics: [fid]\n    published:\n      values:\n        - {method: "
+      "adm, fid: low}\n");
   EXPECT_NE(e.find("report.tables[0].published.values[0].fid"), std::string::npos) << e;
   EXPECT_NE(e.find("golden.yaml:7"), std::string::npos) << e;
 

@@ -135,11 +135,11 @@ TEST(Report, ARunEvaluatedTwiceInACellCountsAsOneSeed) {
 TEST(Report, VerdictsOfEachKind) {
   Golden g;
   const auto& t = g.report.tables[0];
-  EXPECT_EQ(cell(t, 1, "adm", "fid").verdict, Verdict::kReproduced);        // 3.45 vs 3.37, abs 0.3
-  EXPECT_EQ(cell(t, 1, "adm-ip", "fid").verdict, Verdict::kBetter);         // 2.25 vs 2.70
-  EXPECT_EQ(cell(t, 1, "adm-ip", "sfid").verdict, Verdict::kReproduced);    // 4.55 vs 4.51, rel 0.05
-  EXPECT_EQ(cell(t, 0, "adm-ip", "fid").verdict, Verdict::kWorse);          // 3.55 vs 2.76
-  EXPECT_EQ(cell(t, 0, "adm-ip", "sfid").verdict, Verdict::kNotComparable); // random-weight features
+  EXPECT_EQ(cell(t, 1, "adm", "fid").verdict, Verdict::kReproduced);         // 3.45 vs 3.37, abs 0.3
+  EXPECT_EQ(cell(t, 1, "adm-ip", "fid").verdict, Verdict::kBetter);          // 2.25 vs 2.70
+  EXPECT_EQ(cell(t, 1, "adm-ip", "sfid").verdict, Verdict::kReproduced);     // 4.55 vs 4.51, rel 0.05
+  EXPECT_EQ(cell(t, 0, "adm-ip", "fid").verdict, Verdict::kWorse);           // 3.55 vs 2.76
+  EXPECT_EQ(cell(t, 0, "adm-ip", "sfid").verdict, Verdict::kNotComparable);  // random-weight features
   EXPECT_EQ(cell(t, 0, "adm", "fid").verdict, Verdict::kMissing);
   EXPECT_NEAR(*cell(t, 1, "adm", "fid").difference, 0.08, 1e-12);
 }
@@ -244,11 +244,26 @@ TEST(Report, SampleGridsAreEmbeddedWhenPresent) {
   EXPECT_NE(reports::render_html(r).find("data:image/png;base64," + r.grids[0].png_base64), std::string::npos);
 }
 
-TEST(ReportGolden, Markdown) { Golden g; expect_golden("report.md", reports::render(g.report, reports::Format::kMarkdown)); }
-TEST(ReportGolden, Latex) { Golden g; expect_golden("report.tex", reports::render(g.report, reports::Format::kLatex)); }
-TEST(ReportGolden, Csv) { Golden g; expect_golden("report.csv", reports::render(g.report, reports::Format::kCsv)); }
-TEST(ReportGolden, Json) { Golden g; expect_golden("report.json", reports::render(g.report, reports::Format::kJson)); }
-TEST(ReportGolden, Html) { Golden g; expect_golden("report.html", reports::render(g.report, reports::Format::kHtml)); }
+TEST(ReportGolden, Markdown) {
+  Golden g;
+  expect_golden("report.md", reports::render(g.report, reports::Format::kMarkdown));
+}
+TEST(ReportGolden, Latex) {
+  Golden g;
+  expect_golden("report.tex", reports::render(g.report, reports::Format::kLatex));
+}
+TEST(ReportGolden, Csv) {
+  Golden g;
+  expect_golden("report.csv", reports::render(g.report, reports::Format::kCsv));
+}
+TEST(ReportGolden, Json) {
+  Golden g;
+  expect_golden("report.json", reports::render(g.report, reports::Format::kJson));
+}
+TEST(ReportGolden, Html) {
+  Golden g;
+  expect_golden("report.html", reports::render(g.report, reports::Format::kHtml));
+}
 
 }  // namespace
 }  // namespace repro::test

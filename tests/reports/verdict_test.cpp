@@ -43,7 +43,7 @@ TEST(Verdict, RelativeBoundaryAndDirectionPerMetric) {
 TEST(Verdict, SeedsToleranceUsesTheSpreadOfTheSeeds) {
   const auto s = reports::seed_stats({3.0, 3.2, 3.4});  // mean 3.2, std 0.2
   EXPECT_NEAR(s.std, 0.2, 1e-12);
-  auto v = in(s.mean, 3.6, s.std, s.n);                 // |3.2 - 3.6| = 0.4 = 2 std
+  auto v = in(s.mean, 3.6, s.std, s.n);  // |3.2 - 3.6| = 0.4 = 2 std
   EXPECT_EQ(judge(v, "fid", kSeeds).verdict, Verdict::kReproduced);
   v.published = 3.61;
   EXPECT_EQ(judge(v, "fid", kSeeds).verdict, Verdict::kBetter);

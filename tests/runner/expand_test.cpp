@@ -59,9 +59,9 @@ TEST(Expand, ProductInDeclaredOrderWithComposedConfigs) {
   const auto& b_ip = e.runs[3].train;
   EXPECT_EQ(b_ip.train.method, "adm-ip");
   EXPECT_DOUBLE_EQ(b_ip.train.gamma, 0.1);
-  EXPECT_EQ(b_ip.train.batch_size, 8);          // from the override
+  EXPECT_EQ(b_ip.train.batch_size, 8);             // from the override
   EXPECT_EQ(e.runs[1].train.train.batch_size, 4);  // from base
-  EXPECT_EQ(b_ip.data.path, dir.file("b.npz"));  // relative to the experiment file
+  EXPECT_EQ(b_ip.data.path, dir.file("b.npz"));    // relative to the experiment file
   ASSERT_TRUE(e.runs[0].eval.has_value());
   EXPECT_EQ(e.runs[0].eval->reference, dir.file("ref.npz"));
   // Four different trainings, four run ids.
@@ -72,8 +72,8 @@ TEST(Expand, ProductInDeclaredOrderWithComposedConfigs) {
 
 TEST(Expand, SetOnlyExcludeAndInclude) {
   test::TempDir dir;
-  auto f = read_experiment_file(write(dir, std::string(kBase) +
-                                               "exclude:\n  - {when: {dataset: b, method: adm}, reason: not in the paper}\n"));
+  auto f = read_experiment_file(
+      write(dir, std::string(kBase) + "exclude:\n  - {when: {dataset: b, method: adm}, reason: not in the paper}\n"));
   auto e = expand(f, {"train.iterations=30", "eval.num_samples=128"});
   ASSERT_EQ(e.runs.size(), 3u);
   ASSERT_EQ(e.excluded.size(), 1u);
@@ -86,9 +86,8 @@ TEST(Expand, SetOnlyExcludeAndInclude) {
   EXPECT_EQ(only.runs[1].label_string(), "dataset=b method=adm-ip");
   EXPECT_EQ(expand(f, {}, {"dataset=a,b", "method=adm"}).runs.size(), 1u);  // b/adm stays excluded
   // include brings an excluded cell back.
-  auto g = read_experiment_file(write(dir, std::string(kBase) +
-                                               "exclude:\n  - {when: {dataset: b}, reason: later}\n"
-                                               "include:\n  - {dataset: b, method: adm-ip}\n"));
+  auto g = read_experiment_file(write(dir, std::string(kBase) + "exclude:\n  - {when: {dataset: b}, reason: later}\n"
+                                                                "include:\n  - {dataset: b, method: adm-ip}\n"));
   auto gi = expand(g);
   ASSERT_EQ(gi.runs.size(), 3u);
   EXPECT_EQ(gi.runs[2].label_string(), "dataset=b method=adm-ip");
@@ -100,8 +99,8 @@ TEST(Expand, SetOnlyExcludeAndInclude) {
 TEST(Expand, OnlyKeepsTheCellsItNamesInProductOrder) {
   test::TempDir dir;
   const std::string seeds = "seeds: [0, 1]\n";
-  auto f = read_experiment_file(write(dir, std::string(kBase) + seeds +
-                                               "only:\n  - {dataset: b, method: adm-ip}\n  - {dataset: a}\n"));
+  auto f = read_experiment_file(
+      write(dir, std::string(kBase) + seeds + "only:\n  - {dataset: b, method: adm-ip}\n  - {dataset: a}\n"));
   ASSERT_EQ(f.only.size(), 2u);
   auto e = expand(f);
   std::vector<std::string> got;
@@ -135,8 +134,8 @@ TEST(Expand, OnlyKeepsTheCellsItNamesInProductOrder) {
   // Full label sets: the form of table3.yaml, the same runs as excluding every cell and including them.
   const std::string cells = "  - {dataset: b, method: adm}\n  - {dataset: a, method: adm-ip}\n";
   auto only = expand(read_experiment_file(write(dir, std::string(kBase) + "only:\n" + cells, "only.yaml")));
-  auto old = expand(read_experiment_file(write(
-      dir, std::string(kBase) + "exclude:\n  - {when: {}, reason: two cells}\ninclude:\n" + cells, "old.yaml")));
+  auto old = expand(read_experiment_file(
+      write(dir, std::string(kBase) + "exclude:\n  - {when: {}, reason: two cells}\ninclude:\n" + cells, "old.yaml")));
   ASSERT_EQ(only.runs.size(), 2u);
   ASSERT_EQ(old.runs.size(), 2u);
   // Product order for only:, the include list's order for include:.
@@ -152,7 +151,8 @@ TEST(Expand, OnlyErrorsSayWhereAndWhat) {
   // An unknown axis or label: file:line:column of the key or value, key path, expected and got.
   const std::string entry_line = std::to_string(std::count(kBase, kBase + std::strlen(kBase), '\n') + 2);
   std::string m = err("only:\n  - {size: a}\n");
-  EXPECT_NE(m.find("exp.yaml:" + entry_line + ":6: key 'only[0].size': no axis named 'size' in matrix (axes: dataset, method)"),
+  EXPECT_NE(m.find("exp.yaml:" + entry_line +
+                   ":6: key 'only[0].size': no axis named 'size' in matrix (axes: dataset, method)"),
             std::string::npos)
       << m;
   m = err("only:\n  - {dataset: a}\n  - {method: adm, dataset: z}\n");
@@ -204,8 +204,10 @@ TEST(Expand, SectionByRunReadingIsTheWholeFilesReading) {
     const std::string base_dir = fs::absolute(path).parent_path().lexically_normal().string() + "/";
     for (const auto& run : expand(read_experiment_file(path), sets).runs) {
       const auto whole = config::parse_train_yaml(to_yaml(without(run.config, "eval")), path, base_dir);
-      EXPECT_EQ(config::train_identity(whole, whole.train.planned_world_size()).dump(), run.identity_json) << run.label_string();
-      EXPECT_EQ(config::run_id(config::train_identity(whole, whole.train.planned_world_size())), run.run_id) << run.label_string();
+      EXPECT_EQ(config::train_identity(whole, whole.train.planned_world_size()).dump(), run.identity_json)
+          << run.label_string();
+      EXPECT_EQ(config::run_id(config::train_identity(whole, whole.train.planned_world_size())), run.run_id)
+          << run.label_string();
       EXPECT_EQ(whole.train.iterations, run.train.train.iterations);
       EXPECT_EQ(whole.train.save_interval, run.train.train.save_interval);
       EXPECT_EQ(whole.train.log_interval, run.train.train.log_interval);
@@ -213,10 +215,11 @@ TEST(Expand, SectionByRunReadingIsTheWholeFilesReading) {
       EXPECT_EQ(whole.data.path, run.train.data.path);
       // The identity's members' dumps make its dump.
       const auto& f = run.train;
-      EXPECT_EQ(config::identity_dump(config::data_identity(f.data).dump(), config::diffusion_identity(f.diffusion).dump(),
-                                      config::model_identity(f.model).dump(),
-                                      config::train_section_identity(f.train, whole.train.planned_world_size()).dump()),
-                run.identity_json);
+      EXPECT_EQ(
+          config::identity_dump(config::data_identity(f.data).dump(), config::diffusion_identity(f.diffusion).dump(),
+                                config::model_identity(f.model).dump(),
+                                config::train_section_identity(f.train, whole.train.planned_world_size()).dump()),
+          run.identity_json);
     }
   }
   // A key twice in a section: the last one, as yaml-cpp's tree of the whole file has it.
@@ -413,7 +416,7 @@ seeds: [0, 1]
   auto tasks = plan_tasks(e.runs);
   int train = 0, sample = 0, eval = 0;
   for (const auto& t : tasks) (t.kind == "train" ? train : t.kind == "sample" ? sample : eval)++;
-  EXPECT_EQ(train, 2);                   // one per seed
+  EXPECT_EQ(train, 2);                       // one per seed
   EXPECT_EQ(sample, 2 * (2 * 2 * (1 + 2)));  // seeds x checkpoints x steps x (ancestral + 2 etas)
   EXPECT_EQ(eval, sample);
   // Dependencies come first.
@@ -439,10 +442,10 @@ seeds: [0, 1]
 // slurm: where tasks run on a cluster, read strictly; absent keys stay absent.
 TEST(ExperimentFile, SlurmSectionIsReadKeyByKey) {
   test::TempDir dir;
-  auto f = read_experiment_file(write(dir, std::string(kBase) +
-                                               "slurm:\n  partition: gpu\n  account: proj1\n  time: \"1:30:00\"\n"
-                                               "  cpus_per_task: 8\n  gpus: 4\n  sbatch_args: [--qos=high, \"--mem=0\"]\n"
-                                               "  array_cap: 16\n"));
+  auto f = read_experiment_file(
+      write(dir, std::string(kBase) + "slurm:\n  partition: gpu\n  account: proj1\n  time: \"1:30:00\"\n"
+                                      "  cpus_per_task: 8\n  gpus: 4\n  sbatch_args: [--qos=high, \"--mem=0\"]\n"
+                                      "  array_cap: 16\n"));
   EXPECT_EQ(f.slurm.partition, "gpu");
   EXPECT_EQ(f.slurm.account, "proj1");
   EXPECT_EQ(f.slurm.time, "1:30:00");
@@ -450,8 +453,9 @@ TEST(ExperimentFile, SlurmSectionIsReadKeyByKey) {
   EXPECT_EQ(f.slurm.gpus, 4);
   EXPECT_EQ(f.slurm.sbatch_args, (std::vector<std::string>{"--qos=high", "--mem=0"}));
   EXPECT_EQ(f.slurm.array_cap, 16);
-  EXPECT_EQ(describe(f.slurm),
-            "partition=gpu account=proj1 time=1:30:00 cpus_per_task=8 gpus=4 sbatch_args=[--qos=high --mem=0] array_cap=16");
+  EXPECT_EQ(
+      describe(f.slurm),
+      "partition=gpu account=proj1 time=1:30:00 cpus_per_task=8 gpus=4 sbatch_args=[--qos=high --mem=0] array_cap=16");
 
   f = read_experiment_file(write(dir, std::string(kBase) + "slurm: {time: 90, array_cap: 0}\n"));
   EXPECT_EQ(f.slurm.time, "90");
@@ -530,9 +534,9 @@ TEST(ExperimentFile, CommandLineSlurmOptionsOverTheFilesKeyByKey) {
 
   SlurmSettings cli;
   cli.partition = "debug";
-  cli.gpus = 0;                                               // a given 0 wins over the file's 4
+  cli.gpus = 0;                                              // a given 0 wins over the file's 4
   cli.sbatch_args = std::vector<std::string>{"--qos=high"};  // replaces the file's list
-  cli.array_cap = 0;                                          // --no-arrays
+  cli.array_cap = 0;                                         // --no-arrays
   const SlurmSettings s = merge_slurm_options(file, cli);
   EXPECT_EQ(s.partition, "debug");
   EXPECT_EQ(s.account, "proj1");

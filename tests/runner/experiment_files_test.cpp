@@ -71,8 +71,8 @@ std::optional<double> published(const ExperimentFile& f, const std::string& tabl
 const std::set<std::string> kEvalDimensions = {"iteration", "steps", "sampler", "eta", "ema", "num_samples"};
 const std::set<std::string> kMetrics = {"fid", "sfid", "is", "precision", "recall", "kid"};
 
-const std::vector<std::string> kPaperFiles = {"table2", "table3", "table4", "table5", "table7",
-                                              "table8", "gamma_ablation", "fid_curves"};
+const std::vector<std::string> kPaperFiles = {"table2", "table3", "table4",         "table5",
+                                              "table7", "table8", "gamma_ablation", "fid_curves"};
 
 }  // namespace
 
@@ -140,9 +140,9 @@ TEST(ExperimentFiles, Table3IsFiveDatasetsTimesTwoMethodsAtTheirCheckpoints) {
   ASSERT_EQ(l.expansion.runs.size(), 10u);
   // (dataset, method) -> the checkpoint behind Table 3's column (paper-spec §1, inferred).
   const std::map<std::pair<std::string, std::string>, int64_t> checkpoint = {
-      {{"cifar10", "adm"}, 500000},       {{"cifar10", "adm-ip"}, 460000},      {{"imagenet32", "adm"}, 3500000},
-      {{"imagenet32", "adm-ip"}, 3500000}, {{"lsun_tower64", "adm"}, 300000},  {{"lsun_tower64", "adm-ip"}, 220000},
-      {{"celeba64", "adm"}, 480000},      {{"celeba64", "adm-ip"}, 300000},     {{"ffhq128", "adm"}, 420000},
+      {{"cifar10", "adm"}, 500000},        {{"cifar10", "adm-ip"}, 460000},   {{"imagenet32", "adm"}, 3500000},
+      {{"imagenet32", "adm-ip"}, 3500000}, {{"lsun_tower64", "adm"}, 300000}, {{"lsun_tower64", "adm-ip"}, 220000},
+      {{"celeba64", "adm"}, 480000},       {{"celeba64", "adm-ip"}, 300000},  {{"ffhq128", "adm"}, 420000},
       {{"ffhq128", "adm-ip"}, 180000}};
   std::set<std::pair<std::string, std::string>> cells;
   for (const auto& r : l.expansion.runs) {
@@ -194,11 +194,11 @@ TEST(ExperimentFiles, Table4AndTable8Cells) {
   ASSERT_EQ(t4.runs.size(), 10u);
   // (dataset, method) -> (iterations, sampling steps); paper-spec §1 Table 4.
   const std::map<std::pair<std::string, std::string>, std::pair<int64_t, int>> table4 = {
-      {{"cifar10", "adm"}, {500000, 1000}},       {{"cifar10", "adm-ip"}, {460000, 80}},
-      {{"imagenet32", "adm"}, {4500000, 1000}},   {{"imagenet32", "adm-ip"}, {4000000, 80}},
-      {{"lsun_tower64", "adm"}, {300000, 1000}},  {{"lsun_tower64", "adm-ip"}, {220000, 60}},
-      {{"celeba64", "adm"}, {480000, 1000}},      {{"celeba64", "adm-ip"}, {300000, 200}},
-      {{"ffhq128", "adm"}, {420000, 1000}},       {{"ffhq128", "adm-ip"}, {180000, 60}}};
+      {{"cifar10", "adm"}, {500000, 1000}},      {{"cifar10", "adm-ip"}, {460000, 80}},
+      {{"imagenet32", "adm"}, {4500000, 1000}},  {{"imagenet32", "adm-ip"}, {4000000, 80}},
+      {{"lsun_tower64", "adm"}, {300000, 1000}}, {{"lsun_tower64", "adm-ip"}, {220000, 60}},
+      {{"celeba64", "adm"}, {480000, 1000}},     {{"celeba64", "adm-ip"}, {300000, 200}},
+      {{"ffhq128", "adm"}, {420000, 1000}},      {{"ffhq128", "adm-ip"}, {180000, 60}}};
   for (const auto& r : t4.runs) {
     const auto want = table4.at({label(r, "dataset"), label(r, "method")});
     EXPECT_EQ(r.train.train.iterations, want.first) << r.label_string();
@@ -266,15 +266,17 @@ TEST(ExperimentFiles, ReportSectionsFollowTheSchema) {
     std::map<std::string, std::set<std::string>> axes;  // axis -> labels
     for (const auto& a : f.axes)
       for (const auto& v : a.values) axes[a.name].insert(v.label);
-    auto known_dimension = [&](const std::string& d) { return axes.count(d) || kEvalDimensions.count(d) || d == "metric"; };
+    auto known_dimension = [&](const std::string& d) {
+      return axes.count(d) || kEvalDimensions.count(d) || d == "metric";
+    };
     ASSERT_TRUE(f.report && f.report["tables"] && f.report["tables"].IsSequence());
     std::set<std::string> ids;
     for (const auto& t : f.report["tables"]) {
       const std::string id = t["id"].Scalar();
       EXPECT_TRUE(ids.insert(id).second) << "duplicate table id " << id;
       for (const auto& key : t) {
-        static const std::set<std::string> kKeys = {"id", "title", "rows", "columns", "metrics", "where", "pick",
-                                                    "labels", "best", "decimals", "tolerance", "published"};
+        static const std::set<std::string> kKeys = {"id",   "title",  "rows", "columns",  "metrics",   "where",
+                                                    "pick", "labels", "best", "decimals", "tolerance", "published"};
         EXPECT_TRUE(kKeys.count(key.first.Scalar())) << id << ": unknown key " << key.first.Scalar();
       }
       std::set<std::string> metrics;
@@ -283,14 +285,16 @@ TEST(ExperimentFiles, ReportSectionsFollowTheSchema) {
         metrics.insert(m.Scalar());
       }
       for (const char* section : {"rows", "columns"})
-        for (const auto& d : t[section]) EXPECT_TRUE(known_dimension(d.Scalar())) << id << " " << section << ": " << d.Scalar();
+        for (const auto& d : t[section])
+          EXPECT_TRUE(known_dimension(d.Scalar())) << id << " " << section << ": " << d.Scalar();
       if (t["where"])
         for (const auto& kv : t["where"]) EXPECT_TRUE(known_dimension(kv.first.Scalar())) << kv.first.Scalar();
       if (t["labels"])
         for (const auto& kv : t["labels"]) {
           const std::string dim = kv.first.Scalar();
           ASSERT_TRUE(axes.count(dim)) << id << ": labels for unknown axis " << dim;
-          for (const auto& l : kv.second) EXPECT_TRUE(axes[dim].count(l.first.Scalar())) << dim << "." << l.first.Scalar();
+          for (const auto& l : kv.second)
+            EXPECT_TRUE(axes[dim].count(l.first.Scalar())) << dim << "." << l.first.Scalar();
         }
       if (t["best"]) {
         const std::string best = t["best"].Scalar();
@@ -309,7 +313,8 @@ TEST(ExperimentFiles, ReportSectionsFollowTheSchema) {
           }
           ASSERT_TRUE(axes.count(k) || kEvalDimensions.count(k)) << id << ": unknown dimension " << k;
           // Axis labels, not display names.
-          if (axes.count(k)) EXPECT_TRUE(axes[k].count(kv.second.Scalar())) << id << ": " << k << " = " << kv.second.Scalar();
+          if (axes.count(k))
+            EXPECT_TRUE(axes[k].count(kv.second.Scalar())) << id << ": " << k << " = " << kv.second.Scalar();
         }
         EXPECT_GT(values, 0) << id;
       }
@@ -333,7 +338,10 @@ TEST(ExperimentFiles, PublishedValuesMatchThePaper) {
       {"table3", {{"steps", "300"}, {"dataset", "imagenet32"}, {"method", "adm-ip"}}, "sfid", 2.58},
       {"table2", {{"method", "adm-gp"}}, "fid", 2.80},
       {"table2", {{"method", "adm-wd"}}, "sfid", 4.61},
-      {"table4", {{"dataset", "celeba64"}, {"method", "adm-ip"}, {"iteration", "300000"}, {"steps", "200"}}, "fid", 1.53},
+      {"table4",
+       {{"dataset", "celeba64"}, {"method", "adm-ip"}, {"iteration", "300000"}, {"steps", "200"}},
+       "fid",
+       1.53},
       {"table4", {{"dataset", "ffhq128"}, {"method", "adm-ip"}, {"iteration", "180000"}, {"steps", "60"}}, "fid", 8.72},
       {"table5", {{"eta", "0.5"}, {"method", "ddim-ip"}, {"steps", "10"}}, "fid", 10.06},
       {"table5", {{"eta", "0.0"}, {"method", "ddim"}, {"steps", "1000"}}, "fid", 4.29},
@@ -359,9 +367,9 @@ TEST(ExperimentFiles, PublishedValuesMatchThePaper) {
     return f.report["tables"][0]["published"]["values"].size();
   };
   EXPECT_EQ(count("table2"), 4u);
-  EXPECT_EQ(count("table3"), 40u);   // 4 step counts x 5 datasets x 2 methods
+  EXPECT_EQ(count("table3"), 40u);  // 4 step counts x 5 datasets x 2 methods
   EXPECT_EQ(count("table4"), 10u);
-  EXPECT_EQ(count("table5"), 20u);   // 2 etas x 2 methods x 5 step counts
+  EXPECT_EQ(count("table5"), 20u);  // 2 etas x 2 methods x 5 step counts
   EXPECT_EQ(count("table7"), 12u);
   EXPECT_EQ(count("table8"), 8u);
   EXPECT_EQ(count("gamma_ablation"), 41u);  // ADM 11 points, each gamma 10

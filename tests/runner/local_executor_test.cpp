@@ -191,7 +191,8 @@ TEST(LocalExecutor, GpuIdsHandedOutThroughCudaVisibleDevices) {
   const Launched d = ex.launch(sh("d", "echo \"cvd=[$CUDA_VISIBLE_DEVICES]\"", dir.file("d.log"), {2}));
   EXPECT_EQ(d.gpus, "0,1");
   wait_for(ex, 1);
-  EXPECT_NE(test::read_text(dir.file("a.log")).find("cvd=[0]"), std::string::npos) << test::read_text(dir.file("a.log"));
+  EXPECT_NE(test::read_text(dir.file("a.log")).find("cvd=[0]"), std::string::npos)
+      << test::read_text(dir.file("a.log"));
   EXPECT_NE(test::read_text(dir.file("b.log")).find("cvd=[1]"), std::string::npos);
   EXPECT_NE(test::read_text(dir.file("c.log")).find("cvd=[]"), std::string::npos) << test::read_text(dir.file("c.log"));
   EXPECT_NE(test::read_text(dir.file("d.log")).find("cvd=[0,1]"), std::string::npos);

@@ -29,7 +29,8 @@ namespace fs = std::filesystem;
 // Absolute paths (data.path, the project directory) depend on where the checkout lies.
 std::string relocatable(std::string text) {
   const std::string src = test::source_dir();
-  for (size_t at = text.find(src); at != std::string::npos; at = text.find(src, at)) text.replace(at, src.size(), "<src>");
+  for (size_t at = text.find(src); at != std::string::npos; at = text.find(src, at))
+    text.replace(at, src.size(), "<src>");
   return text;
 }
 
@@ -38,7 +39,8 @@ std::string plan_text(const fs::path& path) {
   const Expansion expansion = expand(file);
   const Plan plan = make_plan({file.name, "experiments/" + path.filename().string(), "sha"}, expansion);
   std::ostringstream out;
-  for (const auto& r : plan.runs) out << r.run_id << ' ' << r.position << ' ' << r.axes.dump() << ' ' << r.config << '\n';
+  for (const auto& r : plan.runs)
+    out << r.run_id << ' ' << r.position << ' ' << r.axes.dump() << ' ' << r.config << '\n';
   for (const auto& r : expansion.runs) out << train_yaml(r) << '\n';
   for (const auto& t : plan.tasks) {
     out << t.task_id << ' ' << t.run_id << ' ' << t.kind << ' ' << t.spec << ' ' << t.processes << ' '
@@ -63,7 +65,8 @@ std::map<std::string, std::string> read_golden() {
 TEST(PlanDigest, EveryExperimentFilePlansAsRecorded) {
   std::map<std::string, std::string> now;
   for (const auto& entry : fs::directory_iterator(test::source_dir() + "/experiments"))
-    if (entry.path().extension() == ".yaml") now[entry.path().filename().string()] = sha256_hex(plan_text(entry.path()));
+    if (entry.path().extension() == ".yaml")
+      now[entry.path().filename().string()] = sha256_hex(plan_text(entry.path()));
   ASSERT_GE(now.size(), 10u);
   if (std::getenv("REPRO_UPDATE_GOLDEN")) {
     std::ofstream out(golden_path());

@@ -56,11 +56,10 @@ TEST(Emitted, WritesWhatTheEmitterWrites) {
 
 // Random mappings over scalars that YAML writes plainly, quoted or escaped.
 TEST(Emitted, WritesWhatTheEmitterWritesForRandomTrees) {
-  const std::vector<std::string> scalars = {"a",    "0.1",  "1e-5", "-3",   "true", "no",  "~",   "null", "",
-                                            "a b",  "a: b", "a #b", "#a",   "- a",  "[a]", "{a}", "a,b",  "'",
-                                            "\"",   "\\",   "\t",   "\n",   " a",   "a ",  "?",   "?a",   "! a",
-                                            "|",    ">",    "%",    "@",    "`",    "*",   "&a",  "é",    "0x10",
-                                            "010",  ".inf", ".nan", "1:2",  "a:b",  "=",   "<<",  "---",  "..."};
+  const std::vector<std::string> scalars = {
+      "a",   "0.1", "1e-5", "-3", "true", "no",   "~",   "null", "",     "a b", "a: b", "a #b", "#a", "- a", "[a]",
+      "{a}", "a,b", "'",    "\"", "\\",   "\t",   "\n",  " a",   "a ",   "?",   "?a",   "! a",  "|",  ">",   "%",
+      "@",   "`",   "*",    "&a", "é",    "0x10", "010", ".inf", ".nan", "1:2", "a:b",  "=",    "<<", "---", "..."};
   std::mt19937 rng(7);
   bool null_items = false;  // in half the trees: those go through yaml-cpp's emitter
   auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };

@@ -22,8 +22,9 @@ using runner::TaskState;
 
 class Ingest : public ::testing::Test {
  protected:
-  Ingest() : store_(std::make_unique<Store>(dir_.file("repro.db"), options_with(&clock_))),
-             events_(dir_.file("events.jsonl")) {
+  Ingest()
+      : store_(std::make_unique<Store>(dir_.file("repro.db"), options_with(&clock_))),
+        events_(dir_.file("events.jsonl")) {
     put_train_task(*store_, "run1", "task1");
   }
   Store& store() { return *store_; }
@@ -88,8 +89,9 @@ TEST_F(Ingest, PutsLogRecordsInMetricsAndTheRestInTaskEvents) {
   EXPECT_EQ(events[3].type, "end");
   EXPECT_DOUBLE_EQ(*events[3].time, 1.7e9 + 5);
 
-  EXPECT_EQ(count_rows(store(), "SELECT count(*) FROM artifacts WHERE task_id = 'task1' AND path = "
-                                "'checkpoints/model000020.pt' AND length(sha256) = 64 AND bytes IS NULL"),
+  EXPECT_EQ(count_rows(store(),
+                       "SELECT count(*) FROM artifacts WHERE task_id = 'task1' AND path = "
+                       "'checkpoints/model000020.pt' AND length(sha256) = 64 AND bytes IS NULL"),
             1);
 }
 
@@ -242,10 +244,10 @@ TEST_F(Ingest, TaskStateFollowsEndAndDivergedRecords) {
 TEST_F(Ingest, MalformedLinesAreSkippedAndRecordedWithFileAndLine) {
   events_.start();
   events_.append("{\"type\": \"log\", \"step\": 1, \"loss\": \n");  // line 2: broken JSON
-  events_.append("[1, 2, 3]\n");                                     // line 3: not an object
-  events_.append("{\"type\": \"log\"}\n");                           // line 4: no seq
-  events_.write({{"type", "log"}, {"loss", 1.0}});                   // line 5: log without step
-  events_.log(2);                                                    // line 6: fine
+  events_.append("[1, 2, 3]\n");                                    // line 3: not an object
+  events_.append("{\"type\": \"log\"}\n");                          // line 4: no seq
+  events_.write({{"type", "log"}, {"loss", 1.0}});                  // line 5: log without step
+  events_.log(2);                                                   // line 6: fine
   const auto r = ingest();
   EXPECT_EQ(r.lines, 6);
   EXPECT_EQ(r.malformed, 4);

@@ -273,8 +273,9 @@ TEST(Queries, ProvenanceAndArtifactsReplaceByKey) {
   runner::put_provenance(store, "run1", "task1", {{"host", "node1"}});
   runner::put_provenance(store, "run1", "", {{"git_commit", "def"}});
   EXPECT_EQ(count_rows(store, "SELECT count(*) FROM provenance"), 3);
-  EXPECT_EQ(store.db().execAndGet("SELECT value FROM provenance WHERE key = 'git_commit' AND task_id IS NULL").getString(),
-            "def");
+  EXPECT_EQ(
+      store.db().execAndGet("SELECT value FROM provenance WHERE key = 'git_commit' AND task_id IS NULL").getString(),
+      "def");
   EXPECT_THROW(store.db().exec("INSERT INTO provenance (run_id, key, value, recorded) VALUES ('run1', 'seed', '1', 0)"),
                SQLite::Exception);  // unique per (run, task or none, key)
   runner::put_artifact(store, {"task1", "samples/s.npz", "ff", 10});

@@ -18,10 +18,9 @@ namespace {
 
 using runner::Store;
 
-const char* const kTables[] = {"experiments", "runs",           "experiment_runs", "tasks",
-                               "attempts",    "metrics",        "results",         "artifacts",
-                               "provenance",  "task_events",    "ingest_progress", "ingest_errors",
-                               "cancel_requests", "schema_version"};
+const char* const kTables[] = {"experiments",     "runs",          "experiment_runs", "tasks",         "attempts",
+                               "metrics",         "results",       "artifacts",       "provenance",    "task_events",
+                               "ingest_progress", "ingest_errors", "cancel_requests", "schema_version"};
 
 TEST(Store, CreatesEveryTableAtTheLatestVersion) {
   TempDir dir;
@@ -101,9 +100,7 @@ TEST(Store, RefusesASchemaNewerThanItKnows) {
 
 TEST(Store, RefusesFilesThatAreNotReproStores) {
   TempDir dir;
-  {
-    std::ofstream(dir.file("text.db")) << "this is not a database, it is a long enough line of text to be read\n";
-  }
+  { std::ofstream(dir.file("text.db")) << "this is not a database, it is a long enough line of text to be read\n"; }
   const std::string not_sqlite = error_message([&] { Store store(dir.file("text.db")); });
   EXPECT_NE(not_sqlite.find(dir.file("text.db")), std::string::npos) << not_sqlite;
   EXPECT_NE(not_sqlite.find("not a database"), std::string::npos) << not_sqlite;
@@ -119,11 +116,13 @@ TEST(Store, RefusesFilesThatAreNotReproStores) {
 TEST(Store, EnforcesForeignKeys) {
   TempDir dir;
   Store store(dir.file("repro.db"));
-  const std::string task_without_run =
-      error_message([&] { runner::put_task(store, {"t", "no-such-run", runner::TaskKind::kTrain, "{}"}); });
+  const std::string task_without_run = error_message([&] {
+    runner::put_task(store, {"t", "no-such-run", runner::TaskKind::kTrain, "{}"});
+  });
   EXPECT_NE(task_without_run.find("FOREIGN KEY constraint failed"), std::string::npos) << task_without_run;
-  const std::string metric_without_task = error_message(
-      [&] { store.db().exec("INSERT INTO metrics (task_id, name, step, value, seq) VALUES ('x', 'loss', 1, 0.5, 0)"); });
+  const std::string metric_without_task = error_message([&] {
+    store.db().exec("INSERT INTO metrics (task_id, name, step, value, seq) VALUES ('x', 'loss', 1, 0.5, 0)");
+  });
   EXPECT_NE(metric_without_task.find("FOREIGN KEY constraint failed"), std::string::npos) << metric_without_task;
   EXPECT_EQ(count_rows(store, "SELECT count(*) FROM tasks") + count_rows(store, "SELECT count(*) FROM metrics"), 0);
 
