@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <ostream>
 #include <set>
 #include <sstream>
@@ -24,21 +25,13 @@ figure { display: inline-block; margin: 0.5em; }
 img.grid { image-rendering: pixelated; max-width: 320px; }
 )css";
 
+// The verdict's word as a CSS class name ("not comparable" -> "not-comparable"); cells without a
+// verdict against a published value get no colour.
 std::string css_class(Verdict v) {
-  switch (v) {
-    case Verdict::kReproduced:
-      return "reproduced";
-    case Verdict::kBetter:
-      return "better";
-    case Verdict::kWorse:
-      return "worse";
-    case Verdict::kMissing:
-      return "missing";
-    case Verdict::kNotComparable:
-      return "not-comparable";
-    default:
-      return "";
-  }
+  if (v == Verdict::kNoPublished || v == Verdict::kEmpty) return "";
+  std::string word = to_string(v);
+  std::replace(word.begin(), word.end(), ' ', '-');
+  return word;
 }
 
 std::string cell_html(const CellResult& c, int decimals) {
