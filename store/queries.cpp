@@ -174,129 +174,177 @@ std::vector<std::string> ingest_errors_of_task(Store& store, const std::string& 
   return messages;
 }
 
-std::vector<RunStatus> status_of_experiment(Store& store, const std::string& experiment) {
+namespace {
+
+std::string_view text_view(const SQLite::Column& c) { return {c.getText(), static_cast<size_t>(c.getBytes())}; }
+
+void count_state(TaskCounts& counts, TaskState state) {
+  switch (state) {
+    case TaskState::kPending:
+      ++counts.pending;
+      break;
+    case TaskState::kRunning:
+      ++counts.running;
+      break;
+    case TaskState::kDone:
+      ++counts.done;
+      break;
+    case TaskState::kFailed:
+      ++counts.failed;
+      break;
+    case TaskState::kCancelled:
+      ++counts.cancelled;
+      break;
+  }
+}
+
+// status_of_experiment's four reads, each one statement over the experiment's runs, filling `out`.
+class StatusReader {
+ public:
+  StatusReader(Store& store, const std::string& experiment) : store_(store), experiment_(experiment) {}
+
   // The runs through runs_status, which holds status and run_dir (the planner would rather read
   // the runs' rows, configs and all).
-  SQLite::Statement runs(store.db(),
-                         "SELECT r.run_id, er.axes, er.position, r.run_dir, r.status "
-                         "FROM experiment_runs er JOIN runs r INDEXED BY runs_status ON r.run_id = er.run_id "
-                         "WHERE er.experiment = ?1 ORDER BY er.position, er.run_id");
-  runs.bind(1, experiment);
-  std::vector<RunStatus> out;
-  while (runs.executeStep()) {
-    RunStatus r;
-    r.run.run_id = runs.getColumn(0).getString();
-    r.run.axes = runs.getColumn(1).getString();
-    r.run.position = runs.getColumn(2).getInt64();
-    r.run.run_dir = runs.getColumn(3).getString();
-    r.run.status = parse_task_state(runs.getColumn(4).getString());
-    out.push_back(std::move(r));
+  void read_runs() {
+    SQLite::Statement runs(store_.db(),
+                           "SELECT r.run_id, er.axes, er.position, r.run_dir, r.status "
+                           "FROM experiment_runs er JOIN runs r INDEXED BY runs_status ON r.run_id = er.run_id "
+                           "WHERE er.experiment = ?1 ORDER BY er.position, er.run_id");
+    runs.bind(1, experiment_);
+    while (runs.executeStep()) {
+      RunStatus r;
+      r.run.run_id = runs.getColumn(0).getString();
+      r.run.axes = runs.getColumn(1).getString();
+      r.run.position = runs.getColumn(2).getInt64();
+      r.run.run_dir = runs.getColumn(3).getString();
+      r.run.status = parse_task_state(runs.getColumn(4).getString());
+      out_.push_back(std::move(r));
+    }
+    for (size_t i = 0; i < out_.size(); ++i) run_index_.emplace(out_[i].run.run_id, i);
   }
-  if (out.empty()) return out;
-  std::unordered_map<std::string_view, size_t> run_index;  // views of out's run ids
-  for (size_t i = 0; i < out.size(); ++i) run_index.emplace(out[i].run.run_id, i);
-  auto run_of = [&](const SQLite::Column& run_id) -> RunStatus* {
-    auto it = run_index.find(std::string_view(run_id.getText(), static_cast<size_t>(run_id.getBytes())));
-    return it == run_index.end() ? nullptr : &out[it->second];
-  };
-  auto task_of = [](RunStatus& run, const SQLite::Column& task_id) -> TaskStatus* {
-    const std::string_view id(task_id.getText(), static_cast<size_t>(task_id.getBytes()));
-    for (auto& t : run.tasks)
-      if (t.task_id == id) return &t;
-    return nullptr;
-  };
+
   // The tasks through tasks_by_run, which holds every column read here (not the spec), a run's
   // tasks after each other; each train task's latest loss by one probe of metrics' primary key
   // (task_id, name, step). Only the trainer writes a "loss" metric (docs/events.md): sample and
   // eval tasks are not probed.
-  SQLite::Statement tasks(store.db(),
-                          "SELECT t.run_id, t.rowid, t.task_id, t.kind, t.state, t.attempts, m.step, m.value "
-                          "FROM experiment_runs er "
-                          "JOIN tasks t ON t.run_id = er.run_id "
-                          "LEFT JOIN metrics m ON t.kind = 'train' AND m.task_id = t.task_id AND m.name = 'loss' "
-                          "  AND m.step = (SELECT max(step) FROM metrics WHERE task_id = t.task_id AND name = 'loss') "
-                          "WHERE er.experiment = ?1");
-  tasks.bind(1, experiment);
-  std::vector<std::vector<int64_t>> rowids(out.size());
-  RunStatus* run = nullptr;
-  size_t per_run = 0;  // tasks of the previous run: room for as many in the next
-  while (tasks.executeStep()) {
-    const SQLite::Column run_id = tasks.getColumn(0);
-    if (!run || run->run.run_id != std::string_view(run_id.getText(), static_cast<size_t>(run_id.getBytes()))) {
-      if (run) per_run = run->tasks.size();
-      run = run_of(run_id);
-      if (run) run->tasks.reserve(per_run), rowids[static_cast<size_t>(run - out.data())].reserve(per_run);
+  void read_tasks() {
+    SQLite::Statement tasks(
+        store_.db(),
+        "SELECT t.run_id, t.rowid, t.task_id, t.kind, t.state, t.attempts, m.step, m.value "
+        "FROM experiment_runs er "
+        "JOIN tasks t ON t.run_id = er.run_id "
+        "LEFT JOIN metrics m ON t.kind = 'train' AND m.task_id = t.task_id AND m.name = 'loss' "
+        "  AND m.step = (SELECT max(step) FROM metrics WHERE task_id = t.task_id AND name = 'loss') "
+        "WHERE er.experiment = ?1");
+    tasks.bind(1, experiment_);
+    rowids_.assign(out_.size(), {});
+    RunStatus* run = nullptr;
+    size_t per_run = 0;  // tasks of the previous run: room for as many in the next
+    while (tasks.executeStep()) {
+      const SQLite::Column run_id = tasks.getColumn(0);
+      if (!run || run->run.run_id != text_view(run_id)) {
+        if (run) per_run = run->tasks.size();
+        run = run_of(run_id);
+        if (run) run->tasks.reserve(per_run), rowids_[static_cast<size_t>(run - out_.data())].reserve(per_run);
+      }
+      if (!run) continue;
+      TaskStatus t;
+      t.task_id = tasks.getColumn(2).getString();
+      t.kind = parse_task_kind(tasks.getColumn(3).getString());
+      t.state = parse_task_state(tasks.getColumn(4).getString());
+      t.attempts = tasks.getColumn(5).getInt();
+      if (!tasks.getColumn(6).isNull())
+        t.loss = TaskStatus::Loss{tasks.getColumn(6).getInt64(), tasks.getColumn(7).getDouble()};
+      count_state(run->run.tasks, t.state);
+      run->tasks.push_back(std::move(t));
+      rowids_[static_cast<size_t>(run - out_.data())].push_back(tasks.getColumn(1).getInt64());
     }
-    if (!run) continue;
-    TaskStatus t;
-    t.task_id = tasks.getColumn(2).getString();
-    t.kind = parse_task_kind(tasks.getColumn(3).getString());
-    t.state = parse_task_state(tasks.getColumn(4).getString());
-    t.attempts = tasks.getColumn(5).getInt();
-    if (!tasks.getColumn(6).isNull())
-      t.loss = TaskStatus::Loss{tasks.getColumn(6).getInt64(), tasks.getColumn(7).getDouble()};
-    switch (t.state) {
-      case TaskState::kPending:
-        ++run->run.tasks.pending;
-        break;
-      case TaskState::kRunning:
-        ++run->run.tasks.running;
-        break;
-      case TaskState::kDone:
-        ++run->run.tasks.done;
-        break;
-      case TaskState::kFailed:
-        ++run->run.tasks.failed;
-        break;
-      case TaskState::kCancelled:
-        ++run->run.tasks.cancelled;
-        break;
-    }
-    run->tasks.push_back(std::move(t));
-    rowids[static_cast<size_t>(run - out.data())].push_back(tasks.getColumn(1).getInt64());
   }
+
   // Each run's tasks in the order they were put (rowid), as tasks_of_run lists them.
-  for (size_t r = 0; r < out.size(); ++r) {
-    auto& list = out[r].tasks;
-    const auto& ids = rowids[r];
-    if (std::is_sorted(ids.begin(), ids.end())) continue;
-    std::vector<size_t> order(list.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a] < ids[b]; });
-    std::vector<TaskStatus> sorted;
-    sorted.reserve(order.size());
-    for (size_t i : order) sorted.push_back(std::move(list[i]));
-    list = std::move(sorted);
+  void sort_tasks_as_put() {
+    for (size_t r = 0; r < out_.size(); ++r) {
+      auto& list = out_[r].tasks;
+      const auto& ids = rowids_[r];
+      if (std::is_sorted(ids.begin(), ids.end())) continue;
+      std::vector<size_t> order(list.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a] < ids[b]; });
+      std::vector<TaskStatus> sorted;
+      sorted.reserve(order.size());
+      for (size_t i : order) sorted.push_back(std::move(list[i]));
+      list = std::move(sorted);
+    }
   }
+
   // Results, a run's shown at its own tasks (as results_of_run), in (result_id, metric) order:
   // results_by_run holds every column read here, in that order within a run.
-  SQLite::Statement results(store.db(),
-                            "SELECT r.run_id, r.task_id, r.metric, r.value FROM experiment_runs er "
-                            "JOIN results r INDEXED BY results_by_run ON r.run_id = er.run_id "
-                            "WHERE er.experiment = ?1 AND r.task_id IS NOT NULL "
-                            "ORDER BY er.run_id, r.result_id, r.metric");
-  results.bind(1, experiment);
-  while (results.executeStep()) {
-    RunStatus* r = run_of(results.getColumn(0));
-    TaskStatus* t = r ? task_of(*r, results.getColumn(1)) : nullptr;
-    if (t) t->results.emplace_back(results.getColumn(2).getString(), results.getColumn(3).getDouble());
+  void read_results() {
+    SQLite::Statement results(store_.db(),
+                              "SELECT r.run_id, r.task_id, r.metric, r.value FROM experiment_runs er "
+                              "JOIN results r INDEXED BY results_by_run ON r.run_id = er.run_id "
+                              "WHERE er.experiment = ?1 AND r.task_id IS NOT NULL "
+                              "ORDER BY er.run_id, r.result_id, r.metric");
+    results.bind(1, experiment_);
+    while (results.executeStep()) {
+      TaskStatus* t = task_of(results.getColumn(0), results.getColumn(1));
+      if (t) t->results.emplace_back(results.getColumn(2).getString(), results.getColumn(3).getDouble());
+    }
   }
+
   // The latest attempt of each failed task.
-  SQLite::Statement failed(store.db(),
-                           "SELECT t.run_id, t.task_id, a.attempt, a.log_path, a.reason FROM experiment_runs er "
-                           "JOIN tasks t ON t.run_id = er.run_id AND t.state = 'failed' "
-                           "JOIN attempts a ON a.task_id = t.task_id AND a.attempt = "
-                           "  (SELECT max(attempt) FROM attempts WHERE task_id = t.task_id) "
-                           "WHERE er.experiment = ?1");
-  failed.bind(1, experiment);
-  while (failed.executeStep()) {
-    RunStatus* r = run_of(failed.getColumn(0));
-    TaskStatus* t = r ? task_of(*r, failed.getColumn(1)) : nullptr;
-    if (!t) continue;
-    t->last_failed = TaskStatus::Attempt{failed.getColumn(2).getInt(), text_or_empty(failed.getColumn(4)),
-                                         text_or_empty(failed.getColumn(3))};
+  void read_failed_attempts() {
+    SQLite::Statement failed(store_.db(),
+                             "SELECT t.run_id, t.task_id, a.attempt, a.log_path, a.reason FROM experiment_runs er "
+                             "JOIN tasks t ON t.run_id = er.run_id AND t.state = 'failed' "
+                             "JOIN attempts a ON a.task_id = t.task_id AND a.attempt = "
+                             "  (SELECT max(attempt) FROM attempts WHERE task_id = t.task_id) "
+                             "WHERE er.experiment = ?1");
+    failed.bind(1, experiment_);
+    while (failed.executeStep()) {
+      TaskStatus* t = task_of(failed.getColumn(0), failed.getColumn(1));
+      if (!t) continue;
+      t->last_failed = TaskStatus::Attempt{failed.getColumn(2).getInt(), text_or_empty(failed.getColumn(4)),
+                                           text_or_empty(failed.getColumn(3))};
+    }
   }
-  return out;
+
+  std::vector<RunStatus> take() { return std::move(out_); }
+  bool empty() const { return out_.empty(); }
+
+ private:
+  RunStatus* run_of(const SQLite::Column& run_id) {
+    auto it = run_index_.find(text_view(run_id));
+    return it == run_index_.end() ? nullptr : &out_[it->second];
+  }
+
+  TaskStatus* task_of(const SQLite::Column& run_id, const SQLite::Column& task_id) {
+    RunStatus* run = run_of(run_id);
+    if (!run) return nullptr;
+    const std::string_view id = text_view(task_id);
+    for (auto& t : run->tasks)
+      if (t.task_id == id) return &t;
+    return nullptr;
+  }
+
+  Store& store_;
+  const std::string& experiment_;
+  std::vector<RunStatus> out_;
+  std::unordered_map<std::string_view, size_t> run_index_;  // views of out_'s run ids
+  std::vector<std::vector<int64_t>> rowids_;                // per run, its tasks' rowids
+};
+
+}  // namespace
+
+std::vector<RunStatus> status_of_experiment(Store& store, const std::string& experiment) {
+  StatusReader reader(store, experiment);
+  reader.read_runs();
+  if (reader.empty()) return reader.take();
+  reader.read_tasks();
+  reader.sort_tasks_as_put();
+  reader.read_results();
+  reader.read_failed_attempts();
+  return reader.take();
 }
 
 std::vector<TaskLog> task_logs(Store& store, const std::string& id, int attempt) {

@@ -36,11 +36,10 @@ std::string train_yaml(const PlannedRun& run) {
   return train_yaml(run, texts);
 }
 
-std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
-  std::vector<TaskSpec> tasks;
-  ScalarTexts texts;
-  // At most 1 + 2 x checkpoints x steps x etas tasks per cell; reserved so that `tasks` never
-  // moves, and the index can hold views of its ids.
+namespace {
+
+// At most 1 + 2 x checkpoints x steps x etas tasks per cell.
+size_t most_tasks(const std::vector<PlannedRun>& runs) {
   size_t most = 0;
   for (const auto& run : runs) {
     most += 1;
@@ -49,94 +48,142 @@ std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
     most += 2 * std::max<size_t>(1, e.at_iterations.size()) * std::max<size_t>(1, e.sampling_steps.size()) *
             (e.sampler == "ddim" ? e.eta.size() : 1);
   }
-  tasks.reserve(most);
-  std::unordered_map<std::string_view, size_t> index;  // task id (in tasks) -> position
-  index.reserve(most);
-  auto add = [&](TaskSpec&& t, const std::string& cell) {
-    auto it = index.find(t.task_id);
-    if (it == index.end()) {
-      REPRO_CHECK(tasks.size() < tasks.capacity(), "plan_tasks reserved too few tasks");
-      tasks.push_back(std::move(t));
-      it = index.emplace(tasks.back().task_id, tasks.size() - 1).first;
+  return most;
+}
+
+// What every sample task of a run shares; the loops set checkpoint_step, steps and eta.
+SampleTaskSpec sample_template(const PlannedRun& run) {
+  const auto& e = *run.eval;
+  SampleTaskSpec s;
+  s.batch_size = e.batch_size;
+  s.clip_denoised = e.clip_denoised;
+  s.ema = e.ema;
+  s.num_samples = e.num_samples;
+  s.sampler = e.sampler;
+  s.seed = run.train.train.seed;
+  return s;
+}
+
+// What every eval task of a run shares; the loops set samples_of.
+EvalTaskSpec eval_template(const PlannedRun& run) {
+  const auto& e = *run.eval;
+  EvalTaskSpec s;
+  s.batch_size = e.batch_size;
+  s.features = e.features;
+  s.metrics = e.metrics;
+  s.reference = e.reference;
+  return s;
+}
+
+// The tasks in the order they are first added, deduplicated by id, each with the cells that need it.
+class TaskGraph {
+ public:
+  explicit TaskGraph(size_t most) {
+    // Reserved so that `tasks_` never moves, and the index can hold views of its ids.
+    tasks_.reserve(most);
+    index_.reserve(most);
+  }
+
+  bool has(const std::string& task_id) const { return index_.count(task_id) > 0; }
+
+  void add(TaskSpec&& t, const std::string& cell) {
+    auto it = index_.find(t.task_id);
+    if (it == index_.end()) {
+      REPRO_CHECK(tasks_.size() < tasks_.capacity(), "plan_tasks reserved too few tasks");
+      tasks_.push_back(std::move(t));
+      it = index_.emplace(tasks_.back().task_id, tasks_.size() - 1).first;
     }
-    auto& task = tasks[it->second];
+    auto& task = tasks_[it->second];
     if (std::find(task.cells.begin(), task.cells.end(), cell) == task.cells.end()) task.cells.push_back(cell);
-  };
+  }
+
+  std::vector<TaskSpec> take() { return std::move(tasks_); }
+
+ private:
+  std::vector<TaskSpec> tasks_;
+  std::unordered_map<std::string_view, size_t> index_;  // task id (in tasks_) -> position
+};
+
+// The run's train task to `length` steps; the first cell of a run writes its training file.
+std::string add_train(TaskGraph& graph, const PlannedRun& run, const std::string& cell, int64_t length,
+                      ScalarTexts& texts) {
+  TaskSpec train;
+  train.task_id = run.run_id + "-train" + std::to_string(length);
+  std::string train_id = train.task_id;
+  if (!graph.has(train_id)) {
+    train.run_id = run.run_id;
+    train.kind = "train";
+    train.spec = spec_text(TrainTaskSpec{train_yaml(run, texts), run.identity_json, length});
+    train.processes = run.train.train.planned_world_size();
+  }  // else only its id: add() finds the task and notes the cell
+  graph.add(std::move(train), cell);
+  return train_id;
+}
+
+// A sample task and the eval task of its samples. The ids hash {"run": .., "sample": ..} and
+// {"eval": .., "run": .., "sample": ..}, the keys in nlohmann's (sorted) order.
+void add_sample_and_eval(TaskGraph& graph, const PlannedRun& run, const std::string& cell, const std::string& train_id,
+                         const std::string& checkpoint, const SampleTaskSpec& sample_spec, EvalTaskSpec& eval_spec) {
+  const std::string run_json = "\"run\":\"" + run.run_id + "\"";
+  TaskSpec sample;
+  sample.run_id = run.run_id;
+  sample.kind = "sample";
+  sample.depends_on = {train_id};
+  sample.early_start_file = checkpoint;
+  sample.spec = spec_text(sample_spec);
+  sample.task_id =
+      run.run_id + "-sample-" + sha256_hex("{" + run_json + ",\"sample\":" + sample.spec + "}").substr(0, 12);
+  eval_spec.samples_of = sample.task_id;
+  TaskSpec eval;
+  eval.run_id = run.run_id;
+  eval.kind = "eval";
+  eval.depends_on = {sample.task_id};
+  eval.spec = spec_text(eval_spec);
+  // The result id: the run, how it was sampled and how it is measured.
+  eval.task_id =
+      run.run_id + "-eval-" +
+      sha256_hex("{\"eval\":" + eval.spec + "," + run_json + ",\"sample\":" + sample.spec + "}").substr(0, 12);
+  graph.add(std::move(sample), cell);
+  graph.add(std::move(eval), cell);
+}
+
+// Per checkpoint to evaluate, sampling step count and eta: a sample task and its eval task.
+void add_evaluations(TaskGraph& graph, const PlannedRun& run, const std::string& cell, const std::string& train_id) {
+  const auto& e = *run.eval;
+  std::vector<int64_t> checkpoints = e.at_iterations;
+  if (checkpoints.empty()) checkpoints.push_back(run.train.train.iterations);
+  std::vector<int> steps = e.sampling_steps;
+  if (steps.empty()) steps.push_back(run.train.diffusion.diffusion_steps);
+  const std::vector<double> etas = e.sampler == "ddim" ? e.eta : std::vector<double>{0.0};
+  SampleTaskSpec sample_spec = sample_template(run);
+  EvalTaskSpec eval_spec = eval_template(run);
+  for (int64_t k : checkpoints) {
+    sample_spec.checkpoint_step = k;
+    const std::string checkpoint = checkpoint_file(sample_spec);
+    for (int s : steps)
+      for (double eta : etas) {
+        sample_spec.steps = s;
+        sample_spec.eta = eta;
+        add_sample_and_eval(graph, run, cell, train_id, checkpoint, sample_spec, eval_spec);
+      }
+  }
+}
+
+}  // namespace
+
+std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
+  TaskGraph graph(most_tasks(runs));
+  ScalarTexts texts;
   // Cells sharing a run may ask for different lengths: train to the longest. The length is part
   // of the train task's id, so asking for more steps later is a new task that resumes the run.
   std::unordered_map<std::string, int64_t> length;
   for (const auto& run : runs) length[run.run_id] = std::max(length[run.run_id], run.train.train.iterations);
   for (const auto& run : runs) {
     const std::string cell = run.label_string();
-    const auto& t = run.train.train;
-    const int64_t train_length = length[run.run_id];
-    const std::string train_id = run.run_id + "-train" + std::to_string(train_length);
-    if (!index.count(train_id)) {  // the first cell of a run writes its training file
-      TaskSpec train;
-      train.task_id = train_id;
-      train.run_id = run.run_id;
-      train.kind = "train";
-      train.spec = spec_text(TrainTaskSpec{train_yaml(run, texts), run.identity_json, train_length});
-      train.processes = t.planned_world_size();
-      add(std::move(train), cell);
-    } else {
-      TaskSpec known;  // only its id: add() finds the task and notes the cell
-      known.task_id = train_id;
-      add(std::move(known), cell);
-    }
-    if (!run.eval) continue;
-    const auto& e = *run.eval;
-    std::vector<int64_t> checkpoints = e.at_iterations;
-    if (checkpoints.empty()) checkpoints.push_back(t.iterations);
-    std::vector<int> steps = e.sampling_steps;
-    if (steps.empty()) steps.push_back(run.train.diffusion.diffusion_steps);
-    const std::vector<double> etas = e.sampler == "ddim" ? e.eta : std::vector<double>{0.0};
-    SampleTaskSpec sample_spec;  // the run's members; the loops set checkpoint_step, steps and eta
-    sample_spec.batch_size = e.batch_size;
-    sample_spec.clip_denoised = e.clip_denoised;
-    sample_spec.ema = e.ema;
-    sample_spec.num_samples = e.num_samples;
-    sample_spec.sampler = e.sampler;
-    sample_spec.seed = t.seed;
-    EvalTaskSpec eval_spec;  // the loops set samples_of
-    eval_spec.batch_size = e.batch_size;
-    eval_spec.features = e.features;
-    eval_spec.metrics = e.metrics;
-    eval_spec.reference = e.reference;
-    // The ids hash {"run": .., "sample": ..} and {"eval": .., "run": .., "sample": ..}, the keys
-    // in nlohmann's (sorted) order.
-    const std::string run_json = "\"run\":\"" + run.run_id + "\"";
-    for (int64_t k : checkpoints) {
-      sample_spec.checkpoint_step = k;
-      const std::string checkpoint = checkpoint_file(sample_spec);
-      for (int s : steps)
-        for (double eta : etas) {
-          sample_spec.steps = s;
-          sample_spec.eta = eta;
-          TaskSpec sample;
-          sample.run_id = run.run_id;
-          sample.kind = "sample";
-          sample.depends_on = {train_id};
-          sample.early_start_file = checkpoint;
-          sample.spec = spec_text(sample_spec);
-          sample.task_id =
-              run.run_id + "-sample-" + sha256_hex("{" + run_json + ",\"sample\":" + sample.spec + "}").substr(0, 12);
-          eval_spec.samples_of = sample.task_id;
-          TaskSpec eval;
-          eval.run_id = run.run_id;
-          eval.kind = "eval";
-          eval.depends_on = {sample.task_id};
-          eval.spec = spec_text(eval_spec);
-          // The result id: the run, how it was sampled and how it is measured.
-          eval.task_id =
-              run.run_id + "-eval-" +
-              sha256_hex("{\"eval\":" + eval.spec + "," + run_json + ",\"sample\":" + sample.spec + "}").substr(0, 12);
-          add(std::move(sample), cell);
-          add(std::move(eval), cell);
-        }
-    }
+    const std::string train_id = add_train(graph, run, cell, length[run.run_id], texts);
+    if (run.eval) add_evaluations(graph, run, cell, train_id);
   }
-  return tasks;
+  return graph.take();
 }
 
 }  // namespace repro::runner
