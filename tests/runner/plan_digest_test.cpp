@@ -3,6 +3,10 @@
 // training YAML of each run hash to the digests in plan_digests.txt. They were recorded before the
 // task contract became typed; a refactoring that changes any of them changes behaviour.
 // Regenerate only for an intended change: REPRO_UPDATE_GOLDEN=1 rewrites the file.
+// Run identities hash absolute data paths, so the files are read from a copy at a fixed place
+// (kFixedDir): the digests do not depend on where the checkout lies. (They were first recorded in
+// the checkout itself before the refactoring, and the refactored code matched them there; then
+// re-recorded from the fixed place with that code.)
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -11,6 +15,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "base/util/sha256.h"
 #include "runner/experiment/expand.h"
@@ -52,6 +57,20 @@ std::string plan_text(const fs::path& path) {
   return relocatable(out.str());
 }
 
+const char* const kFixedDir = "/tmp/repro-plan-digest/experiments";
+
+// The experiment files copied to kFixedDir; returns their paths there.
+std::vector<fs::path> fixed_copies() {
+  fs::create_directories(kFixedDir);
+  std::vector<fs::path> copies;
+  for (const auto& entry : fs::directory_iterator(test::source_dir() + "/experiments")) {
+    if (entry.path().extension() != ".yaml") continue;
+    copies.push_back(fs::path(kFixedDir) / entry.path().filename());
+    fs::copy_file(entry.path(), copies.back(), fs::copy_options::overwrite_existing);
+  }
+  return copies;
+}
+
 std::string golden_path() { return test::source_dir() + "/tests/runner/plan_digests.txt"; }
 
 std::map<std::string, std::string> read_golden() {
@@ -64,9 +83,13 @@ std::map<std::string, std::string> read_golden() {
 
 TEST(PlanDigest, EveryExperimentFilePlansAsRecorded) {
   std::map<std::string, std::string> now;
-  for (const auto& entry : fs::directory_iterator(test::source_dir() + "/experiments"))
-    if (entry.path().extension() == ".yaml")
-      now[entry.path().filename().string()] = sha256_hex(plan_text(entry.path()));
+  for (const auto& path : fixed_copies()) {
+    const std::string text = plan_text(path);
+    now[path.filename().string()] = sha256_hex(text);
+    // REPRO_DUMP_PLAN_DIR: the hashed texts, to diff what changed.
+    if (const char* dump = std::getenv("REPRO_DUMP_PLAN_DIR"))
+      std::ofstream(fs::path(dump) / (path.filename().string() + ".txt")) << text;
+  }
   ASSERT_GE(now.size(), 10u);
   if (std::getenv("REPRO_UPDATE_GOLDEN")) {
     std::ofstream out(golden_path());
