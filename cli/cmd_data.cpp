@@ -8,15 +8,19 @@
 #include <random>
 
 #include "base/util/errors.h"
+#include "base/util/file_io.h"
 #include "base/util/npy.h"
 #include "cli/commands.h"
 #include "core/diffusion/image_output.h"
 #include "datasets/packed_dataset.h"
 #include "datasets/prepare.h"
+#include "tasks/eval_common.h"
 
 namespace repro::cli {
 
 namespace {
+
+using nlohmann::json;
 
 struct DataArgs {
   datasets::PrepareOptions prepare;
@@ -55,8 +59,19 @@ void run_export(const DataArgs& a, std::ostream& out) {
   arr.data.resize(static_cast<size_t>(n) * d.bytes_per_image());
   for (int64_t i = 0; i < n; ++i)
     std::copy(d.image(i), d.image(i) + d.bytes_per_image(), arr.data.begin() + i * d.bytes_per_image());
+  // A recipe beside it, as `repro eval ref` writes, so that an evaluation against a subset says so
+  // (tasks/eval_common.h); the npz stays what the reference evaluator reads.
+  const auto& m = d.manifest();
+  json recipe = {
+      {"v", 1}, {"source", a.dir}, {"source_kind", "prepared"}, {"source_fingerprint", m.fingerprint}, {"images", n}};
+  const json subset =
+      tasks::data_subset(n, d.size(), a.dir, m.recipe.is_object() ? m.recipe.value("count_note", "") : "");
+  if (!subset.is_null()) recipe["subset"] = subset;
+  write_file_atomic(tasks::reference_recipe_path(a.npz), recipe.dump(1) + "\n");
   write_npz(a.npz, {{"arr_0", arr}});
-  out << "wrote " << a.npz << " (arr_0 " << shape_repr(arr.shape) << " uint8)\n";
+  out << "wrote " << a.npz << " (arr_0 " << shape_repr(arr.shape) << " uint8";
+  if (!subset.is_null()) out << "; a subset of the data, which its recipe notes";
+  out << ") and " << tasks::reference_recipe_path(a.npz) << "\n";
 }
 
 void run_grid(const DataArgs& a, std::ostream& out) {
@@ -99,7 +114,8 @@ void add_data_command(CLI::App& app, std::ostream& out, std::ostream& err) {
   auto* exp = data->add_subcommand("export", "Write a prepared directory as the reference's npz (arr_0 uint8 NHWC)");
   exp->add_option("DIR", a->dir)->required();
   exp->add_option("--npz", a->npz, "output .npz")->required();
-  exp->add_option("--limit", a->limit, "at most this many images (the first ones)");
+  exp->add_option("--limit", a->limit,
+                  "at most this many images (the first ones; fewer than the dataset's: its recipe notes a subset)");
   exp->callback([a, &out] { run_export(*a, out); });
   auto* grid = data->add_subcommand("grid", "Write a PNG grid of random images of a prepared directory");
   grid->add_option("DIR", a->dir)->required();

@@ -146,7 +146,7 @@ int show_logs(const LogsArgs& a, std::ostream& out, std::ostream& err) {
   const std::string db = a.db.empty() ? (fs::path(a.project) / runner::kDefaultDatabaseName).string() : a.db;
   if (!fs::exists(db))
     throw IoError(db + ": no store here yet (run `repro run EXPERIMENT.yaml` first, or pass --project or --db)");
-  runner::Store store(db);
+  runner::Store store(db, runner::read_only_options());
   auto logs = runner::task_logs(store, a.id, a.attempt);
   if (logs.empty())
     throw ConfigError("repro logs", "RUN_OR_TASK",

@@ -117,7 +117,9 @@ int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
   // Every run is read and checked before anything launches.
   const auto file = runner::read_experiment_file(a.file);
   const auto expansion = runner::expand(file, a.sets, a.only);
-  const auto plan = runner::make_plan({file.name, a.file, file.sha256}, expansion);
+  // The whole matrix too, when --only filters it: its run ids are the experiment's current expansion.
+  const auto full = a.only.empty() ? std::nullopt : std::make_optional(runner::expand(file, a.sets));
+  const auto plan = runner::make_plan({file.name, a.file, file.sha256}, expansion, full ? &*full : nullptr);
   const auto slurm = runner::merge_slurm_options(file.slurm, a.slurm_given);
   const std::unique_ptr<runner::Executor> executor = make_executor(a, slurm);
   runner::OrchestratorOptions o;
@@ -129,12 +131,15 @@ int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
   const std::string db = db_path(a.project, a.db);
   if (a.dry_run) {
     std::unique_ptr<runner::Store> store;
-    if (fs::exists(db)) store = std::make_unique<runner::Store>(db);
+    if (fs::exists(db)) store = std::make_unique<runner::Store>(db, runner::read_only_options());
     if (a.executor == "slurm" && !a.json_out) out << "slurm: " << runner::describe(slurm) << "\n";
     print_dry_run(expansion, runner::Orchestrator::dry_run(store.get(), *executor, plan, o), a.json_out, out);
     return 0;
   }
   runner::Store store(db);
+  if (!store.migration().backup_path.empty())
+    err << db << ": schema version " << store.migration().from_version << " -> " << store.migration().to_version
+        << " (backup " << store.migration().backup_path << ")\n";
   StopSignals signals;
   o.stop_requests = signals.count();
   o.on_progress = [&err](const runner::TaskProgress& p) {
@@ -159,7 +164,7 @@ int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
 int show_status(const RunArgs& a, const std::string& experiment, std::ostream& out) {
   const std::string db = db_path(a.project, a.db);
   if (!fs::exists(db)) throw IoError(db + ": no store here yet (run `repro run EXPERIMENT.yaml` first, or pass --db)");
-  runner::Store store(db);
+  runner::Store store(db, runner::read_only_options());
   const std::vector<std::string> names =
       experiment.empty() ? runner::experiment_names(store) : std::vector<std::string>{experiment};
   json j = json::array();
@@ -184,17 +189,21 @@ int show_status(const RunArgs& a, const std::string& experiment, std::ostream& o
                 {"done", total.done},
                 {"failed", total.failed},
                 {"cancelled", total.cancelled}}}};
+    const auto stale = std::count_if(status.begin(), status.end(), [](const auto& r) { return r.run.stale; });
     if (!a.json_out)
-      out << name << ": " << status.size() << " runs; tasks " << total.done << " done, " << total.running
-          << " running, " << total.pending << " pending, " << total.failed << " failed, " << total.cancelled
-          << " cancelled\n";
+      out << name << ": " << status.size() << " runs"
+          << (stale > 0 ? " (" + std::to_string(stale) + " stale: of earlier expansions, left out of reports)" : "")
+          << "; tasks " << total.done << " done, " << total.running << " running, " << total.pending << " pending, "
+          << total.failed << " failed, " << total.cancelled << " cancelled\n";
     for (const auto& [r, tasks] : status) {
       json rj = {{"run_id", r.run_id},
                  {"axes", json::parse(r.axes)},
                  {"status", runner::to_string(r.status)},
+                 {"stale", r.stale},
                  {"tasks", json::array()}};
       if (!a.json_out)
-        out << "  " << r.run_id << "  " << std::left << std::setw(10) << runner::to_string(r.status) << r.axes << "\n";
+        out << "  " << r.run_id << "  " << std::left << std::setw(10) << runner::to_string(r.status) << r.axes
+            << (r.stale ? "  (stale)" : "") << "\n";
       for (const auto& t : tasks) {
         json tj = {{"task_id", t.task_id},
                    {"kind", runner::to_string(t.kind)},

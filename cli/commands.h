@@ -27,6 +27,17 @@ void add_logs_command(CLI::App& app, std::ostream& out, std::ostream& err, int* 
 // or, with none alive, in the store and on Slurm directly (exit 0; 2 for an unknown target).
 void add_cancel_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
 
+// repro db migrate: upgrades the store's schema after writing a backup (read-only commands never do).
+void add_db_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
+// repro show RUN_OR_TASK: config, provenance, tasks, results, artifacts and logs of one run or task.
+void add_show_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
+// repro results [EXPERIMENT]: one row per run x sampling setting (axes and metric columns).
+void add_results_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
+// repro diff RUN_A RUN_B: the config difference and the metric difference of two runs.
+void add_diff_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
+// repro export mlflow DIR: the store as an MLflow file store.
+void add_export_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
+
 // `repro --version` text: version, git commit, LibTorch version, CUDA availability.
 void print_version(std::ostream& out);
 

@@ -31,6 +31,11 @@ int main(int argc, char** argv) {
   repro::cli::add_compare_command(app, std::cout, std::cerr, &command_exit);
   repro::cli::add_logs_command(app, std::cout, std::cerr, &command_exit);
   repro::cli::add_cancel_command(app, std::cout, std::cerr, &command_exit);
+  repro::cli::add_db_command(app, std::cout, std::cerr, &command_exit);
+  repro::cli::add_show_command(app, std::cout, std::cerr, &command_exit);
+  repro::cli::add_results_command(app, std::cout, std::cerr, &command_exit);
+  repro::cli::add_diff_command(app, std::cout, std::cerr, &command_exit);
+  repro::cli::add_export_command(app, std::cout, std::cerr, &command_exit);
   try {
     app.parse(argc, argv);
     if (version) {

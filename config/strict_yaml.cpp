@@ -26,19 +26,29 @@ std::string describe_value(const YAML::Node& n) {
   return "null";
 }
 
+// A key as a key path shows it: bytes that are not UTF-8 as '?' (the message must stay printable
+// text, and may end up in JSON).
+std::string printable_key(const std::string& key) {
+  std::string out = key;
+  for (size_t bad = invalid_utf8_offset(out); bad != std::string::npos; bad = invalid_utf8_offset(out)) out[bad] = '?';
+  return out;
+}
+
 // The walk of check_yaml_bounds: every node as a reader meets it (an alias once per use), with
-// the containers open above it.
+// the containers open above it and its key path ("base.data.path", "matrix.method[1]").
 class BoundsWalk {
  public:
   explicit BoundsWalk(const std::string& name) : name_(name), limit_(resource_limits().max_yaml_nodes) {}
 
-  void visit(const YAML::Node& n) {
+  void visit(const YAML::Node& n, const std::string& path) {
     if (++nodes_ > limit_)
       fail(n, "the document expands past the limit of " + std::to_string(limit_) +
                   " nodes once its aliases are expanded (REPRO_MAX_YAML_NODES raises it)");
     if (n.IsScalar() && invalid_utf8_offset(n.Scalar()) != std::string::npos)
-      fail(n, "text that is not UTF-8 (byte " + std::to_string(invalid_utf8_offset(n.Scalar())) +
-                  " of a value); YAML files are UTF-8");
+      fail(n,
+           "text that is not UTF-8 (byte " + std::to_string(invalid_utf8_offset(n.Scalar())) +
+               " of a value); YAML files are UTF-8",
+           path);
     if (!n.IsSequence() && !n.IsMap()) return;
     // A cycle would also pass the nesting limit; named here, the message says what is wrong.
     for (const auto& open : open_)
@@ -51,19 +61,22 @@ class BoundsWalk {
     }
     open_.push_back(n);
     if (n.IsSequence()) {
-      for (const auto& item : n) visit(item);
+      size_t i = 0;
+      for (const auto& item : n) visit(item, path + "[" + std::to_string(i++) + "]");
     } else {
       for (const auto& kv : n) {
-        visit(kv.first);
-        visit(kv.second);
+        const std::string key = kv.first.IsScalar() ? printable_key(kv.first.Scalar()) : "?";
+        const std::string child = path.empty() ? key : path + "." + key;
+        visit(kv.first, child);
+        visit(kv.second, child);
       }
     }
     open_.pop_back();
   }
 
  private:
-  [[noreturn]] void fail(const YAML::Node& n, const std::string& what) const {
-    throw ConfigError(name_ + ":" + line_of(n), "", what);
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& what, const std::string& path = "") const {
+    throw ConfigError(name_ + ":" + line_of(n), path, what);
   }
 
   const std::string& name_;
@@ -81,7 +94,7 @@ ConfigError too_deep(const std::string& name, const YAML::DeepRecursion& e) {
 
 }  // namespace
 
-void check_yaml_bounds(const YAML::Node& root, const std::string& name) { BoundsWalk(name).visit(root); }
+void check_yaml_bounds(const YAML::Node& root, const std::string& name) { BoundsWalk(name).visit(root, ""); }
 
 YAML::Node load_yaml_file(const std::string& path) {
   YAML::Node root;

@@ -33,6 +33,7 @@ CellText cell_text(const CellResult& cell, int decimals) {
   if (cell.published) t.published = format_fixed(*cell.published, decimals);
   if (cell.difference) t.difference = format_signed(*cell.difference, decimals);
   if (cell.verdict != Verdict::kNoPublished) t.verdict = to_string(cell.verdict);
+  for (const auto& m : cell.marks) t.marks += m;
   return t;
 }
 

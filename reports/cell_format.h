@@ -20,6 +20,7 @@ struct CellText {
   std::string published;   // "2.76"; "" when none
   std::string difference;  // "+0.04"; "" unless both
   std::string verdict;     // "reproduced", ...; "" when neither value
+  std::string marks;       // the banner marks of the cell ("‡§"), written right after ours; "" when none
 };
 CellText cell_text(const CellResult& cell, int decimals);
 

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <utility>
 
+#include "reports/json_text.h"
 #include "store/report_queries.h"
 
 namespace repro::reports {
@@ -22,18 +23,22 @@ std::optional<double> as_number(const std::string& s) {
   return v;
 }
 
-std::string scalar_text(const json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
-  if (v.is_number_float()) return format_number(v.get<double>());
-  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-  return v.dump();
-}
-
 json parse_or_empty(const std::string& text) {
   if (text.empty()) return json::object();
   json j = json::parse(text, nullptr, false);
   return j.is_discarded() || !j.is_object() ? json::object() : j;
+}
+
+// The eval task's data_subset ({"reference", "train"}, tasks/eval_task.cpp) as one text.
+std::string data_subset_text(const json& recipe) {
+  if (!recipe.contains("data_subset") || !recipe["data_subset"].is_object()) return "";
+  std::string text;
+  for (const auto& [key, label] :
+       {std::pair<const char*, const char*>{"reference", "reference batch"}, {"train", "training data"}}) {
+    const json& part = recipe["data_subset"].value(key, json());
+    if (part.is_string()) text += (text.empty() ? "" : "; ") + std::string(label) + ": " + part.get<std::string>();
+  }
+  return text;
 }
 
 }  // namespace
@@ -76,6 +81,7 @@ std::vector<Observation> collect_observations(runner::Store& store, const std::s
     Observation o;
     const json axes = parse_or_empty(r.axes);
     o.position = r.position;
+    o.stale = r.stale;
     o.run_id = std::move(r.run_id);
     o.result_id = std::move(r.result_id);
     o.eval_task = std::move(r.eval_task);
@@ -100,9 +106,30 @@ std::vector<Observation> collect_observations(runner::Store& store, const std::s
     if (o.seed.empty() && sample.contains("seed")) o.seed = scalar_text(sample["seed"]);
     if (sample.contains("num_samples") && sample["num_samples"].is_number())
       o.num_samples = sample["num_samples"].get<int64_t>();
+    if (recipe.contains("num_reference") && recipe["num_reference"].is_number_integer())
+      o.num_reference = recipe["num_reference"].get<int64_t>();
     if (recipe.contains("comparable_with_published") && recipe["comparable_with_published"].is_boolean())
       o.comparable = recipe["comparable_with_published"].get<bool>();
+    o.data_subset = data_subset_text(recipe);
     out.push_back(std::move(o));
+  }
+  return out;
+}
+
+RunConfigs run_configs(runner::Store& store, const std::string& experiment) {
+  RunConfigs out;
+  for (const auto& r : runner::report_runs(store, experiment)) {
+    RunConfig c;
+    json config = json::parse(r.config, nullptr, false);
+    if (config.is_object() && config.contains("train") && config["train"].is_object() &&
+        config["train"].contains("seed")) {
+      config["train"].erase("seed");
+      c.without_seed = std::move(config);
+    }
+    c.created = r.created;
+    c.position = r.position;
+    c.stale = r.stale;
+    out[r.run_id] = std::move(c);
   }
   return out;
 }

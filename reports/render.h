@@ -22,10 +22,24 @@ inline constexpr int kReportFormatVersion = 1;
 
 std::string render(const Report& report, Format format);
 
-std::string render_markdown(const Report& report);
-std::string render_latex(const Report& report);
+// What the text formats link: the figure files write_figure_files wrote (report_figures.h).
+struct RenderOptions {
+  // The folder of the files as the document links it (relative to the document); "" = no
+  // figures in Markdown and LaTeX (HTML embeds its own).
+  std::string assets_link;
+};
+
+std::string render_markdown(const Report& report, const RenderOptions& options = {});
+std::string render_latex(const Report& report, const RenderOptions& options = {});
 std::string render_csv(const Report& report);
 std::string render_html(const Report& report);
 nlohmann::json report_json(const Report& report);
+
+// render() with the figure links of `options` in Markdown and LaTeX.
+inline std::string render(const Report& report, Format format, const RenderOptions& options) {
+  if (format == Format::kMarkdown) return render_markdown(report, options);
+  if (format == Format::kLatex) return render_latex(report, options);
+  return render(report, format);
+}
 
 }  // namespace repro::reports

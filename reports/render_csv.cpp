@@ -20,10 +20,21 @@ std::string tidy(double v) {
 
 std::string number(const std::optional<double>& v) { return v ? tidy(*v) : ""; }
 
+// The texts of the banners whose marks the cell carries, "; "-separated.
+std::string banner_texts(const Report& r, const CellResult& c) {
+  std::vector<std::string> texts;
+  for (const auto& b : r.banners)
+    if (std::find(c.marks.begin(), c.marks.end(), b.mark) != c.marks.end()) texts.push_back(b.text);
+  return join(texts, "; ");
+}
+
 }  // namespace
 
 // Tidy: one row per value (a cell with ours or a published number); the dimension columns are
-// the union over the tables, empty where a table does not have the dimension.
+// the union over the tables, empty where a table does not have the dimension. Text fields go
+// through csv_text (no live formulas); our numbers stay numbers. The banners (result_banners.h)
+// are the last two columns of the rows they concern, not lines above the header: pandas'
+// read_csv and spreadsheets then read the file as it is.
 std::string render_csv(const Report& r) {
   std::vector<std::string> dims;
   for (const auto& t : r.tables)
@@ -32,15 +43,15 @@ std::string render_csv(const Report& r) {
         if (d != kMetricDimension && std::find(dims.begin(), dims.end(), d) == dims.end()) dims.push_back(d);
   std::ostringstream o;
   o << "experiment,table";
-  for (const auto& d : dims) o << "," << csv_field(d);
-  o << ",metric,mean,std,n,published,difference,verdict,best,note,runs,picked,warnings\n";
+  for (const auto& d : dims) o << "," << csv_text(d);
+  o << ",metric,mean,std,n,published,difference,verdict,best,note,runs,picked,warnings,marks,banners\n";
   for (const auto& t : r.tables)
     for (const auto& row : t.cells)
       for (const auto& c : row) {
         if (c.verdict == Verdict::kEmpty) continue;
-        o << csv_field(r.experiment) << "," << csv_field(t.spec.id);
-        for (const auto& d : dims) o << "," << csv_field(c.dims.count(d) ? c.dims.at(d) : "");
-        o << "," << csv_field(c.metric) << ",";
+        o << csv_text(r.experiment) << "," << csv_text(t.spec.id);
+        for (const auto& d : dims) o << "," << csv_text(c.dims.count(d) ? c.dims.at(d) : "");
+        o << "," << csv_text(c.metric) << ",";
         if (c.ours)
           o << tidy(c.ours->mean) << "," << tidy(c.ours->std) << "," << c.ours->n;
         else
@@ -48,9 +59,10 @@ std::string render_csv(const Report& r) {
         const std::string runs = join(c.runs, ";");
         const std::string picked = join(c.picked, ";", [](const auto& kv) { return kv.first + "=" + kv.second; });
         const std::string warnings = join(c.warnings, "; ");
-        o << "," << number(c.published) << "," << number(c.difference) << "," << csv_field(to_string(c.verdict)) << ","
-          << (c.best ? "true" : "false") << "," << csv_field(c.note) << "," << csv_field(runs) << ","
-          << csv_field(picked) << "," << csv_field(warnings) << "\n";
+        o << "," << number(c.published) << "," << number(c.difference) << "," << csv_text(to_string(c.verdict)) << ","
+          << (c.best ? "true" : "false") << "," << csv_text(c.note) << "," << csv_text(runs) << "," << csv_text(picked)
+          << "," << csv_text(warnings) << "," << csv_text(join(c.marks, "")) << "," << csv_text(banner_texts(r, c))
+          << "\n";
       }
   return o.str();
 }

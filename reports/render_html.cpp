@@ -21,8 +21,10 @@ td.key { text-align: left; }
 .reproduced { background: #e6f4ea; } .better { background: #e3f0fb; } .worse { background: #fde7e7; }
 .missing { background: #f3f3f3; } .not-comparable { background: #fff6d6; }
 .warn { color: #a15c00; }
+.banner { background: #fff6d6; border-left: 4px solid #a15c00; padding: 6px 10px; }
 figure { display: inline-block; margin: 0.5em; }
 img.grid { image-rendering: pixelated; max-width: 320px; }
+.figure-row { display: flex; flex-wrap: wrap; align-items: flex-start; }
 )css";
 
 // The verdict's word as a CSS class name ("not comparable" -> "not-comparable"); cells without a
@@ -36,7 +38,7 @@ std::string css_class(Verdict v) {
 
 std::string cell_html(const CellResult& c, int decimals) {
   const CellText t = cell_text(c, decimals);
-  std::string s = t.ours.empty() ? "&mdash;" : (c.best ? "<b>" + t.ours + "</b>" : t.ours);
+  std::string s = t.ours.empty() ? "&mdash;" : (c.best ? "<b>" + t.ours + "</b>" : t.ours) + t.marks;
   if (!t.spread.empty()) s += " " + html_escape(t.spread);
   if (!t.published.empty()) {
     s += "<br><span class=\"pub\">paper " + t.published;
@@ -54,6 +56,8 @@ void write_head(std::ostream& o, const Report& r) {
   o << "<h1>" << html_escape(r.experiment) << "</h1>\n";
   if (!r.description.empty()) o << "<p>" << html_escape(r.description) << "</p>\n";
   if (!r.file.empty()) o << "<p>Experiment file: <code>" << html_escape(r.file) << "</code></p>\n";
+  for (const auto& b : r.banners)
+    o << "<p class=\"banner\"><b>" << b.mark << "</b> " << html_escape(b.text) << "</p>\n";
   if (!r.warnings.empty()) {
     o << "<h2>Warnings</h2>\n<ul class=\"warn\">\n";
     for (const auto& w : r.warnings) o << "<li>" << html_escape(w) << "</li>\n";
@@ -116,18 +120,29 @@ void write_table(std::ostream& o, const TableResult& t) {
   o << "</p>\n";
 }
 
+// Per table its sample grids side by side (a row per sampling steps), then every plot.
 void write_figures(std::ostream& o, const Report& r) {
-  if (!r.fid_curves.empty() || !r.loss_curves.empty()) {
-    o << "<h2>Curves</h2>\n";
-    for (const auto* plots : {&r.fid_curves, &r.loss_curves})
-      for (const auto& p : *plots) o << "<figure>\n" << svg_line_plot(p) << "</figure>\n";
+  for (const auto& g : grid_tables(r.grids)) {
+    std::string title = g.table_id;
+    for (const auto& t : r.tables)
+      if (t.spec.id == g.table_id) title = t.spec.title;
+    o << "<h2>Samples: " << html_escape(title) << "</h2>\n";
+    for (const auto& [steps, grids] : g.rows) {
+      o << "<div class=\"figure-row\">\n";
+      for (const auto* grid : grids)
+        if (grid)
+          o << "<figure><img class=\"grid\" alt=\"samples of " << html_escape(grid->run_id)
+            << "\" src=\"data:image/png;base64," << grid->png_base64 << "\"><figcaption>" << html_escape(grid->side)
+            << " &middot; " << html_escape(steps) << " steps<br>" << html_escape(grid->run_id)
+            << "</figcaption></figure>\n";
+      o << "</div>\n";
+    }
+    o << "<p class=\"pub\">The first 64 samples of each run's sample task.</p>\n";
   }
-  if (!r.grids.empty()) {
-    o << "<h2>Samples</h2>\n";
-    for (const auto& g : r.grids)
-      o << "<figure><img class=\"grid\" alt=\"samples of " << html_escape(g.run_id) << "\" src=\"data:image/png;base64,"
-        << g.png_base64 << "\"><figcaption>" << html_escape(g.run_id) << "<br>" << html_escape(g.label)
-        << "</figcaption></figure>\n";
+  if (!r.fid_curves.empty() || !r.step_curves.empty() || !r.loss_curves.empty()) {
+    o << "<h2>Curves</h2>\n";
+    for (const auto* plots : {&r.fid_curves, &r.step_curves, &r.loss_curves})
+      for (const auto& p : *plots) o << "<figure>\n" << svg_line_plot(p) << "</figure>\n";
   }
 }
 

@@ -1,15 +1,18 @@
 #include "reports/cell_format.h"
+#include "reports/json_text.h"
 #include "reports/render.h"
 
 namespace repro::reports {
 
 // Tidy: "values" has one object per value (a cell with ours or a published number). `repro
-// compare` keys them by table, dims and metric.
+// compare` keys them by table, dims and metric. "banners" (result_banners.h) lists {mark, text}
+// before the tables; a value's "marks" names those that concern it. Every string is valid UTF-8.
 nlohmann::json report_json(const Report& r) {
   using json = nlohmann::json;
   json j = {{"format", kReportFormatName},  {"version", kReportFormatVersion}, {"experiment", r.experiment},
-            {"description", r.description}, {"tables", json::array()},         {"values", json::array()},
-            {"warnings", r.warnings},       {"provenance", json::array()}};
+            {"description", r.description}, {"banners", json::array()},        {"tables", json::array()},
+            {"values", json::array()},      {"warnings", r.warnings},          {"provenance", json::array()}};
+  for (const auto& b : r.banners) j["banners"].push_back({{"mark", b.mark}, {"text", b.text}});
   for (const auto& t : r.tables) {
     json tolerance = json::object();
     for (const auto& m : t.spec.metrics) {
@@ -42,6 +45,7 @@ nlohmann::json report_json(const Report& r) {
         v["runs"] = c.runs;
         v["picked"] = c.picked;
         v["warnings"] = c.warnings;
+        v["marks"] = c.marks;
         j["values"].push_back(std::move(v));
       }
   }
@@ -51,7 +55,9 @@ nlohmann::json report_json(const Report& r) {
     p["gpu_hours"] = run.gpu_hours ? json(*run.gpu_hours) : json(nullptr);
     j["provenance"].push_back(std::move(p));
   }
-  return j;
+  // Read back from its text: strings that are not UTF-8 (labels, paths and provenance of older
+  // stores) become U+FFFD here already, so `repro compare` matches them to a baseline it wrote.
+  return nlohmann::json::parse(dump_json(j));
 }
 
 }  // namespace repro::reports

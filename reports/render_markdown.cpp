@@ -12,7 +12,7 @@ namespace {
 
 std::string cell_markdown(const CellResult& c, int decimals) {
   const CellText t = cell_text(c, decimals);
-  std::string s = t.ours.empty() ? "—" : (c.best ? "**" + t.ours + "**" : t.ours);
+  std::string s = t.ours.empty() ? "—" : (c.best ? "**" + t.ours + "**" : t.ours) + t.marks;
   if (!t.spread.empty()) s += " " + t.spread;
   if (!t.published.empty()) s += " · paper " + t.published;
   if (!t.difference.empty()) s += " (" + t.difference + ")";
@@ -25,6 +25,7 @@ void write_head(std::ostream& o, const Report& r) {
   o << "# " << markdown_escape(r.experiment) << "\n\n";
   if (!r.description.empty()) o << markdown_escape(r.description) << "\n\n";
   if (!r.file.empty()) o << "Experiment file: `" << r.file << "`\n\n";
+  for (const auto& b : r.banners) o << "> **" << b.mark << "** " << markdown_escape(b.text) << "\n\n";
   if (!r.warnings.empty()) {
     o << "## Warnings\n\n";
     for (const auto& w : r.warnings) o << "- " << markdown_escape(w) << "\n";
@@ -89,12 +90,43 @@ void write_provenance(std::ostream& o, const Report& r) {
   }
 }
 
+// With --assets: per table its sample grids side by side (a row per sampling steps), then the
+// plots, as links to the files in `link`.
+void write_figures(std::ostream& o, const Report& r, const std::string& link) {
+  for (const auto& g : grid_tables(r.grids)) {
+    std::string title = g.table_id;
+    for (const auto& t : r.tables)
+      if (t.spec.id == g.table_id) title = t.spec.title;
+    o << "## Samples: " << markdown_escape(title) << "\n\n| steps |";
+    for (const auto& side : g.sides) o << " " << markdown_escape(side) << " |";
+    o << "\n|---|";
+    for (size_t i = 0; i < g.sides.size(); ++i) o << "---|";
+    o << "\n";
+    for (const auto& [steps, grids] : g.rows) {
+      o << "| " << markdown_escape(steps) << " |";
+      for (const auto* grid : grids)
+        o << " "
+          << (grid ? "![" + markdown_escape(grid->side + ", " + steps + " steps") + "](" + link + "/" + grid->file +
+                         ")<br>" + markdown_escape(grid->run_id)
+                   : "—")
+          << " |";
+      o << "\n";
+    }
+    o << "\nThe first 64 samples of each run's sample task.\n\n";
+  }
+  if (r.fid_curves.empty() && r.step_curves.empty() && r.loss_curves.empty()) return;
+  o << "## Curves\n\n";
+  for (const auto* plots : {&r.fid_curves, &r.step_curves, &r.loss_curves})
+    for (const auto& p : *plots) o << "![" << markdown_escape(p.title) << "](" << link << "/" << p.file << ")\n\n";
+}
+
 }  // namespace
 
-std::string render_markdown(const Report& r) {
+std::string render_markdown(const Report& r, const RenderOptions& options) {
   std::ostringstream o;
   write_head(o, r);
   for (const auto& t : r.tables) write_table(o, t);
+  if (!options.assets_link.empty()) write_figures(o, r, options.assets_link);
   write_provenance(o, r);
   return o.str();
 }

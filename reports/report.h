@@ -11,6 +11,7 @@
 #include "reports/provenance.h"
 #include "reports/report_figures.h"
 #include "reports/report_spec.h"
+#include "reports/result_banners.h"
 #include "reports/seed_stats.h"
 #include "reports/svg_plot.h"
 #include "reports/verdict.h"
@@ -30,6 +31,7 @@ struct CellResult {
   std::vector<std::string> runs;              // run ids behind ours
   std::map<std::string, std::string> picked;  // other dimensions of the picked results (iteration, ...)
   std::vector<std::string> warnings;          // provenance differences among the cell's results
+  std::vector<std::string> marks;             // Banner::mark of each banner that concerns the cell
 };
 
 struct TableResult {
@@ -45,10 +47,12 @@ struct Report {
   std::string file;  // the experiment file read ("" when none)
   std::vector<TableResult> tables;
   std::vector<std::string> warnings;
+  std::vector<Banner> banners;            // above the tables in every format (result_banners.h)
   std::vector<RunProvenance> provenance;  // per run, matrix order
-  std::vector<Plot> fid_curves;           // FID vs training iterations, one plot per dataset
-  std::vector<Plot> loss_curves;          // training loss, one plot per dataset
-  std::vector<SampleGrid> grids;
+  std::vector<Plot> fid_curves;           // FID and the other metrics vs training iterations (report_figures.h)
+  std::vector<Plot> step_curves;          // the metrics vs sampling steps
+  std::vector<Plot> loss_curves;          // training loss and gradient norm, per metric and dataset
+  std::vector<SampleGrid> grids;          // per table, by steps, side by side (empty unless input.sample_grids)
 };
 
 struct ReportInput {
@@ -59,8 +63,11 @@ struct ReportInput {
   std::vector<std::pair<std::string, std::vector<std::string>>> axes;
   std::optional<ReportSpec> spec;     // empty: one default table (report_spec.h)
   std::vector<std::string> warnings;  // carried into the report (e.g. the file changed)
-  bool sample_grids = true;           // read <run_dir>/samples/*.png (HTML)
+  bool sample_grids = true;           // read the sample tasks' PNG grids (HTML, --assets)
   bool allow_no_results = false;      // compare: every baseline value is then "missing"
+  // Show the results of stale runs (of earlier expansions) in rows of their own, marked " (stale)".
+  // false: they are left out, and a warning counts them (docs/reports.md, Stale runs).
+  bool include_stale = false;
 };
 
 // Throws ConfigError (key EXPERIMENT) when the experiment has no results in the store, unless

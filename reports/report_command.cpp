@@ -1,6 +1,7 @@
 #include "reports/report_command.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <optional>
 #include <ostream>
@@ -31,13 +32,22 @@ std::string StoreLocation::db_path() const {
   return db.empty() ? (fs::path(project) / runner::kDefaultDatabaseName).string() : db;
 }
 
-Report load_report(const StoreLocation& where, const std::string& experiment, bool sample_grids,
-                   bool allow_no_results) {
-  const std::string db = where.db_path();
+std::string existing_store(const StoreLocation& where, const std::string& command) {
+  std::string db = where.db_path();
   if (!fs::exists(db))
-    throw ConfigError("repro report", "--db",
+    throw ConfigError(command, "--db",
                       db + ": no store here (run `repro run EXPERIMENT.yaml` first, or pass --project/--db)");
-  runner::Store store(db);
+  return db;
+}
+
+runner::Store open_existing_store(const StoreLocation& where, const std::string& command) {
+  return runner::Store(existing_store(where, command), runner::read_only_options());
+}
+
+Report load_report(const StoreLocation& where, const std::string& experiment, bool sample_grids, bool allow_no_results,
+                   bool include_stale) {
+  runner::Store store = open_existing_store(where, "repro report");
+  const std::string db = store.path();
   const std::vector<runner::ExperimentRow> known = runner::experiment_rows(store);
   std::string names;
   for (const auto& e : known) names += (names.empty() ? "" : ", ") + e.name;
@@ -65,6 +75,7 @@ Report load_report(const StoreLocation& where, const std::string& experiment, bo
   in.experiment = name;
   in.sample_grids = sample_grids;
   in.allow_no_results = allow_no_results;
+  in.include_stale = include_stale;
   if (!file) {
     std::vector<fs::path> candidates = {recorded->file};
     if (fs::path(recorded->file).is_relative()) candidates.push_back(fs::path(where.project) / recorded->file);
@@ -103,10 +114,35 @@ void write_output(const std::string& path, const std::string& text, std::ostream
   write_file_atomic(path, text);
 }
 
+namespace {
+// The link goes as it is into Markdown links and \includegraphics: a space, ')' or '%' would break
+// them, so only characters both take literally are allowed.
+void check_assets_link(const std::string& link) {
+  for (const char c : link)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string("._-/").find(c) == std::string::npos)
+      throw ConfigError("repro report", "--assets",
+                        "the figures' folder as linked from the report ('" + link +
+                            "') may hold only letters, digits and . _ - /: choose another folder");
+}
+}  // namespace
+
 int report_command(const ReportArgs& args, std::ostream& out, std::ostream& err) {
   const Format format = parse_format(args.format);  // before any work: a bad name fails fast
-  const Report report = load_report(args.where, args.experiment, format == Format::kHtml);
-  write_output(args.out, render(report, format), out);
+  const Report report = load_report(args.where, args.experiment, format == Format::kHtml || !args.assets.empty(), false,
+                                    args.include_stale);
+  RenderOptions options;
+  if (!args.assets.empty()) {
+    // Links relative to the document's folder; on stdout, the folder as given.
+    const fs::path dir = fs::absolute(fs::path(args.assets) / "").lexically_normal().parent_path();
+    const bool to_file = !args.out.empty() && args.out != "-";
+    options.assets_link =
+        to_file ? dir.lexically_relative(fs::absolute(args.out).lexically_normal().parent_path()).generic_string()
+                : (fs::path(args.assets) / "").lexically_normal().parent_path().generic_string();
+    if (options.assets_link.empty()) options.assets_link = ".";
+    check_assets_link(options.assets_link);
+    write_figure_files(args.assets, report.grids, {&report.fid_curves, &report.step_curves, &report.loss_curves});
+  }
+  write_output(args.out, render(report, format, options), out);
   for (const auto& w : report.warnings) err << "warning: " << w << "\n";
   if (!args.out.empty() && args.out != "-") err << "wrote " << args.out << "\n";
   return 0;
@@ -126,7 +162,7 @@ int compare_command(const CompareArgs& args, std::ostream& out, std::ostream& er
   // (a baseline of another experiment is then refused by check_baseline with both names).
   std::string experiment = args.experiment;
   if (experiment.empty() && baseline && baseline->is_object() && fs::exists(args.where.db_path())) {
-    runner::Store store(args.where.db_path());
+    runner::Store store(args.where.db_path(), runner::read_only_options());
     for (const auto& e : runner::experiment_rows(store))
       if (e.name == baseline->value("experiment", "")) experiment = e.name;
   }

@@ -17,14 +17,21 @@ struct StoreLocation {
   std::string db_path() const;
 };
 
+// The store's file; throws ConfigError (naming `command`, --db and the path) when no store exists
+// there yet: the read-only commands never create one.
+std::string existing_store(const StoreLocation& where, const std::string& command);
+// The existing store opened read-only (existing_store, runner::read_only_options).
+runner::Store open_existing_store(const StoreLocation& where, const std::string& command);
+
 // Opens the store (which must exist), finds the experiment: `experiment` is a name in the store,
 // a path to its YAML file, or "" when the store holds exactly one experiment; reads the file
 // recorded in the store (relative to the working directory, else to the project directory) for
 // the axes' order and the report: section. A file that cannot be found gives the default table
 // and a warning. Throws ConfigError for an unknown experiment, or one without results unless
 // allow_no_results.
+// include_stale: ReportInput::include_stale.
 Report load_report(const StoreLocation& where, const std::string& experiment, bool sample_grids,
-                   bool allow_no_results = false);
+                   bool allow_no_results = false, bool include_stale = false);
 
 // Writes `text` to `path` through a temp file renamed over it; "" or "-": to `out`.
 void write_output(const std::string& path, const std::string& text, std::ostream& out);
@@ -33,7 +40,11 @@ struct ReportArgs {
   StoreLocation where;
   std::string experiment;
   std::string format = "markdown";
-  std::string out;  // "" = stdout
+  std::string out;             // "" = stdout
+  bool include_stale = false;  // ReportInput::include_stale
+  // Write the figures (PNG grids, SVG plots) as files here and link them from Markdown and LaTeX
+  // (relative to --out's folder); "" = none.
+  std::string assets;
 };
 // Returns 0.
 int report_command(const ReportArgs& args, std::ostream& out, std::ostream& err);

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
+
+#include <nlohmann/json.hpp>
 
 #include "base/util/strings.h"
 #include "reports/table_layout.h"
@@ -103,6 +106,61 @@ Group one_per_run(const Group& picked) {
   return kept;
 }
 
+// "train.lr" for the JSON pointer "/train/lr".
+std::string dotted(const std::string& pointer) {
+  std::string out;
+  for (size_t i = 0; i < pointer.size(); ++i) {
+    if (pointer[i] == '/') {
+      if (i > 0) out += '.';
+    } else if (pointer[i] == '~' && i + 1 < pointer.size()) {
+      out += pointer[++i] == '1' ? '/' : '~';
+    } else {
+      out += pointer[i];
+    }
+  }
+  return out;
+}
+
+// The keys in which two configs differ, dotted, ascending.
+std::set<std::string> differing_keys(const nlohmann::json& a, const nlohmann::json& b) {
+  std::set<std::string> keys;
+  for (const auto& op : nlohmann::json::diff(a, b)) keys.insert(dotted(op.value("path", "")));
+  return keys;
+}
+
+// Keeps, of runs whose configs differ beyond the seed, those of the newest config (the run put
+// last, then the later matrix position): after a changed config they are what the file now
+// asks for. Runs with an unknown seed (RunConfig::without_seed null) are kept. Returns the
+// difference for the cell's warnings; "" when the configs agree.
+std::string keep_newest_config(Group& kept, const RunConfigs& configs) {
+  std::map<std::string, const RunConfig*> by_config;  // config text -> one run's config with it
+  const RunConfig* newest = nullptr;
+  for (const auto* o : kept) {
+    auto it = configs.find(o->run_id);
+    if (it == configs.end() || it->second.without_seed.is_null()) continue;
+    const RunConfig& c = it->second;
+    by_config.emplace(c.without_seed.dump(), &c);
+    if (!newest || std::make_pair(c.created, c.position) > std::make_pair(newest->created, newest->position))
+      newest = &c;
+  }
+  if (by_config.size() < 2) return "";
+  const std::string chosen = newest->without_seed.dump();
+  std::set<std::string> keys;
+  for (const auto& [text, config] : by_config)
+    if (text != chosen) keys.merge(differing_keys(newest->without_seed, config->without_seed));
+  Group same;
+  for (const auto* o : kept) {
+    auto it = configs.find(o->run_id);
+    if (it == configs.end() || it->second.without_seed.is_null() || it->second.without_seed.dump() == chosen)
+      same.push_back(o);
+  }
+  const size_t left_out = kept.size() - same.size();
+  kept = std::move(same);
+  auto runs = [](size_t n) { return std::to_string(n) + (n == 1 ? " run" : " runs"); };
+  return "configs differ beyond train.seed in " + join(std::vector<std::string>(keys.begin(), keys.end()), ", ") +
+         ": averaged the newest config's " + runs(kept.size()) + " alone, left out " + runs(left_out);
+}
+
 // "<table> [d=v, ..., metric=m]: the runs of this cell differ: <difference>"
 std::string cell_warning(const TableSpec& spec, const CellResult& cell, const std::string& difference) {
   std::string where;
@@ -136,15 +194,23 @@ void aggregate_seeds(const TableSpec& spec, const Group& kept, const ProvenanceI
 
 CellResult build_cell(const TableSpec& spec, const std::vector<std::string>& row_key,
                       const std::vector<std::string>& column_key, const std::vector<const Observation*>& selected,
-                      const ProvenanceIndex& provenance, std::vector<std::string>& warnings) {
+                      const RunConfigs& configs, const ProvenanceIndex& provenance,
+                      std::vector<std::string>& warnings) {
   CellResult cell = cell_at(spec, row_key, column_key);
   const PublishedValue* published = published_for(spec, cell);
   VerdictInput in;
   in.published_num_samples = spec.published_num_samples;
   if (published) in.published = published->metrics.at(cell.metric);
   const auto groups = group_results(spec, cell, published, selected);
-  if (const Group* picked = pick_group(spec, cell.metric, groups))
-    aggregate_seeds(spec, one_per_run(*picked), provenance, cell, in, warnings);
+  if (const Group* picked = pick_group(spec, cell.metric, groups)) {
+    Group kept = one_per_run(*picked);
+    const std::string config_difference = keep_newest_config(kept, configs);
+    aggregate_seeds(spec, kept, provenance, cell, in, warnings);
+    if (!config_difference.empty()) {
+      cell.warnings.push_back(config_difference);
+      warnings.push_back(cell_warning(spec, cell, config_difference));
+    }
+  }
   cell.ours = in.ours;
   cell.published = in.published;
   if (in.ours && in.published) cell.difference = in.ours->mean - *in.published;

@@ -163,4 +163,12 @@ TableLayout table_layout(const TableSpec& spec, const std::vector<const Observat
   return {side_keys(spec, spec.rows, combos, order), side_keys(spec, spec.columns, combos, order)};
 }
 
+std::vector<std::string> stale_row_key(const TableSpec& spec, std::vector<std::string> key) {
+  size_t at = spec.rows.size() - 1;
+  for (size_t i = 0; i < spec.rows.size(); ++i)
+    if (spec.rows[i] != kMetricDimension) at = i;
+  key[at] = spec.label(spec.rows[at], key[at]) + " (stale)";
+  return key;
+}
+
 }  // namespace repro::reports

@@ -34,4 +34,9 @@ struct TableLayout {
 TableLayout table_layout(const TableSpec& spec, const std::vector<const Observation*>& selected,
                          const std::vector<std::pair<std::string, std::vector<std::string>>>& axes);
 
+// Marks the key of a row of stale runs' results (docs/reports.md, Stale runs): the display label
+// of its last row dimension that is not the metric (else of its last) gets " (stale)".
+// REQUIRES: spec.rows is not empty; key holds one value per row dimension.
+std::vector<std::string> stale_row_key(const TableSpec& spec, std::vector<std::string> key);
+
 }  // namespace repro::reports

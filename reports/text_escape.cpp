@@ -40,9 +40,19 @@ std::string latex_escape(const std::string& s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
-    // The two non-ASCII signs the reports write themselves.
+    // The non-ASCII signs the reports write themselves: T1 fonts lack them.
     if (s.compare(i, 2, "\xC2\xB1") == 0) {
       out += "\\ensuremath{\\pm}";
+      ++i;
+      continue;
+    }
+    if (s.compare(i, 3, "\xE2\x80\xA1") == 0) {  // ‡
+      out += "\\ddag{}";
+      i += 2;
+      continue;
+    }
+    if (s.compare(i, 2, "\xC2\xA7") == 0 || s.compare(i, 2, "\xC2\xB6") == 0) {  // § ¶
+      out += s[i + 1] == '\xA7' ? "\\S{}" : "\\P{}";
       ++i;
       continue;
     }
@@ -137,6 +147,38 @@ std::string csv_field(const std::string& s) {
     out += c;
   }
   return out + "\"";
+}
+
+namespace {
+
+// [+-]?digits[.digits][(e|E)[+-]digits], or [+-]?.digits...: what a spreadsheet reads as a number.
+bool plain_number(const std::string& s) {
+  size_t i = 0, digits = 0;
+  auto run = [&] {
+    const size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i - start;
+  };
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  digits += run();
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    digits += run();
+  }
+  if (digits == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (run() == 0) return false;
+  }
+  return i == s.size();
+}
+
+}  // namespace
+
+std::string csv_text(const std::string& s) {
+  const bool formula = !s.empty() && std::string("=+-@\t\r").find(s[0]) != std::string::npos;
+  return csv_field(formula && !plain_number(s) ? "'" + s : s);
 }
 
 }  // namespace repro::reports

@@ -16,7 +16,7 @@ packages=(
   libjpeg62-turbo-dev libwebp-dev libgif-dev
   libeigen3-dev
   libarchive-dev liblmdb-dev zlib1g-dev libopencv-imgproc-dev
-  python3-torch python3-numpy python3-scipy python3-pil python3-lmdb python3-opencv
+  python3-torch python3-numpy python3-scipy python3-pil python3-lmdb python3-opencv python3-yaml
   dataset-fashion-mnist
   slurm-wlm slurmctld slurmd slurm-client munge
   texlive-latex-base texlive-latex-recommended   # the LaTeX report's compile test (booktabs)

@@ -238,6 +238,7 @@ class Ingester {
     if (head->type == "log") return log_metrics(*record, *head, result);
     task_event(*record, *head, text);
     if (head->type == "checkpoint") checkpoint_artifacts(*record);
+    if (head->type == "artifact") file_artifact(*record);
     if (head->type == "result") results(*record, line_number, result);
     if (head->type == "start") provenance(*record);
     if (auto state = state_from_record(head->type, *record)) state_ = state;
@@ -373,25 +374,38 @@ class Ingester {
   void checkpoint_artifacts(const json& record) {
     const auto files = record.find("files");
     if (files == record.end() || !files->is_object()) return;
-    for (const auto& [name, sha] : files->items()) {
-      const std::string relative = "checkpoints/" + name;
-      std::error_code ec;
-      const auto bytes = fs::file_size(run_dir_ / relative, ec);
-      artifact_.bind(2, relative);
-      if (sha.is_string()) {
-        artifact_.bind(3, sha.get<std::string>());
-      } else {
-        artifact_.bind(3);
-      }
-      if (ec) {
-        artifact_.bind(4);
-      } else {
-        artifact_.bind(4, static_cast<int64_t>(bytes));
-      }
-      artifact_.bind(5, now_);
-      artifact_.exec();
-      artifact_.reset();
+    for (const auto& [name, sha] : files->items()) put_artifact_row("checkpoints/" + name, sha);
+  }
+
+  // {"type": "artifact", "path": P, "sha256": H}: a file the task wrote (samples npz, grid PNG),
+  // P relative to the run directory. The record is untrusted: a path that is absolute or climbs
+  // out with ".." is not recorded (the event stays in task_events).
+  void file_artifact(const json& record) {
+    const auto path = record.find("path");
+    if (path == record.end() || !path->is_string()) return;
+    const fs::path relative = fs::path(path->get<std::string>()).lexically_normal();
+    if (relative.empty() || relative.is_absolute() || *relative.begin() == "..") return;
+    put_artifact_row(relative.generic_string(), record.value("sha256", json()));
+  }
+
+  // One artifacts row; its size is read from the file (absent: NULL).
+  void put_artifact_row(const std::string& relative, const json& sha) {
+    std::error_code ec;
+    const auto bytes = fs::file_size(run_dir_ / relative, ec);
+    artifact_.bind(2, relative);
+    if (sha.is_string()) {
+      artifact_.bind(3, sha.get<std::string>());
+    } else {
+      artifact_.bind(3);
     }
+    if (ec) {
+      artifact_.bind(4);
+    } else {
+      artifact_.bind(4, static_cast<int64_t>(bytes));
+    }
+    artifact_.bind(5, now_);
+    artifact_.exec();
+    artifact_.reset();
   }
 
   Store& store_;

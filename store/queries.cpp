@@ -35,6 +35,13 @@ AttemptRecord read_attempt(SQLite::Statement& st, int first) {
 
 }  // namespace
 
+std::string stale_run_sql(const Store& store, const std::string& link) {
+  if (store.schema_version() < 5) return "0";
+  return "(EXISTS (SELECT 1 FROM current_expansion ce WHERE ce.experiment = " + link +
+         ".experiment) AND NOT EXISTS (SELECT 1 FROM current_expansion ce WHERE ce.experiment = " + link +
+         ".experiment AND ce.run_id = " + link + ".run_id))";
+}
+
 std::vector<std::string> experiment_names(Store& store) {
   SQLite::Statement st(store.db(), "SELECT name FROM experiments ORDER BY created");
   std::vector<std::string> names;
@@ -49,13 +56,14 @@ std::vector<RunSummary> runs_of_experiment(Store& store, const std::string& expe
                        "SELECT r.run_id, er.axes, er.position, r.run_dir, r.status, "
                        "  count(t.state), "
                        "  sum(t.state = 'pending'), sum(t.state = 'running'), sum(t.state = 'done'), "
-                       "  sum(t.state = 'failed'), sum(t.state = 'cancelled') "
-                       "FROM experiment_runs er "
-                       "JOIN runs r ON r.run_id = er.run_id "
-                       "LEFT JOIN tasks t ON t.run_id = er.run_id "
-                       "WHERE er.experiment = ?1 "
-                       "GROUP BY er.run_id "
-                       "ORDER BY er.position, er.run_id");
+                       "  sum(t.state = 'failed'), sum(t.state = 'cancelled'), " +
+                           stale_run_sql(store, "er") +
+                           " FROM experiment_runs er "
+                           "JOIN runs r ON r.run_id = er.run_id "
+                           "LEFT JOIN tasks t ON t.run_id = er.run_id "
+                           "WHERE er.experiment = ?1 "
+                           "GROUP BY er.run_id "
+                           "ORDER BY er.position, er.run_id");
   st.bind(1, experiment);
   std::vector<RunSummary> runs;
   while (st.executeStep()) {
@@ -70,6 +78,7 @@ std::vector<RunSummary> runs_of_experiment(Store& store, const std::string& expe
     run.tasks.done = st.getColumn(8).getInt64();
     run.tasks.failed = st.getColumn(9).getInt64();
     run.tasks.cancelled = st.getColumn(10).getInt64();
+    run.stale = st.getColumn(11).getInt() != 0;
     runs.push_back(std::move(run));
   }
   return runs;
@@ -206,10 +215,10 @@ class StatusReader {
   // The runs through runs_status, which holds status and run_dir (the planner would rather read
   // the runs' rows, configs and all).
   void read_runs() {
-    SQLite::Statement runs(store_.db(),
-                           "SELECT r.run_id, er.axes, er.position, r.run_dir, r.status "
-                           "FROM experiment_runs er JOIN runs r INDEXED BY runs_status ON r.run_id = er.run_id "
-                           "WHERE er.experiment = ?1 ORDER BY er.position, er.run_id");
+    SQLite::Statement runs(
+        store_.db(), "SELECT r.run_id, er.axes, er.position, r.run_dir, r.status, " + stale_run_sql(store_, "er") +
+                         " FROM experiment_runs er JOIN runs r INDEXED BY runs_status ON r.run_id = er.run_id "
+                         "WHERE er.experiment = ?1 ORDER BY er.position, er.run_id");
     runs.bind(1, experiment_);
     while (runs.executeStep()) {
       RunStatus r;
@@ -218,6 +227,7 @@ class StatusReader {
       r.run.position = runs.getColumn(2).getInt64();
       r.run.run_dir = runs.getColumn(3).getString();
       r.run.status = parse_task_state(runs.getColumn(4).getString());
+      r.run.stale = runs.getColumn(5).getInt() != 0;
       out_.push_back(std::move(r));
     }
     for (size_t i = 0; i < out_.size(); ++i) run_index_.emplace(out_[i].run.run_id, i);

@@ -30,13 +30,20 @@ struct RunSummary {
   std::string run_dir;
   TaskState status = TaskState::kPending;
   TaskCounts tasks;
+  bool stale = false;  // of an earlier expansion of the experiment (docs/database.md, Stale runs)
 };
+
+// For the store's own queries: an SQL expression that is 1 when the experiment_runs row aliased
+// `link` is a stale run, else 0. A run is stale when its experiment lists a current expansion
+// (schema version 5) and the run is not in it; an experiment that lists none (its runs were put
+// by something other than `repro run`), and every run of a store older than version 5, is current.
+std::string stale_run_sql(const Store& store, const std::string& link);
 
 // The experiments' names, oldest first (created).
 std::vector<std::string> experiment_names(Store& store);
 
-// The runs of an experiment in matrix order (position), each with its tasks counted by state.
-// Empty when the experiment has no runs or does not exist.
+// The runs of an experiment in matrix order (position), each with its tasks counted by state,
+// stale runs (of earlier expansions) included and flagged. Empty when the experiment has no runs or does not exist.
 std::vector<RunSummary> runs_of_experiment(Store& store, const std::string& experiment);
 
 struct TaskSummary {
@@ -129,7 +136,8 @@ struct RunStatus {
 
 // Everything `repro status` shows of an experiment, in four queries whatever its size: the runs
 // (as runs_of_experiment, tasks counted by state), their tasks with each train task's latest
-// loss, their results, and the latest attempt of their failed tasks. Empty when the experiment
+// loss, their results, and the latest attempt of their failed tasks. Stale runs are included
+// and flagged (RunSummary::stale). Empty when the experiment
 // has no runs or does not exist.
 std::vector<RunStatus> status_of_experiment(Store& store, const std::string& experiment);
 

@@ -63,6 +63,21 @@ void set_run_status(Store& store, const std::string& run_id, TaskState status) {
   if (st.exec() == 0) throw IoError("no run '" + run_id + "' in " + store.path());
 }
 
+void set_current_expansion(Store& store, const std::string& experiment, const std::vector<std::string>& run_ids) {
+  WriteTransaction tx(store);
+  SQLite::Statement erase(store.db(), "DELETE FROM current_expansion WHERE experiment = ?1");
+  erase.bind(1, experiment);
+  erase.exec();
+  SQLite::Statement insert(store.db(), "INSERT OR IGNORE INTO current_expansion (experiment, run_id) VALUES (?1, ?2)");
+  for (const auto& id : run_ids) {
+    insert.bind(1, experiment);
+    insert.bind(2, id);
+    insert.exec();
+    insert.reset();
+  }
+  tx.commit();
+}
+
 void put_task(Store& store, const TaskRow& row) {
   SQLite::Statement st(
       store.db(),

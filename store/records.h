@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "store/store.h"
 #include "store/task_state.h"
@@ -37,6 +38,12 @@ struct RunRow {
 void put_run(Store& store, const RunRow& row);
 
 void set_run_status(Store& store, const std::string& run_id, TaskState status);
+
+// Replaces the experiment's current expansion (current_expansion, docs/database.md: stale runs)
+// with `run_ids`: every run id of the latest expansion of its file, --only filters not applied.
+// Runs linked to the experiment but not listed become stale. The ids need not be put yet.
+// REQUIRES: the experiment is put; the store is at schema version 5 or later.
+void set_current_expansion(Store& store, const std::string& experiment, const std::vector<std::string>& run_ids);
 
 struct TaskRow {
   std::string task_id;  // unique across the store (e.g. run id + kind + settings hash)

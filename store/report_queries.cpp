@@ -26,15 +26,19 @@ std::vector<MetricPoint> train_loss_of_run(Store& store, const std::string& run_
 }
 
 std::vector<ReportRun> report_runs(Store& store, const std::string& experiment) {
-  SQLite::Statement q(store.db(), R"sql(
-    SELECT er.run_id, er.position, er.axes, ifnull(json_extract(r.config, '$.train.seed'), '')
+  const std::string sql = R"sql(
+    SELECT er.run_id, er.position, er.axes, ifnull(json_extract(r.config, '$.train.seed'), ''), r.config,
+           r.created, )sql" +
+                          stale_run_sql(store, "er") + R"sql(
     FROM experiment_runs er JOIN runs r ON r.run_id = er.run_id
-    WHERE er.experiment = ?1 ORDER BY er.position)sql");
+    WHERE er.experiment = ?1 ORDER BY er.position)sql";
+  SQLite::Statement q(store.db(), sql);
   q.bind(1, experiment);
   std::vector<ReportRun> out;
   while (q.executeStep())
     out.push_back({q.getColumn(0).getString(), q.getColumn(1).getInt64(), q.getColumn(2).getString(),
-                   q.getColumn(3).getString()});
+                   q.getColumn(3).getString(), q.getColumn(4).getString(), q.getColumn(5).getDouble(),
+                   q.getColumn(6).getInt() != 0});
   return out;
 }
 
@@ -68,15 +72,17 @@ std::vector<AttemptSpan> finished_attempts_of_experiment(Store& store, const std
 
 std::vector<ExperimentResult> results_of_experiment(Store& store, const std::string& experiment) {
   // The sample task is found through the eval spec's samples_of, in the same query.
-  SQLite::Statement q(store.db(), R"sql(
+  const std::string sql = R"sql(
     SELECT er.axes, er.position, res.run_id, res.result_id, ifnull(res.task_id, ''), res.metric, res.value,
-           res.recipe, ifnull(te.spec, '{}'), ifnull(ts.task_id, ''), ifnull(ts.spec, '{}')
+           res.recipe, ifnull(te.spec, '{}'), ifnull(ts.task_id, ''), ifnull(ts.spec, '{}'), )sql" +
+                          stale_run_sql(store, "er") + R"sql(
     FROM experiment_runs er
     JOIN results res ON res.run_id = er.run_id
     LEFT JOIN tasks te ON te.task_id = res.task_id
     LEFT JOIN tasks ts ON ts.task_id = json_extract(te.spec, '$.samples_of')
     WHERE er.experiment = ?1
-    ORDER BY er.position, res.result_id, res.metric)sql");
+    ORDER BY er.position, res.result_id, res.metric)sql";
+  SQLite::Statement q(store.db(), sql);
   q.bind(1, experiment);
   std::vector<ExperimentResult> out;
   while (q.executeStep()) {
@@ -92,6 +98,7 @@ std::vector<ExperimentResult> results_of_experiment(Store& store, const std::str
     r.eval_spec = q.getColumn(8).getString();
     r.sample_task = q.getColumn(9).getString();
     r.sample_spec = q.getColumn(10).getString();
+    r.stale = q.getColumn(11).getInt() != 0;
     out.push_back(std::move(r));
   }
   return out;

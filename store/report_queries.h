@@ -24,9 +24,13 @@ struct ReportRun {
   int64_t position = 0;  // in the experiment's matrix
   std::string axes;      // JSON object, as put_run stored it
   std::string seed;      // the resolved config's train.seed as text; "" when it has none
+  std::string config;    // JSON: the resolved config, as put_run stored it
+  double created = 0;    // when the run was first put (Unix seconds)
+  bool stale = false;    // of an earlier expansion of the experiment (stale_run_sql, queries.h)
 };
 
-// The experiment's runs in matrix order (position). Empty for an unknown experiment.
+// The experiment's runs in matrix order (position), stale ones included and flagged. Empty for an
+// unknown experiment.
 std::vector<ReportRun> report_runs(Store& store, const std::string& experiment);
 
 struct ProvenanceRecord {
@@ -65,9 +69,11 @@ struct ExperimentResult {
   std::string eval_spec;    // JSON; "{}" when there is no eval task
   std::string sample_task;  // "" when the eval spec names no stored sample task
   std::string sample_spec;  // JSON; "{}" when there is no sample task
+  bool stale = false;       // the run is of an earlier expansion of the experiment
 };
 
-// The results of the experiment's runs in (position, result_id, metric) order.
+// The results of the experiment's runs in (position, result_id, metric) order, those of stale
+// runs included and flagged.
 std::vector<ExperimentResult> results_of_experiment(Store& store, const std::string& experiment);
 
 }  // namespace repro::runner

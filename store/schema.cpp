@@ -165,6 +165,64 @@ CREATE TABLE cancel_requests (
 CREATE INDEX cancel_requests_waiting ON cancel_requests(request_id) WHERE handled IS NULL;
 )sql";
 
+// Stale runs (docs/database.md): the run ids of the experiment's latest expansion, replaced whole
+// by each `repro run` (not a dry run). A run linked in experiment_runs but not listed here belongs
+// to an earlier expansion (the file or a --set changed its config): reports leave it out. A listed
+// run may not be in runs yet (`--only` puts a subset), hence no foreign key to runs. Existing links
+// start out current.
+const char* const kVersion5 = R"sql(
+CREATE TABLE current_expansion (
+  experiment TEXT NOT NULL REFERENCES experiments(name) ON DELETE CASCADE,
+  run_id     TEXT NOT NULL,
+  PRIMARY KEY (experiment, run_id)
+) WITHOUT ROWID;
+INSERT INTO current_expansion (experiment, run_id) SELECT experiment, run_id FROM experiment_runs;
+)sql";
+
+// Views for reading the store by hand (docs/database.md, "Views"): one row per run of an
+// experiment, per result with the sampling settings it was measured at, and per point of a
+// training curve, each with `stale` as runner::stale_run_sql (queries.h) computes it. Read-only
+// conveniences: the code queries the tables.
+const char* const kVersion6 = R"sql(
+CREATE VIEW v_runs AS
+SELECT er.experiment, er.run_id, er.position, er.axes,
+       (EXISTS (SELECT 1 FROM current_expansion ce WHERE ce.experiment = er.experiment)
+        AND NOT EXISTS (SELECT 1 FROM current_expansion ce
+                        WHERE ce.experiment = er.experiment AND ce.run_id = er.run_id)) AS stale,
+       r.status, r.run_dir, r.config, r.created, r.updated
+FROM experiment_runs er JOIN runs r ON r.run_id = er.run_id;
+
+CREATE VIEW v_results AS
+SELECT er.experiment, res.run_id, er.position, er.axes,
+       (EXISTS (SELECT 1 FROM current_expansion ce WHERE ce.experiment = er.experiment)
+        AND NOT EXISTS (SELECT 1 FROM current_expansion ce
+                        WHERE ce.experiment = er.experiment AND ce.run_id = er.run_id)) AS stale,
+       res.result_id, res.metric, res.value,
+       res.task_id AS eval_task, ts.task_id AS sample_task,
+       json_extract(ts.spec, '$.checkpoint_step') AS iteration,
+       json_extract(ts.spec, '$.steps') AS steps,
+       json_extract(ts.spec, '$.sampler') AS sampler,
+       json_extract(ts.spec, '$.eta') AS eta,
+       json_extract(ts.spec, '$.ema') AS ema,
+       json_extract(ts.spec, '$.num_samples') AS num_samples,
+       json_extract(ts.spec, '$.seed') AS seed,
+       res.recipe, res.created
+FROM results res
+JOIN experiment_runs er ON er.run_id = res.run_id
+LEFT JOIN tasks te ON te.task_id = res.task_id
+LEFT JOIN tasks ts ON ts.task_id = json_extract(te.spec, '$.samples_of');
+
+CREATE VIEW v_curves AS
+SELECT er.experiment, t.run_id,
+       (EXISTS (SELECT 1 FROM current_expansion ce WHERE ce.experiment = er.experiment)
+        AND NOT EXISTS (SELECT 1 FROM current_expansion ce
+                        WHERE ce.experiment = er.experiment AND ce.run_id = er.run_id)) AS stale,
+       m.task_id, m.name AS metric, m.step, m.value
+FROM metrics m
+JOIN tasks t ON t.task_id = m.task_id AND t.kind = 'train'
+JOIN experiment_runs er ON er.run_id = t.run_id;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& schema_migrations() {
@@ -173,6 +231,8 @@ const std::vector<Migration>& schema_migrations() {
       {2, "ingest of events.jsonl: task_events, ingest_progress, ingest_errors", kVersion2},
       {3, "covering indexes for repro status: tasks_by_run and results_by_run widened, runs_status", kVersion3},
       {4, "repro cancel: cancel_requests", kVersion4},
+      {5, "stale runs: current_expansion", kVersion5},
+      {6, "views for reading by hand: v_runs, v_results, v_curves", kVersion6},
   };
   return steps;
 }

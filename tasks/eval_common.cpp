@@ -9,6 +9,8 @@
 #include <ostream>
 
 #include "base/util/errors.h"
+#include "base/util/file_io.h"
+#include "datasets/packed_format.h"
 
 namespace repro::tasks {
 namespace fs = std::filesystem;
@@ -66,8 +68,11 @@ nlohmann::json read_reference_recipe(const std::string& reference) {
   if (!in) throw IoError(path + ": cannot read");
   try {
     nlohmann::json recipe = nlohmann::json::parse(in);
-    if (!recipe.is_object() || !recipe.contains("weights") || !recipe["weights"].is_string())
-      throw IoError(path + ": not a reference recipe (expected an object with a string \"weights\")");
+    // `repro data export`'s recipe names no weights: it describes images only.
+    const bool weights_ok =
+        recipe.is_object() && (recipe.contains("weights") ? recipe["weights"].is_string() : recipe.contains("images"));
+    if (!weights_ok)
+      throw IoError(path + ": not a reference recipe (expected an object with a string \"weights\" or \"images\")");
     return recipe;
   } catch (const nlohmann::json::parse_error& e) {
     throw IoError(path + ": not JSON: " + e.what());
@@ -80,12 +85,86 @@ std::string weights_identity(const metrics::InceptionWeightsInfo& info) {
 
 void check_reference_network(const std::string& reference, const nlohmann::json& recipe,
                              const metrics::InceptionWeightsInfo& info) {
-  if (recipe.is_null()) return;
+  if (recipe.is_null() || !recipe.contains("weights")) return;  // images only: features are computed now
   const std::string theirs = recipe.value("weights", std::string());
   if (theirs != weights_identity(info))
     throw DataError(reference + ": its statistics were computed with weights " + theirs + " (" +
                     recipe.value("network", std::string("?")) + "), but this evaluation uses " +
                     weights_identity(info) + "; recompute them with `repro eval ref` and the same --features");
+}
+
+namespace {
+
+std::string thousands(int64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+// A prepared dataset's manifest count_note when it says the dataset is a subset, else "".
+std::string subset_note(const datasets::PackedManifest& m) {
+  const std::string note = m.recipe.is_object() ? m.recipe.value("count_note", std::string()) : std::string();
+  return note.find("(a subset)") != std::string::npos ? note : std::string();
+}
+
+datasets::PackedManifest read_manifest(const std::string& dir) {
+  const std::string path = (fs::path(dir) / datasets::kPackedManifestFile).string();
+  try {
+    return datasets::PackedManifest::from_json(nlohmann::json::parse(read_file(path)), path);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw IoError(path + ": not JSON: " + e.what());
+  }
+}
+
+bool is_prepared(const std::string& dir) { return fs::exists(fs::path(dir) / datasets::kPackedManifestFile); }
+
+// The text of a recipe's "subset" (data_subset's object); "" for none.
+std::string subset_text(const nlohmann::json& subset) {
+  if (!subset.is_object()) return "";
+  const int64_t n = subset.value("images", int64_t{0}), of = subset.value("of", int64_t{0});
+  std::string text;
+  if (n > 0 && n < of)
+    text = thousands(n) + " of " + thousands(of) + " images of " + subset.value("source", std::string("?"));
+  const std::string note = subset.value("note", std::string());
+  if (!note.empty()) text += (text.empty() ? "" : "; ") + note;
+  return text;
+}
+
+}  // namespace
+
+nlohmann::json data_subset(int64_t n, int64_t of, const std::string& source, const std::string& count_note) {
+  const std::string note = count_note.find("(a subset)") != std::string::npos ? count_note : std::string();
+  if (n >= of && note.empty()) return nullptr;
+  nlohmann::json subset = {{"images", n}, {"of", of}, {"source", source}};
+  if (!note.empty()) subset["note"] = note;
+  return subset;
+}
+
+std::string reference_subset_text(const nlohmann::json& recipe) {
+  if (!recipe.is_object()) return "";
+  if (recipe.contains("subset")) return subset_text(recipe["subset"]);
+  // An `eval ref` recipe: its source, when still there and unchanged, says what part it took.
+  const std::string source = recipe.value("source", std::string()), kind = recipe.value("source_kind", std::string());
+  const int64_t n = recipe.value("images", int64_t{0});
+  if (kind == "prepared" && is_prepared(source)) {
+    const auto m = read_manifest(source);
+    if (m.fingerprint == recipe.value("source_fingerprint", std::string()))
+      return subset_text(data_subset(n, m.count, source, subset_note(m)));
+  }
+  if (kind == "npz" && fs::is_regular_file(source)) {
+    const nlohmann::json theirs = read_reference_recipe(source);
+    if (theirs.is_object() && theirs.contains("subset")) return subset_text(theirs["subset"]);
+  }
+  return "";
+}
+
+std::string train_subset_text(const std::string& path) {
+  if (is_prepared(path)) return subset_note(read_manifest(path));
+  if (fs::is_regular_file(path)) {
+    const nlohmann::json recipe = read_reference_recipe(path);
+    if (recipe.is_object() && recipe.contains("subset")) return subset_text(recipe["subset"]);
+  }
+  return "";
 }
 
 }  // namespace repro::tasks

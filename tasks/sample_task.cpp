@@ -4,6 +4,8 @@
 
 #include "base/util/errors.h"
 #include "base/util/event_log.h"
+#include "base/util/file_io.h"
+#include "base/util/sha256.h"
 #include "config/train_config_yaml.h"
 #include "core/util/device.h"
 #include "tasks/provenance.h"
@@ -43,6 +45,7 @@ int sample_task(const TaskFile& task, const runner::SampleTaskSpec& spec, int th
   SampleJob job = sample_job(spec, threads);
   job.checkpoint = ckpt.string();
   job.out = (run_dir / "samples" / (task.task_id + ".npz")).string();
+  job.grid = (run_dir / "samples" / (task.task_id + ".png")).string();  // the report's picture
   EventLog events(task.events);
   // The machine and code, plus the sampling seed.
   json provenance = task_provenance(core::select_device("auto").description);
@@ -59,6 +62,15 @@ int sample_task(const TaskFile& task, const runner::SampleTaskSpec& spec, int th
   } catch (const std::exception& e) {
     events.write({{"type", "end"}, {"status", "error"}, {"message", e.what()}}, true);
     throw;
+  }
+  // An npz of an attempt before grids were written has no PNG: the report then shows no grid.
+  if (fs::exists(job.grid)) {
+    const std::string png = read_file(job.grid);
+    events.write({{"type", "artifact"},
+                  {"path", fs::relative(job.grid, run_dir).string()},
+                  {"sha256", sha256_hex(png)},
+                  {"bytes", png.size()}},
+                 true);
   }
   events.write({{"type", "artifact"}, {"path", fs::relative(job.out, run_dir).string()}}, true);
   events.write({{"type", "end"}, {"status", "completed"}}, true);

@@ -1,12 +1,14 @@
 #include "runner/experiment/experiment_file.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "base/util/errors.h"
 #include "base/util/file_io.h"
 #include "base/util/sha256.h"
 #include "base/util/strings.h"
+#include "base/util/utf8.h"
 #include "config/strict_yaml.h"
 
 namespace repro::runner {
@@ -45,6 +47,15 @@ std::string name_problem(const std::string& text, const std::string& extra) {
              c == '-' || extra.find(c) != std::string::npos;
   if (valid) return "";
   return "letters, digits and _ . " + (extra.empty() ? "" : extra + " ") + "- only, got '" + text + "'";
+}
+
+// An axis name is an identifier ([A-Za-z_][A-Za-z0-9_]*): it becomes a report column and
+// dimension, a key of the run's axes, the `axis` of overrides' axis.label and --only axis=label.
+bool is_identifier(const std::string& name) {
+  if (name.empty() || name.size() > kMaxNameLength || (name[0] >= '0' && name[0] <= '9')) return false;
+  for (const char c : name)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  return true;
 }
 
 // A config fragment: a mapping whose keys are run-config sections.
@@ -214,7 +225,15 @@ void read_axes(const std::string& path, StrictMap& top, ExperimentFile& f) {
   YAML::Node matrix = top.raw("matrix");
   if (matrix && !matrix.IsNull()) {
     if (!matrix.IsMap()) fail(path, matrix, "matrix", "expected a mapping of axis name: values");
-    for (const auto& kv : matrix) f.axes.push_back(read_axis(path, kv.first.Scalar(), kv.second));
+    for (const auto& kv : matrix) {
+      const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      if (!is_identifier(name))
+        fail(path, kv.first, "matrix." + name.substr(0, 40),
+             "an axis name must be an identifier (letters, digits and _, not starting with a digit; at most " +
+                 std::to_string(kMaxNameLength) + " characters), got '" + name.substr(0, 40) +
+                 (name.size() > 40 ? "...'" : "'"));
+      f.axes.push_back(read_axis(path, name, kv.second));
+    }
   }
   YAML::Node seeds = top.raw("seeds");
   if (seeds) {
@@ -352,6 +371,14 @@ std::string describe(const SlurmSettings& s) {
 }
 
 ExperimentFile read_experiment_file(const std::string& path) {
+  // Relative paths in the file (data.path, eval.reference) resolve under its directory, and the
+  // store and the runs' task files keep paths in JSON, which is UTF-8.
+  const std::string absolute = std::filesystem::absolute(path).string();
+  if (const size_t bad = invalid_utf8_offset(absolute); bad != std::string::npos)
+    throw ConfigError(path, "",
+                      "the file's path (" + std::to_string(absolute.size()) +
+                          " bytes, absolute) is not UTF-8 at byte " + std::to_string(bad) +
+                          ": rename the directory or the file");
   ExperimentFile f;
   f.path = path;
   f.sha256 = sha256_hex(read_file(path));

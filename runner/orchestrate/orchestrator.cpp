@@ -12,7 +12,7 @@
 
 namespace repro::runner {
 
-Plan make_plan(const ExperimentRow& experiment, const Expansion& expansion) {
+Plan make_plan(const ExperimentRow& experiment, const Expansion& expansion, const Expansion* full) {
   Plan plan;
   plan.experiment = experiment;
   std::set<std::string> seen;
@@ -27,6 +27,9 @@ Plan make_plan(const ExperimentRow& experiment, const Expansion& expansion) {
     plan.runs.push_back(std::move(pr));
   }
   plan.tasks = plan_tasks(expansion.runs);
+  std::set<std::string> listed;
+  for (const auto& r : (full ? *full : expansion).runs)
+    if (listed.insert(r.run_id).second) plan.expansion_run_ids.push_back(r.run_id);
   return plan;
 }
 

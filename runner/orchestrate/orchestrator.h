@@ -38,11 +38,16 @@ struct Plan {
   ExperimentRow experiment;
   std::vector<PlanRun> runs;
   std::vector<TaskSpec> tasks;
+  // Every run id of the file's whole expansion, --only filters not applied (a superset of runs'),
+  // each once: recorded as the experiment's current expansion, so that runs of earlier expansions
+  // read as stale (docs/database.md, Stale runs).
+  std::vector<std::string> expansion_run_ids;
 };
 
 // The plan of an expanded experiment file: runs in matrix order (cells sharing a run appear once,
-// at their first position) and plan_tasks(expansion.runs).
-Plan make_plan(const ExperimentRow& experiment, const Expansion& expansion);
+// at their first position) and plan_tasks(expansion.runs). `full`: the same file expanded without
+// --only, whose run ids become expansion_run_ids; null when `expansion` is not filtered.
+Plan make_plan(const ExperimentRow& experiment, const Expansion& expansion, const Expansion* full = nullptr);
 
 // What the CLI's progress display shows for a task; sent on launch, on every ingest that brought
 // new records, and on every end of an attempt.

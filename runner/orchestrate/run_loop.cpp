@@ -75,10 +75,15 @@ OrchestratorSummary RunLoop::run() {
 
 // ---- admit ----
 
-// The experiment, its runs and tasks; existing rows are reused.
+// The experiment, its current expansion, its runs and tasks; existing rows are reused.
 void RunLoop::record_plan() {
   WriteTransaction tx(store_);
   put_experiment(store_, plan_.experiment);
+  // A Plan built without make_plan may lack the expansion: its runs are then all there is.
+  std::vector<std::string> current = plan_.expansion_run_ids;
+  if (current.empty())
+    for (const auto& r : plan_.runs) current.push_back(r.run_id);
+  set_current_expansion(store_, plan_.experiment.name, current);
   for (const auto& r : plan_.runs)
     put_run(store_, RunRow{r.run_id, plan_.experiment.name, r.axes.dump(), r.position, r.config,
                            run_dir_of(options_.project_dir, r.run_id)});

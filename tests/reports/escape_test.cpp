@@ -25,6 +25,25 @@ TEST(Escape, EachFormat) {
   EXPECT_EQ(reports::xml_escape(std::string("a\x01<b")), "a&lt;b");
 }
 
+TEST(Escape, CsvTextNeutralisesFormulas) {
+  // OWASP "CSV injection": = + - @ tab CR at the start get a leading ', then CSV quoting as usual.
+  EXPECT_EQ(reports::csv_text("=1+1"), "'=1+1");
+  EXPECT_EQ(reports::csv_text("+cmd"), "'+cmd");
+  EXPECT_EQ(reports::csv_text("-2+3"), "'-2+3");
+  EXPECT_EQ(reports::csv_text("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(reports::csv_text("\tx"), "'\tx");
+  EXPECT_EQ(reports::csv_text("\rx"), "\"'\rx\"");
+  EXPECT_EQ(reports::csv_text("=HYPERLINK(\"http://x\",\"y\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+  // Plain numbers are numbers, not formulas; text elsewhere is left alone.
+  for (const std::string n : {"-0.1", "+2", "-1e-4", "-.5", "+3.E5"}) EXPECT_EQ(reports::csv_text(n), n);
+  for (const std::string t : {"-", "-e5", "-1e", "--1", "-inf", "-nan", "- 1"})
+    EXPECT_EQ(reports::csv_text(t), "'" + t);
+  EXPECT_EQ(reports::csv_text("a=b"), "a=b");
+  EXPECT_EQ(reports::csv_text(""), "");
+}
+
+TEST(Escape, LatexMarks) { EXPECT_EQ(reports::latex_escape("\xE2\x80\xA1\xC2\xA7\xC2\xB6"), "\\ddag{}\\S{}\\P{}"); }
+
 TEST(Base64, Rfc4648Vectors) {
   EXPECT_EQ(reports::base64_encode(""), "");
   EXPECT_EQ(reports::base64_encode("f"), "Zg==");
@@ -98,6 +117,37 @@ TEST(Escape, HostileNamesInMarkdownAndCsv) {
   EXPECT_NE(md.find("\\<script\\>"), std::string::npos);
   const std::string csv = reports::render_csv(r);
   EXPECT_NE(csv.find("\"<script>alert(\"\"x\"\")</script> & \\textbf{y}_%$#~^|'\""), std::string::npos) << csv;
+}
+
+// Labels, notes and run ids that start like a formula go out as text; our numbers (a negative
+// difference included) stay numbers. Python's csv module reads the file back.
+TEST(Escape, CsvFormulaInjection) {
+  TempDir dir;
+  runner::Store store(dir.file("repro.db"));
+  const std::string evil = "=HYPERLINK(\"http://evil\",\"x\")";
+  fill_store(store, "inj", {{evil, "0", 100, 10, {{"fid", 2.5}}, true, 50000}}, dir.path().string(), "@cmd");
+  reports::ReportInput in;
+  in.experiment = "inj";
+  in.axes = {{"dataset", {"@cmd"}}, {"method", {evil}}};
+  in.spec = spec_from(
+      "tables:\n  - id: t\n    rows: [method]\n    columns: [dataset, metric]\n    metrics: [fid]\n"
+      "    published:\n      values:\n        - {method: '" +
+      evil + "', dataset: '@cmd', fid: 3.0}\n");
+  in.sample_grids = false;
+  const std::string csv = reports::render_csv(reports::build_report(store, in));
+  write_file_atomic(dir.file("r.csv"), csv);
+  const std::string py =
+      "import csv\n"
+      "rows = list(csv.DictReader(open('r.csv', encoding='utf-8', newline='')))\n"
+      "assert len(rows) == 1, rows\n"
+      "r = rows[0]\n"
+      "assert r['method'] == \"'=HYPERLINK(\\\"http://evil\\\",\\\"x\\\")\", r\n"
+      "assert r['dataset'] == \"'@cmd\", r\n"
+      "assert r['runs'].startswith(\"'=HYPERLINK\"), r\n"
+      "assert float(r['difference']) == 2.5 - 3.0 and r['difference'] == '-0.5', r\n"
+      "for k, v in r.items():\n"
+      "    assert not v or v[0] not in '=+@\\t\\r' and (v[0] != '-' or k == 'difference'), (k, v)\n";
+  EXPECT_EQ(run_python(py, dir.path()), 0) << csv;
 }
 
 }  // namespace

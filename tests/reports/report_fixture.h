@@ -30,7 +30,18 @@ struct FakeResult {
   std::map<std::string, double> metrics;
   bool comparable = true;
   int64_t num_samples = 1000;
+  int64_t num_reference = 0;   // the recipe's num_reference; 0 = not recorded
+  nlohmann::json data_subset;  // the recipe's data_subset; null = not recorded
 };
+
+// The eval recipe of a fake result: comparability, and the reference count and data subset when
+// recorded.
+inline nlohmann::json recipe_of(const FakeResult& r) {
+  nlohmann::json recipe = {{"comparable_with_published", r.comparable}, {"features", "test"}};
+  if (r.num_reference > 0) recipe["num_reference"] = r.num_reference;
+  if (!r.data_subset.is_null()) recipe["data_subset"] = r.data_subset;
+  return recipe;
+}
 
 // Puts one experiment (`name`, axes dataset x method x seed) with the given results. Run ids are
 // "<method>-s<seed>"; run directories under `root`.
@@ -82,8 +93,7 @@ inline void fill_store(runner::Store& store, const std::string& name, const std:
     runner::put_task(store,
                      {eval, run, runner::TaskKind::kEval, json{{"samples_of", sample}, {"metrics", {"fid"}}}.dump()});
     for (const auto& [metric, value] : r.metrics)
-      runner::put_result(store, {eval, run, eval, metric, value,
-                                 json{{"comparable_with_published", r.comparable}, {"features", "test"}}.dump()});
+      runner::put_result(store, {eval, run, eval, metric, value, recipe_of(r).dump()});
   }
 }
 

@@ -103,6 +103,29 @@ TEST_F(Ingest, CheckpointArtifactsGetTheirSizeWhenTheFileIsThere) {
   EXPECT_EQ(store().db().execAndGet("SELECT bytes FROM artifacts").getInt64(), 5);
 }
 
+// A sample task's files (npz, grid PNG) become artifacts rows; paths out of the run directory do not.
+TEST_F(Ingest, ArtifactRecordsInsideTheRunDirectoryBecomeRows) {
+  std::filesystem::create_directories(dir_.path() / "samples");
+  std::ofstream(dir_.path() / "samples" / "s1.png") << "1234567";
+  events_.write({{"type", "artifact"}, {"path", "samples/s1.png"}, {"sha256", "cd"}});
+  events_.write({{"type", "artifact"}, {"path", "samples/s1.npz"}});
+  events_.write({{"type", "artifact"}, {"path", "../other/x.png"}});
+  events_.write({{"type", "artifact"}, {"path", "samples/../../x.png"}});
+  events_.write({{"type", "artifact"}, {"path", "/etc/passwd"}});
+  events_.write({{"type", "artifact"}, {"path", 7}});
+  ingest();
+  EXPECT_EQ(count_rows(store(), "SELECT count(*) FROM artifacts"), 2);
+  EXPECT_EQ(count_rows(store(),
+                       "SELECT count(*) FROM artifacts WHERE path = 'samples/s1.png' AND sha256 = 'cd' "
+                       "AND bytes = 7"),
+            1);
+  EXPECT_EQ(count_rows(store(),
+                       "SELECT count(*) FROM artifacts WHERE path = 'samples/s1.npz' AND sha256 IS NULL "
+                       "AND bytes IS NULL"),
+            1);
+  EXPECT_EQ(count_rows(store(), "SELECT count(*) FROM task_events WHERE type = 'artifact'"), 6);
+}
+
 TEST_F(Ingest, AStartRecordsProvenanceBecomesRowsAndAResumeReplacesThem) {
   events_.write({{"type", "start"}, {"provenance", {{"git_commit", "abc123"}, {"host", "node1"}, {"world_size", 2}}}});
   ingest();

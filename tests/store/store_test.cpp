@@ -27,11 +27,12 @@ TEST(Store, CreatesEveryTableAtTheLatestVersion) {
   FakeClock clock;
   Store store(dir.file("repro.db"), options_with(&clock));
   EXPECT_EQ(store.schema_version(), runner::latest_schema_version());
-  EXPECT_EQ(store.schema_version(), 4);
-  EXPECT_EQ(store.applied_migrations(), (std::vector<int>{1, 2, 3, 4}));
+  EXPECT_EQ(store.schema_version(), 6);
+  EXPECT_EQ(store.applied_migrations(), (std::vector<int>{1, 2, 3, 4, 5, 6}));
   for (const char* table : kTables) EXPECT_TRUE(store.db().tableExists(table)) << table;
-  EXPECT_EQ(count_rows(store, "SELECT count(*) FROM schema_version"), 4);
-  EXPECT_EQ(count_rows(store, "SELECT max(version) FROM schema_version"), 4);
+  EXPECT_TRUE(store.db().tableExists("current_expansion"));
+  EXPECT_EQ(count_rows(store, "SELECT count(*) FROM schema_version"), 6);
+  EXPECT_EQ(count_rows(store, "SELECT max(version) FROM schema_version"), 6);
   EXPECT_EQ(store.db().execAndGet("SELECT applied FROM schema_version WHERE version = 1").getDouble(), clock.now);
   EXPECT_EQ(store.db().execAndGet("PRAGMA journal_mode").getString(), "wal");
   EXPECT_EQ(store.db().execAndGet("PRAGMA foreign_keys").getInt(), 1);
@@ -43,8 +44,8 @@ TEST(Store, ReopeningAnUpToDateFileAppliesNothing) {
   { Store store(dir.file("repro.db")); }
   Store again(dir.file("repro.db"));
   EXPECT_TRUE(again.applied_migrations().empty());
-  EXPECT_EQ(again.schema_version(), 4);
-  EXPECT_EQ(count_rows(again, "SELECT count(*) FROM schema_version"), 4);
+  EXPECT_EQ(again.schema_version(), 6);
+  EXPECT_EQ(count_rows(again, "SELECT count(*) FROM schema_version"), 6);
 }
 
 TEST(Store, MigratesAVersion1FileOnOpenAndKeepsItsRows) {
@@ -58,8 +59,8 @@ TEST(Store, MigratesAVersion1FileOnOpenAndKeepsItsRows) {
     put_train_task(old, "run1", "task1");
   }
   Store store(path);
-  EXPECT_EQ(store.applied_migrations(), (std::vector<int>{2, 3, 4}));
-  EXPECT_EQ(store.schema_version(), 4);
+  EXPECT_EQ(store.applied_migrations(), (std::vector<int>{2, 3, 4, 5, 6}));
+  EXPECT_EQ(store.schema_version(), 6);
   EXPECT_TRUE(store.db().tableExists("task_events"));
   EXPECT_TRUE(store.db().tableExists("ingest_progress"));
   EXPECT_EQ(count_rows(store, "SELECT count(*) FROM tasks WHERE task_id = 'task1' AND run_id = 'run1'"), 1);
@@ -94,7 +95,7 @@ TEST(Store, RefusesASchemaNewerThanItKnows) {
   } catch (const IoError& e) {
     const std::string message = e.what();
     EXPECT_NE(message.find(path), std::string::npos) << message;
-    EXPECT_NE(message.find("schema version 7 is newer than this repro knows (4)"), std::string::npos) << message;
+    EXPECT_NE(message.find("schema version 7 is newer than this repro knows (6)"), std::string::npos) << message;
   }
 }
 

@@ -13,6 +13,7 @@
 #include "base/util/npy.h"
 #include "runner/plan/task_spec.h"
 #include "tasks/run_task.h"
+#include "tests/support/task_file_writer.h"
 #include "tests/support/test_support.h"
 #include "tests/support/tiny_data.h"
 #include "tests/support/tiny_unet.h"
@@ -20,26 +21,9 @@
 using namespace repro;
 using nlohmann::json;
 namespace fs = std::filesystem;
+using test::write_task_file;
 
 namespace {
-
-// The task file `repro run` writes (runner/orchestrate task_file_json) for a task of run "r1".
-std::string write_task_file(const test::TempDir& dir, const std::string& task_id, const std::string& kind,
-                            const json& spec) {
-  const std::string run_dir = dir.file("r1");
-  fs::create_directories(run_dir + "/tasks");
-  const json t = {{"v", 1},
-                  {"task_id", task_id},
-                  {"run_id", "r1"},
-                  {"kind", kind},
-                  {"run_dir", run_dir},
-                  {"depends_on", json::array()},
-                  {"events", run_dir + "/tasks/" + task_id + ".events.jsonl"},
-                  {"spec", spec}};
-  const std::string path = run_dir + "/tasks/" + task_id + ".json";
-  std::ofstream(path) << t.dump(2);
-  return path;
-}
 
 runner::SampleTaskSpec tiny_sample() {
   runner::SampleTaskSpec s;
