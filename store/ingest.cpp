@@ -188,8 +188,7 @@ std::optional<TaskState> state_from_record(const std::string& type, const json& 
 class Ingester {
  public:
   Ingester(Store& store, const std::string& task_id, const std::string& path)
-      : store_(store),
-        task_id_(task_id),
+      : task_id_(task_id),
         path_(path),
         run_dir_(fs::path(path).parent_path()),
         metric_(store.db(),
@@ -408,7 +407,6 @@ class Ingester {
     artifact_.reset();
   }
 
-  Store& store_;
   std::string task_id_;
   std::string path_;
   fs::path run_dir_;

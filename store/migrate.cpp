@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 // caller's transaction started from (WAL readers do not wait on the writer). The backup API
 // copies pages, so the copy is the same database, not a dump.
 std::string write_backup(const std::string& path, int version, double now) {
-  const std::string target = backup_file_name(path, version, now);
+  std::string target = backup_file_name(path, version, now);
   const std::string temp = atomic_temp_path(target);
   try {
     SQLite::Database source(path, SQLite::OPEN_READONLY);

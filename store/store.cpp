@@ -93,8 +93,8 @@ int readable_version(SQLite::Database& db, const std::string& path, int known) {
 
 Store::Store(const std::string& path, StoreOptions options) : Store(path, std::move(options), schema_migrations()) {}
 
-Store::Store(const std::string& path, StoreOptions options, const std::vector<Migration>& migrations) try
-    : path_(path), options_(std::move(options)), db_(open_connection(path_, options_)) {
+Store::Store(const std::string& path, const StoreOptions& options, const std::vector<Migration>& migrations) try
+    : path_(path), options_(options), db_(open_connection(path_, options_)) {
   if (options_.read_only) {
     schema_version_ = readable_version(db_, path_, migrations.empty() ? 0 : migrations.back().version);
     migration_.from_version = migration_.to_version = schema_version_;
@@ -113,7 +113,7 @@ Store::Store(const std::string& path, StoreOptions options, const std::vector<Mi
   migration_ = migrate_with_backup(db_, path_, migrations, now());
   schema_version_ = migration_.to_version;
 } catch (const SQLite::Exception& e) {
-  // Members are gone here; `options` kept its bool when it was moved from.
+  // Members are gone here: `options` (copied, not moved, into options_) says how it was opened.
   throw IoError(path + ": cannot open the repro store" + (options.read_only ? " read-only" : "") + ": " + e.what());
 }
 

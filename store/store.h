@@ -72,7 +72,7 @@ class Store {
 
   // As above, migrating along `migrations` instead of schema_migrations() (read-only: refusing
   // versions newer than their last). For tests that write a database of an older version.
-  Store(const std::string& path, StoreOptions options, const std::vector<Migration>& migrations);
+  Store(const std::string& path, const StoreOptions& options, const std::vector<Migration>& migrations);
 
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

@@ -311,6 +311,7 @@ bool RunLoop::dependencies_allow(const Task& t, std::string* blocked) const {
 
 void RunLoop::launch(const std::vector<Task*>& ready) {
   std::vector<LaunchRequest> requests;
+  requests.reserve(ready.size());
   for (const Task* t : ready) requests.push_back(request_for(*t));
   const std::vector<LaunchResult> results = executor_.launch_batch(requests);
   REPRO_CHECK(results.size() == requests.size(), "launch_batch answered " + std::to_string(results.size()) + " of " +
