@@ -61,6 +61,11 @@ ojson result_groups(const std::vector<runner::SettingResult>& all, const std::st
       const auto values = setting_values(r.sample_spec);
       for (size_t i = 0; i < values.size(); ++i) settings[sampling_settings()[i].first] = values[i];
       g["settings"] = settings;
+      // What the numbers were measured with: the feature network (its weights' SHA-256) and the
+      // reference batch's digest, from the evaluator recipe.
+      const ojson recipe = ojson::parse(r.recipe, nullptr, false);
+      for (const char* key : {"features", "reference_sha256"})
+        if (recipe.is_object() && recipe.contains(key) && recipe[key].is_string()) g[key] = recipe[key];
       g["metrics"] = ojson::object();
       out.push_back(g);
     }
@@ -141,6 +146,8 @@ void render_results(std::ostream& o, const ojson& groups) {
   for (const auto& g : groups) {
     o << "  " << pairs(g["settings"]) << ": " << metrics_text(g) << "\n    result " << text(g["result_id"])
       << ", eval task " << text(g["eval_task"]) << "\n";
+    if (g.contains("features")) o << "    features " << text(g["features"]) << "\n";
+    if (g.contains("reference_sha256")) o << "    reference sha256 " << text(g["reference_sha256"]) << "\n";
   }
 }
 

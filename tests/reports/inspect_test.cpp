@@ -258,6 +258,7 @@ TEST_F(Inspect, ShowRun) {
   EXPECT_TRUE(r["tasks"][1]["started"].is_null());
   ASSERT_EQ(r["results"].size(), 2u);
   EXPECT_EQ(r["results"][1]["result_id"], "adm-s0-eval-1000-50");
+  EXPECT_EQ(r["results"][1]["features"], "test");  // the recipe's feature network (weights digest)
   EXPECT_EQ(r["results"][1]["settings"]["steps"], 50);
   EXPECT_EQ(r["results"][1]["metrics"], json({{"fid", 10.0}, {"is", 5.0}}));
 
