@@ -91,7 +91,7 @@ int readable_version(SQLite::Database& db, const std::string& path, int known) {
 
 }  // namespace
 
-Store::Store(const std::string& path, StoreOptions options) : Store(path, std::move(options), schema_migrations()) {}
+Store::Store(const std::string& path, const StoreOptions& options) : Store(path, options, schema_migrations()) {}
 
 Store::Store(const std::string& path, const StoreOptions& options, const std::vector<Migration>& migrations) try
     : path_(path), options_(options), db_(open_connection(path_, options_)) {

@@ -68,7 +68,7 @@ class Store {
   // schema version newer than this code knows, cannot switch to WAL, its backup cannot be written
   // or a migration fails. Read-only, also when the file does not exist (nothing is created) or its
   // schema is older than kOldestReadableSchemaVersion (the message says to run `repro db migrate`).
-  explicit Store(const std::string& path, StoreOptions options = {});
+  explicit Store(const std::string& path, const StoreOptions& options = {});
 
   // As above, migrating along `migrations` instead of schema_migrations() (read-only: refusing
   // versions newer than their last). For tests that write a database of an older version.
