@@ -38,6 +38,10 @@ void add_diff_command(CLI::App& app, std::ostream& out, std::ostream& err, int* 
 // repro export mlflow DIR: the store as an MLflow file store.
 void add_export_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
 
+// repro gc [EXPERIMENT] [--dry-run]: deletes the checkpoints each run's train.keep policy does not
+// keep (never one a pending sample task reads, nor what a resume needs) and reports freed bytes.
+void add_gc_command(CLI::App& app, std::ostream& out, std::ostream& err, int* exit_code);
+
 // `repro --version` text: version, git commit, LibTorch version, CUDA availability.
 void print_version(std::ostream& out);
 

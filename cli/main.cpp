@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   repro::cli::add_results_command(app, std::cout, std::cerr, &command_exit);
   repro::cli::add_diff_command(app, std::cout, std::cerr, &command_exit);
   repro::cli::add_export_command(app, std::cout, std::cerr, &command_exit);
+  repro::cli::add_gc_command(app, std::cout, std::cerr, &command_exit);
   try {
     app.parse(argc, argv);
     if (version) {

@@ -49,12 +49,14 @@ void read_train_config(StrictMap& m, core::TrainConfig& c) {
   m.get("adam_eps", c.adam_eps);
   m.get("lr_anneal_steps", c.lr_anneal_steps);
   m.get("grad_clip", c.grad_clip);
+  m.get("loss_reduction", c.loss_reduction);
   m.get("batch_size", c.batch_size);
   m.get("microbatch", c.microbatch);
   m.get("ema_rate", c.ema_rate);
   m.get("iterations", c.iterations);
   m.get("log_interval", c.log_interval);
   m.get("save_interval", c.save_interval);
+  m.get("keep", c.keep);
   m.get("seed", c.seed);
   m.get("world_size", c.world_size);
 }

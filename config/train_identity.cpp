@@ -64,6 +64,8 @@ nlohmann::json train_section_identity(const core::TrainConfig& t, int world_size
   train["adam_eps"] = t.adam_eps;
   train["lr_anneal_steps"] = t.lr_anneal_steps;
   train["grad_clip"] = t.grad_clip;
+  // Added after runs existed: only a non-default value enters the identity, so no run id changes.
+  if (t.loss_reduction != "mean") train["loss_reduction"] = t.loss_reduction;
   train["batch_size"] = t.batch_size;
   train["microbatch"] = t.microbatch;
   train["ema_rate"] = t.ema_rate;

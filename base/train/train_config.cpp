@@ -25,6 +25,9 @@ void TrainConfig::validate(const std::string& where) const {
   if (weight_decay < 0) fail("weight_decay", "expected >= 0, got " + std::to_string(weight_decay));
   if (lr_anneal_steps < 0) fail("lr_anneal_steps", "expected >= 0, got " + std::to_string(lr_anneal_steps));
   if (grad_clip < 0) fail("grad_clip", "expected >= 0 (0 = off), got " + std::to_string(grad_clip));
+  if (loss_reduction != "mean" && loss_reduction != "sum")
+    fail("loss_reduction", "expected mean or sum, got '" + loss_reduction + "'");
+  if (keep != "evaluated" && keep != "all") fail("keep", "expected evaluated or all, got '" + keep + "'");
   if (world_size < 0)
     fail("world_size", "expected >= 1 processes (or 0: as launched), got " + std::to_string(world_size));
   if (batch_size < 1) fail("batch_size", "expected >= 1, got " + std::to_string(batch_size));
