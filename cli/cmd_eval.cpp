@@ -29,8 +29,8 @@ struct EvalArgs {
   std::vector<std::string> metrics = {"is", "fid", "sfid", "pr"};
   bool json_out = false;
   std::string features = "inception";
-  int64_t batch_size = 64;
-  std::string device = "cpu";
+  int64_t batch_size = 0;  // 0: the evaluator's 64 on the CPU, tasks::kCudaFeatureBatch on CUDA
+  std::string device = "auto";
   int threads = 0;
   std::string pr_precision = "fp16";
   // eval ref
@@ -38,6 +38,15 @@ struct EvalArgs {
   int64_t num = 0;
   bool no_images = false;
 };
+
+// The network on the chosen device, its batch sized for that device unless given.
+std::unique_ptr<metrics::FeatureExtractor> feature_network(const EvalArgs& a) {
+  core::set_num_threads(a.threads);
+  const core::DeviceInfo device = core::select_device(a.device, "--device");
+  if (a.batch_size < 0) throw ConfigError("", "--batch-size", "expected >= 0, got " + std::to_string(a.batch_size));
+  const int64_t batch = a.batch_size > 0 ? a.batch_size : tasks::feature_batch_for(device.device, 64);
+  return tasks::make_feature_network(a.features, batch, device.device);
+}
 
 metrics::DistancePrecision pr_precision(const std::string& s) {
   if (s == "fp16") return metrics::DistancePrecision::kFloat16WithFloat32Fallback;
@@ -47,7 +56,6 @@ metrics::DistancePrecision pr_precision(const std::string& s) {
 }
 
 void run_eval(const EvalArgs& a, std::ostream& out, std::ostream& err) {
-  core::set_num_threads(a.threads);
   metrics::EvaluationOptions options;
   options.metrics = a.metrics;
   try {
@@ -56,7 +64,7 @@ void run_eval(const EvalArgs& a, std::ostream& out, std::ostream& err) {
     throw ConfigError("", "--metrics", e.what());
   }
   options.pr_precision = pr_precision(a.pr_precision);
-  auto net = tasks::make_feature_network(a.features, a.batch_size, a.device);
+  auto net = feature_network(a);
   auto arrays = read_npz(a.samples);
   if (!arrays.count("arr_0"))
     throw DataError(a.samples + ": no arr_0 (a sample batch holds uint8 images [N, H, W, 3] in arr_0)");
@@ -131,8 +139,7 @@ SourceImages read_source(const std::string& source, int64_t num) {
 }
 
 void run_eval_ref(const EvalArgs& a, std::ostream& out, std::ostream& err) {
-  core::set_num_threads(a.threads);
-  auto net = tasks::make_feature_network(a.features, a.batch_size, a.device);
+  auto net = feature_network(a);
   SourceImages src = read_source(a.source, a.num);
   const int64_t n = src.images.shape[0];
   err << "reference: " << n << " images from " << a.source << "\n";
@@ -169,8 +176,12 @@ void add_network_options(CLI::App* cmd, EvalArgs& a) {
                   "inception (the FID network's weights: $REPRO_INCEPTION_WEIGHTS or ~/.cache/repro/), "
                   "random-inception[:SEED] (toy; not comparable with published numbers), or a weights file")
       ->capture_default_str();
-  cmd->add_option("--batch-size", a.batch_size, "images per forward pass")->capture_default_str();
-  cmd->add_option("--device", a.device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--batch-size", a.batch_size,
+                  "images per forward pass (0: 64 on the CPU, as the evaluator, " +
+                      std::to_string(tasks::kCudaFeatureBatch) + " on CUDA)")
+      ->capture_default_str();
+  cmd->add_option("--device", a.device, "auto (CUDA when present), cpu, cuda or cuda:N (the network is float32)")
+      ->capture_default_str();
   cmd->add_option("--threads", a.threads, "intra-op threads (0 = all cores)")->capture_default_str();
 }
 

@@ -9,14 +9,20 @@
 #include <ostream>
 #include <sstream>
 
+#include "base/eval/inception_weights_file.h"
 #include "base/util/errors.h"
 #include "base/util/exit_code.h"
+#include "base/util/file_io.h"
 #include "base/util/stop_signals.h"
 #include "cli/commands.h"
+#include "datasets/packed_format.h"
 #include "runner/executor/local_executor.h"
 #include "runner/executor/slurm_executor.h"
 #include "runner/experiment/expand.h"
 #include "runner/orchestrate/orchestrator.h"
+#include "runner/plan/cost_estimate.h"
+#include "runner/plan/preflight.h"
+#include "runner/plan/run_history.h"
 #include "store/queries.h"
 #include "store/store.h"
 
@@ -77,40 +83,140 @@ std::string db_path(const std::string& project, const std::string& db) {
   return db.empty() ? (fs::path(project) / runner::kDefaultDatabaseName).string() : db;
 }
 
-void print_dry_run(const runner::Expansion& e, const std::vector<runner::DryRunLine>& lines, bool as_json,
-                   std::ostream& out) {
-  if (as_json) {
-    json j = {{"runs", json::array()}, {"excluded", json::array()}, {"tasks", json::array()}};
-    for (const auto& r : e.runs) j["runs"].push_back({{"run_id", r.run_id}, {"cell", r.label_string()}});
-    for (const auto& [cell, why] : e.excluded) j["excluded"].push_back({{"cell", cell}, {"reason", why}});
-    for (const auto& l : lines)
-      j["tasks"].push_back({{"task_id", l.task_id},
-                            {"kind", l.kind},
-                            {"action", l.action},
-                            {"state", l.state},
-                            {"depends_on", l.depends_on},
-                            {"processes", l.slot.ranks()},
-                            {"gpus", l.slot.gpus}});
-    out << j.dump(2) << "\n";
-    return;
+// What a dry run finds: the orchestrator's lines (action, slot, fits), the cost of the tasks that
+// would run, and the checks of their inputs (docs/runner.md, "Dry run").
+struct DryRunFindings {
+  std::vector<runner::DryRunLine> lines;
+  runner::CostEstimate cost;
+  std::vector<runner::PreflightCheck> checks;
+  std::string executor;
+  int unfit = 0;   // tasks to run that never fit the executor
+  int failed = 0;  // inputs missing or mismatched
+  bool can_run() const { return unfit == 0 && failed == 0; }
+};
+
+// A prepared dataset's fingerprint, for the pre-flight (the runner does not link the datasets layer).
+std::string manifest_fingerprint(const std::string& dir) {
+  const std::string path = (fs::path(dir) / datasets::kPackedManifestFile).string();
+  try {
+    return datasets::PackedManifest::from_json(json::parse(read_file(path)), path).fingerprint;
+  } catch (const json::exception& e) {
+    throw IoError(path + ": not a manifest: " + e.what());
   }
+}
+
+DryRunFindings dry_run_findings(runner::Store* store, const runner::Executor& executor, const runner::Plan& plan,
+                                const runner::Expansion& e, const runner::OrchestratorOptions& o) {
+  DryRunFindings f;
+  f.executor = executor.name();
+  f.lines = runner::Orchestrator::dry_run(store, executor, plan, o);
+  std::vector<bool> to_run;
+  to_run.reserve(f.lines.size());
+  for (const auto& l : f.lines) {
+    to_run.push_back(l.action != "skip");
+    if (to_run.back() && !l.fits) ++f.unfit;
+  }
+  std::vector<std::string> run_ids;
+  for (const auto& r : plan.runs) run_ids.push_back(r.run_id);
+  const auto history = store ? runner::run_history(*store, run_ids) : std::map<std::string, runner::RunHistory>{};
+  f.cost = runner::estimate_cost(e.runs, plan.tasks, to_run, history);
+  f.checks =
+      runner::preflight(e.runs, plan.tasks, to_run, history, {metrics::inception_weights_path(), manifest_fingerprint});
+  for (const auto& c : f.checks) f.failed += c.ok ? 0 : 1;
+  return f;
+}
+
+std::string hours_text(const std::optional<double>& h) {
+  if (!h) return "?";
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(*h < 10 ? 2 : *h < 1000 ? 1 : 0) << *h;
+  return s.str();
+}
+
+void print_dry_run_json(const runner::Expansion& e, const DryRunFindings& f, std::ostream& out) {
+  json j = {{"runs", json::array()}, {"excluded", json::array()}, {"tasks", json::array()}};
+  for (const auto& r : e.runs) j["runs"].push_back({{"run_id", r.run_id}, {"cell", r.label_string()}});
+  for (const auto& [cell, why] : e.excluded) j["excluded"].push_back({{"cell", cell}, {"reason", why}});
+  for (size_t i = 0; i < f.lines.size(); ++i) {
+    const auto& l = f.lines[i];
+    const auto& c = f.cost.tasks[i];
+    json t = {{"task_id", l.task_id},
+              {"kind", l.kind},
+              {"action", l.action},
+              {"state", l.state},
+              {"depends_on", l.depends_on},
+              {"processes", l.slot.ranks()},
+              {"gpus", l.slot.gpus},
+              {"fits", l.fits},
+              {"cost_source", runner::to_string(c.source)},
+              {"cost_detail", c.detail},
+              {"disk_bytes", c.disk_bytes}};
+    if (!l.fits) t["unfit_reason"] = l.unfit_reason;
+    t["gpu_hours"] = c.gpu_hours ? json(*c.gpu_hours) : json(nullptr);
+    t["hours"] = c.hours ? json(*c.hours) : json(nullptr);
+    j["tasks"].push_back(std::move(t));
+  }
+  const auto& T = f.cost.totals;
+  j["totals"] = {{"tasks", T.tasks},
+                 {"gpu_hours_estimate", T.gpu_hours_estimate},
+                 {"gpu_hours_measured", T.gpu_hours_measured},
+                 {"unknown", T.unknown},
+                 {"checkpoint_bytes", T.checkpoint_bytes},
+                 {"checkpoint_bytes_keep_all", T.checkpoint_bytes_keep_all},
+                 {"sample_bytes", T.sample_bytes},
+                 {"sample_files", T.sample_files}};
+  j["preflight"] = json::array();
+  for (const auto& c : f.checks)
+    j["preflight"].push_back(
+        {{"what", c.what}, {"path", c.path}, {"ok", c.ok}, {"message", c.message}, {"runs", c.runs}});
+  j["can_run"] = f.can_run();
+  j["unfit"] = f.unfit;
+  out << j.dump(2) << "\n";
+}
+
+void print_totals_and_checks(const DryRunFindings& f, std::ostream& out) {
+  const auto& T = f.cost.totals;
+  out << "cost of the " << T.tasks << " tasks to run (done ones not counted; GPU-hours at one GPU per process):\n"
+      << "  " << hours_text(T.gpu_hours_estimate + T.gpu_hours_measured)
+      << " GPU-h: " << hours_text(T.gpu_hours_measured) << " measured, " << hours_text(T.gpu_hours_estimate)
+      << " estimated (docs/throughput.md)";
+  if (T.unknown > 0) out << ", " << T.unknown << " tasks unknown";
+  out << "\n  checkpoints " << runner::bytes_text(T.checkpoint_bytes) << " under train.keep (keep: all "
+      << runner::bytes_text(T.checkpoint_bytes_keep_all) << "); samples " << runner::bytes_text(T.sample_bytes)
+      << " in " << T.sample_files << " npz files\n";
+  out << "pre-flight (" << f.checks.size() << " inputs):\n";
+  for (const auto& c : f.checks)
+    out << "  " << std::left << std::setw(9) << (c.ok ? "ok" : "FAILED") << std::setw(19) << c.what << c.path << "  ("
+        << c.runs << (c.runs == 1 ? " run" : " runs") << "): " << c.message << "\n";
+  if (f.can_run()) return;
+  out << "cannot run here:";
+  if (f.unfit > 0) out << " " << f.unfit << " tasks never fit the " << f.executor << " executor;";
+  if (f.failed > 0) out << " " << f.failed << " inputs missing or mismatched;";
+  out << " exit " << to_int(ExitCode::kRunFailed) << "\n";
+}
+
+void print_dry_run(const runner::Expansion& e, const DryRunFindings& f, bool as_json, std::ostream& out) {
+  if (as_json) return print_dry_run_json(e, f, out);
   out << e.runs.size() << " runs";
   if (!e.excluded.empty()) out << " (" << e.excluded.size() << " excluded)";
   out << "\n";
   for (const auto& r : e.runs) out << "  " << r.run_id << "  " << r.label_string() << "\n";
   for (const auto& [cell, why] : e.excluded) out << "  excluded  " << cell << ": " << why << "\n";
   int launch = 0, wait = 0, skip = 0;
-  for (const auto& l : lines) (l.action == "launch" ? launch : l.action == "wait" ? wait : skip)++;
-  out << lines.size() << " tasks: " << launch << " to launch now, " << wait << " after their dependencies, " << skip
+  for (const auto& l : f.lines) (l.action == "launch" ? launch : l.action == "wait" ? wait : skip)++;
+  out << f.lines.size() << " tasks: " << launch << " to launch now, " << wait << " after their dependencies, " << skip
       << " done\n";
-  for (const auto& l : lines) {
-    out << "  " << std::left << std::setw(7) << l.action << std::setw(7) << l.kind << l.task_id;
-    // What a task holds beyond one CPU slot or one GPU: a data-parallel run's processes.
-    if (l.slot.ranks() > 1)
-      out << "  (" << l.slot.ranks() << " processes"
-          << (l.slot.gpus > 0 ? ", " + std::to_string(l.slot.gpus) + " GPUs" : "") << ")";
+  for (size_t i = 0; i < f.lines.size(); ++i) {
+    const auto& l = f.lines[i];
+    const auto& c = f.cost.tasks[i];
+    out << "  " << std::left << std::setw(7) << l.action << std::setw(7) << l.kind << l.task_id << "  ("
+        << l.slot.ranks() << (l.slot.ranks() == 1 ? " process" : " processes") << ", " << l.slot.gpus << " GPUs)  "
+        << hours_text(c.gpu_hours) << " GPU-h " << runner::to_string(c.source);
+    if (c.disk_bytes > 0) out << ", " << runner::bytes_text(c.disk_bytes);
+    if (!l.fits && l.action != "skip") out << "  NEVER FITS: " << l.unfit_reason;
     out << "\n";
   }
+  print_totals_and_checks(f, out);
 }
 
 int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
@@ -133,8 +239,9 @@ int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
     std::unique_ptr<runner::Store> store;
     if (fs::exists(db)) store = std::make_unique<runner::Store>(db, runner::read_only_options());
     if (a.executor == "slurm" && !a.json_out) out << "slurm: " << runner::describe(slurm) << "\n";
-    print_dry_run(expansion, runner::Orchestrator::dry_run(store.get(), *executor, plan, o), a.json_out, out);
-    return 0;
+    const DryRunFindings findings = dry_run_findings(store.get(), *executor, plan, expansion, o);
+    print_dry_run(expansion, findings, a.json_out, out);
+    return findings.can_run() ? 0 : to_int(ExitCode::kRunFailed);
   }
   runner::Store store(db);
   if (!store.migration().backup_path.empty())
@@ -249,7 +356,9 @@ void add_run_commands(CLI::App& app, std::ostream& out, std::ostream& err, int* 
       ->capture_default_str();
   run->add_option("--set", a->sets, "override a config key in every run, e.g. --set train.iterations=2000");
   run->add_option("--only", a->only, "only the cells with these labels, e.g. --only dataset=cifar10,celeba64");
-  run->add_flag("--dry-run", a->dry_run, "print the expanded runs and tasks; launch nothing");
+  run->add_flag("--dry-run", a->dry_run,
+                "print the runs and tasks, whether each fits, their GPU-hours and disk, and check the inputs; launch "
+                "nothing (exit 7 when something cannot run)");
   run->add_flag("--json", a->json_out, "with --dry-run: JSON");
   run->add_option("--executor", a->executor,
                   "where tasks run: local processes, or Slurm batch jobs (the Slurm options below "

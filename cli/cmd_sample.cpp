@@ -31,6 +31,14 @@ void add_sample_command(CLI::App& app, std::ostream& out, std::ostream& err) {
   cmd->add_flag("--ddim", a->ddim, "DDIM sampler instead of ancestral sampling");
   cmd->add_option("--eta", a->eta, "DDIM eta")->capture_default_str();
   cmd->add_flag("--no-clip", a->no_clip, "do not clamp pred_xstart to [-1, 1]");
+  cmd->add_option("--precision", a->precision,
+                  "torso precision: auto (the config's: use_fp16 and precision), fp32, fp16 or bf16 (half types on "
+                  "CUDA only; float32 on the CPU)")
+      ->capture_default_str();
+  cmd->add_option("--to-uint8", a->to_uint8,
+                  "truncate (ADM's sample.py: ((x + 1) * 127.5).clamp(0, 255).to(uint8)) or round "
+                  "(torchvision's save_image, as ermongroup/ddim)")
+      ->capture_default_str();
   cmd->add_option("--num-samples", a->num_samples, "images to draw")->capture_default_str();
   cmd->add_option("--batch-size", a->batch_size, "images per batch")->capture_default_str();
   cmd->add_option("--seed", a->seed, "RNG seed (same seed and batch size -> same samples)")->capture_default_str();

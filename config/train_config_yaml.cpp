@@ -66,6 +66,21 @@ void read_data_config(StrictMap& m, core::DataConfig& c) {
   m.get("random_flip", c.random_flip);
 }
 
+namespace {
+// DDIM's summed loss has no VB term to sum: only a fixed-variance model trained on the MSE.
+void check_loss_reduction(const TrainFile& f) {
+  if (f.train.loss_reduction != "sum") return;
+  const auto var = f.diffusion.var_type();
+  const auto loss = f.diffusion.loss();
+  const bool fixed = var == core::ModelVarType::kFixedLarge || var == core::ModelVarType::kFixedSmall;
+  const bool mse = loss == core::LossType::kMse || loss == core::LossType::kRescaledMse;
+  if (!fixed || !mse)
+    throw ConfigError("", "train.loss_reduction",
+                      "sum (DDIM's loss) needs a fixed-variance model trained on the MSE alone (model.learn_sigma "
+                      "false, diffusion.use_kl false); the VB term has no summed form");
+}
+}  // namespace
+
 void finish_train_file(TrainFile& f, const std::string& base_dir, const TrainSectionMaps* at) {
   f.diffusion.learn_sigma = f.model.learn_sigma;
   // With `at`, a validation error carries the file:line of the offending key.
@@ -81,6 +96,7 @@ void finish_train_file(TrainFile& f, const std::string& base_dir, const TrainSec
   check([&] { f.diffusion.validate(); }, at ? &at->diffusion : nullptr);
   check([&] { f.train.validate(); }, at ? &at->train : nullptr);
   check([&] { f.data.validate(); }, at ? &at->data : nullptr);
+  check([&] { check_loss_reduction(f); }, at ? &at->train : nullptr);
   // A relative data path is relative to the config file.
   if (!f.data.path.empty() && f.data.path[0] != '/') f.data.path = base_dir + f.data.path;
 }

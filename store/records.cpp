@@ -82,7 +82,7 @@ void put_task(Store& store, const TaskRow& row) {
   SQLite::Statement st(
       store.db(),
       "INSERT INTO tasks (task_id, run_id, kind, spec, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?5) "
-      "ON CONFLICT (task_id) DO NOTHING");
+      "ON CONFLICT (task_id) DO UPDATE SET spec = excluded.spec WHERE tasks.spec <> excluded.spec");
   st.bind(1, row.task_id);
   st.bind(2, row.run_id);
   st.bind(3, to_string(row.kind));

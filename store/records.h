@@ -52,7 +52,9 @@ struct TaskRow {
   std::string spec;  // JSON: what `repro task` needs (checkpoint, sampler, ...)
 };
 
-// Inserts the task when new (state pending, 0 attempts); an existing task is left as it is.
+// Inserts the task when new (state pending, 0 attempts); an existing task keeps its state,
+// attempts and times, and takes `row.spec` when that differs: a train task's id does not hash its
+// spec, so a later plan may change it (keep_steps, train.keep), and the store shows what runs.
 void put_task(Store& store, const TaskRow& row);
 
 // Throws IoError when the task does not exist.

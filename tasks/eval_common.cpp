@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
 
+#include "base/eval/inception_weights_file.h"
 #include "base/util/errors.h"
 #include "base/util/file_io.h"
 #include "datasets/packed_format.h"
@@ -15,25 +17,19 @@
 namespace repro::tasks {
 namespace fs = std::filesystem;
 
-std::string inception_weights_path() {
-  if (const char* p = std::getenv("REPRO_INCEPTION_WEIGHTS")) return p;
-  const char* cache = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  const fs::path dir = (cache ? fs::path(cache) : fs::path(home ? home : ".") / ".cache") / "repro";
-  // NVIDIA's TorchScript first (the primary weights), then pytorch-fid's state dict.
-  for (const char* name : {"inception-2015-12-05.pt", "pt_inception-2015-12-05-6726825d.pth"}) {
-    if (fs::exists(dir / name)) return (dir / name).string();
-  }
-  return (dir / "inception-2015-12-05.pt").string();  // absent: the loader's error names both downloads
-}
+std::string inception_weights_path() { return metrics::inception_weights_path(); }
 
 std::unique_ptr<metrics::FeatureExtractor> make_feature_network(const std::string& features, int64_t batch_size,
-                                                                const std::string& device) {
+                                                                const torch::Device& device) {
   metrics::FeatureExtractorOptions fo;
   fo.weights = features == "inception" ? inception_weights_path() : features;
   fo.batch_size = batch_size;
-  fo.device = device;
+  fo.device = device.str();
   return std::make_unique<metrics::FeatureExtractor>(fo);
+}
+
+int64_t feature_batch_for(const torch::Device& device, int64_t requested) {
+  return device.is_cuda() ? std::max(requested, kCudaFeatureBatch) : requested;
 }
 
 metrics::FeatureProgress feature_progress(const std::string& what, std::ostream& err) {

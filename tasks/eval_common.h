@@ -20,9 +20,17 @@ namespace repro::tasks {
 std::string inception_weights_path();
 
 // features: "inception" (the file above), "random-inception[:SEED]" (toy, not comparable with
-// published numbers) or a weights file path. Throws IoError for a missing file.
+// published numbers) or a weights file path; in float32 on `device` (core::select_device's; the
+// evaluator's TF graph is float32). Throws IoError for a missing file.
 std::unique_ptr<metrics::FeatureExtractor> make_feature_network(const std::string& features, int64_t batch_size,
-                                                                const std::string& device);
+                                                                const torch::Device& device);
+
+// Images per feature batch on CUDA at the least: 64 Inception inputs of 299x299 leave a GPU mostly
+// idle, and 256 hold a few GiB of activations (the largest layer, 64x147x147 floats, is 5.5 MB an image).
+constexpr int64_t kCudaFeatureBatch = 256;
+// The feature batch on `device` for an eval batch of `requested` images: `requested` on the CPU,
+// at least kCudaFeatureBatch on CUDA. Features do not depend on it beyond float rounding.
+int64_t feature_batch_for(const torch::Device& device, int64_t requested);
 
 // A progress callback for FeatureNetwork::compute: on a terminal one rewritten line with a bar,
 // images/s and ETA; otherwise a plain line at every 10%.

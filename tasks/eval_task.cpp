@@ -36,12 +36,12 @@ json data_subset_of(const std::string& run_dir, const json& ref_recipe) {
 }
 
 // Writes the metrics and their recipe (the network, the reference and its statistics) as a
-// `result` record, then prints them as the evaluator does.
+// `result` record, then prints them as the evaluator does. The network runs on `device`.
 void evaluate_samples(const runner::EvalTaskSpec& spec, const TaskFile& task, const std::string& samples_path,
-                      EventLog& events, std::ostream& err) {
+                      const torch::Device& device, EventLog& events, std::ostream& err) {
   auto arrays = read_npz(samples_path);
   if (!arrays.count("arr_0")) throw DataError(samples_path + ": no arr_0 (the sample task's output)");
-  auto net = make_feature_network(spec.features, spec.batch_size, "cpu");
+  auto net = make_feature_network(spec.features, feature_batch_for(device, spec.batch_size), device);
   metrics::EvaluationOptions options;
   options.metrics = spec.metrics;
   options.sample_progress = feature_progress("samples: features", err);
@@ -77,13 +77,13 @@ void evaluate_samples(const runner::EvalTaskSpec& spec, const TaskFile& task, co
 int eval_task(const TaskFile& task, const runner::EvalTaskSpec& spec, std::ostream& err) {
   const std::string samples_path = (fs::path(task.run_dir) / "samples" / (spec.samples_of + ".npz")).string();
   EventLog events(task.events);
-  events.write({{"type", "start"},
-                {"task_id", task.task_id},
-                {"kind", "eval"},
-                {"provenance", task_provenance(core::select_device("auto").description)}},
-               true);
+  // The task's GPU slot as the sample and train tasks take theirs (CUDA_VISIBLE_DEVICES), else the CPU.
+  const core::DeviceInfo device = core::select_device("auto");
+  nlohmann::json provenance = task_provenance(device.description);
+  provenance["feature_batch"] = std::to_string(feature_batch_for(device.device, spec.batch_size));
+  events.write({{"type", "start"}, {"task_id", task.task_id}, {"kind", "eval"}, {"provenance", provenance}}, true);
   try {
-    evaluate_samples(spec, task, samples_path, events, err);
+    evaluate_samples(spec, task, samples_path, device.device, events, err);
   } catch (const std::exception& e) {
     events.write({{"type", "end"}, {"status", "error"}, {"message", e.what()}}, true);
     throw;

@@ -47,7 +47,7 @@ void create_output_folders(const SampleJob& a) {
 // job.num_samples images in batches of job.batch_size: [N, H, W, C] uint8.
 torch::Tensor draw_samples(const core::UNetConfig& config, core::UNetModel& model,
                            const core::GaussianDiffusion& diffusion, const core::DeviceInfo& device, const SampleJob& a,
-                           std::ostream& err) {
+                           core::ToUint8 to_uint8, std::ostream& err) {
   auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(a.seed));
   core::SampleOptions options;
   options.ddim = a.ddim;
@@ -72,7 +72,7 @@ torch::Tensor draw_samples(const core::UNetConfig& config, core::UNetModel& mode
     };
     auto x = core::sample_loop(diffusion, fn, {n, config.in_channels, config.image_size, config.image_size}, generator,
                                device.device, options);
-    images.push_back(core::to_uint8_nhwc(x));
+    images.push_back(core::to_uint8_nhwc(x, to_uint8));
     produced += n;
   }
   return torch::cat(images);
@@ -80,19 +80,42 @@ torch::Tensor draw_samples(const core::UNetConfig& config, core::UNetModel& mode
 
 }  // namespace
 
+core::UNetConfig sampling_model(const core::UNetConfig& model, const std::string& precision) {
+  core::UNetConfig m = model;
+  if (precision == "auto") return m;
+  if (precision == "fp32") {
+    m.use_fp16 = false;
+  } else if (precision == "fp16" || precision == "bf16") {
+    m.use_fp16 = true;
+    m.precision = precision;
+  } else {
+    throw ConfigError("", "--precision", "expected auto, fp32, fp16 or bf16, got '" + precision + "'");
+  }
+  return m;
+}
+
+std::string torso_dtype_name(const core::UNetConfig& sampling_model, bool on_cuda) {
+  const torch::Device device = on_cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  const torch::ScalarType t = core::torso_dtype_for(device, sampling_model.use_fp16, sampling_model.precision);
+  return t == torch::kHalf ? "float16" : t == torch::kBFloat16 ? "bfloat16" : "float32";
+}
+
 void sample_run(const config::ModelFile& model_file, const SampleJob& a, std::ostream& err) {
   config::ModelFile file = model_file;
   file.diffusion = checked_diffusion(file.diffusion, a);
+  file.model = sampling_model(file.model, a.precision);
+  const core::ToUint8 to_uint8 = core::parse_to_uint8(a.to_uint8, "--to-uint8");
   core::GaussianDiffusion diffusion(file.diffusion);
   create_output_folders(a);
   auto device = setup_runtime({a.device, a.threads});
   auto model = build_model(file, a.checkpoint, device);
   const auto start = Clock::now();
-  const torch::Tensor all = draw_samples(file.model, model, diffusion, device, a, err);
+  const torch::Tensor all = draw_samples(file.model, model, diffusion, device, a, to_uint8, err);
   write_npz(a.out, {{"arr_0", core::to_npy(all)}});
   if (!a.grid.empty()) core::write_png_grid(a.grid, all);
   err << "wrote " << a.out << " (" << all.size(0) << " samples, " << diffusion.num_timesteps() << " "
-      << (a.ddim ? "DDIM" : "ancestral") << " steps, " << device.description << ", " << seconds_since(start) << " s)\n";
+      << (a.ddim ? "DDIM" : "ancestral") << " steps, " << device.description << ", torso "
+      << torso_dtype_name(file.model, device.device.is_cuda()) << ", " << seconds_since(start) << " s)\n";
 }
 
 }  // namespace repro::tasks

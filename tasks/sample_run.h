@@ -16,6 +16,11 @@ struct SampleJob {
   bool ddim = false;
   double eta = 0;  // DDIM only
   bool clip_denoised = true;
+  // Torso precision: "auto" (the model's: model.precision on CUDA when model.use_fp16, else
+  // fp32), "fp32", "fp16" or "bf16". Half types apply on CUDA only; the CPU samples in float32
+  // (LibTorch 1.13 has no float16 convolution there), as with use_fp16 configs.
+  std::string precision = "auto";
+  std::string to_uint8 = "truncate";  // truncate (ADM's sample.py) | round (torchvision's save_image)
   int num_samples = 0;
   int batch_size = 64;
   int64_t seed = 0;    // same seed and batch size -> same samples, on any device
@@ -25,6 +30,14 @@ struct SampleJob {
   std::string device = "auto";
   int threads = 0;  // intra-op CPU threads; 0 = all cores
 };
+
+// `model` with use_fp16 and precision as `precision` (a SampleJob's) says; "auto" leaves it as it
+// is. Throws ConfigError naming --precision for another value.
+core::UNetConfig sampling_model(const core::UNetConfig& model, const std::string& precision);
+
+// What the torso of `sampling_model`'s model samples in, on CUDA or on the CPU (core::torso_dtype_for):
+// "float32", "float16" or "bfloat16".
+std::string torso_dtype_name(const core::UNetConfig& sampling_model, bool on_cuda);
 
 // Throws ConfigError naming the `repro sample` option of a bad job field.
 void sample_run(const config::ModelFile& model, const SampleJob& job, std::ostream& err);

@@ -26,6 +26,8 @@ SampleJob sample_job(const runner::SampleTaskSpec& spec, int threads) {
   job.steps = (job.ddim ? "ddim" : "") + std::to_string(spec.steps);
   job.eta = spec.eta;
   job.clip_denoised = spec.clip_denoised;
+  job.precision = spec.precision.empty() ? "auto" : spec.precision;
+  job.to_uint8 = spec.to_uint8;
   job.num_samples = static_cast<int>(spec.num_samples);
   job.batch_size = spec.batch_size;
   job.seed = static_cast<int64_t>(spec.seed);  // the generator takes its bits back as unsigned
@@ -47,9 +49,12 @@ int sample_task(const TaskFile& task, const runner::SampleTaskSpec& spec, int th
   job.out = (run_dir / "samples" / (task.task_id + ".npz")).string();
   job.grid = (run_dir / "samples" / (task.task_id + ".png")).string();  // the report's picture
   EventLog events(task.events);
-  // The machine and code, plus the sampling seed.
-  json provenance = task_provenance(core::select_device("auto").description);
+  // The machine and code, plus the sampling seed and the torso's dtype there.
+  const core::DeviceInfo device = core::select_device(job.device);
+  const core::UNetConfig model = sampling_model(file.model, job.precision);
+  json provenance = task_provenance(device.description);
   provenance["seed"] = std::to_string(job.seed);
+  provenance["torso_dtype"] = torso_dtype_name(model, device.device.is_cuda());
   events.write({{"type", "start"},
                 {"task_id", task.task_id},
                 {"kind", "sample"},

@@ -148,6 +148,7 @@ int train_run(const TrainJob& a, std::ostream& err) {
   options.precision = a.precision;
   options.comm = comm.get();
   options.events_path = a.events;
+  options.keep_steps = a.keep_steps;
   const json provenance = task_provenance(device.description);
   for (const auto& item : provenance.items()) options.provenance[item.key()] = item.value().get<std::string>();
   core::Trainer trainer(file.model, file.diffusion, file.train, data, options);

@@ -4,6 +4,7 @@
 // data parallel over local ranks or under a launcher (torchrun, srun).
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ struct TrainJob {
   std::string events;                  // events file; "" = run_dir/events.jsonl
   std::string precision = "auto";      // torso precision: auto | fp32 | fp16 | bf16
   RuntimeOptions runtime;
+  // The steps the experiment samples: with train.keep "evaluated", every save deletes the older
+  // checkpoint files that neither these steps nor a resume need (docs/checkpoints.md). Empty
+  // optional (a standalone `repro train` without --keep-steps): every checkpoint stays.
+  std::optional<std::vector<int64_t>> keep_steps;
   // This process's argv: with local ranks to start, each rank re-runs it (without --nproc, with
   // --threads) and comes back here as one rank. REQUIRES: non-empty when ranks are started.
   std::vector<std::string> command_line;

@@ -1,10 +1,15 @@
 #include "train_data/image_sources.h"
 
+#include <atomic>
+#include <cstring>
 #include <filesystem>
 
 #include "base/util/errors.h"
 #include "base/util/npy.h"
+#include "base/util/sha256.h"
 #include "core/util/tensor_npy.h"
+#include "datasets/center_crop.h"
+#include "datasets/image_decode.h"
 #include "datasets/image_folder.h"
 #include "datasets/packed_dataset.h"
 
@@ -27,21 +32,66 @@ torch::Tensor load_npz_images(const std::string& path) {
   return images;
 }
 
-torch::Tensor load_folder_images(const std::string& dir, int image_size) {
-  auto folder = std::make_shared<datasets::ImageFolder>(datasets::load_image_folder(dir, image_size));
-  const int64_t n = static_cast<int64_t>(folder->size());
-  // Borrow the folder's buffer; the deleter keeps it alive as long as the tensor.
-  return torch::from_blob(
-      folder->images.data(), {n, image_size, image_size, 3}, [folder](void*) {}, torch::kUInt8);
-}
-
 }  // namespace
+
+// The listing of an image folder; load() decodes the files asked for (decode_image_file, then
+// center_crop_arr), on the prefetch thread.
+class FolderImageStore : public core::ImageStore {
+ public:
+  FolderImageStore(const std::string& dir, int image_size) : dir_(dir), image_size_(image_size) {
+    if (image_size < 1) throw DataError(dir + ": image_size must be >= 1, got " + std::to_string(image_size));
+    paths_ = datasets::list_image_files_recursively(dir);
+    if (paths_.empty()) throw DataError(dir + ": no images (jpg, jpeg, png, gif, webp; searched recursively)");
+  }
+  int64_t size() const override { return static_cast<int64_t>(paths_.size()); }
+  std::vector<int64_t> shape() const override { return {image_size_, image_size_, 3}; }
+  torch::Tensor load(const torch::Tensor& indices) const override {
+    const auto idx = indices.to(torch::kInt64).contiguous();
+    const int64_t k = idx.numel();
+    auto out = torch::empty({k, image_size_, image_size_, 3}, torch::kUInt8);
+    for (int64_t i = 0; i < k; ++i) {
+      const auto image = decode(idx.data_ptr<int64_t>()[i]);
+      std::memcpy(out[i].data_ptr<uint8_t>(), image.pixels.data(), image.pixels.size());
+    }
+    return out;
+  }
+  // Decodes every image once, one at a time: the digest of load(all) without holding it.
+  std::string fingerprint() const override {
+    Sha256Stream sha;
+    for (int64_t i = 0; i < size(); ++i) {
+      const auto image = decode(i);
+      sha.update(image.pixels.data(), image.pixels.size());
+    }
+    return sha.finish_hex();
+  }
+  int64_t decoded() const { return decoded_.load(); }
+
+ private:
+  datasets::RgbImage decode(int64_t i) const {
+    TORCH_CHECK(i >= 0 && i < size(), dir_, ": image index ", i, " outside [0, ", size(), ")");
+    ++decoded_;
+    return datasets::center_crop_arr(datasets::decode_image_file(paths_[static_cast<size_t>(i)]),
+                                     static_cast<int>(image_size_));
+  }
+
+  std::string dir_;
+  int64_t image_size_;
+  std::vector<std::string> paths_;
+  mutable std::atomic<int64_t> decoded_{0};
+};
 
 NpzImageSource::NpzImageSource(const std::string& path, bool random_flip, uint64_t seed)
     : ImageArraySource(load_npz_images(path), path, random_flip, seed) {}
 
-ImageFolderSource::ImageFolderSource(const std::string& dir, int image_size, bool random_flip, uint64_t seed)
-    : ImageArraySource(load_folder_images(dir, image_size), dir, random_flip, seed) {}
+ImageFolderSource::ImageFolderSource(const std::string& dir, int image_size, bool random_flip, uint64_t seed,
+                                     bool prefetch)
+    : ImageFolderSource(std::make_shared<const FolderImageStore>(dir, image_size), dir, random_flip, seed, prefetch) {}
+
+ImageFolderSource::ImageFolderSource(std::shared_ptr<const FolderImageStore> folder, const std::string& dir,
+                                     bool random_flip, uint64_t seed, bool prefetch)
+    : ImageArraySource(folder, dir, random_flip, seed, prefetch), folder_(std::move(folder)) {}
+
+int64_t ImageFolderSource::decoded() const { return folder_->decoded(); }
 
 namespace {
 // The mapping as a tensor without a copy; the deleter keeps the dataset (and its mmap) alive.

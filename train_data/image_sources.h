@@ -20,12 +20,27 @@ class NpzImageSource : public core::ImageArraySource {
   NpzImageSource(const std::string& path, bool random_flip, uint64_t seed);
 };
 
+class FolderImageStore;
+
 // An image folder as the reference's image_datasets.py reads it (recursive listing, RGB,
-// center_crop_arr to image_size, exact to Pillow), decoded once into memory. For datasets too
-// large for memory, PackedImageSource below.
+// center_crop_arr to image_size, exact to Pillow). Listed at construction; each batch decodes
+// only this rank's rows of one global shuffle (docs/train-config.md, the shard rule), so nothing
+// is held beyond the batch. Not the reference's sharding: its ImageDataset.local_images is
+// image_paths[rank::world], each rank shuffling its own subset; ours is a different stream of the
+// same distribution, independent of the world size. A file that cannot be decoded fails the batch
+// that needs it (IoError naming the file). Decoding a large folder every epoch is work a prepared
+// dataset (PackedImageSource below) does once.
 class ImageFolderSource : public core::ImageArraySource {
  public:
-  ImageFolderSource(const std::string& dir, int image_size, bool random_flip, uint64_t seed);
+  ImageFolderSource(const std::string& dir, int image_size, bool random_flip, uint64_t seed, bool prefetch = true);
+  // Images decoded so far: the rows of the batches assembled (and every image, once, for the
+  // fingerprint).
+  int64_t decoded() const;
+
+ private:
+  ImageFolderSource(std::shared_ptr<const FolderImageStore> folder, const std::string& dir, bool random_flip,
+                    uint64_t seed, bool prefetch);
+  std::shared_ptr<const FolderImageStore> folder_;
 };
 
 // A prepared dataset (`repro data prepare`, datasets/packed_dataset.h), memory-mapped: the

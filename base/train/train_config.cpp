@@ -27,6 +27,9 @@ void TrainConfig::validate(const std::string& where) const {
   if (grad_clip < 0) fail("grad_clip", "expected >= 0 (0 = off), got " + std::to_string(grad_clip));
   if (loss_reduction != "mean" && loss_reduction != "sum")
     fail("loss_reduction", "expected mean or sum, got '" + loss_reduction + "'");
+  if (loss_reduction == "sum" && (method == "adm-gp" || (method == "adm-wd" && wd_mode == "l2")))
+    fail("loss_reduction",
+         "sum (DDIM's loss) is not defined for " + method + ": its penalty's weight is set against ADM's mean loss");
   if (keep != "evaluated" && keep != "all") fail("keep", "expected evaluated or all, got '" + keep + "'");
   if (world_size < 0)
     fail("world_size", "expected >= 1 processes (or 0: as launched), got " + std::to_string(world_size));

@@ -23,8 +23,8 @@ struct TrainConfig {
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double adam_eps = 1e-8;
-  int64_t lr_anneal_steps = 0;              // > 0: lr decays linearly to 0 over this many steps; 0 = constant
-  double grad_clip = 0.0;                   // max global gradient norm; 0 = off (the reference does not clip)
+  int64_t lr_anneal_steps = 0;  // > 0: lr decays linearly to 0 over this many steps; 0 = constant
+  double grad_clip = 0.0;       // max global gradient norm; 0 = off (the reference does not clip)
   // How the per-image loss reduces over C x H x W: "mean" (ADM's mean_flat) or "sum" (ermongroup/ddim's
   // noise_estimation_loss, which the paper's Table 5 used). In the run's identity only when "sum".
   std::string loss_reduction = "mean";
@@ -38,7 +38,7 @@ struct TrainConfig {
   // steps the experiment evaluates plus the latest, and the optimizer of the latest only; "all"
   // keeps every checkpoint. Not part of the run's identity: it changes no result.
   std::string keep = "evaluated";
-  uint64_t seed = 0;                        // every RNG of the run derives from it (the reference seeds none)
+  uint64_t seed = 0;  // every RNG of the run derives from it (the reference seeds none)
   // Data-parallel processes the run trains with (the paper's GPU count; global batch = batch_size
   // x world_size). 0: as launched (--nproc, torchrun, srun); the run's identity counts 1 then.
   int world_size = 0;

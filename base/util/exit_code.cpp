@@ -35,7 +35,8 @@ std::string exit_code_table() {
   return "Exit codes: 0 success, 1 internal error, 2 bad command line or config, 3 file I/O error, "
          "4 unusable input data (shapes, checkpoint keys, dtypes), 5 training diverged (non-finite loss), "
          "6 training interrupted by SIGTERM/SIGINT (a checkpoint was written; rerun with --resume), "
-         "7 repro run finished with failed or cancelled tasks (see repro status), "
+         "7 repro run finished with failed or cancelled tasks (see repro status), or its --dry-run found a task "
+         "that never fits or an input missing or mismatched, "
          "8 repro compare found a regression or a missing result.";
 }
 

@@ -15,7 +15,7 @@ enum class ExitCode : int {
   kData = 4,         // input data unusable: shapes, keys, dtypes, a breached limit (DataError)
   kDiverged = 5,     // training diverged (non-finite loss)
   kInterrupted = 6,  // stopped by SIGTERM/SIGINT after writing a checkpoint; rerun to resume
-  kRunFailed = 7,    // `repro run` finished with failed or cancelled tasks
+  kRunFailed = 7,    // `repro run` finished with failed or cancelled tasks, or --dry-run found one that cannot run
   kRegression = 8,   // `repro compare` found a regression or a missing result
 };
 

@@ -59,9 +59,40 @@ GaussianDiffusion GaussianDiffusion::respaced(const std::string& section_counts)
   return GaussianDiffusion(c, base_betas_, steps);
 }
 
+GaussianDiffusion::TableCache& GaussianDiffusion::TableCache::operator=(const TableCache&) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  tensors_.clear();
+  return *this;
+}
+
+torch::Tensor GaussianDiffusion::TableCache::get(const void* key, const torch::Device& device,
+                                                 const std::function<torch::Tensor()>& make) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto& tensor = tensors_[{key, device.str()}];
+  if (!tensor.defined()) {
+    c10::InferenceMode normal_tensors(false);  // usable later with autograd on, too
+    tensor = make().to(device);
+  }
+  return tensor;
+}
+
+bool GaussianDiffusion::owns(const std::vector<double>& arr) const {
+  const auto& s = schedule_;
+  for (const auto* table :
+       {&s.betas, &s.alphas_cumprod, &s.alphas_cumprod_prev, &s.alphas_cumprod_next, &s.sqrt_alphas_cumprod,
+        &s.sqrt_one_minus_alphas_cumprod, &s.log_one_minus_alphas_cumprod, &s.sqrt_recip_alphas_cumprod,
+        &s.sqrt_recipm1_alphas_cumprod, &s.posterior_variance, &s.posterior_log_variance_clipped,
+        &s.posterior_mean_coef1, &s.posterior_mean_coef2, &log_betas_, &fixed_large_variance_,
+        &fixed_large_log_variance_, &recip_coef1_, &coef2_over_coef1_, &one_minus_alphas_cumprod_}) {
+    if (table == &arr) return true;
+  }
+  return false;
+}
+
 torch::Tensor GaussianDiffusion::model_timesteps(const torch::Tensor& t) const {
-  auto map =
-      torch::tensor(std::vector<int64_t>(timestep_map_.begin(), timestep_map_.end()), torch::kInt64).to(t.device());
+  auto map = tables_.get(&timestep_map_, t.device(), [&] {
+    return torch::tensor(std::vector<int64_t>(timestep_map_.begin(), timestep_map_.end()), torch::kInt64);
+  });
   auto mapped = map.index({t.to(torch::kInt64)});
   if (config_.rescale_timesteps) return mapped.to(torch::kFloat32) * (1000.0 / original_num_steps_);
   return mapped;
@@ -70,8 +101,11 @@ torch::Tensor GaussianDiffusion::model_timesteps(const torch::Tensor& t) const {
 torch::Tensor GaussianDiffusion::extract(const std::vector<double>& arr, const torch::Tensor& t,
                                          torch::IntArrayRef shape) const {
   TORCH_CHECK(t.dim() == 1, "extract: expected t [N], got ", t.sizes());
-  auto table = torch::from_blob(const_cast<double*>(arr.data()), {static_cast<int64_t>(arr.size())}, torch::kFloat64)
-                   .to(t.device());
+  auto make = [&arr] {
+    return torch::from_blob(const_cast<double*>(arr.data()), {static_cast<int64_t>(arr.size())}, torch::kFloat64)
+        .clone();
+  };
+  auto table = owns(arr) ? tables_.get(&arr, t.device(), make) : make().to(t.device());
   auto res = table.index({t.to(torch::kInt64)}).to(torch::kFloat32);
   while (res.dim() < static_cast<int64_t>(shape.size())) res = res.unsqueeze(-1);
   return res.expand(shape);
@@ -199,11 +233,18 @@ LossTerms GaussianDiffusion::training_losses(const ModelFn& model, const torch::
 
 LossTerms GaussianDiffusion::training_losses_with_noise(const ModelFn& model, const torch::Tensor& x_start,
                                                         const torch::Tensor& t, const torch::Tensor& input_noise,
-                                                        const torch::Tensor& target_noise) const {
+                                                        const torch::Tensor& target_noise,
+                                                        LossReduction reduction) const {
   TORCH_CHECK(target_noise.sizes() == x_start.sizes(), "training_losses: target noise must match x_start");
-  const auto x_t = q_sample(x_start, t, input_noise);
   const LossType loss_type = config_.loss();
   const ModelVarType var_type = config_.var_type();
+  const bool has_vb = loss_type == LossType::kKl || loss_type == LossType::kRescaledKl ||
+                      var_type == ModelVarType::kLearned || var_type == ModelVarType::kLearnedRange;
+  if (reduction == LossReduction::kSum && has_vb)
+    throw ConfigError("", "train.loss_reduction",
+                      "sum (DDIM's loss) needs a fixed-variance model trained on the MSE alone "
+                      "(model.learn_sigma false, diffusion.use_kl false)");
+  const auto x_t = q_sample(x_start, t, input_noise);
   LossTerms terms;
   auto model_output = model(x_t, model_timesteps(t));
   if (loss_type == LossType::kKl || loss_type == LossType::kRescaledKl) {
@@ -236,7 +277,7 @@ LossTerms GaussianDiffusion::training_losses_with_noise(const ModelFn& model, co
   }
   TORCH_CHECK(model_output.sizes() == target.sizes(), "training_losses: model output ", model_output.sizes(),
               " does not match the target ", target.sizes());
-  terms.mse = mean_flat((target - model_output).pow(2));
+  terms.mse = reduce_flat((target - model_output).pow(2), reduction);
   terms.loss = terms.vb.defined() ? terms.mse + terms.vb : terms.mse;
   return terms;
 }

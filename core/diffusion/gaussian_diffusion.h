@@ -4,11 +4,15 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "base/diffusion/diffusion_config.h"
 #include "base/diffusion/schedule.h"
+#include "core/diffusion/losses.h"
 
 namespace repro::core {
 
@@ -56,6 +60,8 @@ class GaussianDiffusion {
   torch::Tensor model_timesteps(const torch::Tensor& t) const;
 
   // arr[t] gathered in float64, cast to float32 and broadcast to `shape` (_extract_into_tensor).
+  // The tables of this process (schedule() and the private ones) become tensors once per device,
+  // not once per call: on CUDA each copy would be a host-to-device transfer every sampling step.
   torch::Tensor extract(const std::vector<double>& arr, const torch::Tensor& t, torch::IntArrayRef shape) const;
 
   MeanVariance q_mean_variance(const torch::Tensor& x_start, const torch::Tensor& t) const;
@@ -92,8 +98,11 @@ class GaussianDiffusion {
   // The general form the training methods build on: the model sees
   // q_sample(x_start, t, input_noise) and an epsilon model regresses `target_noise`.
   // ADM: (eps, eps); ADM-IP: (eps + gamma xi, eps); DDPM-y: (eps + gamma xi, (eps + gamma xi) / sqrt(1 + gamma^2)).
+  // `reduction` reduces the squared error over C x H x W (mean_flat, or DDIM's sum); kSum has no
+  // meaning for a VB term, so with a learned variance or a KL loss it throws ConfigError.
   LossTerms training_losses_with_noise(const ModelFn& model, const torch::Tensor& x_start, const torch::Tensor& t,
-                                       const torch::Tensor& input_noise, const torch::Tensor& target_noise) const;
+                                       const torch::Tensor& input_noise, const torch::Tensor& target_noise,
+                                       LossReduction reduction = LossReduction::kMean) const;
 
  private:
   GaussianDiffusion(const DiffusionConfig& config, const std::vector<double>& base_betas,
@@ -109,6 +118,23 @@ class GaussianDiffusion {
   std::vector<double> fixed_large_log_variance_;
   std::vector<double> recip_coef1_, coef2_over_coef1_;
   std::vector<double> one_minus_alphas_cumprod_;  // in float64 before the cast, as the reference
+
+  // Tensor copies of this object's tables, per (table, device); a copied or assigned
+  // GaussianDiffusion starts empty, so keys only ever name its own, never-modified members.
+  class TableCache {
+   public:
+    TableCache() = default;
+    TableCache(const TableCache&) {}
+    TableCache& operator=(const TableCache&);
+    // The tensor cached under (key, device), made by make() on first use.
+    torch::Tensor get(const void* key, const torch::Device& device, const std::function<torch::Tensor()>& make);
+
+   private:
+    std::mutex mutex_;
+    std::map<std::pair<const void*, std::string>, torch::Tensor> tensors_;
+  };
+  bool owns(const std::vector<double>& arr) const;  // arr is one of this object's tables
+  mutable TableCache tables_;
 };
 
 }  // namespace repro::core

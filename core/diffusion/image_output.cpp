@@ -15,10 +15,19 @@
 
 namespace repro::core {
 
-torch::Tensor to_uint8_nhwc(const torch::Tensor& x) {
+ToUint8 parse_to_uint8(const std::string& name, const std::string& option) {
+  if (name == "truncate") return ToUint8::kTruncate;
+  if (name == "round") return ToUint8::kRound;
+  throw ConfigError("", option, "expected truncate (ADM's) or round (torchvision's save_image), got '" + name + "'");
+}
+
+torch::Tensor to_uint8_nhwc(const torch::Tensor& x, ToUint8 mode) {
   TORCH_CHECK(x.dim() == 4, "to_uint8_nhwc: expected [N, C, H, W], got ", x.sizes());
-  // to(kUInt8) truncates toward zero, as the reference's .to(th.uint8) does after the clamp.
-  return ((x.to(torch::kFloat32) + 1) * 127.5).clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous().cpu();
+  const torch::Tensor f = x.to(torch::kFloat32);
+  // to(kUInt8) truncates toward zero after the clamp, as .to(th.uint8) does in both references.
+  const torch::Tensor scaled =
+      mode == ToUint8::kTruncate ? (f + 1) * 127.5 : ((f + 1) / 2).clamp(0, 1).mul(255).add(0.5);
+  return scaled.clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous().cpu();
 }
 
 void write_png_grid(const std::string& path, const torch::Tensor& images_in, int columns, int max_images) {

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "base/util/errors.h"
+
 namespace repro::core {
 
 torch::Tensor normal_kl(const torch::Tensor& mean1, const torch::Tensor& logvar1, const torch::Tensor& mean2,
@@ -30,10 +32,32 @@ torch::Tensor discretized_gaussian_log_likelihood(const torch::Tensor& x, const 
                       torch::where(x > 0.999, log_one_minus_cdf_min, torch::log(cdf_delta.clamp_min(1e-12))));
 }
 
-torch::Tensor mean_flat(const torch::Tensor& x) {
+namespace {
+std::vector<int64_t> non_batch_dims(const torch::Tensor& x) {
   std::vector<int64_t> dims;
   for (int64_t d = 1; d < x.dim(); ++d) dims.push_back(d);
+  return dims;
+}
+}  // namespace
+
+torch::Tensor mean_flat(const torch::Tensor& x) {
+  const auto dims = non_batch_dims(x);
   return dims.empty() ? x : x.mean(dims);
+}
+
+torch::Tensor sum_flat(const torch::Tensor& x) {
+  const auto dims = non_batch_dims(x);
+  return dims.empty() ? x : x.sum(dims);
+}
+
+LossReduction loss_reduction_from(const std::string& name) {
+  if (name == "mean") return LossReduction::kMean;
+  if (name == "sum") return LossReduction::kSum;
+  throw ConfigError("", "train.loss_reduction", "expected mean or sum, got '" + name + "'");
+}
+
+torch::Tensor reduce_flat(const torch::Tensor& x, LossReduction reduction) {
+  return reduction == LossReduction::kSum ? sum_flat(x) : mean_flat(x);
 }
 
 }  // namespace repro::core

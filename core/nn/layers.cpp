@@ -14,6 +14,32 @@ torch::Tensor group_norm32(const torch::nn::GroupNorm& norm, const torch::Tensor
   return y.to(x.scalar_type());
 }
 
+torch::Tensor group_norm_silu(const torch::nn::GroupNorm& norm, const torch::Tensor& x) {
+  auto y = group_norm32(norm, x);
+  return inference_only() ? torch::silu_(y) : torch::silu(y);
+}
+
+torch::Tensor group_norm_scale_shift_silu(const torch::nn::GroupNorm& norm, const torch::Tensor& x,
+                                          const torch::Tensor& scale, const torch::Tensor& shift) {
+  const int64_t n = x.size(0), c = x.size(1);
+  TORCH_CHECK(scale.numel() == n * c && shift.numel() == n * c,
+              "group_norm_scale_shift_silu: expected scale and shift [", n, ", ", c, ", 1, 1], got ", scale.sizes(),
+              " and ", shift.sizes());
+  // Sample n's groups are groups n*G .. n*G+G-1 of one [1, N*C, ...] tensor, whose channel n*C+c
+  // carries the affine gamma_c (1 + scale_nc), beta_c (1 + scale_nc) + shift_nc.
+  const auto one_plus = scale.to(torch::kFloat32).reshape({n, c}) + 1;
+  const auto weight = (norm->weight * one_plus).reshape({n * c});
+  const auto bias = (norm->bias * one_plus + shift.to(torch::kFloat32).reshape({n, c})).reshape({n * c});
+  std::vector<int64_t> flat = x.sizes().vec();
+  flat[0] = 1;
+  flat[1] = n * c;
+  auto y = torch::group_norm(x.to(torch::kFloat32).reshape(flat), n * norm->options.num_groups(), weight, bias,
+                             norm->options.eps())
+               .reshape(x.sizes());
+  y = inference_only() ? torch::silu_(y) : torch::silu(y);
+  return y.to(x.scalar_type());
+}
+
 torch::nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1));
 }

@@ -14,6 +14,21 @@ namespace repro::core {
 torch::nn::GroupNorm normalization(int64_t channels);
 torch::Tensor group_norm32(const torch::nn::GroupNorm& norm, const torch::Tensor& x);
 
+// SiLU(group_norm32(x)): the [GN, SiLU] head of in_layers, out_layers and out. With autograd off
+// the SiLU runs in place on the fresh GroupNorm output (one buffer less per call).
+torch::Tensor group_norm_silu(const torch::nn::GroupNorm& norm, const torch::Tensor& x);
+
+// SiLU(group_norm32(x) * (1 + scale) + shift), scale and shift [N, C, 1, 1] (ResBlock's
+// use_scale_shift_norm), as one GroupNorm whose per-(sample, channel) affine absorbs the scale and
+// shift: the group statistics are the same, only the float rounding of the affine differs.
+// Computed in float32, returned in x's dtype.
+torch::Tensor group_norm_scale_shift_silu(const torch::nn::GroupNorm& norm, const torch::Tensor& x,
+                                          const torch::Tensor& scale, const torch::Tensor& shift);
+
+// true where nothing records gradients (NoGradGuard, InferenceMode): in-place ops are then safe on
+// tensors the forward has just made.
+inline bool inference_only() { return !torch::GradMode::is_enabled(); }
+
 torch::nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride = 1);
 torch::nn::Conv2d conv1x1(int64_t in, int64_t out);
 

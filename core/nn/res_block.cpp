@@ -34,32 +34,28 @@ ResBlockImpl::ResBlockImpl(const ResBlockOptions& options)
 
 torch::Tensor ResBlockImpl::forward(const torch::Tensor& x_in, const torch::Tensor& emb) {
   torch::Tensor x = x_in;
-  torch::Tensor h;
-  if (options_.up || options_.down) {
-    // Resample after the activation and before the conv, as the reference does.
-    h = torch::silu(group_norm32(in_norm_, x));
-    if (options_.up) {
-      h = h_up_->forward(h);
-      x = x_up_->forward(x);
-    } else {
-      h = h_down_->forward(h);
-      x = x_down_->forward(x);
-    }
-    h = in_conv_->forward(h);
-  } else {
-    h = in_conv_->forward(torch::silu(group_norm32(in_norm_, x)));
+  // Resample after the activation and before the conv, as the reference does.
+  torch::Tensor h = group_norm_silu(in_norm_, x);
+  if (options_.up) {
+    h = h_up_->forward(h);
+    x = x_up_->forward(x);
+  } else if (options_.down) {
+    h = h_down_->forward(h);
+    x = x_down_->forward(x);
   }
+  h = in_conv_->forward(h);
 
-  auto emb_out = emb_linear_->forward(torch::silu(emb)).to(h.scalar_type()).unsqueeze(-1).unsqueeze(-1);
+  auto emb_out = emb_linear_->forward(torch::silu(emb)).unsqueeze(-1).unsqueeze(-1);  // float32
   if (options_.use_scale_shift_norm) {
     auto chunks = emb_out.chunk(2, 1);
-    h = group_norm32(out_norm_, h) * (1 + chunks[0]) + chunks[1];
+    h = group_norm_scale_shift_silu(out_norm_, h, chunks[0], chunks[1]);
   } else {
-    h = group_norm32(out_norm_, h + emb_out);
+    emb_out = emb_out.to(h.scalar_type());
+    h = group_norm_silu(out_norm_, inference_only() ? h.add_(emb_out) : h + emb_out);
   }
-  h = out_conv_->forward(dropout_->forward(torch::silu(h)));
+  h = out_conv_->forward(dropout_->forward(h));
   auto skip = skip_connection_ ? skip_connection_->forward(x) : x;
-  return skip + h;
+  return inference_only() ? h.add_(skip) : skip + h;
 }
 
 }  // namespace repro::core

@@ -167,7 +167,7 @@ torch::Tensor UNetModelImpl::forward(const torch::Tensor& x, const torch::Tensor
     h = block->forward(h, emb);
   }
   h = h.to(x.scalar_type());
-  return out_conv_->forward(torch::silu(group_norm32(out_norm_, h)));
+  return out_conv_->forward(group_norm_silu(out_norm_, h));
 }
 
 void UNetModelImpl::convert_torso(torch::ScalarType dtype) {

@@ -9,32 +9,57 @@
 
 namespace repro::core {
 
+namespace {
+class TensorImageStore : public ImageStore {
+ public:
+  explicit TensorImageStore(torch::Tensor images) : images_(std::move(images)) {}
+  int64_t size() const override { return images_.size(0); }
+  std::vector<int64_t> shape() const override { return {images_.size(1), images_.size(2), images_.size(3)}; }
+  torch::Tensor load(const torch::Tensor& indices) const override { return images_.index_select(0, indices); }
+  std::string fingerprint() const override {
+    const torch::Tensor bytes = images_.contiguous();
+    Sha256Stream sha;
+    sha.update(bytes.data_ptr<uint8_t>(), static_cast<size_t>(bytes.numel()));
+    return sha.finish_hex();
+  }
+
+ private:
+  torch::Tensor images_;
+};
+}  // namespace
+
+std::shared_ptr<const ImageStore> tensor_image_store(torch::Tensor images) {
+  TORCH_CHECK(images.dim() == 4 && images.scalar_type() == torch::kUInt8, "tensor_image_store: expected uint8 ",
+              "[N, H, W, C], got ", images.scalar_type(), " ", images.sizes());
+  return std::make_shared<TensorImageStore>(std::move(images));
+}
+
 ImageArraySource::ImageArraySource(torch::Tensor images, std::string origin, bool random_flip, uint64_t seed,
                                    bool prefetch)
+    : ImageArraySource(tensor_image_store(std::move(images)), std::move(origin), random_flip, seed, prefetch) {}
+
+ImageArraySource::ImageArraySource(std::shared_ptr<const ImageStore> store, std::string origin, bool random_flip,
+                                   uint64_t seed, bool prefetch)
     : origin_(std::move(origin)),
       random_flip_(random_flip),
       prefetch_(prefetch),
-      images_(std::move(images)),
+      store_(std::move(store)),
       cursor_{at::detail::createCPUGenerator(seed), torch::Tensor(), 0, 0} {
-  if (images_.size(0) == 0) throw DataError(origin_ + ": holds no images");
-  cursor_.order = torch::randperm(images_.size(0), cursor_.generator, torch::kInt64);
+  if (store_->size() == 0) throw DataError(origin_ + ": holds no images");
+  cursor_.order = torch::randperm(store_->size(), cursor_.generator, torch::kInt64);
   if (prefetch_) worker_ = std::make_unique<BackgroundWorker>();
 }
 
 ImageArraySource::~ImageArraySource() { drop_prefetch(); }
 
 std::string ImageArraySource::fingerprint() const {
-  if (fingerprint_.empty()) {
-    const torch::Tensor bytes = images_.contiguous();
-    Sha256Stream sha;
-    sha.update(bytes.data_ptr<uint8_t>(), static_cast<size_t>(bytes.numel()));
-    fingerprint_ = sha.finish_hex();
-  }
+  if (fingerprint_.empty()) fingerprint_ = store_->fingerprint();
   return fingerprint_;
 }
 
 std::vector<int64_t> ImageArraySource::image_shape() const {
-  return {images_.size(3), images_.size(1), images_.size(2)};
+  const auto hwc = store_->shape();
+  return {hwc[2], hwc[0], hwc[1]};
 }
 
 torch::Tensor DataSource::next_batch(int64_t n) {
@@ -50,7 +75,7 @@ void ImageArraySource::drop_prefetch() {
 }
 
 ImageArraySource::Batch ImageArraySource::assemble(Cursor c, int64_t n, const std::vector<int64_t>& rows) const {
-  const int64_t count = images_.size(0);
+  const int64_t count = store_->size();
   std::vector<torch::Tensor> picked;
   int64_t need = n;
   while (need > 0) {
@@ -71,7 +96,7 @@ ImageArraySource::Batch ImageArraySource::assemble(Cursor c, int64_t n, const st
               "next_batch_rows: a row outside [0, ", n, ")");
   const int64_t k = sel.numel();
   auto idx = torch::cat(picked).index_select(0, sel);
-  auto x = images_.index_select(0, idx).permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1.0;
+  auto x = store_->load(idx).permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1.0;
   x = torch::where(flip.index_select(0, sel).view({k, 1, 1, 1}), x.flip({3}), x);
   return {x.contiguous(), std::move(c)};
 }
@@ -109,18 +134,18 @@ void ImageArraySource::load_state(const std::string& state) {
   if (!(s >> c.epoch >> c.position >> order_hex >> gen_hex))
     throw DataError(origin_ + ": unreadable data-source state in the checkpoint");
   c.order = tensor_from_hex(order_hex, torch::kInt64);
-  if (c.order.numel() != images_.size(0) || c.position < 0 || c.position > images_.size(0))
+  if (c.order.numel() != size() || c.position < 0 || c.position > size())
     throw DataError(origin_ + ": the checkpoint's data state is for a dataset of " + std::to_string(c.order.numel()) +
-                    " images, this source has " + std::to_string(images_.size(0)));
+                    " images, this source has " + std::to_string(size()));
   c.generator.set_state(tensor_from_hex(gen_hex, torch::kUInt8));
   drop_prefetch();
   cursor_ = std::move(c);
 }
 
 std::string ImageArraySource::describe() const {
-  return origin_ + " (" + std::to_string(images_.size(0)) + " images " + std::to_string(images_.size(1)) + "x" +
-         std::to_string(images_.size(2)) + "x" + std::to_string(images_.size(3)) +
-         (random_flip_ ? ", random flip" : "") + ")";
+  const auto hwc = store_->shape();
+  return origin_ + " (" + std::to_string(size()) + " images " + std::to_string(hwc[0]) + "x" + std::to_string(hwc[1]) +
+         "x" + std::to_string(hwc[2]) + (random_flip_ ? ", random flip" : "") + ")";
 }
 
 }  // namespace repro::core

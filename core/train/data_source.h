@@ -35,17 +35,37 @@ class DataSource {
   virtual std::string fingerprint() const { return ""; }
 };
 
-// Images as one uint8 [N, H, W, C] tensor (in memory or memory-mapped): shuffled by seed every
-// epoch (a fresh permutation each pass, as DataLoader(shuffle=True) does), flipped horizontally
-// with p = 0.5 when random_flip, looping forever. With prefetch, the next batch is assembled on a
-// background thread while the caller trains on this one; the stream is the same either way.
+// Where a source's N images are, in their stored order: a tensor in memory or memory-mapped, or
+// files decoded on demand. load() runs on the prefetch thread.
+class ImageStore {
+ public:
+  virtual ~ImageStore() = default;
+  virtual int64_t size() const = 0;
+  virtual std::vector<int64_t> shape() const = 0;  // [H, W, C]
+  // uint8 [k, H, W, C]: the images at `indices` (int64 [k] in [0, size())), and no others.
+  virtual torch::Tensor load(const torch::Tensor& indices) const = 0;
+  // The SHA-256 of all N images' bytes in stored order.
+  virtual std::string fingerprint() const = 0;
+};
+
+// `images` uint8 [N, H, W, C] as a store: load() copies only the rows asked for.
+std::shared_ptr<const ImageStore> tensor_image_store(torch::Tensor images);
+
+// A store's images shuffled by seed every epoch (a fresh permutation each pass, as
+// DataLoader(shuffle=True) does), flipped horizontally with p = 0.5 when random_flip, looping
+// forever. Every rank draws the order and flips of the whole global batch and loads only its own
+// rows (the reference's per-rank shard): nothing outside them is read, decoded or copied. With
+// prefetch, the next batch is assembled on a background thread while the caller trains on this
+// one; the stream is the same either way.
 class ImageArraySource : public DataSource {
  public:
   // `images` uint8 [N, H, W, 1 or 3], N > 0; `origin` names where they came from in messages.
   ImageArraySource(torch::Tensor images, std::string origin, bool random_flip, uint64_t seed, bool prefetch = true);
+  ImageArraySource(std::shared_ptr<const ImageStore> store, std::string origin, bool random_flip, uint64_t seed,
+                   bool prefetch = true);
   ~ImageArraySource() override;
   torch::Tensor next_batch_rows(int64_t n, const std::vector<int64_t>& rows) override;
-  int64_t size() const override { return images_.size(0); }
+  int64_t size() const override { return store_->size(); }
   std::vector<int64_t> image_shape() const override;
   std::string state() const override;
   void load_state(const std::string& state) override;
@@ -71,7 +91,7 @@ class ImageArraySource : public DataSource {
   std::string origin_;
   bool random_flip_;
   bool prefetch_;
-  torch::Tensor images_;     // [N, H, W, C] uint8
+  std::shared_ptr<const ImageStore> store_;
   Cursor cursor_;            // after the batches handed out: what state() saves
   std::future<Batch> next_;  // the prefetched batch for (next_n_, next_rows_)
   int64_t next_n_ = -1;

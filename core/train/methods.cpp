@@ -35,6 +35,7 @@ TrainMethod TrainMethod::from_config(const TrainConfig& config) {
   const bool wd = m.kind == Method::kAdmWd;
   m.lambda_l2 = wd && config.wd_mode == "l2" ? config.lambda_wd : 0.0;
   m.weight_decay = wd && config.wd_mode == "decoupled" ? config.lambda_wd : config.weight_decay;
+  m.loss_reduction = loss_reduction_from(config.loss_reduction);
   return m;
 }
 
@@ -76,7 +77,8 @@ MethodLosses method_losses(const TrainMethod& method, const GaussianDiffusion& d
       return gp_output;
     };
   }
-  auto terms = diffusion.training_losses_with_noise(fn, in.x_start, in.t, input_noise, target_noise);
+  auto terms =
+      diffusion.training_losses_with_noise(fn, in.x_start, in.t, input_noise, target_noise, method.loss_reduction);
   MethodLosses out{terms.loss, terms.mse, terms.vb, torch::Tensor()};
   if (method.probes_jacobian() && method.lambda_gp > 0) {
     TORCH_CHECK(in.gp_probe.defined(), "adm-gp needs the probe vectors");

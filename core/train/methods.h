@@ -38,6 +38,7 @@ struct TrainMethod {
   // The optimizer's decoupled weight decay: lambda_wd for adm-wd with wd_mode decoupled, else
   // train.weight_decay.
   double weight_decay = 0;
+  LossReduction loss_reduction = LossReduction::kMean;  // train.loss_reduction
 
   // Throws ConfigError (key train.method) for a method name that is none of them.
   static TrainMethod from_config(const TrainConfig& config);

@@ -7,15 +7,19 @@ namespace repro::core {
 MixedPrecision::MixedPrecision(UNetModel model, torch::ScalarType torso_dtype, bool loss_scaling,
                                double initial_lg_loss_scale, double fp16_scale_growth)
     : loss_scaling_(loss_scaling), lg_loss_scale_(initial_lg_loss_scale), growth_(fp16_scale_growth) {
-  if (torso_dtype != torch::kFloat32) model->convert_torso(torso_dtype);
   model_params_ = model->parameters();
   separate_masters_ = torso_dtype != torch::kFloat32;
   if (!separate_masters_) {
     master_ = model_params_;
     return;
   }
-  torch::NoGradGuard no_grad;
-  for (const auto& p : model_params_) master_.push_back(p.detach().to(torch::kFloat32).clone().requires_grad_(true));
+  {
+    // fp16_util copies the float32 initialisation before convert_to_fp16: the masters (and the
+    // EMAs made from them) start unrounded.
+    torch::NoGradGuard no_grad;
+    for (const auto& p : model_params_) master_.push_back(p.detach().to(torch::kFloat32).clone().requires_grad_(true));
+  }
+  model->convert_torso(torso_dtype);
 }
 
 torch::Tensor MixedPrecision::scale_loss(const torch::Tensor& loss) const {
@@ -43,6 +47,10 @@ bool MixedPrecision::grads_to_master(double* grad_norm) {
   }
   lg_loss_scale_ += growth_;
   return true;
+}
+
+double MixedPrecision::clip_master_grads(double max_norm) {
+  return torch::nn::utils::clip_grad_norm_(master_, max_norm);
 }
 
 void MixedPrecision::masters_to_model() {

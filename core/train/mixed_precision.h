@@ -15,7 +15,8 @@ namespace repro::core {
 
 class MixedPrecision {
  public:
-  // Converts the torso to `torso_dtype` (kFloat32, kHalf or kBFloat16) first.
+  // Copies the float32 masters, then converts the torso to `torso_dtype` (kFloat32, kHalf or
+  // kBFloat16), as MixedPrecisionTrainer.__init__ does: the masters hold the unrounded init.
   MixedPrecision(UNetModel model, torch::ScalarType torso_dtype, bool loss_scaling, double initial_lg_loss_scale = 20.0,
                  double fp16_scale_growth = 1e-3);
 
@@ -31,6 +32,11 @@ class MixedPrecision {
   // *grad_norm. With loss scaling, a non-finite norm lowers lg by 1 and returns false (skip the
   // step); on success lg grows by fp16_scale_growth. Without scaling it always returns true.
   bool grads_to_master(double* grad_norm);
+
+  // train.grad_clip: torch.nn.utils.clip_grad_norm_ on the unscaled float32 master gradients
+  // (total 2-norm over all of them, scaled by max_norm / (norm + 1e-6) when that is < 1).
+  // Returns the norm before clipping.
+  double clip_master_grads(double max_norm);
 
   // After optimizer.step: the model's parameters take the masters' values (cast to their dtype).
   void masters_to_model();

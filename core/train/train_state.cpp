@@ -77,54 +77,11 @@ void write_train_state(const std::string& dir, const TrainState& s) {
   write_sha256_beside(path);
 }
 
-static std::optional<TrainState> read_valid_state(const fs::path& path, std::string* why) {
-  try {
-    const std::string text = read_file(path.string());
-    const std::string want = read_file(path.string() + ".sha256").substr(0, 64);
-    if (sha256_hex(text) != want) {
-      *why = path.filename().string() + " does not match its SHA-256";
-      return std::nullopt;
-    }
-    json j = json::parse(text);
-    if (j.value("format", "") != "repro-train-state" || j.value("version", 0) != 1) {
-      *why = path.filename().string() + " is not a version-1 repro training state";
-      return std::nullopt;
-    }
-    TrainState s;
-    s.step = j.at("step").get<int64_t>();
-    s.sampler_state = j.at("sampler").get<std::string>();
-    s.data_state = j.at("data").get<std::string>();
-    s.train_rng = j.at("rng").at("train").get<std::string>();
-    s.global_rng = j.at("rng").at("global").get<std::string>();
-    s.files = j.at("files").get<std::map<std::string, std::string>>();
-    s.lg_loss_scale = j.value("lg_loss_scale", 20.0);
-    s.cuda_rng = j.at("rng").value("cuda", "");
-    s.world_size = j.value("world_size", 1);
-    for (const auto& r : j.value("rank_rngs", json::array()))
-      s.rank_rngs.emplace_back(r.at("global").get<std::string>(), r.value("cuda", ""));
-    for (const auto& [name, hex] : s.files) {
-      const auto file = path.parent_path() / name;
-      if (!fs::exists(file)) {
-        *why = name + " is missing";
-        return std::nullopt;
-      }
-      if (sha256_file_hex(file.string()) != hex) {
-        *why = name + " does not match the SHA-256 recorded in " + path.filename().string() + " (truncated or corrupt)";
-        return std::nullopt;
-      }
-    }
-    return s;
-  } catch (const std::exception& e) {
-    *why = path.filename().string() + ": " + e.what();
-    return std::nullopt;
-  }
-}
-
 TrainState read_checkpoint_state(const std::string& dir, int64_t step) {
   char name[32];
   std::snprintf(name, sizeof(name), "state%06lld.json", static_cast<long long>(step));
   std::string why;
-  if (auto s = read_valid_state(fs::path(dir) / name, &why)) return *s;
+  if (auto s = read_state_file((fs::path(dir) / name).string(), &why)) return *s;
   throw IoError("checkpoint at step " + std::to_string(step) + " in " + dir + " is not usable: " + why);
 }
 
@@ -142,7 +99,7 @@ std::optional<TrainState> find_latest_valid_checkpoint(const std::string& dir, s
   std::sort(states.rbegin(), states.rend());
   for (const auto& [step, path] : states) {
     std::string why;
-    if (auto s = read_valid_state(path, &why)) return s;
+    if (auto s = read_state_file(path.string(), &why)) return s;
     if (warnings) warnings->push_back("checkpoint at step " + std::to_string(step) + " skipped: " + why);
   }
   return std::nullopt;

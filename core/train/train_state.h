@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/train/checkpoint_names.h"
+#include "base/train/state_file.h"  // TrainState, read_state_file (the rule of a complete checkpoint)
 
 namespace repro::core {
 
@@ -23,28 +24,14 @@ namespace repro::core {
 std::string tensor_to_hex(const torch::Tensor& t);
 torch::Tensor tensor_from_hex(const std::string& hex, torch::ScalarType dtype);
 
-struct TrainState {
-  int64_t step = 0;
-  std::string sampler_state;
-  std::string data_state;
-  std::string train_rng;        // hex of the trainer's generator state
-  std::string global_rng;       // hex of LibTorch's default CPU generator (dropout)
-  double lg_loss_scale = 20.0;  // fp16 dynamic loss scale (log2)
-  std::string cuda_rng;         // hex of the CUDA default generator (dropout on the GPU); empty on CPU
-  // Data parallel: the process count, and every rank's own generators (dropout differs by rank;
-  // everything else above is the same on every rank). rank_rngs[r] = {global, cuda}.
-  int world_size = 1;
-  std::vector<std::pair<std::string, std::string>> rank_rngs;
-  std::map<std::string, std::string> files;  // file name -> SHA-256
-};
-
 // Writes state{K}.json (atomic) with its .sha256, after the files it lists.
 void write_train_state(const std::string& dir, const TrainState& state);
 // Writes "<path>.sha256" ("<hex>  <name>\n", sha256sum's format) and returns the hex.
 std::string write_sha256_beside(const std::string& path);
 
-// The newest checkpoint in `dir` whose state file parses and whose files all exist with the
-// recorded SHA-256. Broken newer ones are skipped; each skip is described in `warnings`.
+// The newest checkpoint in `dir` whose state file read_state_file takes (base/train/state_file.h:
+// its members complete, its files all there with the recorded SHA-256). Broken newer ones are
+// skipped; each skip is described in `warnings`.
 std::optional<TrainState> find_latest_valid_checkpoint(const std::string& dir, std::vector<std::string>* warnings);
 
 // The checkpoint at `step` (validated as above); IoError saying why when it is not usable.

@@ -121,7 +121,7 @@ double Trainer::Impl::log_loss_dict(const torch::Tensor& per_sample, const std::
 bool Trainer::Impl::optimize(StepResult& r) {
   if (!gradients_to_masters(r)) return false;
   anneal_lr(r);
-  if (config_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params_, config_.grad_clip);
+  if (config_.grad_clip > 0) mp_->clip_master_grads(config_.grad_clip);
   optimizer_->step();
   mp_->masters_to_model();
   return true;

@@ -186,6 +186,7 @@ TrainResult Trainer::Impl::run_loop(bool resume) {
 }
 
 void Trainer::Impl::write_start_event(int64_t resumed_from) {
+  if (!events_) return;  // rank 0 writes it; an image folder's fingerprint decodes every image
   // The caller's provenance plus what only the trainer knows (docs/events.md, start).
   json provenance = json::object();
   for (const auto& [key, value] : options_.provenance) provenance[key] = value;

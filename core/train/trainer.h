@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ struct TrainerOptions {
   // Where and with what code this runs (git commit, versions, host, ...): written into the start
   // event's `provenance` object together with the seed and the data fingerprint.
   std::map<std::string, std::string> provenance;
+  // The steps whose checkpoints the experiment samples (sorted): with train.keep "evaluated", each
+  // save then deletes the files base/train/keep_policy.h does not keep. Empty optional: not known
+  // (a standalone `repro train`), nothing is deleted.
+  std::optional<std::vector<int64_t>> keep_steps;
 };
 
 enum class TrainStatus { kCompleted, kInterrupted, kDiverged };

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 
+#include "base/train/keep_policy.h"
 #include "base/util/errors.h"
 #include "core/train/trainer_impl.h"
 
@@ -43,6 +44,7 @@ void Trainer::Impl::save() {
   write_train_state(ckpt_dir_, state);
   event({{"type", "checkpoint"}, {"step", step_}, {"files", state.files}}, true);
   say("checkpoint at step " + std::to_string(step_));
+  prune_checkpoints();
   comm_->barrier();
 }
 
@@ -75,6 +77,38 @@ void Trainer::Impl::write_weight_files(TrainState& state) {
     });
   }
   write_pt(checkpoint_name("opt", step_), [&](const std::string& p) { write_optimizer_state(*optimizer_, p); });
+}
+
+// After a save (its state file written and renamed: the checkpoint a resume reads is complete):
+// the older files train.keep does not keep. A crash part-way leaves extra files only; the next
+// save deletes them. A file that cannot be deleted is a warning, not a failed run.
+void Trainer::Impl::prune_checkpoints() {
+  if (!options_.keep_steps) return;
+  const KeepPlan plan =
+      keep_plan(config_.keep, saved_steps(config_.save_interval, last_step()), *options_.keep_steps, step_);
+  std::vector<std::string> names;
+  std::error_code list_error;  // a listing cut short deletes less, never more
+  for (fs::directory_iterator it(ckpt_dir_, list_error), end; !list_error && it != end; it.increment(list_error))
+    names.push_back(it->path().filename().string());
+  std::vector<std::string> removed;
+  uintmax_t bytes = 0;
+  for (const auto& name : files_to_prune(names, plan)) {
+    const fs::path path = fs::path(ckpt_dir_) / name;
+    std::error_code ec;
+    const uintmax_t size = fs::file_size(path, ec);
+    if (fs::remove(path, ec)) {
+      removed.push_back(name);
+      bytes += size == static_cast<uintmax_t>(-1) ? 0 : size;
+    } else if (ec) {
+      const std::string w = "cannot delete " + path.string() + " (train.keep): " + ec.message();
+      say("warning: " + w);
+      event({{"type", "warning"}, {"message", w}}, true);
+    }
+  }
+  if (removed.empty()) return;
+  event({{"type", "pruned"}, {"step", step_}, {"files", removed}, {"bytes", bytes}}, true);
+  say("pruned " + std::to_string(removed.size()) + " checkpoint files (" + std::to_string(bytes) +
+      " bytes) that train.keep does not keep");
 }
 
 // Rank 0 picks the checkpoint (validating every file) and tells the others which.

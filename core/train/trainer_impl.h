@@ -99,6 +99,7 @@ struct Trainer::Impl {
   void save();
   std::vector<std::pair<std::string, std::string>> gather_rank_rngs();
   void write_weight_files(TrainState& state);
+  void prune_checkpoints();
   std::optional<TrainState> find_resume_state();
   void restore(const TrainState& s);
   void restore_weights(int64_t step);

@@ -28,4 +28,26 @@ std::string libtorch_version();  // "1.13.0" as compiled
 // kBFloat16 on CUDA when use_fp16 (precision "fp16" / "bf16").
 torch::ScalarType torso_dtype_for(const torch::Device& device, bool use_fp16, const std::string& precision);
 
+// Float32 convolutions and matmuls on CUDA while it lives: LibTorch lets cuDNN use TF32 (10-bit
+// mantissa) by default. Turns TF32 off for cuDNN and cuBLAS and restores both global flags after.
+// Used where float32 must be float32: the FID feature extractor (metrics/inception) and the gpu
+// tier's float32 parity tests. Inline, so that repro_features, which does not link repro_core,
+// uses this one copy.
+class NoTf32 {
+ public:
+  NoTf32() : cudnn_(at::globalContext().allowTF32CuDNN()), cublas_(at::globalContext().allowTF32CuBLAS()) {
+    at::globalContext().setAllowTF32CuDNN(false);
+    at::globalContext().setAllowTF32CuBLAS(false);
+  }
+  ~NoTf32() {
+    at::globalContext().setAllowTF32CuDNN(cudnn_);
+    at::globalContext().setAllowTF32CuBLAS(cublas_);
+  }
+  NoTf32(const NoTf32&) = delete;
+  NoTf32& operator=(const NoTf32&) = delete;
+
+ private:
+  bool cudnn_, cublas_;
+};
+
 }  // namespace repro::core

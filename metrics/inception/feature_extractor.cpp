@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/util/errors.h"
+#include "core/util/device.h"
 #include "metrics/tf1_resize.h"
 
 namespace repro::metrics {
@@ -57,6 +58,7 @@ InceptionFeatures FeatureExtractor::compute(const uint8_t* images, int64_t n, in
   if (taps.spatial) out.spatial.resize(n, kSpatialDim);
   if (taps.logits) out.logits.resize(n, kLogitsDim);
   torch::NoGradGuard no_grad;
+  const core::NoTf32 float32;
   const int64_t image_bytes = h * w * channels;
   for (int64_t start = 0; start < n; start += options_.batch_size) {
     const int64_t count = std::min(options_.batch_size, n - start);

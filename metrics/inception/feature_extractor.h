@@ -19,7 +19,8 @@ struct FeatureExtractorOptions {
   // Images per forward pass; the evaluator's is 64 (evaluator.py L122). Results do not depend on it
   // beyond float rounding.
   int64_t batch_size = 64;
-  // "cpu", "cuda", "cuda:1", ...: where the network runs.
+  // "cpu", "cuda", "cuda:1", ...: where the network runs, in float32 (no TF32 on CUDA either:
+  // the evaluator's TF graph is float32).
   std::string device = "cpu";
 };
 

@@ -28,20 +28,17 @@ void require_file(const std::string& path) {
 }
 
 // The file's SHA-256, checked against the published digest when the file is named like a published
-// file. Sets *pinned when it is one.
+// file (pinned_inception_sha256, base/eval/inception_weights_file.h: the one rule, which the dry
+// run's pre-flight applies too). Sets *pinned when it is one.
 std::string checked_sha256(const std::string& path, bool* pinned) {
   const std::string digest = sha256_file_hex(path);
-  const std::string name = std::filesystem::path(path).filename().string();
-  auto check = [&](const char* expected, const char* what) {
-    if (digest != expected)
-      throw IoError(
-          path + ": SHA-256 " + digest + " is not the one of " + what + " (" + expected +
-          "); the download is corrupt or another file. Download it again from " +
-          (std::string(what).find("NVIDIA") != std::string::npos ? kNvidiaInceptionUrl : kPytorchFidInceptionUrl));
-  };
-  if (name.find(std::string("-") + kPytorchFidSha256Prefix) != std::string::npos)
-    check(kPytorchFidSha256, "pytorch-fid's pt_inception-2015-12-05-6726825d.pth");
-  if (name == "inception-2015-12-05.pt") check(kNvidiaInceptionSha256, "NVIDIA's inception-2015-12-05.pt");
+  if (const auto expected = pinned_inception_sha256(path); expected && digest != *expected) {
+    const bool nvidia = *expected == kNvidiaInceptionSha256;
+    throw IoError(path + ": SHA-256 " + digest + " is not the one of " +
+                  (nvidia ? "NVIDIA's inception-2015-12-05.pt" : "pytorch-fid's pt_inception-2015-12-05-6726825d.pth") +
+                  " (" + *expected + "); the download is corrupt or another file. Download it again from " +
+                  (nvidia ? kNvidiaInceptionUrl : kPytorchFidInceptionUrl));
+  }
   *pinned = digest == kNvidiaInceptionSha256 || digest == kPytorchFidSha256;
   return digest;
 }

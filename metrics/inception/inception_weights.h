@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include "base/eval/inception_weights_file.h"
 #include "metrics/inception/fid_inception.h"
 
 namespace repro::metrics {
@@ -28,21 +29,8 @@ namespace repro::metrics {
 inline constexpr const char* kRandomInception = "random-inception";
 inline constexpr uint64_t kRandomInceptionSeed = 20151205;
 
-// Where to get real weights, for messages and docs.
-inline constexpr const char* kNvidiaInceptionUrl =
-    "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt";
-inline constexpr const char* kPytorchFidInceptionUrl =
-    "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth";
-// pytorch-fid's file name carries the first 8 hex digits of its SHA-256 (torch.hub's convention).
-inline constexpr const char* kPytorchFidSha256Prefix = "6726825d";
-// The published files' SHA-256 (95,607,719 and 95,628,359 bytes). NVIDIA's is the digest
-// crowsonkb/k-diffusion enforces on download (k_diffusion/evaluation.py); pytorch-fid does not
-// publish one: this is the digest independent projects check, and it starts with the name's
-// 6726825d. A file named like either must match its digest; any other file is accepted and its
-// SHA-256 recorded with each result (InceptionWeightsInfo::pinned says which case it was).
-inline constexpr const char* kNvidiaInceptionSha256 =
-    "f58cb9b6ec323ed63459aa4fb441fe750cfe39fafad6da5cb504a16f19e958f4";
-inline constexpr const char* kPytorchFidSha256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2";
+// The download URLs and published digests (kNvidiaInceptionSha256, kPytorchFidSha256): torch-free,
+// in base/eval/inception_weights_file.h.
 
 // What produced the features; recorded in every result's recipe.
 struct InceptionWeightsInfo {

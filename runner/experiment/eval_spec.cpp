@@ -26,6 +26,12 @@ void EvalSpec::validate(const std::string& where) const {
       throw ConfigError(where, "eval.ema",
                         "expected an EMA rate in (0, 1) such as \"0.9999\", or \"model\"; got '" + ema + "'");
   }
+  if (precision != "auto" && precision != "fp32" && precision != "fp16" && precision != "bf16")
+    throw ConfigError(where, "eval.precision", "expected auto, fp32, fp16 or bf16, got '" + precision + "'");
+  if (to_uint8 != "truncate" && to_uint8 != "round")
+    throw ConfigError(
+        where, "eval.to_uint8",
+        "expected truncate (ADM's sample.py) or round (torchvision's save_image), got '" + to_uint8 + "'");
   if (num_samples <= 0)
     throw ConfigError(where, "eval.num_samples", "expected > 0, got " + std::to_string(num_samples));
   if (batch_size <= 0) throw ConfigError(where, "eval.batch_size", "expected > 0, got " + std::to_string(batch_size));
@@ -50,6 +56,8 @@ nlohmann::json to_json(const EvalSpec& e) {
           {"ema", e.ema},
           {"batch_size", e.batch_size},
           {"clip_denoised", e.clip_denoised},
+          {"precision", e.precision},
+          {"to_uint8", e.to_uint8},
           {"reference", e.reference},
           {"metrics", e.metrics},
           {"features", e.features}};
@@ -68,6 +76,8 @@ EvalSpec read_eval_spec(const YAML::Node& node, const std::string& file) {
   m.get("ema", e.ema);
   m.get("batch_size", e.batch_size);
   m.get("clip_denoised", e.clip_denoised);
+  m.get("precision", e.precision);
+  m.get("to_uint8", e.to_uint8);
   m.get("reference", e.reference);
   YAML::Node metrics = m.raw("metrics");
   if (metrics) {

@@ -20,7 +20,12 @@ struct EvalSpec {
   std::string ema = "0.9999";          // an EMA rate of train.ema_rate, or "model" (raw weights)
   int batch_size = 64;                 // sampling and feature batch
   bool clip_denoised = true;           // the reference's sampling default
-  std::string reference;               // reference batch .npz (arr_0 uint8 NHWC, or ADM's VIRTUAL_*.npz)
+  // Sampling torso precision: auto (the model's training precision: model.precision when
+  // model.use_fp16, else fp32), fp32, fp16 or bf16. The reference samples CIFAR10 and ImageNet32
+  // in fp32 (no --use_fp16) although it trains them with --use_fp16 True (paper-spec §3).
+  std::string precision = "auto";
+  std::string to_uint8 = "truncate";  // truncate (ADM's image_sample.py) | round (ermongroup/ddim's save_image)
+  std::string reference;              // reference batch .npz (arr_0 uint8 NHWC, or ADM's VIRTUAL_*.npz)
   std::vector<std::string> metrics = {"fid", "sfid"};  // any of fid, sfid, is, pr
   std::string features = "inception";  // inception (the FID network's weights) | random-inception (toy, not comparable)
 

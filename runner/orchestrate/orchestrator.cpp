@@ -26,7 +26,7 @@ Plan make_plan(const ExperimentRow& experiment, const Expansion& expansion, cons
     pr.config = r.identity_json;
     plan.runs.push_back(std::move(pr));
   }
-  plan.tasks = plan_tasks(expansion.runs);
+  plan.tasks = plan_tasks(expansion.runs, full ? &full->runs : nullptr);
   std::set<std::string> listed;
   for (const auto& r : (full ? *full : expansion).runs)
     if (listed.insert(r.run_id).second) plan.expansion_run_ids.push_back(r.run_id);
@@ -51,6 +51,8 @@ std::vector<DryRunLine> Orchestrator::dry_run(Store* store, const Executor& exec
     line.kind = t.kind;
     line.depends_on = t.depends_on;
     line.slot = slot_of(executor, options, t, task_traits(t));
+    line.fits = executor.fits(line.slot);
+    if (!line.fits) line.unfit_reason = unfit_reason(line.slot, executor.name());
     line.argv = task_argv(options.repro_binary, task_file_of(run_dir_of(options.project_dir, t.run_id), t.task_id));
     line.state = "new";
     if (store)

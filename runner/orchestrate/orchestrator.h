@@ -45,8 +45,9 @@ struct Plan {
 };
 
 // The plan of an expanded experiment file: runs in matrix order (cells sharing a run appear once,
-// at their first position) and plan_tasks(expansion.runs). `full`: the same file expanded without
-// --only, whose run ids become expansion_run_ids; null when `expansion` is not filtered.
+// at their first position) and plan_tasks(expansion.runs, full's runs). `full`: the same file
+// expanded without --only, whose run ids become expansion_run_ids and whose cells' sampled steps
+// the planned runs' train tasks keep too; null when `expansion` is not filtered.
 Plan make_plan(const ExperimentRow& experiment, const Expansion& expansion, const Expansion* full = nullptr);
 
 // What the CLI's progress display shows for a task; sent on launch, on every ingest that brought
@@ -113,6 +114,10 @@ struct DryRunLine {
   std::string action;  // "skip" (done), "launch" (dependencies done) or "wait" (after its dependencies)
   std::string state;   // the store's state, "new" when the store does not have the task
   SlotRequest slot;
+  // Whether the executor can ever run the slot (Executor::fits, the rule run() fails a task by);
+  // when not, unfit_reason says why and what to change.
+  bool fits = true;
+  std::string unfit_reason;
   std::vector<std::string> depends_on;
   std::vector<std::string> argv;
 };
@@ -134,7 +139,8 @@ class Orchestrator {
   // cannot be written, or the store fails.
   OrchestratorSummary run(const Plan& plan);
 
-  // What run() would launch now; writes nothing. `store` may be null (no database yet).
+  // What run() would launch now, and whether each task fits the executor; writes nothing. `store`
+  // may be null (no database yet).
   static std::vector<DryRunLine> dry_run(Store* store, const Executor& executor, const Plan& plan,
                                          const OrchestratorOptions& options);
 

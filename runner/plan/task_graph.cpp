@@ -51,6 +51,13 @@ size_t most_tasks(const std::vector<PlannedRun>& runs) {
   return most;
 }
 
+// eval.precision resolved against the run's model: "" where it is the model's training
+// precision (auto, or the same value written out), so that those tasks keep their ids.
+std::string sampling_precision(const std::string& requested, const core::UNetConfig& model) {
+  const std::string trained = model.use_fp16 ? model.precision : "fp32";
+  return requested == "auto" || requested == trained ? "" : requested;
+}
+
 // What every sample task of a run shares; the loops set checkpoint_step, steps and eta.
 SampleTaskSpec sample_template(const PlannedRun& run) {
   const auto& e = *run.eval;
@@ -59,8 +66,10 @@ SampleTaskSpec sample_template(const PlannedRun& run) {
   s.clip_denoised = e.clip_denoised;
   s.ema = e.ema;
   s.num_samples = e.num_samples;
+  s.precision = sampling_precision(e.precision, run.train.model);
   s.sampler = e.sampler;
   s.seed = run.train.train.seed;
+  s.to_uint8 = e.to_uint8;
   return s;
 }
 
@@ -104,16 +113,31 @@ class TaskGraph {
   std::unordered_map<std::string_view, size_t> index_;  // task id (in tasks_) -> position
 };
 
-// The run's train task to `length` steps; the first cell of a run writes its training file.
-std::string add_train(TaskGraph& graph, const PlannedRun& run, const std::string& cell, int64_t length,
+// What one run's train task is planned from: the longest length its cells ask for, and every
+// step they sample (train.keep "evaluated" keeps these).
+struct TrainPlan {
+  int64_t length = 0;
+  std::vector<int64_t> keep_steps;  // sorted, unique once plan_tasks has seen every cell
+};
+
+// The checkpoint steps a cell samples: eval.at_iterations, else its last step; none without eval.
+void add_evaluated_steps(const PlannedRun& run, std::vector<int64_t>& steps) {
+  if (!run.eval) return;
+  if (run.eval->at_iterations.empty()) steps.push_back(run.train.train.iterations);
+  steps.insert(steps.end(), run.eval->at_iterations.begin(), run.eval->at_iterations.end());
+}
+
+// The run's train task to `plan.length` steps; the first cell of a run writes its training file.
+std::string add_train(TaskGraph& graph, const PlannedRun& run, const std::string& cell, const TrainPlan& plan,
                       ScalarTexts& texts) {
+  const int64_t length = plan.length;
   TaskSpec train;
   train.task_id = run.run_id + "-train" + std::to_string(length);
   std::string train_id = train.task_id;
   if (!graph.has(train_id)) {
     train.run_id = run.run_id;
     train.kind = "train";
-    train.spec = spec_text(TrainTaskSpec{train_yaml(run, texts), run.identity_json, length});
+    train.spec = spec_text(TrainTaskSpec{train_yaml(run, texts), run.identity_json, length, plan.keep_steps});
     train.processes = run.train.train.planned_world_size();
   }  // else only its id: add() finds the task and notes the cell
   graph.add(std::move(train), cell);
@@ -171,16 +195,29 @@ void add_evaluations(TaskGraph& graph, const PlannedRun& run, const std::string&
 
 }  // namespace
 
-std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs) {
+std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs, const std::vector<PlannedRun>* all) {
   TaskGraph graph(most_tasks(runs));
   ScalarTexts texts;
   // Cells sharing a run may ask for different lengths: train to the longest. The length is part
   // of the train task's id, so asking for more steps later is a new task that resumes the run.
-  std::unordered_map<std::string, int64_t> length;
-  for (const auto& run : runs) length[run.run_id] = std::max(length[run.run_id], run.train.train.iterations);
+  std::unordered_map<std::string, TrainPlan> train_plans;
+  for (const auto& run : runs) {
+    TrainPlan& p = train_plans[run.run_id];
+    p.length = std::max(p.length, run.train.train.iterations);
+    add_evaluated_steps(run, p.keep_steps);
+  }
+  // The cells --only left out sample the planned runs too (their lengths are theirs to ask for).
+  if (all)
+    for (const auto& run : *all)
+      if (auto it = train_plans.find(run.run_id); it != train_plans.end())
+        add_evaluated_steps(run, it->second.keep_steps);
+  for (auto& [id, p] : train_plans) {
+    std::sort(p.keep_steps.begin(), p.keep_steps.end());
+    p.keep_steps.erase(std::unique(p.keep_steps.begin(), p.keep_steps.end()), p.keep_steps.end());
+  }
   for (const auto& run : runs) {
     const std::string cell = run.label_string();
-    const std::string train_id = add_train(graph, run, cell, length[run.run_id], texts);
+    const std::string train_id = add_train(graph, run, cell, train_plans[run.run_id], texts);
     if (run.eval) add_evaluations(graph, run, cell, train_id);
   }
   return graph.take();

@@ -31,8 +31,12 @@ struct TaskSpec {
   EvalTaskSpec eval_spec() const;
 };
 
-// Deduplicated by task id, dependencies before dependants, in the runs' order.
-std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs);
+// Deduplicated by task id, dependencies before dependants, in the runs' order. `all`: every cell
+// of the file (its expansion without --only filters), when `runs` is a selection of them: a train
+// task's keep_steps are then the steps sampled by every cell of `all` sharing its run too, so that
+// training a run for one cell never prunes a checkpoint another cell samples later. Null: `runs`
+// are all the cells.
+std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs, const std::vector<PlannedRun>* all = nullptr);
 
 // The training file of a run as `repro train` reads it (YAML; data.path absolute, no eval:).
 std::string train_yaml(const PlannedRun& run);

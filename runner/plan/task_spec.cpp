@@ -16,7 +16,10 @@ namespace {
 using nlohmann::json;
 
 // Each spec's members in nlohmann's (sorted) key order: the one list that to_json, from_json,
-// parse_*_spec and spec_text walk. `S` is the spec, const or not; `f(key, member)`.
+// parse_*_spec and spec_text walk. `S` is the spec, const or not; `f(key, member)`, or
+// `f(key, member, omitted)` for a member added later: left out of the text when it equals
+// `omitted`, and `omitted` when missing, so that the specs (and ids) of tasks that do not use it
+// stay as they were.
 template <typename S, typename F>
 void sample_members(S& s, F&& f) {
   f("batch_size", s.batch_size);
@@ -25,9 +28,11 @@ void sample_members(S& s, F&& f) {
   f("ema", s.ema);
   f("eta", s.eta);
   f("num_samples", s.num_samples);
+  f("precision", s.precision, "");  // the model's training precision
   f("sampler", s.sampler);
   f("seed", s.seed);
   f("steps", s.steps);
+  f("to_uint8", s.to_uint8, "truncate");
 }
 
 template <typename S, typename F>
@@ -77,6 +82,10 @@ class ObjectText {
     text_ += key;
     text_ += "\":";
     append_value(text_, value);
+  }
+  template <typename T>
+  void operator()(const char* key, const T& value, const char* omitted) {
+    if (value != omitted) (*this)(key, value);
   }
   std::string close() && {
     text_ += '}';
@@ -150,6 +159,15 @@ class MemberReader {
   void operator()(const char* key, T& out) const {
     read_member(member(key), out, where_, key);
   }
+  template <typename T>
+  void operator()(const char* key, T& out, const char* omitted) const {
+    const auto it = spec_.find(key);
+    if (it == spec_.end()) {
+      out = omitted;
+    } else {
+      read_member(*it, out, where_, key);
+    }
+  }
 
  private:
   const json& spec_;
@@ -173,12 +191,15 @@ void to_json(json& j, const TrainTaskSpec& s) {
   j["config"] = s.config;
   j["identity"] = json::parse(s.identity);
   j["iterations"] = s.iterations;
+  if (s.keep_steps) j["keep_steps"] = *s.keep_steps;
 }
 
 void from_json(const json& j, TrainTaskSpec& s) {
   j.at("config").get_to(s.config);
   s.identity = j.at("identity").dump();
   j.at("iterations").get_to(s.iterations);
+  s.keep_steps.reset();
+  if (j.contains("keep_steps")) s.keep_steps = j.at("keep_steps").get<std::vector<int64_t>>();
 }
 
 std::string spec_text(const TrainTaskSpec& s) {
@@ -188,6 +209,14 @@ std::string spec_text(const TrainTaskSpec& s) {
   out += s.identity;
   out += ",\"iterations\":";
   append_value(out, s.iterations);
+  if (s.keep_steps) {
+    out += ",\"keep_steps\":[";
+    for (size_t i = 0; i < s.keep_steps->size(); ++i) {
+      if (i > 0) out += ',';
+      append_value(out, (*s.keep_steps)[i]);
+    }
+    out += ']';
+  }
   out += '}';
   out.shrink_to_fit();  // a plan holds a config per run: no spare capacity
   return out;
@@ -201,6 +230,15 @@ TrainTaskSpec parse_train_spec(const json& spec, const std::string& where) {
   if (!identity.is_object()) mistyped(where, "identity", "an object (the run's identity)", identity);
   s.identity = identity.dump();
   read("iterations", s.iterations);
+  if (spec.contains("keep_steps")) {  // optional: older specs have none
+    const json& steps = read.member("keep_steps");
+    if (!steps.is_array()) mistyped(where, "keep_steps", "a list of steps", steps);
+    s.keep_steps.emplace();
+    for (const auto& k : steps) {
+      if (!fits<int64_t>(k) || k.get<int64_t>() < 0) mistyped(where, "keep_steps", "a list of steps >= 0", k);
+      s.keep_steps->push_back(k.get<int64_t>());
+    }
+  }
   return s;
 }
 
@@ -208,11 +246,21 @@ TrainTaskSpec parse_train_spec(const json& spec, const std::string& where) {
 
 void to_json(json& j, const SampleTaskSpec& s) {
   j = json::object();
-  sample_members(s, [&j](const char* key, const auto& value) { j[key] = value; });
+  sample_members(s, [&j](const char* key, const auto& value, const auto&... omitted) {
+    if (!(false || ... || (value == omitted))) j[key] = value;
+  });
 }
 
 void from_json(const json& j, SampleTaskSpec& s) {
-  sample_members(s, [&j](const char* key, auto& value) { j.at(key).get_to(value); });
+  sample_members(s, [&j](const char* key, auto& value, const auto&... omitted) {
+    if constexpr (sizeof...(omitted) > 0) {
+      if (!j.contains(key)) {
+        ((value = omitted), ...);
+        return;
+      }
+    }
+    j.at(key).get_to(value);
+  });
 }
 
 std::string spec_text(const SampleTaskSpec& s) {
@@ -226,6 +274,12 @@ SampleTaskSpec parse_sample_spec(const json& spec, const std::string& where) {
   sample_members(s, MemberReader(spec, where));
   if (!is_ema_choice(s.ema))
     throw ConfigError(where, "spec.ema", "expected \"model\" or an EMA rate such as \"0.9999\", got '" + s.ema + "'");
+  if (spec.contains("precision") && s.precision != "fp32" && s.precision != "fp16" && s.precision != "bf16")
+    throw ConfigError(
+        where, "spec.precision",
+        "expected fp32, fp16 or bf16 (missing: the model's training precision), got '" + s.precision + "'");
+  if (s.to_uint8 != "truncate" && s.to_uint8 != "round")
+    throw ConfigError(where, "spec.to_uint8", "expected truncate or round, got '" + s.to_uint8 + "'");
   return s;
 }
 

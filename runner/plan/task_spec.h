@@ -6,6 +6,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ struct TrainTaskSpec {
   std::string config;    // the run's training file as `repro train` reads it (YAML text, train_yaml)
   std::string identity;  // the run's identity JSON (compact; what the run id hashes)
   int64_t iterations = 0;
+  // The steps the experiment samples of this run (sorted, unique): what train.keep "evaluated"
+  // keeps besides the latest checkpoint. Absent in specs written before it existed: then the
+  // trainer deletes nothing.
+  std::optional<std::vector<int64_t>> keep_steps;
 };
 
 // Samples of one checkpoint of the run with one sampler setting.
@@ -28,9 +33,13 @@ struct SampleTaskSpec {
   std::string ema;          // "model" or the EMA rate as written in the experiment ("0.9999")
   double eta = 0;           // DDIM's eta; 0 for ancestral sampling
   int64_t num_samples = 0;  // as eval.num_samples (int64: the text of any experiment's value)
-  std::string sampler;      // "ancestral" | "ddim"
-  uint64_t seed = 0;        // the run's train.seed
-  int steps = 0;            // respaced sampling steps
+  // Torso precision when it is not the model's training precision: "fp32", "fp16" or "bf16";
+  // "" = the model's (left out of the text, so that such tasks keep the ids they had before).
+  std::string precision;
+  std::string sampler;                // "ancestral" | "ddim"
+  uint64_t seed = 0;                  // the run's train.seed
+  int steps = 0;                      // respaced sampling steps
+  std::string to_uint8 = "truncate";  // "truncate" (ADM's; left out of the text) | "round"
 };
 
 // Metrics of the samples one sample task wrote.
@@ -59,7 +68,9 @@ std::string spec_text(const EvalTaskSpec& s);
 
 // The typed spec from its stored text or the task file's "spec" member. Throws ConfigError naming
 // `where` (a file, or "task <id>") and the missing or mistyped key ("spec.seed"): integers must be
-// integers that fit the member, a sample spec's ema "model" or a number. Other keys are ignored.
+// integers that fit the member, a sample spec's ema "model" or a number, its precision (may be
+// missing) fp32, fp16 or bf16, its to_uint8 (may be missing) truncate or round. Other keys are
+// ignored.
 TrainTaskSpec parse_train_spec(const nlohmann::json& spec, const std::string& where);
 SampleTaskSpec parse_sample_spec(const nlohmann::json& spec, const std::string& where);
 EvalTaskSpec parse_eval_spec(const nlohmann::json& spec, const std::string& where);

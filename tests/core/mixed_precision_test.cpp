@@ -7,9 +7,14 @@
 
 #include "base/util/strings.h"
 #include "core/nn/unet.h"
+#include "core/train/ema.h"
+#include "core/train/mixed_precision.h"
+#include "core/train/trainer.h"
 #include "core/util/checkpoint.h"
 #include "core/util/device.h"
+#include "tests/support/tiny_data.h"
 #include "tests/support/tiny_unet.h"
+#include "train_data/image_sources.h"
 
 using namespace repro;
 using namespace repro::core;
@@ -73,6 +78,61 @@ TEST(MixedPrecision, HalfTorsoStaysCloseToFloat32AndReturnsFloat32) {
   // bfloat16 keeps 8 bits of mantissa: a few percent of the output scale.
   EXPECT_LT((half - ref).abs().max().item<float>(), 0.1f * ref.abs().max().item<float>());
   EXPECT_GT((half - ref).abs().max().item<float>(), 0.0f);  // it really ran in bfloat16
+}
+
+namespace {
+// MixedPrecisionTrainer's order: the masters copy the float32 init, then the torso is converted.
+void expect_masters_hold_the_float32_init(torch::Device device, torch::ScalarType half) {
+  UNetModel model(tiny());
+  randomise(model);
+  model->to(device);
+  std::vector<torch::Tensor> init;
+  for (const auto& p : model->parameters()) init.push_back(p.detach().clone());
+  MixedPrecision mp(model, half, /*loss_scaling=*/half == torch::kHalf);
+  const auto params = model->parameters();
+  const Ema ema(0.9999, mp.master_params());
+  int rounded = 0;
+  for (size_t i = 0; i < init.size(); ++i) {
+    EXPECT_EQ(mp.master_params()[i].scalar_type(), torch::kFloat32) << i;
+    EXPECT_TRUE(torch::equal(mp.master_params()[i], init[i])) << i;  // bitwise
+    EXPECT_TRUE(torch::equal(ema.shadow()[i], init[i])) << i;
+    if (params[i].scalar_type() == half) {
+      EXPECT_TRUE(torch::equal(params[i], init[i].to(half))) << i;
+      rounded += !torch::equal(params[i].to(torch::kFloat32), init[i]);
+    }
+  }
+  EXPECT_GT(rounded, 10);  // the torso really is in half precision, and its rounding is not in the masters
+}
+}  // namespace
+
+TEST(MixedPrecision, MastersAndEmaStartFromTheFloat32Init) {
+  expect_masters_hold_the_float32_init(torch::kCPU, torch::kBFloat16);
+}
+
+TEST(MixedPrecision, TrainerEmaStartsFromTheFloat32Init) {
+  test::TempDir dir;
+  train_data::NpzImageSource data(test::write_dataset(dir, 4), false, 1);
+  TrainConfig c;
+  c.seed = 7;
+  TrainerOptions o;
+  o.run_dir = dir.file("run");
+  o.precision = "bf16";
+  const UNetConfig cfg = test::tiny_unet(8, {1, 1});
+  Trainer trainer(cfg, DiffusionConfig{}, c, data, o);
+  torch::manual_seed(derive_seed(c.seed, kStreamGlobal));  // as the trainer seeds its init
+  UNetModel ref(cfg);
+  const auto want = ref->parameters();
+  const auto& shadow = trainer.emas().at(0).shadow();
+  ASSERT_EQ(shadow.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_TRUE(torch::equal(shadow[i], want[i])) << i;
+  int half = 0;
+  for (const auto& p : trainer.model()->parameters()) half += p.scalar_type() == torch::kBFloat16;
+  EXPECT_GT(half, 10);
+}
+
+TEST(MixedPrecisionGpu, Fp16MastersAndEmaStartFromTheFloat32Init) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device: the fp16 path runs only on a GPU";
+  expect_masters_hold_the_float32_init(torch::Device(torch::kCUDA, 0), torch::kHalf);
 }
 
 TEST(MixedPrecision, TorsoDtypeIsChosenAtRunTime) {

@@ -115,14 +115,18 @@ TEST(RunCli, AWorldSizeRunTrainsAsThatManyProcessesInThatManySlots) {
   const std::string run = "run " + dir.file("exp.yaml") + " --project " + dir.file("proj");
   std::string out;
   auto run_id = [&](const std::string& extra) {
-    EXPECT_EQ(repro_cli(run + " --dry-run --json" + extra, &out), 0) << out;
+    EXPECT_EQ(repro_cli(run + " --dry-run --json --max-parallel 2" + extra, &out), 0) << out;
     return nlohmann::json::parse(out)["runs"][0]["run_id"].get<std::string>();
   };
   // The process count is part of the run's identity; left out (0) it counts as 1.
   const std::string id = run_id("");
   EXPECT_EQ(nlohmann::json::parse(out)["tasks"][0]["processes"], 2) << out;
-  ASSERT_EQ(repro_cli(run + " --dry-run", &out), 0) << out;
-  EXPECT_NE(out.find("train  " + id + "-train4  (2 processes)"), std::string::npos) << out;
+  // The dry run says so before anything launches: two CPU processes never fit one slot (exit 7).
+  ASSERT_EQ(repro_cli(run + " --dry-run", &out), 7) << out;
+  EXPECT_NE(out.find("train  " + id + "-train4  (2 processes, 0 GPUs)"), std::string::npos) << out;
+  EXPECT_NE(out.find("NEVER FITS: needs 2 CPU processes at once"), std::string::npos) << out;
+  ASSERT_EQ(repro_cli(run + " --dry-run --max-parallel 2", &out), 0) << out;
+  EXPECT_EQ(out.find("NEVER FITS"), std::string::npos) << out;
   EXPECT_NE(id, run_id(" --set train.world_size=1"));
   EXPECT_EQ(run_id(" --set train.world_size=0"), run_id(" --set train.world_size=1"));
 

@@ -105,4 +105,65 @@ TEST(PlanDigest, EveryExperimentFilePlansAsRecorded) {
   }
 }
 
+// A model trained in fp16 (use_fp16) or fp32, its eval: section with `eval_extra` ("" or ", key:
+// value"). Written at a fixed place: run ids hash the absolute data path.
+const char* const kPinDir = "/tmp/repro-plan-digest/sampling-pins";
+TaskSpec sample_task_with(const std::string& eval_extra, bool use_fp16 = true) {
+  const std::string experiment = std::string(R"(name: sampling_pins
+base:
+  model: {image_size: 8, num_channels: 32, channel_mult: [1, 1], num_res_blocks: 1,
+          attention_resolutions: [4], num_head_channels: 32, learn_sigma: true, use_fp16: )") +
+                                 (use_fp16 ? "true" : "false") + R"(}
+  diffusion: {diffusion_steps: 40}
+  train: {batch_size: 4, iterations: 20, save_interval: 10, log_interval: 5, seed: 0}
+  data: {path: a.npz}
+  eval: {sampling_steps: [10], num_samples: 64, reference: ref.npz)" +
+                                 eval_extra + "}\n";
+  fs::create_directories(kPinDir);
+  const fs::path path = fs::path(kPinDir) / "exp.yaml";
+  std::ofstream(path) << experiment;
+  for (auto& t : plan_tasks(expand(read_experiment_file(path.string())).runs))
+    if (t.kind == "sample") return t;
+  ADD_FAILURE() << "no sample task";
+  return {};
+}
+
 }  // namespace
+
+// The sample spec omits precision where it is the model's training precision and to_uint8 where it
+// is truncate, so that those tasks keep the ids they had before either existed; other values are
+// written out and make other tasks. The texts are written by hand; the ids (the hash of the run id
+// and the text) were checked with Python's hashlib.
+TEST(PlanDigest, SamplingPrecisionAndUint8ArePinned) {
+  const std::string head = R"({"batch_size":64,"checkpoint_step":20,"clip_denoised":true,"ema":"0.9999","eta":0.0,)"
+                           R"("num_samples":64,)";
+  const std::string tail = R"("sampler":"ancestral","seed":0,"steps":10)";
+  const TaskSpec plain = sample_task_with("");
+  EXPECT_EQ(plain.spec, head + tail + "}");
+  EXPECT_EQ(plain.task_id, plain.run_id + "-sample-faa66504d71c");
+  for (const char* same : {", precision: auto", ", precision: fp16", ", to_uint8: truncate"}) {
+    const TaskSpec t = sample_task_with(same);
+    EXPECT_EQ(t.spec, plain.spec) << same;
+    EXPECT_EQ(t.task_id, plain.task_id) << same;
+  }
+  const TaskSpec fp32 = sample_task_with(", precision: fp32");
+  EXPECT_EQ(fp32.spec, head + R"("precision":"fp32",)" + tail + "}");
+  EXPECT_EQ(fp32.task_id, plain.run_id + "-sample-d3674d1de894");
+  const TaskSpec bf16 = sample_task_with(", precision: bf16");
+  EXPECT_EQ(bf16.spec, head + R"("precision":"bf16",)" + tail + "}");
+  EXPECT_EQ(bf16.task_id, plain.run_id + "-sample-4d836c2d5ba5");
+  const TaskSpec round = sample_task_with(", precision: fp32, to_uint8: round");
+  EXPECT_EQ(round.spec, head + R"("precision":"fp32",)" + tail + R"(,"to_uint8":"round"})");
+  EXPECT_EQ(round.task_id, plain.run_id + "-sample-7b367f6f837f");
+}
+
+// A model trained in fp32 (no use_fp16): precision fp32 is its own and is left out; fp16 is not.
+TEST(PlanDigest, SamplingPrecisionResolvesAgainstTheModel) {
+  const TaskSpec plain = sample_task_with("", false);
+  const TaskSpec fp32 = sample_task_with(", precision: fp32", false);
+  EXPECT_EQ(fp32.task_id, plain.task_id);
+  EXPECT_EQ(fp32.spec.find("precision"), std::string::npos) << fp32.spec;
+  const TaskSpec fp16 = sample_task_with(", precision: fp16", false);
+  EXPECT_NE(fp16.spec.find(R"("precision":"fp16")"), std::string::npos) << fp16.spec;
+  EXPECT_NE(fp16.task_id, plain.task_id);
+}

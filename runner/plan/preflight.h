@@ -1,0 +1,46 @@
+#pragma once
+// Pre-flight checks of a plan's inputs before anything launches (the dry run): every training
+// data path, reference batch and the FID Inception weights the tasks to run will read exists, and
+// has the digest recorded for it where one is: the published SHA-256 of a weights file named
+// like a published one, and the data fingerprint the run trained on before (the store's
+// provenance) for a prepared dataset. Each file is looked at once, however many runs use it.
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "runner/experiment/expand.h"
+#include "runner/plan/run_history.h"
+#include "runner/plan/task_graph.h"
+
+namespace repro::runner {
+
+struct PreflightCheck {
+  std::string what;  // "data", "reference", "inception weights"
+  std::string path;  // as the tasks will open it
+  bool ok = true;
+  std::string message;  // "missing", "SHA-256 a1.. is not ...", or what was verified
+  int runs = 0;         // runs with a task to run that reads it
+};
+
+struct PreflightOptions {
+  // The file `features: inception` loads (metrics::inception_weights_path()).
+  std::string inception_weights;
+  // A prepared dataset's manifest fingerprint (datasets/packed_format.h), given by the caller so
+  // that the runner does not link the datasets layer. Throws IoError for an unreadable manifest.
+  // Empty: prepared datasets are checked for existence only.
+  std::function<std::string(const std::string& dir)> manifest_fingerprint;
+};
+
+// The checks for the tasks with to_run set (index-aligned with `tasks`): data.path of each run
+// whose train task runs, the reference and weights of each eval task that runs. `history`: what
+// the store recorded (run_history()), empty without a store. Never throws for a bad input: it is
+// a failed check.
+std::vector<PreflightCheck> preflight(const std::vector<PlannedRun>& runs, const std::vector<TaskSpec>& tasks,
+                                      const std::vector<bool>& to_run, const std::map<std::string, RunHistory>& history,
+                                      const PreflightOptions& options);
+
+// The first check that failed; nullptr when all passed.
+const PreflightCheck* first_failure(const std::vector<PreflightCheck>& checks);
+
+}  // namespace repro::runner
