@@ -45,16 +45,16 @@ TEST(UNetParamCount, EachOptionAddsWhatItsLayersHold) {
   const int64_t base = 163331;
   UNetConfig c = one_level();
   c.learn_sigma = true;  // the final conv writes 6 channels: 3 more filters of 32*9 weights + bias
-  EXPECT_EQ(unet_parameter_count(c), base + 3 * (32 * 9 + 1));
+  EXPECT_EQ(unet_parameter_count(c), base + int64_t{3} * (32 * 9 + 1));
   c = one_level();
   c.use_scale_shift_norm = true;  // every ResBlock's Linear(128, 32) becomes Linear(128, 64): 1 + 2 middle + 2 up
-  EXPECT_EQ(unet_parameter_count(c), base + 5 * (128 * 32 + 32));
+  EXPECT_EQ(unet_parameter_count(c), base + int64_t{5} * (128 * 32 + 32));
   c = one_level();
   c.num_classes = 10;  // label_emb: Embedding(10, 128)
-  EXPECT_EQ(unet_parameter_count(c), base + 10 * 128);
+  EXPECT_EQ(unet_parameter_count(c), base + int64_t{10} * 128);
   c = one_level();
   c.attention_resolutions = {8};  // attention after the input ResBlock and each of 2 output ResBlocks
-  EXPECT_EQ(unet_parameter_count(c), base + 3 * (64 + (32 * 96 + 96) + (32 * 32 + 32)));
+  EXPECT_EQ(unet_parameter_count(c), base + int64_t{3} * (64 + (32 * 96 + 96) + (32 * 32 + 32)));
 }
 
 TEST(UNetParamCount, ResamplingBetweenLevels) {
@@ -63,7 +63,7 @@ TEST(UNetParamCount, ResamplingBetweenLevels) {
   c.conv_resample = false;  // pooling and nearest upsampling hold nothing
   const int64_t pooled = unet_parameter_count(c);
   c.conv_resample = true;  // each becomes a 3x3 conv(32, 32)
-  EXPECT_EQ(unet_parameter_count(c), pooled + 2 * (32 * 32 * 9 + 32));
+  EXPECT_EQ(unet_parameter_count(c), pooled + int64_t{2} * (32 * 32 * 9 + 32));
   c.resblock_updown = true;  // each becomes a ResBlock(32 -> 32) without a skip conv
   const int64_t res32 = 64 + (32 * 32 * 9 + 32) + (128 * 32 + 32) + 64 + (32 * 32 * 9 + 32);
   EXPECT_EQ(unet_parameter_count(c), pooled + 2 * res32);

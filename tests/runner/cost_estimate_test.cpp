@@ -91,14 +91,14 @@ TEST(CostEstimate, TinyExperimentFromTheThroughputTable) {
   // bytes, the optimizer 8 P: evaluated 2 x 12 P + 8 P, all 3 x (12 P + 8 P).
   EXPECT_EQ(c.tasks[0].disk_bytes, 32 * kParams32);
   EXPECT_EQ(c.tasks[0].disk_bytes_keep_all, 60 * kParams32);
-  EXPECT_EQ(c.tasks[1].disk_bytes, 1200 * 32 * 32 * 3 + kNpzOverheadBytes);
+  EXPECT_EQ(c.tasks[1].disk_bytes, int64_t{1200} * 32 * 32 * 3 + kNpzOverheadBytes);
   // Totals: 9 tasks to run (one train, four samples, four evals).
   EXPECT_EQ(c.totals.tasks, 9);
   EXPECT_NEAR(c.totals.gpu_hours_estimate, (960 + 4 * 100 + 4 * 1.2) / 3600, 1e-12);
   EXPECT_EQ(c.totals.gpu_hours_measured, 0);
   EXPECT_EQ(c.totals.checkpoint_bytes, 32 * kParams32);
   EXPECT_EQ(c.totals.checkpoint_bytes_keep_all, 60 * kParams32);
-  EXPECT_EQ(c.totals.sample_bytes, 4 * (1200 * 32 * 32 * 3 + kNpzOverheadBytes));
+  EXPECT_EQ(c.totals.sample_bytes, 4 * (int64_t{1200} * 32 * 32 * 3 + kNpzOverheadBytes));
   EXPECT_EQ(c.totals.sample_files, 4);
 }
 
@@ -164,11 +164,11 @@ TEST(CostEstimate, BytesText) {
   EXPECT_EQ(bytes_text(1024), "1 KiB");
   EXPECT_EQ(bytes_text(1025), "1 KiB");
   EXPECT_EQ(bytes_text(1234), "1.21 KiB");
-  EXPECT_EQ(bytes_text(10 * 1024), "10 KiB");
+  EXPECT_EQ(bytes_text(int64_t{10} * 1024), "10 KiB");
   EXPECT_EQ(bytes_text(int64_t{1536} * 1024 * 1024), "1.5 GiB");
   EXPECT_EQ(bytes_text(int64_t{100} * 1024 - 1), "100 KiB");  // 99.999 KiB rounds to 100, not "1e+02"
   // 1000 to 1023 of a unit: fixed notation, never "1e+03 KiB" or "1.02e+03 GiB".
-  EXPECT_EQ(bytes_text(1000 * 1024), "1000 KiB");
+  EXPECT_EQ(bytes_text(int64_t{1000} * 1024), "1000 KiB");
   EXPECT_EQ(bytes_text(int64_t{1023} * 1024 * 1024), "1023 MiB");
   EXPECT_EQ(bytes_text(int64_t{1023} * 1024 * 1024 * 1024), "1023 GiB");
   EXPECT_EQ(bytes_text(int64_t{1000} * 1024 * 1024 * 1024 * 1024), "1000 TiB");

@@ -9,26 +9,16 @@
 #include "base/util/errors.h"
 #include "runner/experiment/eval_spec.h"
 #include "runner/plan/task_spec.h"
+#include "tests/support/test_support.h"
 
 using namespace repro;
 using namespace repro::runner;
 using nlohmann::json;
+using repro::test::config_error;
 
 namespace {
 
 EvalSpec eval_of(const std::string& yaml) { return read_eval_spec(YAML::Load(yaml), "exp.yaml"); }
-
-// The ConfigError `f` throws (fails the test when it throws none).
-template <typename F>
-ConfigError config_error(F&& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no ConfigError";
-  return ConfigError("", "", "");
-}
 
 SampleTaskSpec a_sample() {
   SampleTaskSpec s;

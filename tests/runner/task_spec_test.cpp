@@ -10,10 +10,12 @@
 #include "base/util/errors.h"
 #include "runner/plan/task_graph.h"
 #include "runner/plan/task_spec.h"
+#include "tests/support/test_support.h"
 
 using namespace repro;
 using namespace repro::runner;
 using nlohmann::json;
+using repro::test::config_error;
 
 namespace {
 
@@ -48,18 +50,6 @@ EvalTaskSpec an_eval() {
 
 TrainTaskSpec a_train() {
   return {"model:\n  image_size: 32\n", R"({"diffusion":{"steps":1000},"train":{"lr":0.0001}})", 800000};
-}
-
-// The ConfigError `f` throws (fails the test when it throws none).
-template <typename F>
-ConfigError config_error(F&& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no ConfigError";
-  return ConfigError("", "", "");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the tests: scratch directories, files, polling, Debian's Python for
 // cross-checks and the repro binary.
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -9,6 +10,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "base/util/errors.h"
 
 namespace repro::test {
 
@@ -48,6 +51,18 @@ std::string error_message(Fn&& fn) {
     return e.what();
   }
   return "";
+}
+
+// The ConfigError `fn` throws (fails the test when it throws none).
+template <typename Fn>
+ConfigError config_error(Fn&& fn) {
+  try {
+    fn();
+  } catch (const ConfigError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no ConfigError";
+  return ConfigError("", "", "");
 }
 
 // Polls `pred` every `poll_ms` until it holds (true) or `limit_s` seconds have passed (false).
