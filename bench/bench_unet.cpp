@@ -123,7 +123,7 @@ double time_sample_step(SampleBench& b, const Options& o) {
   c10::InferenceMode guard;
   SingleThreadedBlas one_blas_thread;
   return time_per_iter(
-      o.device, [&] { b.x = p_sample(b.respaced, b.fn, b.x, b.t, torch::randn_like(b.x), true); }, 1, o.iters);
+      o.device, [&] { b.x = p_sample(b.respaced, b.fn, b.x, b.t, torch::randn_like(b.x), true).sample; }, 1, o.iters);
 }
 
 double time_forward(SampleBench& b, const Options& o) {
@@ -139,9 +139,9 @@ void print_profile(SampleBench& b) {
   using namespace torch::autograd::profiler;
   c10::InferenceMode guard;
   SingleThreadedBlas one_blas_thread;
-  b.x = p_sample(b.respaced, b.fn, b.x, b.t, torch::randn_like(b.x), true);  // warm
+  b.x = p_sample(b.respaced, b.fn, b.x, b.t, torch::randn_like(b.x), true).sample;  // warm
   enableProfilerLegacy(torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
-  b.x = p_sample(b.respaced, b.fn, b.x, b.t, torch::randn_like(b.x), true);
+  b.x = p_sample(b.respaced, b.fn, b.x, b.t, torch::randn_like(b.x), true).sample;
   const thread_event_lists lists = disableProfilerLegacy();
   std::map<std::string, std::pair<double, int>> self;  // name -> (self us, calls)
   double total = 0;

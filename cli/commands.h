@@ -10,6 +10,8 @@ namespace repro::cli {
 void add_version_command(CLI::App& app, std::ostream& out);
 void add_model_command(CLI::App& app, std::ostream& out, std::ostream& err);
 void add_sample_command(CLI::App& app, std::ostream& out, std::ostream& err);
+// repro exposure: eps norms and x_t variance of the sampling chain against the forward process.
+void add_exposure_command(CLI::App& app, std::ostream& out, std::ostream& err);
 void add_data_command(CLI::App& app, std::ostream& out, std::ostream& err);
 void add_eval_command(CLI::App& app, std::ostream& out, std::ostream& err);
 // Sets *exit_code: ExitCode kOk, kDiverged (NaN) or kInterrupted (checkpoint written).

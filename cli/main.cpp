@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   repro::cli::add_version_command(app, std::cout);
   repro::cli::add_model_command(app, std::cout, std::cerr);
   repro::cli::add_sample_command(app, std::cout, std::cerr);
+  repro::cli::add_exposure_command(app, std::cout, std::cerr);
   repro::cli::add_data_command(app, std::cout, std::cerr);
   repro::cli::add_eval_command(app, std::cout, std::cerr);
   int command_exit = to_int(ExitCode::kOk);

@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <string>
 
+#include "base/diffusion/eps_scale.h"
 #include "config/model_config_yaml.h"
 
 namespace repro::tasks {
@@ -21,6 +22,12 @@ struct SampleJob {
   // (LibTorch 1.13 has no float16 convolution there), as with use_fp16 configs.
   std::string precision = "auto";
   std::string to_uint8 = "truncate";  // truncate (ADM's sample.py) | round (torchvision's save_image)
+  core::EpsScale eps_scale;           // Epsilon Scaling (ADM-ES); the default scales nothing
+  // > 0: Table 1's chain from data instead of noise: x_K = q_sample(x0, K - 1, eps) of the first
+  // num_samples images of `data` (tasks/x0_images.h), then indices K - 1 ... 0 of the full process
+  // (`steps` must be empty or the full count). The eps are drawn from the seed's generator first.
+  int start_t = 0;
+  std::string data;
   int num_samples = 0;
   int batch_size = 64;
   int64_t seed = 0;    // same seed and batch size -> same samples, on any device

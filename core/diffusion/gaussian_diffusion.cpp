@@ -153,7 +153,10 @@ torch::Tensor GaussianDiffusion::predict_eps_from_xstart(const torch::Tensor& x_
 }
 
 PMeanVariance GaussianDiffusion::p_mean_variance(const torch::Tensor& model_output_in, const torch::Tensor& x,
-                                                 const torch::Tensor& t, bool clip_denoised) const {
+                                                 const torch::Tensor& t, bool clip_denoised,
+                                                 const EpsScale& eps_scale) const {
+  TORCH_CHECK(eps_scale.is_identity() || config_.mean_type() == ModelMeanType::kEpsilon,
+              "p_mean_variance: Epsilon Scaling needs an epsilon-predicting model");
   const int64_t C = x.size(1);
   const ModelVarType var_type = config_.var_type();
   torch::Tensor model_output = model_output_in;
@@ -196,6 +199,11 @@ PMeanVariance GaussianDiffusion::p_mean_variance(const torch::Tensor& model_outp
       model_mean = q_posterior_mean_variance(pred_xstart, x, t).mean;
       break;
     case ModelMeanType::kEpsilon:
+      if (!eps_scale.is_identity()) {
+        // lambda_i per row in float64, then float32 as the division ADM-ES does with a Python float.
+        auto lambda = (eps_scale.b + eps_scale.k * t.to(torch::kFloat64)).to(torch::kFloat32);
+        model_output = model_output / lambda.reshape({-1, 1, 1, 1}).to(model_output.device());
+      }
       pred_xstart = process_xstart(predict_xstart_from_eps(x, t, model_output));
       model_mean = q_posterior_mean_variance(pred_xstart, x, t).mean;
       break;
@@ -204,8 +212,8 @@ PMeanVariance GaussianDiffusion::p_mean_variance(const torch::Tensor& model_outp
 }
 
 PMeanVariance GaussianDiffusion::p_mean_variance(const ModelFn& model, const torch::Tensor& x, const torch::Tensor& t,
-                                                 bool clip_denoised) const {
-  return p_mean_variance(model(x, model_timesteps(t)), x, t, clip_denoised);
+                                                 bool clip_denoised, const EpsScale& eps_scale) const {
+  return p_mean_variance(model(x, model_timesteps(t)), x, t, clip_denoised, eps_scale);
 }
 
 VbTerms GaussianDiffusion::vb_terms_bpd(const torch::Tensor& model_output, const torch::Tensor& x_start,

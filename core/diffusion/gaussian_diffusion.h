@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/diffusion/diffusion_config.h"
+#include "base/diffusion/eps_scale.h"
 #include "base/diffusion/schedule.h"
 #include "core/diffusion/losses.h"
 
@@ -70,12 +71,16 @@ class GaussianDiffusion {
   MeanVariance q_posterior_mean_variance(const torch::Tensor& x_start, const torch::Tensor& x_t,
                                          const torch::Tensor& t) const;
 
-  // The reverse distribution from a raw model output [N, C or 2C, H, W] at x_t, t.
+  // The reverse distribution from a raw model output [N, C or 2C, H, W] at x_t, t. With
+  // `eps_scale` (Epsilon Scaling), an epsilon model's eps of row n is divided by
+  // eps_scale.at(t[n]) before x0 is predicted from it, as ADM-ES's _predict_xstart_from_eps; the
+  // variance is untouched. Identity: the unscaled computation, bit for bit. Other mean types
+  // throw (TORCH_CHECK): ADM-ES scales only an epsilon.
   PMeanVariance p_mean_variance(const torch::Tensor& model_output, const torch::Tensor& x, const torch::Tensor& t,
-                                bool clip_denoised) const;
+                                bool clip_denoised, const EpsScale& eps_scale = {}) const;
   // Same, calling the model (with mapped timesteps) first.
   PMeanVariance p_mean_variance(const ModelFn& model, const torch::Tensor& x, const torch::Tensor& t,
-                                bool clip_denoised) const;
+                                bool clip_denoised, const EpsScale& eps_scale = {}) const;
 
   torch::Tensor predict_xstart_from_eps(const torch::Tensor& x_t, const torch::Tensor& t,
                                         const torch::Tensor& eps) const;

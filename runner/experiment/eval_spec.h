@@ -7,9 +7,28 @@
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
+
+#include "base/diffusion/eps_scale.h"
 #include <nlohmann/json.hpp>
 
 namespace repro::runner {
+
+// eval.start: where the reverse chain starts (Table 1). from "noise" (the sampler's x_T) or "data":
+// x_K = q_sample(x0, K - 1, eps) of images of `data` (default: eval.reference), then the chain
+// runs indices K - 1 ... 0 of the full process; one evaluation per K in `t`.
+struct EvalStart {
+  std::string from = "noise";  // noise | data
+  std::vector<int> t;          // from data: the chain lengths K, each in [1, diffusion_steps]
+  std::string data;            // from data: the x0 images; "" = eval.reference
+};
+
+// eval.exposure: per evaluated checkpoint and sampler setting, also measure exposure bias
+// (`repro exposure`) on `num` images of `data` (default: eval.reference). num 0 = not asked.
+struct ExposureRequest {
+  int64_t num = 0;
+  std::string mode = "chain";  // chain | step
+  std::string data;
+};
 
 struct EvalSpec {
   std::vector<int64_t> at_iterations;  // checkpoint steps to evaluate; empty = the final one
@@ -28,6 +47,11 @@ struct EvalSpec {
   std::string reference;              // reference batch .npz (arr_0 uint8 NHWC, or ADM's VIRTUAL_*.npz)
   std::vector<std::string> metrics = {"fid", "sfid"};  // any of fid, sfid, is, pr
   std::string features = "inception";  // inception (the FID network's weights) | random-inception (toy, not comparable)
+  // Epsilon Scaling (base/diffusion/eps_scale.h): one evaluation per entry. YAML: a mapping
+  // {b: 1.017, k: 0} or a list of them; default one entry of lambda = 1 (no scaling).
+  std::vector<core::EpsScale> eps_scale = {core::EpsScale{}};
+  EvalStart start;
+  ExposureRequest exposure;
 
   // Throws ConfigError naming "eval.<key>".
   void validate(const std::string& where = "") const;

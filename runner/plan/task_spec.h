@@ -40,6 +40,20 @@ struct SampleTaskSpec {
   uint64_t seed = 0;                  // the run's train.seed
   int steps = 0;                      // respaced sampling steps
   std::string to_uint8 = "truncate";  // "truncate" (ADM's; left out of the text) | "round"
+  // Epsilon Scaling lambda_i = eps_scale_b + eps_scale_k i (base/diffusion/eps_scale.h); both left
+  // out of the text at 1 and 0 (no scaling), so that unscaled tasks keep their ids.
+  double eps_scale_b = 1.0;
+  double eps_scale_k = 0.0;
+  // Table 1's chain started from data: x_K = q_sample(x0, K - 1, eps) of the first num_samples
+  // images of `data`, then indices K - 1 ... 0 of the full (unrespaced) process. 0 = from noise,
+  // the ordinary sampler (left out of the text, as `data` when empty).
+  int start_t = 0;
+  std::string data;  // the x0 images (a reference .npz or a prepared dataset), for start_t and exposure
+  // > 0: this task measures exposure bias (`repro exposure`) on exposure_num images of `data`
+  // instead of drawing samples, and writes exposure/<task id>.json (+ .svg). 0: left out of the
+  // text, as exposure_mode then.
+  int64_t exposure_num = 0;
+  std::string exposure_mode = "chain";  // "chain" | "step" (tasks/exposure_run.h)
 };
 
 // Metrics of the samples one sample task wrote.

@@ -180,8 +180,8 @@ TEST(CudaParityGpu, OneAncestralStepMatchesCpu) {
   auto z = torch::randn_like(x);
   auto t = torch::tensor({99, 50, 0}, torch::kInt64);
   torch::NoGradGuard ng;
-  auto want = p_sample(diffusion, as_fn(cpu), x, t, z, /*clip_denoised=*/true);
-  auto got = p_sample(diffusion, as_fn(gpu), x.cuda(), t.cuda(), z.cuda(), true);
+  auto want = p_sample(diffusion, as_fn(cpu), x, t, z, /*clip_denoised=*/true).sample;
+  auto got = p_sample(diffusion, as_fn(gpu), x.cuda(), t.cuda(), z.cuda(), true).sample;
   expect_close(got, want, kFloat32Tolerance, "p_sample");
 }
 

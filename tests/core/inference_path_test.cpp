@@ -125,7 +125,7 @@ TEST(InferencePath, PSampleMatchesTheReferenceFormulaInFloat64) {
   torch::Tensor got;
   {
     c10::InferenceMode inference;
-    got = p_sample(d, model, x, t, noise, true);
+    got = p_sample(d, model, x, t, noise, true).sample;
   }
   EXPECT_EQ(seen_t[1].item<int64_t>(), d.timestep_map()[57]);
   const auto& s = d.schedule();
