@@ -1,14 +1,18 @@
-// repro model info | forward | loss: inspect a model config and run a checkpoint on inputs from
-// .npy files, so a checkpoint or a port can be checked against the Python reference.
+// repro model info | forward | loss | step: inspect a model config and run a checkpoint on inputs
+// from .npy files (the network, the training loss terms, one reverse step), so a checkpoint or a
+// port can be checked against the Python reference.
 #include <iomanip>
 #include <ostream>
 
+#include "base/diffusion/eps_scale.h"
 #include "base/util/errors.h"
 #include "base/util/npy.h"
 #include "cli/commands.h"
 #include "core/diffusion/gaussian_diffusion.h"
+#include "core/diffusion/sampling.h"
 #include "core/util/tensor_npy.h"
 #include "tasks/runtime.h"
+#include "tasks/sample_run.h"
 
 namespace repro::cli {
 
@@ -19,6 +23,10 @@ struct ModelArgs {
   double gamma = 0.0;
   int batch_size = 0;
   tasks::RuntimeOptions runtime;
+  // model step
+  std::string steps, eps_scale;
+  bool ddim = false, no_clip = false;
+  double eta = 0.0;
 };
 
 std::string shape_str(torch::IntArrayRef s) {
@@ -135,6 +143,45 @@ void run_loss(const ModelArgs& a, std::ostream& err) {
   err << ") for " << x0.size(0) << " samples on " << device.description << "\n";
 }
 
+// One reverse step (guided-diffusion's p_sample / ddim_sample) at the given respaced indices with
+// the given z: OUT.npz {sample, pred_xstart}.
+void run_step(const ModelArgs& a, const core::EpsScale& eps_scale, std::ostream& err) {
+  auto file = config::read_model_file(a.config);
+  const core::DiffusionConfig respaced = tasks::respaced_config(file.diffusion, a.steps);
+  tasks::check_sampler_options(a.ddim, a.eta, eps_scale, respaced);
+  core::GaussianDiffusion diffusion(respaced);
+  auto device = tasks::setup_runtime(a.runtime);
+  auto x = read_images(a.x, file.model);
+  auto t = read_indices(a.t, x.size(0), diffusion.num_timesteps(), "indices of the respaced chain");
+  auto noise = read_like(a.noise, x);
+  torch::Tensor y;
+  if (file.model.num_classes > 0) {
+    if (a.y.empty()) throw ConfigError("", "--y", "the model is class-conditional: pass labels with --y Y.npy");
+    y = read_indices(a.y, x.size(0), file.model.num_classes, "class labels").to(device.device);
+  }
+  auto model = tasks::build_model(file, a.checkpoint, device);
+  core::SampleOptions options;
+  options.ddim = a.ddim;
+  options.eta = a.eta;
+  options.clip_denoised = !a.no_clip;
+  options.eps_scale = eps_scale;
+  core::ReverseStep step;
+  {
+    c10::InferenceMode inference;
+    core::ModelFn fn = [&](const torch::Tensor& xt, const torch::Tensor& ts) {
+      return model->forward(xt, ts, y).to(torch::kFloat32);
+    };
+    step =
+        core::reverse_step(diffusion, fn, x.to(device.device), t.to(device.device), noise.to(device.device), options);
+  }
+  write_npz(a.out, {{"sample", core::to_npy(step.sample.to(torch::kFloat32))},
+                    {"pred_xstart", core::to_npy(step.pred_xstart.to(torch::kFloat32))}});
+  err << "wrote " << a.out << " (sample, pred_xstart) for " << x.size(0) << " samples: one "
+      << (a.ddim ? "DDIM (eta " + std::to_string(a.eta) + ")" : std::string("ancestral")) << " step of "
+      << diffusion.num_timesteps() << (eps_scale.is_identity() ? "" : ", eps scale " + core::eps_scale_text(eps_scale))
+      << " on " << device.description << "\n";
+}
+
 void add_runtime_options(CLI::App* cmd, tasks::RuntimeOptions& r) {
   cmd->add_option("--device", r.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
   cmd->add_option("--threads", r.threads, "intra-op CPU threads (0 = all cores)")->capture_default_str();
@@ -176,6 +223,29 @@ void add_model_command(CLI::App& app, std::ostream& out, std::ostream& err) {
   loss->add_option("--out", args->out, "output .npz with float32 loss, mse, vb")->required();
   add_runtime_options(loss, args->runtime);
   loss->callback([args, &err]() { run_loss(*args, err); });
+
+  auto* step = model->add_subcommand(
+      "step", "One reverse step (p_sample, or ddim_sample with --ddim) at given indices with given noise");
+  step->add_option("--config", args->config, "model config YAML")->required();
+  step->add_option("--checkpoint", args->checkpoint, "state dict (.pt, reference format)")->required();
+  step->add_option("--x", args->x, ".npy float [N, C, H, W]: x_t")->required();
+  step->add_option("--t", args->t, ".npy integer [N]: indices of the respaced chain, in [0, steps)")->required();
+  step->add_option("--noise", args->noise, ".npy float [N, C, H, W]: the step's z (unused at index 0 and DDIM eta 0)")
+      ->required();
+  step->add_option("--y", args->y, ".npy integer [N]: class labels (class-conditional models)");
+  step->add_option("--steps", args->steps, "timestep respacing: K, \"a,b,c\" or ddimK (default: the config's)");
+  step->add_flag("--ddim", args->ddim, "a DDIM step instead of an ancestral one");
+  step->add_option("--eta", args->eta, "DDIM eta")->capture_default_str();
+  auto* eps_scale = step->add_option("--eps-scale", args->eps_scale,
+                                     "Epsilon Scaling (ADM-ES): B or B,K, eps / (B + K i) at respaced index i");
+  step->add_flag("--no-clip", args->no_clip, "do not clamp pred_xstart to [-1, 1]");
+  step->add_option("--out", args->out, "output .npz with float32 sample and pred_xstart [N, C, H, W]")->required();
+  add_runtime_options(step, args->runtime);
+  step->callback([args, eps_scale, &err]() {
+    const core::EpsScale scale =
+        eps_scale->count() > 0 ? core::parse_eps_scale(args->eps_scale, "--eps-scale") : core::EpsScale{};
+    run_step(*args, scale, err);
+  });
 }
 
 }  // namespace repro::cli

@@ -164,7 +164,9 @@ void print_dry_run_json(const runner::Expansion& e, const DryRunFindings& f, std
                  {"checkpoint_bytes", T.checkpoint_bytes},
                  {"checkpoint_bytes_keep_all", T.checkpoint_bytes_keep_all},
                  {"sample_bytes", T.sample_bytes},
-                 {"sample_files", T.sample_files}};
+                 {"sample_files", T.sample_files},
+                 {"exposure_bytes", T.exposure_bytes},
+                 {"exposure_files", T.exposure_files}};
   j["preflight"] = json::array();
   for (const auto& c : f.checks)
     j["preflight"].push_back(
@@ -183,7 +185,10 @@ void print_totals_and_checks(const DryRunFindings& f, std::ostream& out) {
   if (T.unknown > 0) out << ", " << T.unknown << " tasks unknown";
   out << "\n  checkpoints " << runner::bytes_text(T.checkpoint_bytes) << " under train.keep (keep: all "
       << runner::bytes_text(T.checkpoint_bytes_keep_all) << "); samples " << runner::bytes_text(T.sample_bytes)
-      << " in " << T.sample_files << " npz files\n";
+      << " in " << T.sample_files << " npz files";
+  if (T.exposure_files > 0)
+    out << "; exposure curves " << runner::bytes_text(T.exposure_bytes) << " in " << T.exposure_files << " tasks";
+  out << "\n";
   out << "pre-flight (" << f.checks.size() << " inputs):\n";
   for (const auto& c : f.checks)
     out << "  " << std::left << std::setw(9) << (c.ok ? "ok" : "FAILED") << std::setw(19) << c.what << c.path << "  ("

@@ -15,9 +15,17 @@ struct LabelledExposure {
   core::ExposureCurves curves;
 };
 
-// The plots of `measurements` (same steps and mode expected; others are drawn as given): the eps
-// L2 norm against t (sampling and training curves per label), and the variance ratio
-// var_sample / var_train against t (1 = no exposure bias). `title` prefixes each plot's title.
+// The plots of `measurements` (same steps and mode expected; others are drawn as given), x = the
+// respaced step t of each record, `title` prefixing each plot's title ("TITLE: eps L2 norm"):
+// - eps L2 norm: per measurement "<label> sampling" (eps_norm_sample) and "<label> training"
+//   (eps_norm_train), ADM-ES's epsilon L2-norm figure;
+// - variance ratio (log y): per measurement "<label>" (var_ratio = var_sample / var_train), then
+//   the line "1 = no exposure bias";
+// - variance of x_t (log y): "<label> sampling" (var_sample) per measurement, then the forward
+//   process's var_train as one "training (1 - abar_t)" line when all measurements have the same,
+//   else "<label> training" each.
+// An empty label gives "sampling", "training" and "sampling / training". Records whose value is
+// not finite are left out of that series. No measurements: no plots.
 std::vector<Plot> exposure_plots(const std::vector<LabelledExposure>& measurements, const std::string& title);
 
 }  // namespace repro::reports

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <utility>
 
+#include "base/diffusion/eps_scale.h"
 #include "reports/json_text.h"
 #include "store/report_queries.h"
 
@@ -39,6 +40,18 @@ std::string data_subset_text(const json& recipe) {
     if (part.is_string()) text += (text.empty() ? "" : "; ") + std::string(label) + ": " + part.get<std::string>();
   }
   return text;
+}
+
+// eps_scale and start_t from a sample spec (runner/plan/task_spec.h): eps_scale whenever there
+// is a spec ("1": written before Epsilon Scaling, or unscaled); start_t only for chains from
+// data. An axis of the same name wins.
+void add_chain_dimensions(const json& sample, std::map<std::string, std::string>& dims) {
+  if (sample.empty()) return;
+  core::EpsScale lambda;
+  if (const auto b = sample.find("eps_scale_b"); b != sample.end() && b->is_number()) lambda.b = b->get<double>();
+  if (const auto k = sample.find("eps_scale_k"); k != sample.end() && k->is_number()) lambda.k = k->get<double>();
+  if (!dims.count("eps_scale")) dims["eps_scale"] = core::eps_scale_text(lambda);
+  if (sample.contains("start_t") && !dims.count("start_t")) dims["start_t"] = scalar_text(sample["start_t"]);
 }
 
 }  // namespace
@@ -103,6 +116,7 @@ std::vector<Observation> collect_observations(runner::Store& store, const std::s
                                    {"ema", "ema"},
                                    {"num_samples", "num_samples"}})
       if (sample.contains(key) && !o.dims.count(dim)) o.dims[dim] = scalar_text(sample[key]);
+    add_chain_dimensions(sample, o.dims);
     if (o.seed.empty() && sample.contains("seed")) o.seed = scalar_text(sample["seed"]);
     if (sample.contains("num_samples") && sample["num_samples"].is_number())
       o.num_samples = sample["num_samples"].get<int64_t>();

@@ -20,7 +20,9 @@ struct Observation {
   std::string metric;
   double value = 0;
   // Axis -> label (every axis but seed), and iteration, steps, sampler, eta, ema, num_samples
-  // from the sample task's spec (absent when the spec lacks them).
+  // from the sample task's spec (absent when the spec lacks them); eps_scale (eps_scale_text of
+  // the spec's eps_scale_b and eps_scale_k, "1" where it has none) whenever there is a spec,
+  // start_t only when the spec has one (a chain started from data).
   std::map<std::string, std::string> dims;
   std::string seed;           // the seed axis's label, else the sample task's seed; "" unknown
   bool comparable = true;     // recipe's comparable_with_published (false: random-weight features)

@@ -22,6 +22,14 @@ inline constexpr int kReportFormatVersion = 1;
 
 std::string render(const Report& report, Format format);
 
+// What the exposure plots show, one sentence under their heading in HTML and Markdown.
+inline constexpr const char* kExposureCaption =
+    "Per sampling step t, the network's mean eps L2 norm on the sampling chain's own x_t (sampling) "
+    "against on q(x_t | x0), the input it was trained on (training), and the variance of "
+    "x_t - sqrt(abar_t) x0 against the forward process's 1 - abar_t: where sampling leaves training "
+    "(a variance ratio above 1) the network is fed inputs it never saw in training, the exposure bias "
+    "input perturbation and Epsilon Scaling reduce (docs/exposure.md).";
+
 // What the text formats link: the figure files write_figure_files wrote (report_figures.h).
 struct RenderOptions {
   // The folder of the files as the document links it (relative to the document); "" = no

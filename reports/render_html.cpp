@@ -120,7 +120,8 @@ void write_table(std::ostream& o, const TableResult& t) {
   o << "</p>\n";
 }
 
-// Per table its sample grids side by side (a row per sampling steps), then every plot.
+// Per table its sample grids side by side (a row per sampling steps), then every plot, the
+// exposure curves in a section of their own.
 void write_figures(std::ostream& o, const Report& r) {
   for (const auto& g : grid_tables(r.grids)) {
     std::string title = g.table_id;
@@ -143,6 +144,10 @@ void write_figures(std::ostream& o, const Report& r) {
     o << "<h2>Curves</h2>\n";
     for (const auto* plots : {&r.fid_curves, &r.step_curves, &r.loss_curves})
       for (const auto& p : *plots) o << "<figure>\n" << svg_line_plot(p) << "</figure>\n";
+  }
+  if (!r.exposure_curves.empty()) {
+    o << "<h2>Exposure bias</h2>\n<p class=\"pub\">" << html_escape(kExposureCaption) << "</p>\n";
+    for (const auto& p : r.exposure_curves) o << "<figure>\n" << svg_line_plot(p) << "</figure>\n";
   }
 }
 

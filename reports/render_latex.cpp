@@ -83,7 +83,7 @@ void write_figures(std::ostringstream& o, const Report& r, const std::string& li
     o << "\\end{tabular}\n\\caption{Samples: " << latex_escape(title)
       << " (the first 64 of each run's sample task)}\n\\end{figure}\n\n";
   }
-  for (const auto* plots : {&r.fid_curves, &r.step_curves, &r.loss_curves})
+  for (const auto* plots : {&r.fid_curves, &r.step_curves, &r.loss_curves, &r.exposure_curves})
     for (const auto& p : *plots) o << "% plot (SVG, not included by pdflatex): " << link << "/" << p.file << "\n";
 }
 

@@ -91,7 +91,7 @@ void write_provenance(std::ostream& o, const Report& r) {
 }
 
 // With --assets: per table its sample grids side by side (a row per sampling steps), then the
-// plots, as links to the files in `link`.
+// plots, then the exposure curves, as links to the files in `link`.
 void write_figures(std::ostream& o, const Report& r, const std::string& link) {
   for (const auto& g : grid_tables(r.grids)) {
     std::string title = g.table_id;
@@ -114,10 +114,17 @@ void write_figures(std::ostream& o, const Report& r, const std::string& link) {
     }
     o << "\nThe first 64 samples of each run's sample task.\n\n";
   }
-  if (r.fid_curves.empty() && r.step_curves.empty() && r.loss_curves.empty()) return;
-  o << "## Curves\n\n";
-  for (const auto* plots : {&r.fid_curves, &r.step_curves, &r.loss_curves})
-    for (const auto& p : *plots) o << "![" << markdown_escape(p.title) << "](" << link << "/" << p.file << ")\n\n";
+  auto images = [&](const std::vector<Plot>& plots) {
+    for (const auto& p : plots) o << "![" << markdown_escape(p.title) << "](" << link << "/" << p.file << ")\n\n";
+  };
+  if (!r.fid_curves.empty() || !r.step_curves.empty() || !r.loss_curves.empty()) {
+    o << "## Curves\n\n";
+    for (const auto* plots : {&r.fid_curves, &r.step_curves, &r.loss_curves}) images(*plots);
+  }
+  if (!r.exposure_curves.empty()) {
+    o << "## Exposure bias\n\n" << markdown_escape(kExposureCaption) << "\n\n";
+    images(r.exposure_curves);
+  }
 }
 
 }  // namespace

@@ -151,8 +151,13 @@ Report build_report(runner::Store& store, const ReportInput& input) {
   r.fid_curves = metric_curves(sources.current, "iteration");
   r.step_curves = metric_curves(sources.current, "steps");
   r.loss_curves = loss_curves(store, r.provenance);
-  name_plot_files({&r.fid_curves, &r.step_curves, &r.loss_curves});
-  if (input.sample_grids) r.grids = sample_grids(store, input.experiment, spec.tables, shown, r.warnings);
+  if (input.sample_grids) {
+    r.grids = sample_grids(store, input.experiment, spec.tables, shown, r.warnings);
+    std::vector<std::string> axes;
+    for (const auto& [axis, labels] : input.axes) axes.push_back(axis);
+    r.exposure_curves = exposure_curves(store, input.experiment, spec.tables, axes, input.include_stale, r.warnings);
+  }
+  name_plot_files({&r.fid_curves, &r.step_curves, &r.loss_curves, &r.exposure_curves});
   return r;
 }
 

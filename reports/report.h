@@ -53,6 +53,9 @@ struct Report {
   std::vector<Plot> step_curves;          // the metrics vs sampling steps
   std::vector<Plot> loss_curves;          // training loss and gradient norm, per metric and dataset
   std::vector<SampleGrid> grids;          // per table, by steps, side by side (empty unless input.sample_grids)
+  // The exposure tasks' curves (eval.exposure), per group three plots (exposure_plot.h); empty
+  // unless input.sample_grids.
+  std::vector<Plot> exposure_curves;
 };
 
 struct ReportInput {
@@ -63,7 +66,7 @@ struct ReportInput {
   std::vector<std::pair<std::string, std::vector<std::string>>> axes;
   std::optional<ReportSpec> spec;     // empty: one default table (report_spec.h)
   std::vector<std::string> warnings;  // carried into the report (e.g. the file changed)
-  bool sample_grids = true;           // read the sample tasks' PNG grids (HTML, --assets)
+  bool sample_grids = true;           // read the sample tasks' PNG grids and exposure JSON (HTML, --assets)
   bool allow_no_results = false;      // compare: every baseline value is then "missing"
   // Show the results of stale runs (of earlier expansions) in rows of their own, marked " (stale)".
   // false: they are left out, and a warning counts them (docs/reports.md, Stale runs).

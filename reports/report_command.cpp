@@ -140,7 +140,8 @@ int report_command(const ReportArgs& args, std::ostream& out, std::ostream& err)
                 : (fs::path(args.assets) / "").lexically_normal().parent_path().generic_string();
     if (options.assets_link.empty()) options.assets_link = ".";
     check_assets_link(options.assets_link);
-    write_figure_files(args.assets, report.grids, {&report.fid_curves, &report.step_curves, &report.loss_curves});
+    write_figure_files(args.assets, report.grids,
+                       {&report.fid_curves, &report.step_curves, &report.loss_curves, &report.exposure_curves});
   }
   write_output(args.out, render(report, format, options), out);
   for (const auto& w : report.warnings) err << "warning: " << w << "\n";

@@ -5,17 +5,23 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <tuple>
 
+#include "base/diffusion/eps_scale.h"
+#include "base/diffusion/exposure_record.h"
 #include "base/util/errors.h"
 #include "base/util/file_io.h"
 #include "base/util/sha256.h"
 #include "base/util/strings.h"
 #include "reports/base64.h"
+#include "reports/exposure_plot.h"
+#include "reports/json_text.h"
 #include "reports/run_paths.h"
 #include "reports/table_layout.h"
+#include "runner/plan/task_spec.h"
 #include "store/figure_queries.h"
 
 namespace repro::reports {
@@ -161,18 +167,20 @@ std::vector<std::pair<GridPlace, const Observation*>> grid_places(const std::vec
   return out;
 }
 
-// The PNG's bytes, or nothing with a warning: missing, too large, or not what the task recorded.
-std::optional<std::string> read_grid(const runner::SampleArtifact& a, std::vector<std::string>& warnings) {
+// The file's bytes, or nothing with a warning: missing, over `limit`, or not what the task
+// recorded. `kind` names the file in the warning ("sample grid").
+std::optional<std::string> read_recorded(const runner::SampleArtifact& a, const std::string& kind, uintmax_t limit,
+                                         std::vector<std::string>& warnings) {
   const fs::path path = fs::path(a.run_dir) / a.path;
   std::error_code ec;
   const uintmax_t size = fs::file_size(path, ec);
-  const std::string what = "sample grid " + path.string() + " of task " + a.task_id;
+  const std::string what = kind + " " + path.string() + " of task " + a.task_id;
   if (ec) {
     warnings.push_back(what + " cannot be read (" + ec.message() + "): left out of the figures");
     return std::nullopt;
   }
-  if (size > kMaxGridBytes) {
-    warnings.push_back(what + " is " + std::to_string(size) + " bytes, over the " + std::to_string(kMaxGridBytes) +
+  if (size > limit) {
+    warnings.push_back(what + " is " + std::to_string(size) + " bytes, over the " + std::to_string(limit) +
                        "-byte limit: left out of the figures");
     return std::nullopt;
   }
@@ -182,6 +190,132 @@ std::optional<std::string> read_grid(const runner::SampleArtifact& a, std::vecto
     return std::nullopt;
   }
   return bytes;
+}
+
+// ---- exposure curves ----
+
+// What one group of exposure plots compares its runs at: everything of the task's spec but the run.
+struct ExposurePlace {
+  std::string dataset;
+  int64_t iteration = 0;
+  int steps = 0;
+  std::string sampler;
+  double eta = 0;
+  core::EpsScale eps_scale;
+  int start_t = 0;
+  std::string mode;
+  std::string ema;
+  auto key() const {
+    return std::tie(dataset, iteration, steps, sampler, eta, eps_scale.b, eps_scale.k, start_t, mode, ema);
+  }
+  bool operator<(const ExposurePlace& o) const { return key() < o.key(); }
+};
+
+// One exposure task's curves with the run they measure.
+struct Measured {
+  ExposurePlace place;
+  Dims axes;  // the run's axes but seed
+  std::string seed;
+  int64_t position = 0;
+  core::ExposureCurves curves;
+};
+
+// The display name of an axis value: the label of the first table that has one.
+std::string display_label(const std::vector<TableSpec>& tables, const std::string& dim, const std::string& value) {
+  for (const auto& t : tables)
+    if (t.labels.count(dim) && t.labels.at(dim).count(value)) return t.labels.at(dim).at(value);
+  return value;
+}
+
+// The task's place and run, or nothing with a warning when its spec or axes do not read.
+std::optional<Measured> measured_of(const runner::ExposureArtifact& a, std::vector<std::string>& warnings) {
+  Measured m;
+  try {
+    const auto spec = runner::parse_sample_spec(nlohmann::json::parse(a.file.spec), "task " + a.file.task_id);
+    m.place = {"",
+               spec.checkpoint_step,
+               spec.steps,
+               spec.sampler,
+               spec.sampler == "ddim" ? spec.eta : 0.0,
+               core::EpsScale{spec.eps_scale_b, spec.eps_scale_k},
+               spec.start_t,
+               spec.exposure_mode,
+               spec.ema};
+    const nlohmann::json axes = nlohmann::json::parse(a.axes);
+    for (const auto& [axis, label] : axes.items()) (axis == "seed" ? m.seed : m.axes[axis]) = scalar_text(label);
+  } catch (const std::exception& e) {
+    warnings.push_back("exposure task " + a.file.task_id + " of run " + a.file.run_id +
+                       ": its spec or axes do not read (" + e.what() + "): left out of the figures");
+    return std::nullopt;
+  }
+  m.place.dataset = dataset_of(m.axes);
+  m.position = a.position;
+  return m;
+}
+
+// The curves of each exposure task's JSON file that passes the checks, in matrix order.
+std::vector<Measured> read_exposures(runner::Store& store, const std::string& experiment, bool include_stale,
+                                     std::vector<std::string>& warnings) {
+  std::vector<Measured> out;
+  for (auto& a : runner::exposure_artifacts_of_experiment(store, experiment)) {
+    if ((a.stale && !include_stale) || fs::path(a.file.path).extension() != ".json") continue;
+    const std::string inside = path_inside_run(a.file.path);
+    if (inside.empty()) {
+      warnings.push_back("exposure curves '" + a.file.path + "' of task " + a.file.task_id +
+                         " is not a path inside the run directory: left out of the figures");
+      continue;
+    }
+    a.file.path = inside;
+    auto m = measured_of(a, warnings);
+    if (!m || !read_recorded(a.file, "exposure curves", kMaxExposureBytes, warnings)) continue;
+    const std::string path = (fs::path(a.file.run_dir) / a.file.path).string();
+    try {
+      m->curves = core::read_exposure_json(path);
+    } catch (const std::exception& e) {
+      warnings.push_back("exposure curves " + path + " of task " + a.file.task_id + " do not read (" + e.what() +
+                         "): left out of the figures");
+      continue;
+    }
+    out.push_back(std::move(*m));
+  }
+  return out;
+}
+
+// The dimension whose values label the runs of an exposure plot: `method` when the runs have it,
+// else the first axis (declared order, then by name) whose value varies; "" = none.
+std::string exposure_side(const std::vector<Measured>& ms, const std::vector<std::string>& axes) {
+  std::map<std::string, std::set<std::string>> values;
+  for (const auto& m : ms)
+    for (const auto& [d, v] : m.axes) values[d].insert(v);
+  if (values.count("method")) return "method";
+  std::vector<std::string> order = axes;
+  for (const auto& [d, vs] : values)
+    if (!contains(order, d)) order.push_back(d);
+  for (const auto& d : order)
+    if (d != "dataset" && values.count(d) && values.at(d).size() > 1) return d;
+  return "";
+}
+
+// The run's label in its group: the side value's display label, then the other varying axes.
+std::string exposure_label(const Measured& m, const std::string& side, const std::set<std::string>& varying,
+                           const std::vector<TableSpec>& tables) {
+  std::string label = m.axes.count(side) ? display_label(tables, side, m.axes.at(side)) : "";
+  for (const auto& [d, v] : m.axes)
+    if (d != side && d != "dataset" && varying.count(d)) label += (label.empty() ? "" : ", ") + d + "=" + v;
+  return label;
+}
+
+// "Exposure bias (cifar10), 100 steps, iteration 1000", then what differs from the ordinary
+// sampler: DDIM's eta, lambda, the start, the one-step mode, the EMA when the groups differ in it.
+std::string exposure_title(const ExposurePlace& p, bool name_ema) {
+  std::string t = in_dataset("Exposure bias", p.dataset) + ", " + std::to_string(p.steps) + " steps";
+  if (p.sampler == "ddim") t += " DDIM eta " + format_number(p.eta);
+  t += ", iteration " + std::to_string(p.iteration);
+  if (!p.eps_scale.is_identity()) t += ", lambda " + core::eps_scale_text(p.eps_scale);
+  if (p.start_t > 0) t += ", chain from t=" + std::to_string(p.start_t);
+  if (p.mode == "step") t += ", one step from q(x_t+1|x0)";
+  if (name_ema) t += ", EMA " + p.ema;
+  return t;
 }
 
 }  // namespace
@@ -259,7 +393,10 @@ std::vector<SampleGrid> sample_grids(runner::Store& store, const std::string& ex
     const std::string side_dim = side_dimension(spec, selected);
     for (const auto& [place, o] : grid_places(selected, side_dim, with_png)) {
       auto it = loaded.find(o->sample_task);
-      if (it == loaded.end()) it = loaded.emplace(o->sample_task, read_grid(pngs.at(o->sample_task), warnings)).first;
+      if (it == loaded.end()) {
+        auto png = read_recorded(pngs.at(o->sample_task), "sample grid", kMaxGridBytes, warnings);
+        it = loaded.emplace(o->sample_task, std::move(png)).first;
+      }
       if (!it->second) continue;
       SampleGrid g;
       g.table_id = spec.id;
@@ -274,6 +411,40 @@ std::vector<SampleGrid> sample_grids(runner::Store& store, const std::string& ex
       g.png_base64 = base64_encode(g.png);
       out.push_back(std::move(g));
     }
+  }
+  return out;
+}
+
+std::vector<Plot> exposure_curves(runner::Store& store, const std::string& experiment,
+                                  const std::vector<TableSpec>& tables, const std::vector<std::string>& axes,
+                                  bool include_stale, std::vector<std::string>& warnings) {
+  const std::vector<Measured> ms = read_exposures(store, experiment, include_stale, warnings);
+  const std::string side = exposure_side(ms, axes);
+  std::map<std::string, std::set<std::string>> values;
+  std::set<std::string> emas;
+  for (const auto& m : ms) {
+    emas.insert(m.place.ema);
+    for (const auto& [d, v] : m.axes) values[d].insert(v);
+  }
+  std::set<std::string> varying;
+  for (const auto& [d, vs] : values)
+    if (vs.size() > 1) varying.insert(d);
+  // place -> the labels in matrix order, each with its first seed's measurement
+  std::map<ExposurePlace, std::vector<std::pair<std::string, const Measured*>>> groups;
+  for (const auto& m : ms) {
+    auto& group = groups[m.place];
+    const std::string label = exposure_label(m, side, varying, tables);
+    auto it = std::find_if(group.begin(), group.end(), [&](const auto& g) { return g.first == label; });
+    if (it == group.end())
+      group.emplace_back(label, &m);
+    else if (dim_less(m.seed, it->second->seed))
+      it->second = &m;
+  }
+  std::vector<Plot> out;
+  for (const auto& [place, group] : groups) {
+    std::vector<LabelledExposure> labelled;
+    for (const auto& [label, m] : group) labelled.push_back({label, m->curves});
+    for (auto& p : exposure_plots(labelled, exposure_title(place, emas.size() > 1))) out.push_back(std::move(p));
   }
   return out;
 }

@@ -1,8 +1,8 @@
 #pragma once
 // The figures of a report: metrics against training iterations and against sampling steps, the
-// training loss and gradient norm, and per table the sample grids of its runs side by side at
-// each sampling-step count. HTML embeds them; `repro report --assets DIR` writes them as files
-// (write_figure_files) that Markdown and LaTeX link.
+// training loss and gradient norm, per table the sample grids of its runs side by side at each
+// sampling-step count, and the exposure-bias curves of the exposure tasks (eval.exposure). HTML embeds them; `repro
+// report --assets DIR` writes them as files (write_figure_files) that Markdown and LaTeX link.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -52,6 +52,23 @@ std::vector<Plot> loss_curves(runner::Store& store, const std::vector<RunProvena
 std::vector<SampleGrid> sample_grids(runner::Store& store, const std::string& experiment,
                                      const std::vector<TableSpec>& tables, const std::vector<Observation>& obs,
                                      std::vector<std::string>& warnings);
+
+// An exposure task's JSON over this size is left out with a warning (a 1000-step record is ~200 KB).
+inline constexpr uintmax_t kMaxExposureBytes = 8u << 20;
+
+// The curves the experiment's exposure tasks recorded (eval.exposure: exposure/<task>.json, found
+// through the store, store/figure_queries.h; read with core::read_exposure_json) as plots
+// (exposure_plot.h). One group of plots per (dataset, iteration, steps, sampler and eta, eps_scale,
+// start, mode, ema) of the tasks' specs, ordered so; in it one label per run from the side-by-side
+// dimension (`method` when the runs have it, else the first of `axes` whose value varies; display
+// labels from the first table that has them) and the other varying axes but seed as "axis=value";
+// of several seeds of one label the first. Stale runs only with `include_stale`. Files that are
+// missing, over kMaxExposureBytes, whose SHA-256 differs from the recorded one, whose recorded path
+// leaves the run directory, or that do not read as exposure curves are left out with a line in
+// `warnings`, as are tasks whose spec does not read.
+std::vector<Plot> exposure_curves(runner::Store& store, const std::string& experiment,
+                                  const std::vector<TableSpec>& tables, const std::vector<std::string>& axes,
+                                  bool include_stale, std::vector<std::string>& warnings);
 
 // The grids of one table as rows (one per sampling steps value) of columns (one per side value).
 struct GridTable {

@@ -13,9 +13,11 @@
 namespace repro::reports {
 
 // The evaluation's own dimensions of a result (beside the matrix axes) and the name of the
-// metric dimension.
+// metric dimension. eps_scale: Epsilon Scaling's lambda (core::eps_scale_text: "1.017",
+// "1+0.0001i"; "1" unscaled); start_t: the chain's start K when it starts from data (Table 1).
 inline const std::vector<std::string>& eval_dimensions() {
-  static const std::vector<std::string> d = {"iteration", "steps", "sampler", "eta", "ema", "num_samples"};
+  static const std::vector<std::string> d = {"iteration", "steps",       "sampler",   "eta",
+                                             "ema",       "num_samples", "eps_scale", "start_t"};
   return d;
 }
 inline constexpr const char* kMetricDimension = "metric";

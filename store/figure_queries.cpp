@@ -3,9 +3,11 @@
 #include <SQLiteCpp/Statement.h>
 
 namespace repro::runner {
+namespace {
 
-std::vector<SampleArtifact> sample_artifacts_of_experiment(Store& store, const std::string& experiment) {
-  SQLite::Statement q(store.db(), R"sql(
+// The files a task recorded: the artifacts rows, plus the `artifact` records of task_events that
+// have no artifacts row (the ingest keeps every non-log record there).
+const char* const kTaskFilesSql = R"sql(
     WITH files AS (
       SELECT task_id, path, sha256, bytes FROM artifacts
       UNION ALL
@@ -14,7 +16,25 @@ std::vector<SampleArtifact> sample_artifacts_of_experiment(Store& store, const s
       FROM task_events e
       WHERE e.type = 'artifact' AND typeof(json_extract(e.record, '$.path')) = 'text'
         AND NOT EXISTS (SELECT 1 FROM artifacts a
-                        WHERE a.task_id = e.task_id AND a.path = json_extract(e.record, '$.path')))
+                        WHERE a.task_id = e.task_id AND a.path = json_extract(e.record, '$.path'))))sql";
+
+// Columns 0-6 of a row selecting run_id, task_id, spec, run_dir, path, sha256, bytes.
+SampleArtifact artifact_of_row(SQLite::Statement& q) {
+  SampleArtifact a{q.getColumn(0).getString(),
+                   q.getColumn(1).getString(),
+                   q.getColumn(2).getString(),
+                   q.getColumn(3).getString(),
+                   q.getColumn(4).getString(),
+                   q.getColumn(5).getString(),
+                   std::nullopt};
+  if (!q.getColumn(6).isNull()) a.bytes = q.getColumn(6).getInt64();
+  return a;
+}
+
+}  // namespace
+
+std::vector<SampleArtifact> sample_artifacts_of_experiment(Store& store, const std::string& experiment) {
+  SQLite::Statement q(store.db(), std::string(kTaskFilesSql) + R"sql(
     SELECT DISTINCT t.run_id, t.task_id, t.spec, r.run_dir, f.path, ifnull(f.sha256, ''), f.bytes, er.position
     FROM experiment_runs er
     JOIN runs r ON r.run_id = er.run_id
@@ -24,17 +44,28 @@ std::vector<SampleArtifact> sample_artifacts_of_experiment(Store& store, const s
     ORDER BY er.position, t.task_id, f.path)sql");
   q.bind(1, experiment);
   std::vector<SampleArtifact> out;
-  while (q.executeStep()) {
-    SampleArtifact a{q.getColumn(0).getString(),
-                     q.getColumn(1).getString(),
-                     q.getColumn(2).getString(),
-                     q.getColumn(3).getString(),
-                     q.getColumn(4).getString(),
-                     q.getColumn(5).getString(),
-                     std::nullopt};
-    if (!q.getColumn(6).isNull()) a.bytes = q.getColumn(6).getInt64();
-    out.push_back(std::move(a));
-  }
+  while (q.executeStep()) out.push_back(artifact_of_row(q));
+  return out;
+}
+
+std::vector<ExposureArtifact> exposure_artifacts_of_experiment(Store& store, const std::string& experiment) {
+  // CASE: json_extract on a spec that is not JSON would fail the whole query.
+  SQLite::Statement q(store.db(), std::string(kTaskFilesSql) + R"sql(
+    SELECT DISTINCT t.run_id, t.task_id, t.spec, r.run_dir, f.path, ifnull(f.sha256, ''), f.bytes, er.axes,
+           er.position, )sql" + stale_run_sql(store, "er") +
+                                      R"sql(
+    FROM experiment_runs er
+    JOIN runs r ON r.run_id = er.run_id
+    JOIN tasks t ON t.run_id = er.run_id AND t.kind = 'sample'
+    JOIN files f ON f.task_id = t.task_id
+    WHERE er.experiment = ?1
+      AND CASE WHEN json_valid(t.spec) THEN json_extract(t.spec, '$.exposure_num') END > 0
+    ORDER BY er.position, t.task_id, f.path)sql");
+  q.bind(1, experiment);
+  std::vector<ExposureArtifact> out;
+  while (q.executeStep())
+    out.push_back(
+        {artifact_of_row(q), q.getColumn(7).getString(), q.getColumn(8).getInt64(), q.getColumn(9).getInt() != 0});
   return out;
 }
 

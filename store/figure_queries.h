@@ -1,6 +1,6 @@
 #pragma once
 // Reading the store for the report's figures (reports/report_figures.h): the files the sample
-// tasks recorded (their PNG grids) and the training curves. Torch-free.
+// tasks recorded (their PNG grids, the exposure tasks' JSON) and the training curves. Torch-free.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,6 +26,19 @@ struct SampleArtifact {
 // artifacts rows, plus the `artifact` records of task_events that have no artifacts row (the
 // ingest keeps every non-log record there).
 std::vector<SampleArtifact> sample_artifacts_of_experiment(Store& store, const std::string& experiment);
+
+// A file an exposure task recorded (eval.exposure: a sample task whose spec has exposure_num > 0;
+// it writes exposure/<task_id>.json and .svg), with its run's axes and place in the matrix.
+struct ExposureArtifact {
+  SampleArtifact file;  // spec: the exposure task's SampleTaskSpec
+  std::string axes;     // JSON object: the run's axes, as put_run stored them
+  int64_t position = 0;
+  bool stale = false;  // the run is of an earlier expansion of the experiment (stale_run_sql)
+};
+
+// The files (every extension) of the experiment's exposure tasks, as sample_artifacts_of_experiment
+// finds them, in (matrix position, task id, path) order; stale runs' too, flagged.
+std::vector<ExposureArtifact> exposure_artifacts_of_experiment(Store& store, const std::string& experiment);
 
 // The metric `name` ("loss", "grad_norm", ...) of the run's train tasks in (step, seq) order; a
 // step recorded by several train tasks appears once per task.

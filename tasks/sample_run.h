@@ -25,9 +25,11 @@ struct SampleJob {
   core::EpsScale eps_scale;           // Epsilon Scaling (ADM-ES); the default scales nothing
   // > 0: Table 1's chain from data instead of noise: x_K = q_sample(x0, K - 1, eps) of the first
   // num_samples images of `data` (tasks/x0_images.h), then indices K - 1 ... 0 of the full process
-  // (`steps` must be empty or the full count). The eps are drawn from the seed's generator first.
+  // (`steps` must be empty or the full count; ancestral only). Per batch (rows [produced,
+  // produced + n) of `data`), the seed's generator draws the labels of a class-conditional model,
+  // then eps, then the chain's z.
   int start_t = 0;
-  std::string data;
+  std::string data;  // the x0 images: a reference batch .npz or a prepared dataset (with start_t)
   int num_samples = 0;
   int batch_size = 64;
   int64_t seed = 0;    // same seed and batch size -> same samples, on any device
@@ -46,7 +48,19 @@ core::UNetConfig sampling_model(const core::UNetConfig& model, const std::string
 // "float32", "float16" or "bfloat16".
 std::string torso_dtype_name(const core::UNetConfig& sampling_model, bool on_cuda);
 
-// Throws ConfigError naming the `repro sample` option of a bad job field.
+// `diffusion` respaced to `steps` ("" = its own timestep_respacing), validated. Throws
+// ConfigError naming --steps when the process cannot be respaced so.
+core::DiffusionConfig respaced_config(core::DiffusionConfig diffusion, const std::string& steps);
+
+// The sampler settings `repro sample` and `repro model step` share, against the chain `respaced`
+// (respaced_config's): eta >= 0 and only with the DDIM sampler (--eta); Epsilon Scaling finite,
+// lambda_i > 0 for every respaced index and only for an epsilon-predicting model (--eps-scale).
+// Throws ConfigError naming the option.
+void check_sampler_options(bool ddim, double eta, const core::EpsScale& eps_scale,
+                           const core::DiffusionConfig& respaced);
+
+// Throws ConfigError naming the `repro sample` option of a bad job field (--start and --data for a
+// chain from data that cannot run: no data, a respaced chain, DDIM, K outside [1, T]).
 void sample_run(const config::ModelFile& model, const SampleJob& job, std::ostream& err);
 
 }  // namespace repro::tasks

@@ -8,6 +8,7 @@
 #include "base/util/sha256.h"
 #include "config/train_config_yaml.h"
 #include "core/util/device.h"
+#include "tasks/exposure_run.h"
 #include "tasks/provenance.h"
 #include "tasks/sample_run.h"
 #include "tasks/task_bodies.h"
@@ -28,11 +29,97 @@ SampleJob sample_job(const runner::SampleTaskSpec& spec, int threads) {
   job.clip_denoised = spec.clip_denoised;
   job.precision = spec.precision.empty() ? "auto" : spec.precision;
   job.to_uint8 = spec.to_uint8;
+  job.eps_scale = {spec.eps_scale_b, spec.eps_scale_k};
+  job.start_t = spec.start_t;
+  job.data = spec.data;
   job.num_samples = static_cast<int>(spec.num_samples);
   job.batch_size = spec.batch_size;
   job.seed = static_cast<int64_t>(spec.seed);  // the generator takes its bits back as unsigned
   job.threads = threads;
   return job;
+}
+
+// The exposure measurement the spec asks for (exposure_num > 0) with the sampler settings of
+// sample_job, on the checkpoint `ckpt`, written to <run_dir>/exposure/<task_id>.json and .svg.
+ExposureJob exposure_job(const runner::SampleTaskSpec& spec, const SampleJob& sampling, const fs::path& ckpt,
+                         const fs::path& run_dir, const std::string& task_id) {
+  ExposureJob job;
+  job.checkpoint = ckpt.string();
+  job.data = spec.data;
+  job.steps = sampling.steps;
+  job.ddim = sampling.ddim;
+  job.eta = sampling.eta;
+  job.clip_denoised = sampling.clip_denoised;
+  job.precision = sampling.precision;
+  job.eps_scale = sampling.eps_scale;
+  job.mode = spec.exposure_mode;
+  job.start = spec.start_t;
+  job.num = spec.exposure_num;
+  job.batch_size = sampling.batch_size;
+  job.seed = sampling.seed;
+  job.out = (run_dir / "exposure" / (task_id + ".json")).string();
+  job.plot = (run_dir / "exposure" / (task_id + ".svg")).string();
+  job.device = sampling.device;
+  job.threads = sampling.threads;
+  return job;
+}
+
+// The start record: the machine and code, plus the sampling seed and the torso's dtype there.
+void write_start(EventLog& events, const TaskFile& task, const fs::path& ckpt, const SampleJob& job,
+                 const core::UNetConfig& trained) {
+  const core::DeviceInfo device = core::select_device(job.device);
+  const core::UNetConfig model = sampling_model(trained, job.precision);
+  json provenance = task_provenance(device.description);
+  provenance["seed"] = std::to_string(job.seed);
+  provenance["torso_dtype"] = torso_dtype_name(model, device.device.is_cuda());
+  events.write({{"type", "start"},
+                {"task_id", task.task_id},
+                {"kind", "sample"},
+                {"checkpoint", ckpt.string()},
+                {"provenance", provenance}},
+               true);
+}
+
+// An `artifact` record of `file` (inside run_dir) with its SHA-256 and size.
+void write_artifact(EventLog& events, const fs::path& file, const fs::path& run_dir) {
+  const std::string bytes = read_file(file.string());
+  events.write({{"type", "artifact"},
+                {"path", fs::relative(file, run_dir).string()},
+                {"sha256", sha256_hex(bytes)},
+                {"bytes", bytes.size()}},
+               true);
+}
+
+// Runs `body` unless `done` exists (a finished earlier attempt left it complete: writes are
+// atomic); an error ends the task with an `end error` record and propagates.
+template <typename Body>
+void run_unless_done(EventLog& events, const std::string& done, Body&& body) {
+  try {
+    if (!fs::exists(done)) body();
+  } catch (const std::exception& e) {
+    events.write({{"type", "end"}, {"status", "error"}, {"message", e.what()}}, true);
+    throw;
+  }
+}
+
+// Samples to <run_dir>/samples/<task_id>.npz and the PNG grid beside it.
+void draw_samples(EventLog& events, const config::TrainFile& file, SampleJob job, const TaskFile& task,
+                  std::ostream& err) {
+  const fs::path run_dir = task.run_dir;
+  job.out = (run_dir / "samples" / (task.task_id + ".npz")).string();
+  job.grid = (run_dir / "samples" / (task.task_id + ".png")).string();  // the report's picture
+  run_unless_done(events, job.out, [&] { sample_run({file.model, file.diffusion}, job, err); });
+  // An npz of an attempt before grids were written has no PNG: the report then shows no grid.
+  if (fs::exists(job.grid)) write_artifact(events, job.grid, run_dir);
+  events.write({{"type", "artifact"}, {"path", fs::relative(job.out, run_dir).string()}}, true);
+}
+
+// Exposure bias to <run_dir>/exposure/<task_id>.json and .svg (tasks/exposure_run.h).
+void write_exposure(EventLog& events, const config::TrainFile& file, const ExposureJob& job, const TaskFile& task,
+                    std::ostream& err) {
+  run_unless_done(events, job.out, [&] { exposure_run({file.model, file.diffusion}, job, err); });
+  if (fs::exists(job.plot)) write_artifact(events, job.plot, task.run_dir);
+  write_artifact(events, job.out, task.run_dir);
 }
 
 }  // namespace
@@ -46,38 +133,13 @@ int sample_task(const TaskFile& task, const runner::SampleTaskSpec& spec, int th
                     std::to_string(spec.checkpoint_step) + "?)");
   SampleJob job = sample_job(spec, threads);
   job.checkpoint = ckpt.string();
-  job.out = (run_dir / "samples" / (task.task_id + ".npz")).string();
-  job.grid = (run_dir / "samples" / (task.task_id + ".png")).string();  // the report's picture
   EventLog events(task.events);
-  // The machine and code, plus the sampling seed and the torso's dtype there.
-  const core::DeviceInfo device = core::select_device(job.device);
-  const core::UNetConfig model = sampling_model(file.model, job.precision);
-  json provenance = task_provenance(device.description);
-  provenance["seed"] = std::to_string(job.seed);
-  provenance["torso_dtype"] = torso_dtype_name(model, device.device.is_cuda());
-  events.write({{"type", "start"},
-                {"task_id", task.task_id},
-                {"kind", "sample"},
-                {"checkpoint", ckpt.string()},
-                {"provenance", provenance}},
-               true);
-  try {
-    // A finished earlier attempt left the complete file (writes are atomic): keep it.
-    if (!fs::exists(job.out)) sample_run({file.model, file.diffusion}, job, err);
-  } catch (const std::exception& e) {
-    events.write({{"type", "end"}, {"status", "error"}, {"message", e.what()}}, true);
-    throw;
+  write_start(events, task, ckpt, job, file.model);
+  if (spec.exposure_num > 0) {
+    write_exposure(events, file, exposure_job(spec, job, ckpt, run_dir, task.task_id), task, err);
+  } else {
+    draw_samples(events, file, job, task, err);
   }
-  // An npz of an attempt before grids were written has no PNG: the report then shows no grid.
-  if (fs::exists(job.grid)) {
-    const std::string png = read_file(job.grid);
-    events.write({{"type", "artifact"},
-                  {"path", fs::relative(job.grid, run_dir).string()},
-                  {"sha256", sha256_hex(png)},
-                  {"bytes", png.size()}},
-                 true);
-  }
-  events.write({{"type", "artifact"}, {"path", fs::relative(job.out, run_dir).string()}}, true);
   events.write({{"type", "end"}, {"status", "completed"}}, true);
   return 0;
 }

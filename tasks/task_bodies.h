@@ -14,7 +14,9 @@ namespace repro::tasks {
 int train_task(const TaskFile& task, const runner::TrainTaskSpec& spec, const TaskOptions& options, std::ostream& err);
 
 // Samples of the checkpoint checkpoint_file(spec) to <run_dir>/samples/<task_id>.npz (kept when an
-// earlier attempt finished it). DataError when the checkpoint does not exist yet.
+// earlier attempt finished it); with spec.exposure_num > 0, exposure bias instead, to
+// <run_dir>/exposure/<task_id>.json and .svg (tasks/exposure_run.h). DataError when the
+// checkpoint does not exist yet.
 int sample_task(const TaskFile& task, const runner::SampleTaskSpec& spec, int threads, std::ostream& err);
 
 // Features of the sample task's samples and of the reference batch, then the evaluator's metrics,

@@ -27,24 +27,30 @@ struct ExposureStep {
 };
 
 struct ExposureCurves {
-  std::string mode = "chain";  // chain: x̂_t from the reverse chain; step: from one reverse step
-  std::string steps;           // the respacing sampled ("100", "ddim50")
+  std::string mode = "chain";         // chain: x̂_t from the reverse chain; step: from one reverse step
+  std::string steps;                  // the respacing sampled ("100", "ddim50")
   std::string sampler = "ancestral";  // ancestral | ddim
   double eta = 0;                     // ddim only
   int64_t num = 0;                    // images x0
   EpsScale eps_scale;
-  int start = 0;            // chain mode: 0 = from q(x_T | x0), else from x_K (index K - 1)
-  std::string checkpoint;   // as given to the command
-  std::string data;         // the x0 images
+  int start = 0;           // chain mode: 0 = from q(x_T | x0), else from x_K (index K - 1)
+  std::string checkpoint;  // as given to the command
+  std::string data;        // the x0 images
   std::vector<ExposureStep> records;
 };
 
-// The curves as JSON text (one object; `records` one object per step, keys as the fields).
+// The curves as JSON text: one object with "v": 1 (the format version) and the fields of
+// ExposureCurves under their names, eps_scale as {"b", "k"}, `records` one object per step with
+// the fields of ExposureStep. JSON has no NaN: a measured value that is not finite (a diverged
+// model) is written as null. Doubles are written so that they read back exactly.
 std::string exposure_json(const ExposureCurves& curves);
 
-// Reads a file exposure_json wrote. Untrusted: the size is bounded (base/util/limits.h), every
-// key checked for presence and type; throws DataError naming the file and key path (and IoError
-// when unreadable).
+// Reads a file exposure_json wrote. Untrusted: at most 64 MiB (checked before reading), nesting
+// bounded by resource_limits().max_nesting while parsing, every key checked for presence and type
+// (integers must be integers in range, mode chain|step, sampler ancestral|ddim, v 1; a measured
+// value a number or null, read as NaN); other keys are ignored. Throws DataError naming the file
+// and the key path ("records[3].var_ratio: expected a number or null, got string"), IoError when
+// unreadable.
 ExposureCurves read_exposure_json(const std::string& path);
 
 }  // namespace repro::core

@@ -200,9 +200,12 @@ PMeanVariance GaussianDiffusion::p_mean_variance(const torch::Tensor& model_outp
       break;
     case ModelMeanType::kEpsilon:
       if (!eps_scale.is_identity()) {
-        // lambda_i per row in float64, then float32 as the division ADM-ES does with a Python float.
-        auto lambda = (eps_scale.b + eps_scale.k * t.to(torch::kFloat64)).to(torch::kFloat32);
-        model_output = model_output / lambda.reshape({-1, 1, 1, 1}).to(model_output.device());
+        // lambda_i per row in float64 (as ADM-ES's list of Python floats), then the float32
+        // division its `eps / sampling_scaler[i]` does on the CPU.
+        std::vector<int64_t> per_row(static_cast<size_t>(model_output.dim()), 1);
+        per_row[0] = -1;
+        auto lambda = (eps_scale.b + eps_scale.k * t.to(torch::kFloat64)).to(torch::kFloat32).reshape(per_row);
+        model_output = model_output / lambda.to(model_output.device());
       }
       pred_xstart = process_xstart(predict_xstart_from_eps(x, t, model_output));
       model_mean = q_posterior_mean_variance(pred_xstart, x, t).mean;

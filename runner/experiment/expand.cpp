@@ -180,6 +180,67 @@ Fragments fragments_of(const ExperimentFile& f, const std::vector<std::string>& 
   return out;
 }
 
+// What eval: asks of the run's diffusion: each chain start K within it (the full process when
+// started from data), and lambda_i > 0 over every chain the cell samples.
+void check_chains(const EvalSpec& e, int diffusion_steps, const std::string& where) {
+  std::vector<int> lengths = e.sampling_steps;  // respaced chains from noise
+  if (lengths.empty()) lengths.push_back(diffusion_steps);
+  if (e.start.from == "data") {
+    if (!e.sampling_steps.empty() && e.sampling_steps.front() != diffusion_steps)
+      throw ConfigError(where, "eval.sampling_steps",
+                        "with eval.start from data the chain runs on the full process: leave sampling_steps out or "
+                        "give [" +
+                            std::to_string(diffusion_steps) + "] (diffusion.diffusion_steps), not " +
+                            std::to_string(e.sampling_steps.front()));
+    for (int k : e.start.t)
+      if (k > diffusion_steps)
+        throw ConfigError(where, "eval.start.t",
+                          "K = " + std::to_string(k) + " is beyond diffusion.diffusion_steps (" +
+                              std::to_string(diffusion_steps) + ")");
+    lengths = {*std::max_element(e.start.t.begin(), e.start.t.end())};
+  }
+  for (const auto& s : e.eps_scale)
+    for (int n : lengths) core::validate_eps_scale(s, n, where, "eval.eps_scale");
+}
+
+// The run's eval: section, read once per distinct node (its paths made absolute).
+const ReadEval& read_eval(const ConfigTree& cfg, const ConfigTree& eval_node, EvalCache& evals,
+                          const std::string& where, const std::string& base_dir) {
+  auto it = evals.find(eval_node.get());
+  if (it != evals.end()) return it->second;
+  ReadEval read{eval_node, {}, {}};
+  try {
+    read.spec = read_eval_spec(to_yaml(eval_node), where);
+  } catch (const ConfigError& e) {
+    throw relocated(e, cfg, where);
+  }
+  for (std::string* path : {&read.spec.reference, &read.spec.start.data, &read.spec.exposure.data})
+    if (!path->empty() && (*path)[0] != '/') *path = base_dir + *path;
+  read.json = to_json(read.spec).dump();
+  return evals.emplace(eval_node.get(), std::move(read)).first->second;
+}
+
+// What eval: asks of the run's training: checkpoints it saves, an EMA rate it keeps, chains its
+// diffusion has.
+void check_eval_against_run(const EvalSpec& e, const config::TrainFile& train, const ConfigTree& cfg,
+                            const std::string& where) {
+  for (auto k : e.at_iterations)
+    if (k > train.train.iterations)
+      throw ConfigError(
+          where, "eval.at_iterations",
+          "step " + std::to_string(k) + " is beyond train.iterations (" + std::to_string(train.train.iterations) + ")");
+  if (e.ema != "model") {
+    bool known = false;
+    for (double r : train.train.ema_rate) known |= std::abs(std::strtod(e.ema.c_str(), nullptr) - r) < 1e-12;
+    if (!known) throw ConfigError(where, "eval.ema", "'" + e.ema + "' is not one of train.ema_rate (or \"model\")");
+  }
+  try {
+    check_chains(e, train.diffusion.diffusion_steps, where);
+  } catch (const ConfigError& err) {
+    throw relocated(err, cfg, where);
+  }
+}
+
 PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels& labels, SectionCache& sections,
                     EvalCache& evals, std::string& eval_json) {
   PlannedRun run;
@@ -215,32 +276,10 @@ PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels
   const ConfigTree* eval_node = cfg->find("eval");
   eval_json.clear();
   if (eval_node && *eval_node && (*eval_node)->type != YAML::NodeType::Null) {
-    auto it = evals.find(eval_node->get());
-    if (it == evals.end()) {
-      ReadEval read{*eval_node, {}, {}};
-      try {
-        read.spec = read_eval_spec(to_yaml(*eval_node), where);
-      } catch (const ConfigError& e) {
-        throw relocated(e, cfg, where);
-      }
-      if (!read.spec.reference.empty() && read.spec.reference[0] != '/')
-        read.spec.reference = base_dir + read.spec.reference;
-      read.json = to_json(read.spec).dump();
-      it = evals.emplace(eval_node->get(), std::move(read)).first;
-    }
-    run.eval = it->second.spec;
-    eval_json = it->second.json;
-    const auto& e = *run.eval;
-    for (auto k : e.at_iterations)
-      if (k > run.train.train.iterations)
-        throw ConfigError(where, "eval.at_iterations",
-                          "step " + std::to_string(k) + " is beyond train.iterations (" +
-                              std::to_string(run.train.train.iterations) + ")");
-    if (e.ema != "model") {
-      bool known = false;
-      for (double r : run.train.train.ema_rate) known |= std::abs(std::strtod(e.ema.c_str(), nullptr) - r) < 1e-12;
-      if (!known) throw ConfigError(where, "eval.ema", "'" + e.ema + "' is not one of train.ema_rate (or \"model\")");
-    }
+    const ReadEval& read = read_eval(cfg, *eval_node, evals, where, base_dir);
+    run.eval = read.spec;
+    eval_json = read.json;
+    check_eval_against_run(*run.eval, run.train, cfg, where);
   }
   if (run.identity_json.empty()) {
     run.identity_json = config::train_identity(run.train, run.train.train.planned_world_size()).dump();

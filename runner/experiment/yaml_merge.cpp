@@ -1,5 +1,7 @@
 #include "runner/experiment/yaml_merge.h"
 
+#include <cstdlib>
+
 #include "base/util/errors.h"
 #include "base/util/strings.h"
 
@@ -269,13 +271,20 @@ ConfigError relocated(const ConfigError& e, const ConfigTree& root, const std::s
   size_t start = 0;
   while (!path.empty()) {
     const auto dot = path.find('.', start);
-    const std::string key = path.substr(start, dot - start);
+    const std::string segment = path.substr(start, dot - start);
+    const std::string key = segment.substr(0, segment.find('['));  // "eps_scale[1]": a list's item
     size_t i = 0;
     while (i < node->map.size() && node->map[i].first != key) ++i;
     if (i == node->map.size() || !node->map[i].second) break;
     const bool last = dot == std::string::npos;
-    mark = last && unknown_key ? node->key_marks[i] : node->map[i].second->mark;
+    mark = last && unknown_key && key == segment ? node->key_marks[i] : node->map[i].second->mark;
     node = node->map[i].second.get();
+    if (key != segment) {
+      const size_t item = std::strtoul(segment.c_str() + key.size() + 1, nullptr, 10);
+      if (node->type != YAML::NodeType::Sequence || item >= node->seq.size() || !node->seq[item]) break;
+      node = node->seq[item].get();
+      mark = node->mark;
+    }
     if (last) break;
     start = dot + 1;
   }

@@ -35,6 +35,8 @@ int64_t sample_npz_bytes(int64_t num_samples, int image_size, int channels) {
   return num_samples * image_size * image_size * channels + kNpzOverheadBytes;
 }
 
+int64_t exposure_file_bytes(int64_t steps) { return 512 * steps + int64_t{16} * 1024; }
+
 std::string bytes_text(int64_t bytes) {
   static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   double v = static_cast<double>(bytes);
@@ -153,9 +155,11 @@ TaskCost train_cost(const RunFacts& f, const TaskSpec& t) {
   return c;
 }
 
+// Per UNet forward pass (sample_forwards): a chain from data runs start_t steps, an exposure task
+// 2 or 3 forwards per step and image.
 TaskCost sample_cost(const RunFacts& f, const SampleTaskSpec& s) {
   TaskCost c;
-  const double forwards = static_cast<double>(s.num_samples) * s.steps;
+  const double forwards = static_cast<double>(sample_forwards(s));
   if (f.sample)
     set_hours(c, CostSource::kMeasured, forwards * f.sample->seconds,
               hours_text(f.sample->seconds, *f.sample, "image-step"));
@@ -164,11 +168,12 @@ TaskCost sample_cost(const RunFacts& f, const SampleTaskSpec& s) {
   else
     c.detail = "no throughput for this model (" + std::to_string(f.parameters) + " parameters); none measured";
   const auto& model = f.run->train.model;
-  c.disk_bytes = sample_npz_bytes(s.num_samples, model.image_size, model.in_channels);
+  c.disk_bytes = s.exposure_num > 0 ? exposure_file_bytes(s.start_t > 0 ? s.start_t : s.steps)
+                                    : sample_npz_bytes(s.num_samples, model.image_size, model.in_channels);
   return c;
 }
 
-void add_to_totals(CostTotals& totals, const TaskSpec& t, const TaskCost& c) {
+void add_to_totals(CostTotals& totals, const TaskSpec& t, const TaskCost& c, bool exposure) {
   ++totals.tasks;
   if (c.source == CostSource::kMeasured) totals.gpu_hours_measured += *c.gpu_hours;
   if (c.source == CostSource::kEstimate) totals.gpu_hours_estimate += *c.gpu_hours;
@@ -176,6 +181,9 @@ void add_to_totals(CostTotals& totals, const TaskSpec& t, const TaskCost& c) {
   if (t.kind == "train") {
     totals.checkpoint_bytes += c.disk_bytes;
     totals.checkpoint_bytes_keep_all += c.disk_bytes_keep_all;
+  } else if (t.kind == "sample" && exposure) {
+    totals.exposure_bytes += c.disk_bytes;
+    ++totals.exposure_files;
   } else if (t.kind == "sample") {
     totals.sample_bytes += c.disk_bytes;
     ++totals.sample_files;
@@ -194,17 +202,19 @@ CostEstimate estimate_cost(const std::vector<PlannedRun>& runs, const std::vecto
     const TaskSpec& t = tasks[i];
     const RunFacts& f = facts.at(t.run_id);
     TaskCost c;
+    bool exposure = false;
     if (t.kind == "train") {
       c = train_cost(f, t);
     } else if (t.kind == "sample") {
       const SampleTaskSpec s = t.sample_spec();
       samples_of[t.task_id] = s.num_samples;
+      exposure = s.exposure_num > 0;
       c = sample_cost(f, s);
     } else {
       const int64_t n = samples_of[t.eval_spec().samples_of];
       set_hours(c, CostSource::kEstimate, static_cast<double>(n) / kEvalImagesPerSecond, kEvalThroughputSource);
     }
-    if (i < to_run.size() && to_run[i]) add_to_totals(out.totals, t, c);
+    if (i < to_run.size() && to_run[i]) add_to_totals(out.totals, t, c, exposure);
     out.tasks.push_back(std::move(c));
   }
   return out;

@@ -40,6 +40,12 @@ inline constexpr int64_t kNpzOverheadBytes = 512;
 // A sample task's npz: arr_0 uint8 [num_samples, size, size, channels] plus kNpzOverheadBytes.
 int64_t sample_npz_bytes(int64_t num_samples, int image_size, int channels);
 
+// Upper bound of an exposure task's files (exposure/<task id>.json and its .svg) for a chain of
+// `steps` records: ~200 bytes per step record in the JSON (seven numbers and their keys) and a
+// few plotted points per record in the SVG, 512 bytes per step in all, plus 16 KiB of headers,
+// axes and labels. An estimate; what matters is that it is small beside a sample npz.
+int64_t exposure_file_bytes(int64_t steps);
+
 // "0 B", "512 B", "1.5 KiB", "19.1 GiB", "1.21 TiB", "1000 KiB": binary units, fixed notation
 // (never an exponent), three significant digits (trailing zeros dropped) below 1000 of a unit and
 // whole units from 1000 to 1023. Bytes as people read them: the dry run's costs and `repro gc`.
@@ -56,6 +62,7 @@ struct TaskCost {
   int gpus = 1;                     // what the hours are counted on: train.world_size, 1 for sample and eval
   std::string detail;               // the throughput row, or the measured task, or why unknown
   int64_t disk_bytes = 0;           // train: checkpoints left under the run's train.keep; sample: its npz
+                                    // (an exposure task: its JSON and SVG)
   int64_t disk_bytes_keep_all = 0;  // train: the same under keep "all"
 };
 
@@ -67,7 +74,9 @@ struct CostTotals {
   int64_t checkpoint_bytes = 0;
   int64_t checkpoint_bytes_keep_all = 0;
   int64_t sample_bytes = 0;
-  int sample_files = 0;
+  int sample_files = 0;        // npz files of sample tasks (exposure tasks write none)
+  int64_t exposure_bytes = 0;  // exposure tasks' JSON and SVG files
+  int exposure_files = 0;      // exposure tasks (one JSON, one SVG each)
 };
 
 struct CostEstimate {

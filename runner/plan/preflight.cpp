@@ -63,16 +63,28 @@ PreflightCheck check_weights(const std::string& path) {
   return c;
 }
 
+// The images eval.start (from data) and eval.exposure read, each once.
+std::vector<std::string> x0_paths(const EvalSpec& e) {
+  std::vector<std::string> paths;
+  if (e.start.from == "data") paths.push_back(e.start.data.empty() ? e.reference : e.start.data);
+  if (e.exposure.num > 0) {
+    const std::string& path = e.exposure.data.empty() ? e.reference : e.exposure.data;
+    if (paths.empty() || paths.front() != path) paths.push_back(path);
+  }
+  return paths;
+}
+
 }  // namespace
 
 std::vector<PreflightCheck> preflight(const std::vector<PlannedRun>& runs, const std::vector<TaskSpec>& tasks,
                                       const std::vector<bool>& to_run, const std::map<std::string, RunHistory>& history,
                                       const PreflightOptions& options) {
   // Per run, not per task: which runs train and which evaluate.
-  std::set<std::string> trains, evaluates;
+  std::set<std::string> trains, samples, evaluates;
   for (size_t i = 0; i < tasks.size() && i < to_run.size(); ++i) {
     if (!to_run[i]) continue;
     if (tasks[i].kind == "train") trains.insert(tasks[i].run_id);
+    if (tasks[i].kind == "sample") samples.insert(tasks[i].run_id);
     if (tasks[i].kind == "eval") evaluates.insert(tasks[i].run_id);
   }
   // (what, path) -> runs that need it, in first-use order.
@@ -85,7 +97,12 @@ std::vector<PreflightCheck> preflight(const std::vector<PlannedRun>& runs, const
   };
   for (const auto& r : runs) {  // every cell: cells sharing a run may evaluate against other references
     if (trains.count(r.run_id)) need("data", r.train.data.path, r.run_id);
-    if (!r.eval || !evaluates.count(r.run_id)) continue;
+    if (!r.eval) continue;
+    // The x0 images of chains from data and of exposure tasks (the reference batch by default).
+    if (samples.count(r.run_id))
+      for (const std::string& path : x0_paths(*r.eval))
+        need(path == r.eval->reference ? "reference" : "x0 images", path, r.run_id);
+    if (!evaluates.count(r.run_id)) continue;
     if (!r.eval->reference.empty()) need("reference", r.eval->reference, r.run_id);
     if (r.eval->features == "inception") need("inception weights", options.inception_weights, r.run_id);
   }
@@ -100,7 +117,7 @@ std::vector<PreflightCheck> preflight(const std::vector<PlannedRun>& runs, const
           recorded.insert(h->second.data_fingerprint);
       c = check_data(path, recorded, options);
     } else {
-      c = what == "reference" ? missing_or_ok(what, path) : check_weights(path);
+      c = what == "inception weights" ? check_weights(path) : missing_or_ok(what, path);
     }
     c.runs = static_cast<int>(users[key].size());
     out.push_back(std::move(c));

@@ -16,7 +16,7 @@
 namespace repro::runner {
 
 struct PreflightCheck {
-  std::string what;  // "data", "reference", "inception weights"
+  std::string what;  // "data", "reference", "x0 images", "inception weights"
   std::string path;  // as the tasks will open it
   bool ok = true;
   std::string message;  // "missing", "SHA-256 a1.. is not ...", or what was verified
@@ -33,7 +33,9 @@ struct PreflightOptions {
 };
 
 // The checks for the tasks with to_run set (index-aligned with `tasks`): data.path of each run
-// whose train task runs, the reference and weights of each eval task that runs. `history`: what
+// whose train task runs, the x0 images (eval.start from data, eval.exposure; "reference" when they
+// are the reference batch) of each run whose sample tasks run, the reference and weights of each
+// eval task that runs. `history`: what
 // the store recorded (run_history()), empty without a store. Never throws for a bad input: it is
 // a failed check.
 std::vector<PreflightCheck> preflight(const std::vector<PlannedRun>& runs, const std::vector<TaskSpec>& tasks,

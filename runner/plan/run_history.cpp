@@ -33,7 +33,7 @@ std::optional<MeasuredRate> train_rate(Store& store, const TaskSummary& t) {
 
 std::optional<MeasuredRate> sample_rate(Store& store, const TaskSummary& t) {
   const SampleTaskSpec spec = parse_sample_spec(nlohmann::json::parse(t.spec), "task " + t.task_id);
-  const int64_t forwards = spec.num_samples * spec.steps;
+  const int64_t forwards = sample_forwards(spec);
   for (const auto& a : attempts_of_task(store, t.task_id))
     if (a.exit_code == 0 && a.started && a.ended && *a.ended > *a.started && forwards > 0)
       return MeasuredRate{(*a.ended - *a.started) / static_cast<double>(forwards), forwards, t.task_id, ""};

@@ -22,7 +22,7 @@ struct MeasuredRate {
 
 struct RunHistory {
   std::optional<MeasuredRate> train;   // median seconds between the train tasks' log records, per step
-  std::optional<MeasuredRate> sample;  // a done sample task's attempt duration / (num_samples x steps)
+  std::optional<MeasuredRate> sample;  // a done sample task's attempt duration / its sample_forwards()
   std::string data_fingerprint;        // recorded by the run's latest train task; "" = none
 };
 

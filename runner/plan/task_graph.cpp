@@ -38,15 +38,35 @@ std::string train_yaml(const PlannedRun& run) {
 
 namespace {
 
-// At most 1 + 2 x checkpoints x steps x etas tasks per cell.
+// The chains a cell samples: from noise one per sampling step count (start_t 0); from data one per
+// K of eval.start.t, on the full process (steps = diffusion_steps).
+struct Chain {
+  int steps = 0;
+  int start_t = 0;
+};
+std::vector<Chain> chains_of(const PlannedRun& run) {
+  const auto& e = *run.eval;
+  const int full = run.train.diffusion.diffusion_steps;
+  std::vector<Chain> chains;
+  if (e.start.from == "data") {
+    for (int k : e.start.t) chains.push_back({full, k});
+  } else {
+    for (int s : e.sampling_steps) chains.push_back({s, 0});
+    if (chains.empty()) chains.push_back({full, 0});
+  }
+  return chains;
+}
+
+// At most 1 + (2 + 1 with eval.exposure) x checkpoints x chains x etas x eps_scales tasks per cell.
 size_t most_tasks(const std::vector<PlannedRun>& runs) {
   size_t most = 0;
   for (const auto& run : runs) {
     most += 1;
     if (!run.eval) continue;
     const auto& e = *run.eval;
-    most += 2 * std::max<size_t>(1, e.at_iterations.size()) * std::max<size_t>(1, e.sampling_steps.size()) *
-            (e.sampler == "ddim" ? e.eta.size() : 1);
+    const size_t chains = e.start.from == "data" ? e.start.t.size() : std::max<size_t>(1, e.sampling_steps.size());
+    most += (e.exposure.num > 0 ? 3 : 2) * std::max<size_t>(1, e.at_iterations.size()) * chains *
+            (e.sampler == "ddim" ? e.eta.size() : 1) * e.eps_scale.size();
   }
   return most;
 }
@@ -171,25 +191,54 @@ void add_sample_and_eval(TaskGraph& graph, const PlannedRun& run, const std::str
   graph.add(std::move(eval), cell);
 }
 
-// Per checkpoint to evaluate, sampling step count and eta: a sample task and its eval task.
+// The exposure task (eval.exposure) beside a sample task: the same checkpoint and sampler setting,
+// measured on exposure.num images; no eval task reads it. Step mode measures single steps out of
+// q(x_t+1 | x0), where a chain's start means nothing: one task for every start K.
+void add_exposure(TaskGraph& graph, const PlannedRun& run, const std::string& cell, const std::string& train_id,
+                  const std::string& checkpoint, SampleTaskSpec spec) {
+  const auto& x = run.eval->exposure;
+  spec.exposure_num = x.num;
+  spec.exposure_mode = x.mode;
+  spec.num_samples = x.num;
+  spec.data = x.data.empty() ? run.eval->reference : x.data;
+  if (x.mode == "step") spec.start_t = 0;
+  TaskSpec task;
+  task.run_id = run.run_id;
+  task.kind = "sample";
+  task.depends_on = {train_id};
+  task.early_start_file = checkpoint;
+  task.spec = spec_text(spec);
+  task.task_id = run.run_id + "-sample-" +
+                 sha256_hex("{\"run\":\"" + run.run_id + "\",\"sample\":" + task.spec + "}").substr(0, 12);
+  graph.add(std::move(task), cell);
+}
+
+// Per checkpoint to evaluate, chain (sampling step count or start K), eta and eps_scale entry: a
+// sample task and its eval task, and an exposure task when eval.exposure asks for one.
 void add_evaluations(TaskGraph& graph, const PlannedRun& run, const std::string& cell, const std::string& train_id) {
   const auto& e = *run.eval;
   std::vector<int64_t> checkpoints = e.at_iterations;
   if (checkpoints.empty()) checkpoints.push_back(run.train.train.iterations);
-  std::vector<int> steps = e.sampling_steps;
-  if (steps.empty()) steps.push_back(run.train.diffusion.diffusion_steps);
+  const std::vector<Chain> chains = chains_of(run);
+  const std::string start_data = e.start.data.empty() ? e.reference : e.start.data;
   const std::vector<double> etas = e.sampler == "ddim" ? e.eta : std::vector<double>{0.0};
   SampleTaskSpec sample_spec = sample_template(run);
   EvalTaskSpec eval_spec = eval_template(run);
   for (int64_t k : checkpoints) {
     sample_spec.checkpoint_step = k;
     const std::string checkpoint = checkpoint_file(sample_spec);
-    for (int s : steps)
-      for (double eta : etas) {
-        sample_spec.steps = s;
-        sample_spec.eta = eta;
-        add_sample_and_eval(graph, run, cell, train_id, checkpoint, sample_spec, eval_spec);
-      }
+    for (const Chain& c : chains)
+      for (double eta : etas)
+        for (const core::EpsScale& lambda : e.eps_scale) {
+          sample_spec.steps = c.steps;
+          sample_spec.start_t = c.start_t;
+          sample_spec.data = c.start_t > 0 ? start_data : "";
+          sample_spec.eta = eta;
+          sample_spec.eps_scale_b = lambda.b;
+          sample_spec.eps_scale_k = lambda.k;
+          add_sample_and_eval(graph, run, cell, train_id, checkpoint, sample_spec, eval_spec);
+          if (e.exposure.num > 0) add_exposure(graph, run, cell, train_id, checkpoint, sample_spec);
+        }
   }
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // The tasks an experiment's runs need: per training run one train task; per checkpoint to
-// evaluate and sampler setting one sample task after it; per sample task one eval task. Task ids
+// evaluate and sampler setting (step count or eval.start's K, eta, eval.eps_scale entry) one
+// sample task after it; per sample task one eval task; with eval.exposure, per sampler setting one
+// exposure task too (a sample task with exposure_num > 0, read by no eval task). Task ids
 // are hashes of what the task computes, so a second `repro run` of the same file finds the same
 // tasks (done ones are skipped) and a changed setting makes new ones only where it matters.
 #include <string>

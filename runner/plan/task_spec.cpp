@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <type_traits>
@@ -25,12 +26,18 @@ void sample_members(S& s, F&& f) {
   f("batch_size", s.batch_size);
   f("checkpoint_step", s.checkpoint_step);
   f("clip_denoised", s.clip_denoised);
+  f("data", s.data, "");  // no x0 images: a chain from noise
   f("ema", s.ema);
+  f("eps_scale_b", s.eps_scale_b, 1.0);  // lambda = 1: no Epsilon Scaling
+  f("eps_scale_k", s.eps_scale_k, 0.0);
   f("eta", s.eta);
+  f("exposure_mode", s.exposure_mode, "chain");
+  f("exposure_num", s.exposure_num, int64_t{0});  // 0: samples, not an exposure measurement
   f("num_samples", s.num_samples);
   f("precision", s.precision, "");  // the model's training precision
   f("sampler", s.sampler);
   f("seed", s.seed);
+  f("start_t", s.start_t, 0);  // 0: from noise
   f("steps", s.steps);
   f("to_uint8", s.to_uint8, "truncate");
 }
@@ -83,8 +90,8 @@ class ObjectText {
     text_ += "\":";
     append_value(text_, value);
   }
-  template <typename T>
-  void operator()(const char* key, const T& value, const char* omitted) {
+  template <typename T, typename O>
+  void operator()(const char* key, const T& value, const O& omitted) {
     if (value != omitted) (*this)(key, value);
   }
   std::string close() && {
@@ -159,8 +166,8 @@ class MemberReader {
   void operator()(const char* key, T& out) const {
     read_member(member(key), out, where_, key);
   }
-  template <typename T>
-  void operator()(const char* key, T& out, const char* omitted) const {
+  template <typename T, typename O>
+  void operator()(const char* key, T& out, const O& omitted) const {
     const auto it = spec_.find(key);
     if (it == spec_.end()) {
       out = omitted;
@@ -180,6 +187,23 @@ bool is_ema_choice(const std::string& ema) {
   char* end = nullptr;
   std::strtod(ema.c_str(), &end);
   return !ema.empty() && *end == '\0';
+}
+
+// The members added with Epsilon Scaling, chains from data and exposure tasks (all optional).
+void check_new_members(const SampleTaskSpec& s, const std::string& where) {
+  if (!std::isfinite(s.eps_scale_b) || !std::isfinite(s.eps_scale_k) || !(s.eps_scale_b > 0))
+    throw ConfigError(where, "spec.eps_scale_b",
+                      "expected finite eps_scale_b > 0 and eps_scale_k (lambda_i = b + k i), got b = " +
+                          json(s.eps_scale_b).dump() + ", k = " + json(s.eps_scale_k).dump());
+  if (s.start_t < 0)
+    throw ConfigError(where, "spec.start_t", "expected >= 0 (0: from noise), got " + std::to_string(s.start_t));
+  if (s.exposure_num < 0)
+    throw ConfigError(where, "spec.exposure_num",
+                      "expected >= 0 (0: not an exposure task), got " + std::to_string(s.exposure_num));
+  if (s.exposure_mode != "chain" && s.exposure_mode != "step")
+    throw ConfigError(where, "spec.exposure_mode", "expected chain or step, got '" + s.exposure_mode + "'");
+  if ((s.start_t > 0 || s.exposure_num > 0) && s.data.empty())
+    throw ConfigError(where, "spec.data", "missing: start_t and exposure_num read x0 images from data");
 }
 
 }  // namespace
@@ -280,7 +304,14 @@ SampleTaskSpec parse_sample_spec(const json& spec, const std::string& where) {
         "expected fp32, fp16 or bf16 (missing: the model's training precision), got '" + s.precision + "'");
   if (s.to_uint8 != "truncate" && s.to_uint8 != "round")
     throw ConfigError(where, "spec.to_uint8", "expected truncate or round, got '" + s.to_uint8 + "'");
+  check_new_members(s, where);
   return s;
+}
+
+int64_t sample_forwards(const SampleTaskSpec& s) {
+  const int64_t length = s.start_t > 0 ? s.start_t : s.steps;
+  if (s.exposure_num > 0) return s.exposure_num * length * (s.exposure_mode == "step" ? 3 : 2);
+  return s.num_samples * length;
 }
 
 std::string checkpoint_file(const SampleTaskSpec& s) {

@@ -50,11 +50,17 @@ struct SampleTaskSpec {
   int start_t = 0;
   std::string data;  // the x0 images (a reference .npz or a prepared dataset), for start_t and exposure
   // > 0: this task measures exposure bias (`repro exposure`) on exposure_num images of `data`
-  // instead of drawing samples, and writes exposure/<task id>.json (+ .svg). 0: left out of the
-  // text, as exposure_mode then.
+  // instead of drawing samples, and writes exposure/<task id>.json (+ .svg); num_samples equals it.
+  // With start_t > 0 (chain mode) its chains start at x_K. 0: left out of the text.
   int64_t exposure_num = 0;
-  std::string exposure_mode = "chain";  // "chain" | "step" (tasks/exposure_run.h)
+  std::string exposure_mode = "chain";  // "chain" | "step" (tasks/exposure_run.h); left out when chain
 };
+
+// The UNet forward passes a sample task runs: images x chain length (start_t when the chain starts
+// from data, else steps); an exposure task's per step 2 (chain: eps on the chain's x_t and on
+// q(x_t | x0)) or 3 (step: one more for the single step from q(x_t+1 | x0)). What the dry run's
+// costs and the measured speeds (run_history.h) count.
+int64_t sample_forwards(const SampleTaskSpec& s);
 
 // Metrics of the samples one sample task wrote.
 struct EvalTaskSpec {
@@ -83,8 +89,10 @@ std::string spec_text(const EvalTaskSpec& s);
 // The typed spec from its stored text or the task file's "spec" member. Throws ConfigError naming
 // `where` (a file, or "task <id>") and the missing or mistyped key ("spec.seed"): integers must be
 // integers that fit the member, a sample spec's ema "model" or a number, its precision (may be
-// missing) fp32, fp16 or bf16, its to_uint8 (may be missing) truncate or round. Other keys are
-// ignored.
+// missing) fp32, fp16 or bf16, its to_uint8 (may be missing) truncate or round; its optional
+// eps_scale_b (default 1) finite and > 0, eps_scale_k (0) finite, start_t (0) and exposure_num (0)
+// >= 0, exposure_mode ("chain") chain or step, data ("") present where start_t or exposure_num is
+// > 0. Other keys are ignored.
 TrainTaskSpec parse_train_spec(const nlohmann::json& spec, const std::string& where);
 SampleTaskSpec parse_sample_spec(const nlohmann::json& spec, const std::string& where);
 EvalTaskSpec parse_eval_spec(const nlohmann::json& spec, const std::string& where);

@@ -332,6 +332,23 @@ def events_corpus():
                                               "\n").encode())
 
 
+def exposure_corpus():
+    def curves(mode, steps, n, k=0.0, nan=False):
+        records = []
+        for i in reversed(range(n)):
+            ratio = float("nan") if nan and i == 1 else 1.0 - 0.01 * i
+            records.append({"index": i, "timestep": i * 10, "eps_norm_sample": 55.4 + i, "eps_norm_train": 55.4,
+                            "var_sample": 0.5 * ratio, "var_train": 0.5, "var_ratio": ratio})
+        return {"v": 1, "mode": mode, "steps": steps, "sampler": "ancestral", "eta": 0.0, "num": 16,
+                "eps_scale": {"b": 1.017, "k": k}, "start": 0, "checkpoint": "ema_0.9999_000100.pt",
+                "data": "ref.npz", "records": records}
+
+    put("exposure_json", "chain.json", json.dumps(curves("chain", "100", 6), indent=1).encode())
+    put("exposure_json", "step_schedule.json", json.dumps(curves("step", "ddim10", 4, k=0.0001)).encode())
+    put("exposure_json", "null_ratio.json", json.dumps(curves("chain", "10", 3, nan=True)).replace("NaN", "null").encode())
+    put("exposure_json", "truncated.json", json.dumps(curves("chain", "10", 3))[:-40].encode())
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -348,6 +365,7 @@ def main():
     reference_batch_corpus()
     experiment_corpus()
     events_corpus()
+    exposure_corpus()
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     assert total < 1024 * 1024, total
     print("corpus: %d files, %d bytes in %s" % (sum(len(fs) for _, _, fs in os.walk(OUT)), total, OUT))

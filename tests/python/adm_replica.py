@@ -573,7 +573,12 @@ class GaussianDiffusion:
         return mean, var, log_var
 
     # -- reverse process -------------------------------------------------------------------
-    def _predict_xstart_from_eps(self, x_t, t, eps):
+    def _predict_xstart_from_eps(self, x_t, t, eps, sampling_scaler=None):
+        """Epsilon Scaling (ADM-ES): with ``sampling_scaler`` (lambda per index of THIS process,
+        Python floats) eps of row n is divided by sampling_scaler[t[n]] first, as ADM-ES's
+        ``eps / self.sampling_scaler[ind]`` (it takes ind = t[0]: every row of its chain shares t)."""
+        if sampling_scaler is not None:
+            eps = torch.stack([eps[n] / sampling_scaler[int(t[n])] for n in range(eps.shape[0])])
         return (_extract(self.sqrt_recip_alphas_cumprod, t, x_t.shape) * x_t
                 - _extract(self.sqrt_recipm1_alphas_cumprod, t, x_t.shape) * eps)
 
@@ -585,8 +590,10 @@ class GaussianDiffusion:
         return ((_extract(self.sqrt_recip_alphas_cumprod, t, x_t.shape) * x_t - pred_xstart)
                 / _extract(self.sqrt_recipm1_alphas_cumprod, t, x_t.shape))
 
-    def p_mean_variance(self, model_output, x, t, clip_denoised=True):
-        """Turn a raw network output into p(x_{t-1} | x_t).  t indexes THIS process."""
+    def p_mean_variance(self, model_output, x, t, clip_denoised=True, sampling_scaler=None):
+        """Turn a raw network output into p(x_{t-1} | x_t).  t indexes THIS process.
+        sampling_scaler: Epsilon Scaling's lambdas (epsilon models only), see _predict_xstart_from_eps."""
+        assert sampling_scaler is None or self.model_mean_type == ModelMeanType.EPSILON
         B, C = x.shape[:2]
         assert t.shape == (B,)
         if self.model_var_type in (ModelVarType.LEARNED, ModelVarType.LEARNED_RANGE):
@@ -621,12 +628,36 @@ class GaussianDiffusion:
             if self.model_mean_type == ModelMeanType.START_X:
                 pred_xstart = finish(model_output)
             else:
-                pred_xstart = finish(self._predict_xstart_from_eps(x, t, model_output))
+                pred_xstart = finish(self._predict_xstart_from_eps(x, t, model_output, sampling_scaler))
             mean, _, _ = self.q_posterior_mean_variance(pred_xstart, x, t)
         else:
             raise NotImplementedError(self.model_mean_type)
         assert mean.shape == log_var.shape == pred_xstart.shape == x.shape
         return {"mean": mean, "variance": var, "log_variance": log_var, "pred_xstart": pred_xstart}
+
+    def p_sample(self, model_fn, x, t, noise, clip_denoised=True, sampling_scaler=None):
+        """One ancestral step with the given z = ``noise`` (none where t == 0).
+        model_fn(x, timesteps) is called with ORIGINAL indices."""
+        out = self.p_mean_variance(model_fn(x, self.model_timesteps(t)), x, t, clip_denoised,
+                                   sampling_scaler)
+        nonzero_mask = (t != 0).float().view(-1, *([1] * (x.dim() - 1)))
+        sample = out["mean"] + nonzero_mask * torch.exp(0.5 * out["log_variance"]) * noise
+        return {"sample": sample, "pred_xstart": out["pred_xstart"]}
+
+    def ddim_sample(self, model_fn, x, t, noise, clip_denoised=True, eta=0.0, sampling_scaler=None):
+        """One DDIM step (Song et al. eq. 12) with the given z = ``noise``; eps is re-derived from
+        the (clipped) pred_xstart, so Epsilon Scaling acts through it."""
+        out = self.p_mean_variance(model_fn(x, self.model_timesteps(t)), x, t, clip_denoised,
+                                   sampling_scaler)
+        eps = self._predict_eps_from_xstart(x, t, out["pred_xstart"])
+        alpha_bar = _extract(self.alphas_cumprod, t, x.shape)
+        alpha_bar_prev = _extract(self.alphas_cumprod_prev, t, x.shape)
+        sigma = (eta * torch.sqrt((1 - alpha_bar_prev) / (1 - alpha_bar))
+                 * torch.sqrt(1 - alpha_bar / alpha_bar_prev))
+        mean_pred = (out["pred_xstart"] * torch.sqrt(alpha_bar_prev)
+                     + torch.sqrt(1 - alpha_bar_prev - sigma ** 2) * eps)
+        nonzero_mask = (t != 0).float().view(-1, *([1] * (x.dim() - 1)))
+        return {"sample": mean_pred + nonzero_mask * sigma * noise, "pred_xstart": out["pred_xstart"]}
 
     # -- losses ------------------------------------------------------------------------------
     def _vb_terms_bpd(self, model_output, x_start, x_t, t, clip_denoised=True):
@@ -692,6 +723,12 @@ class GaussianDiffusion:
         terms["mse"] = mean_flat((target - model_output) ** 2)
         terms["loss"] = terms["mse"] + terms["vb"] if "vb" in terms else terms["mse"]
         return terms
+
+
+def sampling_scaler(b, k, num_timesteps):
+    """Epsilon Scaling's lambda_i = b + k i over the indices i of a (respaced) chain: ADM-ES's
+    ``self.sampling_scaler`` list (k = 0: its uniform default)."""
+    return [b + k * i for i in range(num_timesteps)]
 
 
 class SpacedDiffusion(GaussianDiffusion):

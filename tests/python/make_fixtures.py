@@ -6,6 +6,9 @@ Usage (run with /usr/bin/python3, which has torch):
   make_fixtures.py loss  <outdir> --config JSON --diffusion JSON [--seed S] [--batch B] [--gamma G]
   make_fixtures.py pmv   <outdir> --diffusion JSON [--seed S] [--batch B] [--image-size N]
                                   [--learn-sigma 0|1] [--channels C]
+  make_fixtures.py step  <outdir> --config JSON --diffusion JSON [--seed S] [--batch B]
+                                  [--sampler ancestral|ddim] [--eta E] [--t I,J,...]
+                                  [--eps-scales "B[,K];..."] [--clip 0|1]
 
 --config keys are the C++ UNetConfig field names, --diffusion keys the DiffusionConfig field
 names; a missing key takes the C++ default (listed below), an unknown key is an error.
@@ -24,6 +27,11 @@ Files:
          (clip_denoised True), schedule.npz {betas, alphas_cumprod, posterior_variance,
          posterior_log_variance_clipped, posterior_mean_coef1, posterior_mean_coef2 (float64),
          timestep_map (int64)}.
+  step:  model.pt, keys.txt, x.npy (x_t = q_sample of a 256-level x0 at t), t.npy (int64 indices
+         of the chain the diffusion JSON's timestep_respacing gives; --t, or random), noise.npy (the
+         step's z), y.npy (class labels, num_classes > 0), and per ';'-separated entry j of
+         --eps-scales (Epsilon Scaling lambda_i = B + K i, "1" = none) step_<j>.npz {sample,
+         pred_xstart}: the replica's p_sample (or ddim_sample with --eta) with clip_denoised --clip.
   t[0] = 0 (batch >= 2) and t[1] = T-1 (batch >= 3) pin the edge timesteps in loss and pmv.
 """
 
@@ -275,9 +283,70 @@ def cmd_pmv(args):
             "mean_std": float(out["mean"].std())}
 
 
+def parse_eps_scales(text):
+    """ "1;1.017;1,0.0003" -> [(1.0, 0.0), (1.017, 0.0), (1.0, 0.0003)]."""
+    out = []
+    for entry in text.split(";"):
+        fields = [float(f) for f in entry.split(",")]
+        if len(fields) not in (1, 2):
+            raise SystemExit(f"--eps-scales entry {entry!r}: expected B or B,K")
+        out.append((fields[0], fields[1] if len(fields) == 2 else 0.0))
+    return out
+
+
+def cmd_step(args):
+    cfg = _resolve(args.config, UNET_DEFAULTS, "config")
+    dcfg = _resolve(args.diffusion, DIFFUSION_DEFAULTS, "diffusion")
+    if float(cfg["dropout"]) != 0.0:
+        raise SystemExit("step fixtures need dropout 0 in --config")
+    if bool(cfg["learn_sigma"]) != bool(dcfg["learn_sigma"]):
+        raise SystemExit("learn_sigma differs between --config and --diffusion")
+    torch.manual_seed(args.seed)
+    model = build_model(cfg)
+    randomise_parameters(model)
+    model.eval()
+    diff = make_diffusion(dcfg)
+    B, C, N = args.batch, int(cfg["in_channels"]), int(cfg["image_size"])
+    if args.t:
+        t = torch.tensor([int(v) for v in args.t.split(",")], dtype=torch.int64)
+        if t.shape[0] != B or int(t.min()) < 0 or int(t.max()) >= diff.num_timesteps:
+            raise SystemExit(f"--t needs {B} indices in [0, {diff.num_timesteps})")
+    else:
+        t = process_timesteps(diff.num_timesteps, B)
+    x0 = torch.randint(0, 256, (B, C, N, N)).float() / 127.5 - 1.0
+    x = diff.q_sample(x0, t, torch.randn(B, C, N, N))
+    noise = torch.randn(B, C, N, N)
+    y = None
+    if int(cfg["num_classes"]) > 0:
+        y = torch.randint(0, int(cfg["num_classes"]), (B,), dtype=torch.int64)
+    write_model_files(model, args.outdir)
+    save_npy(args.outdir, "x.npy", x.numpy())
+    save_npy(args.outdir, "t.npy", t.numpy())
+    save_npy(args.outdir, "noise.npy", noise.numpy())
+    if y is not None:
+        save_npy(args.outdir, "y.npy", y.numpy())
+    summary = {"num_timesteps": diff.num_timesteps, "t": t.tolist()}
+    for j, (b, k) in enumerate(parse_eps_scales(args.eps_scales)):
+        scaler = None if (b, k) == (1.0, 0.0) else R.sampling_scaler(b, k, diff.num_timesteps)
+        with torch.no_grad():
+            fn = lambda xt, ts: model(xt, ts, y)  # noqa: E731
+            if args.sampler == "ddim":
+                out = diff.ddim_sample(fn, x, t, noise, clip_denoised=bool(args.clip), eta=args.eta,
+                                       sampling_scaler=scaler)
+            else:
+                out = diff.p_sample(fn, x, t, noise, clip_denoised=bool(args.clip),
+                                    sampling_scaler=scaler)
+        arrays = {k2: out[k2].numpy().astype(np.float32) for k2 in ("sample", "pred_xstart")}
+        for k2, v in arrays.items():
+            check_finite(k2, v)
+        np.savez(os.path.join(args.outdir, f"step_{j}.npz"), **arrays)
+        summary[f"step_{j}_absmax"] = float(out["sample"].abs().max())
+    return summary
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("kind", choices=["model", "loss", "pmv"])
+    p.add_argument("kind", choices=["model", "loss", "pmv", "step"])
     p.add_argument("outdir")
     p.add_argument("--config", default="{}", help="JSON of UNetConfig fields")
     p.add_argument("--diffusion", default="{}", help="JSON of DiffusionConfig fields")
@@ -288,13 +357,18 @@ def main(argv=None):
     p.add_argument("--channels", type=int, default=3, help="pmv only: image channels C")
     p.add_argument("--learn-sigma", type=int, choices=[0, 1], default=None,
                    help="pmv only: overrides the diffusion JSON learn_sigma")
+    p.add_argument("--sampler", choices=["ancestral", "ddim"], default="ancestral", help="step only")
+    p.add_argument("--eta", type=float, default=0.0, help="step only: DDIM eta")
+    p.add_argument("--t", default="", help="step only: comma-separated indices of the chain")
+    p.add_argument("--eps-scales", default="1", help="step only: ';'-separated B or B,K")
+    p.add_argument("--clip", type=int, choices=[0, 1], default=1, help="step only: clip_denoised")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     if args.batch < 1:
         raise SystemExit("--batch must be >= 1")
     torch.set_num_threads(1)
     os.makedirs(args.outdir, exist_ok=True)
-    summary = {"model": cmd_model, "loss": cmd_loss, "pmv": cmd_pmv}[args.kind](args)
+    summary = {"model": cmd_model, "loss": cmd_loss, "pmv": cmd_pmv, "step": cmd_step}[args.kind](args)
     if not args.quiet:
         print(json.dumps(summary))
     return 0

@@ -11,10 +11,13 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "runner/experiment/expand.h"
 #include "runner/experiment/experiment_file.h"
+#include "runner/plan/cost_estimate.h"
+#include "runner/plan/task_graph.h"
 #include "tests/support/test_support.h"
 
 using namespace repro;
@@ -68,11 +71,27 @@ std::optional<double> published(const ExperimentFile& f, const std::string& tabl
 }
 
 // Dimensions every result has besides the matrix axes (docs/reports.md).
-const std::set<std::string> kEvalDimensions = {"iteration", "steps", "sampler", "eta", "ema", "num_samples"};
+const std::set<std::string> kEvalDimensions = {"iteration", "steps",       "sampler",   "eta",
+                                               "ema",       "num_samples", "eps_scale", "start_t"};
 const std::set<std::string> kMetrics = {"fid", "sfid", "is", "precision", "recall", "kid"};
 
-const std::vector<std::string> kPaperFiles = {"table2", "table3", "table4",         "table5",
-                                              "table7", "table8", "gamma_ablation", "fid_curves"};
+const std::vector<std::string> kPaperFiles = {"table1", "table2", "table3",         "table4",     "table5",
+                                              "table7", "table8", "gamma_ablation", "fid_curves", "eps_scaling"};
+
+// Report tables of the paper's files that have no published numbers (the paper has none for them).
+const std::set<std::string> kUnpublishedTables = {"table1_cifar10"};
+
+std::set<std::string> run_ids(const Expansion& e) {
+  std::set<std::string> ids;
+  for (const auto& r : e.runs) ids.insert(r.run_id);
+  return ids;
+}
+
+std::map<std::string, const TaskSpec*> by_id(const std::vector<TaskSpec>& tasks) {
+  std::map<std::string, const TaskSpec*> out;
+  for (const auto& t : tasks) out[t.task_id] = &t;
+  return out;
+}
 
 }  // namespace
 
@@ -103,7 +122,8 @@ TEST(ExperimentFiles, PaperRunsUseTable9Hyperparameters) {
                                              {"lsun_tower64", {64, 192, 0.1, 16, 16}},
                                              {"celeba64", {64, 192, 0.1, 16, 16}},
                                              {"ffhq128", {128, 256, 0.1, 16, 8}}};
-  for (const std::string name : {"table3", "table4", "table8", "fid_curves", "table2", "table7", "gamma_ablation"}) {
+  for (const std::string name :
+       {"table3", "table4", "table8", "fid_curves", "table2", "table7", "gamma_ablation", "table1", "eps_scaling"}) {
     SCOPED_TRACE(name);
     for (const auto& r : load(name).expansion.runs) {
       const std::string dataset = label(r, "dataset").empty() ? "cifar10" : label(r, "dataset");
@@ -300,6 +320,10 @@ TEST(ExperimentFiles, ReportSectionsFollowTheSchema) {
         const std::string best = t["best"].Scalar();
         EXPECT_TRUE(best == "column" || best == "row" || best == "none") << best;
       }
+      if (!t["published"]) {
+        EXPECT_TRUE(kUnpublishedTables.count(id)) << id << " has no published values";
+        continue;
+      }
       ASSERT_TRUE(t["published"]["source"]) << id;
       ASSERT_TRUE(t["published"]["values"].IsSequence()) << id;
       EXPECT_GT(t["published"]["values"].size(), 0u);
@@ -353,6 +377,12 @@ TEST(ExperimentFiles, PublishedValuesMatchThePaper) {
       {"gamma_ablation", {{"gamma", "0"}, {"iteration", "540000"}}, "fid", 3.44},
       {"fid_curves", {{"dataset", "ffhq128"}, {"method", "adm"}, {"iteration", "60000"}}, "fid", 24.94},
       {"fid_curves", {{"dataset", "imagenet32"}, {"method", "adm-ip"}, {"iteration", "4000000"}}, "fid", 2.72},
+      {"table1", {{"method", "adm"}, {"start_t", "100"}}, "fid", 0.983},
+      {"table1", {{"method", "adm"}, {"start_t", "700"}}, "fid", 3.105},
+      {"table1", {{"method", "adm-ip"}, {"start_t", "500"}}, "fid", 2.198},
+      {"table1", {{"method", "adm-ip"}, {"start_t", "1000"}}, "fid", 2.742},
+      {"eps_scaling", {{"method", "adm"}, {"steps", "100"}, {"eps_scale", "1"}}, "fid", 3.37},
+      {"eps_scaling", {{"method", "adm-ip"}, {"steps", "100"}, {"eps_scale", "1"}}, "fid", 2.70},
   };
   std::map<std::string, ExperimentFile> files;
   for (const auto& c : cells) {
@@ -374,4 +404,116 @@ TEST(ExperimentFiles, PublishedValuesMatchThePaper) {
   EXPECT_EQ(count("table8"), 8u);
   EXPECT_EQ(count("gamma_ablation"), 41u);  // ADM 11 points, each gamma 10
   EXPECT_EQ(count("fid_curves"), 83u);
+  EXPECT_EQ(count("table1"), 10u);      // 2 methods x 5 chain lengths
+  EXPECT_EQ(count("eps_scaling"), 2u);  // Table 3's CIFAR10 T' = 100 cells (lambda = 1)
+}
+
+// Table 1: table3's ImageNet32 (and CIFAR10) runs at Table 3's checkpoints, each sampled by chains
+// of K = 100, 300, 500, 700, 1000 steps from q(x_K | x0) of the reference batch, FID only.
+TEST(ExperimentFiles, Table1StartsChainsFromDataOnTable3sRuns) {
+  const auto t3 = load("table3").expansion;
+  const auto t1 = load("table1").expansion;
+  ASSERT_EQ(t1.runs.size(), 4u);
+  for (const auto& r : t1.runs) {
+    SCOPED_TRACE(r.label_string());
+    const PlannedRun* same = find_run(t3, {{"dataset", label(r, "dataset")}, {"method", label(r, "method")}});
+    ASSERT_NE(same, nullptr);
+    EXPECT_EQ(r.run_id, same->run_id);
+    EXPECT_EQ(r.train.train.iterations, same->train.train.iterations);
+    EXPECT_EQ(r.eval->start.from, "data");
+    EXPECT_EQ(r.eval->start.t, (std::vector<int>{100, 300, 500, 700, 1000}));
+    EXPECT_EQ(r.eval->start.data, "");  // the reference batch
+    EXPECT_EQ(r.eval->sampler, "ancestral");
+    EXPECT_TRUE(r.eval->sampling_steps.empty());
+    EXPECT_EQ(r.eval->metrics, std::vector<std::string>{"fid"});
+    EXPECT_EQ(r.eval->reference, same->eval->reference);
+    EXPECT_EQ(r.eval->precision, "fp32");
+  }
+  EXPECT_EQ(run_ids(t1), std::set<std::string>({find_run(t3, {{"dataset", "imagenet32"}, {"method", "adm"}})->run_id,
+                                                find_run(t3, {{"dataset", "imagenet32"}, {"method", "adm-ip"}})->run_id,
+                                                find_run(t3, {{"dataset", "cifar10"}, {"method", "adm"}})->run_id,
+                                                find_run(t3, {{"dataset", "cifar10"}, {"method", "adm-ip"}})->run_id}));
+  // Per run: its train task (table3's), 5 chain lengths x (sample + eval).
+  const auto tasks = plan_tasks(t1.runs);
+  ASSERT_EQ(tasks.size(), 4u * (1 + 5 * 2));
+  const auto t3_tasks = by_id(plan_tasks(t3.runs));
+  std::map<std::string, int> kinds;
+  std::map<std::string, std::set<int>> starts;  // run id -> K
+  for (const auto& t : tasks) {
+    ++kinds[t.kind];
+    if (t.kind == "train") EXPECT_TRUE(t3_tasks.count(t.task_id)) << t.task_id << " is not table3's";
+    if (t.kind != "sample") continue;
+    const SampleTaskSpec s = t.sample_spec();
+    EXPECT_EQ(s.steps, 1000);
+    EXPECT_EQ(s.num_samples, 50000);
+    EXPECT_EQ(s.ema, "0.9999");
+    EXPECT_TRUE(s.eps_scale_b == 1.0 && s.eps_scale_k == 0.0);
+    EXPECT_NE(s.data.find("/data/refs/"), std::string::npos) << s.data;
+    starts[t.run_id].insert(s.start_t);
+  }
+  EXPECT_EQ(kinds, (std::map<std::string, int>{{"train", 4}, {"sample", 20}, {"eval", 20}}));
+  for (const auto& [run, ks] : starts) EXPECT_EQ(ks, (std::set<int>{100, 300, 500, 700, 1000})) << run;
+  // The dry run's cost: every sample task known from the throughput table (the paper's 32x32
+  // model, 1200 forwards/s), a chain of K steps costing K forwards per image: per run
+  // 50,000 x (100 + 300 + 500 + 700 + 1000) / 1200 s.
+  const CostEstimate c = estimate_cost(t1.runs, tasks, std::vector<bool>(tasks.size(), true), {});
+  EXPECT_EQ(c.totals.unknown, 0);
+  EXPECT_EQ(c.totals.sample_files, 20);
+  EXPECT_EQ(c.totals.exposure_files, 0);
+  double sample_seconds = 0;
+  for (size_t i = 0; i < tasks.size(); ++i)
+    if (tasks[i].kind == "sample") sample_seconds += *c.tasks[i].gpu_hours * 3600;
+  EXPECT_NEAR(sample_seconds, 4 * 50000.0 * 2600 / 1200, 1e-6);
+}
+
+// Epsilon Scaling: table3's CIFAR10 runs, 5 lambdas x 3 step counts, FID (and sFID, as table3);
+// lambda = 1 at 100 steps is table3's own sample and eval task.
+TEST(ExperimentFiles, EpsScalingSweepsLambdaOnTable3sCifar10Runs) {
+  const auto t3 = load("table3").expansion;
+  const auto es = load("eps_scaling").expansion;
+  ASSERT_EQ(es.runs.size(), 2u);
+  for (const auto& r : es.runs) {
+    SCOPED_TRACE(r.label_string());
+    const PlannedRun* same = find_run(t3, {{"dataset", "cifar10"}, {"method", label(r, "method")}});
+    ASSERT_NE(same, nullptr);
+    EXPECT_EQ(r.run_id, same->run_id);
+    EXPECT_EQ(r.train.train.iterations, same->train.train.iterations);
+    EXPECT_EQ(r.eval->sampling_steps, (std::vector<int>{20, 50, 100}));
+    ASSERT_EQ(r.eval->eps_scale.size(), 5u);
+    std::vector<double> bs;
+    for (const auto& s : r.eval->eps_scale) {
+      bs.push_back(s.b);
+      EXPECT_EQ(s.k, 0.0);
+    }
+    EXPECT_EQ(bs, (std::vector<double>{1.000, 1.005, 1.010, 1.017, 1.020}));
+  }
+  // Per run: train + 3 step counts x 5 lambdas x (sample + eval).
+  const auto tasks = plan_tasks(es.runs);
+  ASSERT_EQ(tasks.size(), 2u * (1 + 3 * 5 * 2));
+  const auto t3_tasks = by_id(plan_tasks(t3.runs));
+  const auto es_tasks = by_id(tasks);
+  std::map<std::string, int> kinds;
+  std::set<std::tuple<std::string, int, double>> grid;  // (run, steps, lambda)
+  int shared = 0;
+  for (const auto& t : tasks) {
+    ++kinds[t.kind];
+    if (t.kind == "train") EXPECT_TRUE(t3_tasks.count(t.task_id)) << t.task_id << " is not table3's";
+    if (t.kind == "eval") {
+      const SampleTaskSpec s = es_tasks.at(t.eval_spec().samples_of)->sample_spec();
+      if (s.eps_scale_b == 1.0 && s.steps == 100) {
+        EXPECT_TRUE(t3_tasks.count(t.task_id)) << "lambda 1 at 100 steps is table3's evaluation";
+        EXPECT_TRUE(t3_tasks.count(t.depends_on.at(0)));
+        ++shared;
+      } else {
+        EXPECT_FALSE(t3_tasks.count(t.task_id));
+      }
+    }
+    if (t.kind == "sample") grid.insert({t.run_id, t.sample_spec().steps, t.sample_spec().eps_scale_b});
+  }
+  EXPECT_EQ(shared, 2);
+  EXPECT_EQ(kinds, (std::map<std::string, int>{{"train", 2}, {"sample", 30}, {"eval", 30}}));
+  EXPECT_EQ(grid.size(), 30u);
+  const CostEstimate c = estimate_cost(es.runs, tasks, std::vector<bool>(tasks.size(), true), {});
+  EXPECT_EQ(c.totals.unknown, 0);
+  EXPECT_EQ(c.totals.sample_files, 30);
 }

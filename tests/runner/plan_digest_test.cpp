@@ -106,9 +106,11 @@ TEST(PlanDigest, EveryExperimentFilePlansAsRecorded) {
 }
 
 // A model trained in fp16 (use_fp16) or fp32, its eval: section with `eval_extra` ("" or ", key:
-// value"). Written at a fixed place: run ids hash the absolute data path.
+// value"). Written at a fixed place: run ids hash the absolute data path. Its tasks; the first
+// sample task (sample_task_with).
 const char* const kPinDir = "/tmp/repro-plan-digest/sampling-pins";
-TaskSpec sample_task_with(const std::string& eval_extra, bool use_fp16 = true) {
+std::vector<TaskSpec> tasks_with(const std::string& eval_extra, bool use_fp16 = true,
+                                 const std::string& sampling_steps = "[10]") {
   const std::string experiment = std::string(R"(name: sampling_pins
 base:
   model: {image_size: 8, num_channels: 32, channel_mult: [1, 1], num_res_blocks: 1,
@@ -117,12 +119,15 @@ base:
   diffusion: {diffusion_steps: 40}
   train: {batch_size: 4, iterations: 20, save_interval: 10, log_interval: 5, seed: 0}
   data: {path: a.npz}
-  eval: {sampling_steps: [10], num_samples: 64, reference: ref.npz)" +
-                                 eval_extra + "}\n";
+  eval: {sampling_steps: )" + sampling_steps +
+                                 ", num_samples: 64, reference: ref.npz" + eval_extra + "}\n";
   fs::create_directories(kPinDir);
   const fs::path path = fs::path(kPinDir) / "exp.yaml";
   std::ofstream(path) << experiment;
-  for (auto& t : plan_tasks(expand(read_experiment_file(path.string())).runs))
+  return plan_tasks(expand(read_experiment_file(path.string())).runs);
+}
+TaskSpec sample_task_with(const std::string& eval_extra, bool use_fp16 = true) {
+  for (auto& t : tasks_with(eval_extra, use_fp16))
     if (t.kind == "sample") return t;
   ADD_FAILURE() << "no sample task";
   return {};
@@ -166,4 +171,42 @@ TEST(PlanDigest, SamplingPrecisionResolvesAgainstTheModel) {
   const TaskSpec fp16 = sample_task_with(", precision: fp16", false);
   EXPECT_NE(fp16.spec.find(R"("precision":"fp16")"), std::string::npos) << fp16.spec;
   EXPECT_NE(fp16.task_id, plain.task_id);
+}
+
+// Epsilon Scaling, chains from data and exposure tasks: written into the sample spec only where they
+// differ from the defaults (lambda 1, from noise, no exposure), so the texts and ids above stay; the
+// texts are written by hand, the ids (the hash of the run id and the text) checked with Python's
+// hashlib.
+TEST(PlanDigest, EpsScaleStartAndExposureArePinned) {
+  const std::string head = R"({"batch_size":64,"checkpoint_step":20,"clip_denoised":true,)";
+  const std::string tail = R"("num_samples":64,"sampler":"ancestral","seed":0,)";
+  const TaskSpec plain = sample_task_with("");
+  for (const char* same :
+       {", eps_scale: {b: 1}", ", eps_scale: {b: 1.0, k: 0}", ", eps_scale: [{b: 1}]", ", start: {from: noise}"}) {
+    const TaskSpec t = sample_task_with(same);
+    EXPECT_EQ(t.spec, plain.spec) << same;
+    EXPECT_EQ(t.task_id, plain.task_id) << same;
+  }
+  const TaskSpec es = sample_task_with(", eps_scale: {b: 1.017}");
+  EXPECT_EQ(es.spec, head + R"("ema":"0.9999","eps_scale_b":1.017,"eta":0.0,)" + tail + R"("steps":10})");
+  EXPECT_EQ(es.task_id, plain.run_id + "-sample-9c78c2f97939");
+  const TaskSpec ramp = sample_task_with(", eps_scale: {b: 1, k: 0.001}");
+  EXPECT_EQ(ramp.spec, head + R"("ema":"0.9999","eps_scale_k":0.001,"eta":0.0,)" + tail + R"("steps":10})");
+  EXPECT_EQ(ramp.task_id, plain.run_id + "-sample-1d12a4ca5ae0");
+  // From data: the full 40-step process from K = 7, on the reference batch.
+  const std::string data = R"("data":"/tmp/repro-plan-digest/sampling-pins/ref.npz",)";
+  const auto from_data = tasks_with(", start: {from: data, t: 7}", true, "[]");
+  ASSERT_EQ(from_data.size(), 3u);
+  EXPECT_EQ(from_data[1].spec, head + data + R"("ema":"0.9999","eta":0.0,)" + tail + R"("start_t":7,"steps":40})");
+  EXPECT_EQ(from_data[1].task_id, plain.run_id + "-sample-3c85898643d6");
+  // An exposure task beside the plain sample task (whose id it leaves as it was).
+  const auto exposure = tasks_with(", exposure: {num: 16, mode: step}");
+  ASSERT_EQ(exposure.size(), 4u);
+  EXPECT_EQ(exposure[1].task_id, plain.task_id);
+  EXPECT_EQ(exposure[3].spec, head + data + R"("ema":"0.9999","eta":0.0,"exposure_mode":"step","exposure_num":16,)" +
+                                  R"("num_samples":16,"sampler":"ancestral","seed":0,"steps":10})");
+  EXPECT_EQ(exposure[3].task_id, plain.run_id + "-sample-3cadd0d0bdcf");
+  EXPECT_EQ(tasks_with(", exposure: {num: 16}")[3].spec,
+            head + data + R"("ema":"0.9999","eta":0.0,"exposure_num":16,)" +
+                R"("num_samples":16,"sampler":"ancestral","seed":0,"steps":10})");
 }
