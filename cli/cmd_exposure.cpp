@@ -32,7 +32,7 @@ void add_exposure_command(CLI::App& app, std::ostream&, std::ostream& err) {
       ->required();
   cmd->add_option("--steps", a->steps, "timestep respacing: K, \"a,b,c\" or ddimK (default: the config's)");
   cmd->add_option("--num", a->num, "images x0 (the first N of --data)")->required();
-  cmd->add_option("--eps-scale", a->eps_scale_text,
+  auto* eps_scale = cmd->add_option("--eps-scale", a->eps_scale_text,
                   "Epsilon Scaling lambda_i = B + K i over the respaced index i: B or B,K (default 1: none)");
   cmd->add_option("--mode", a->mode,
                   "chain: x_t from the reverse chain started at q(x_T | x0); step: from one reverse step out of "
@@ -54,9 +54,9 @@ void add_exposure_command(CLI::App& app, std::ostream&, std::ostream& err) {
   cmd->add_flag("--quiet", a->quiet, "no progress lines");
   cmd->add_option("--device", a->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
   cmd->add_option("--threads", a->threads, "intra-op CPU threads (0 = all cores)")->capture_default_str();
-  cmd->callback([a, &err]() {
+  cmd->callback([a, eps_scale, &err]() {
     a->clip_denoised = !a->no_clip;
-    if (!a->eps_scale_text.empty()) a->eps_scale = core::parse_eps_scale(a->eps_scale_text, "--eps-scale");
+    if (eps_scale->count() > 0) a->eps_scale = core::parse_eps_scale(a->eps_scale_text, "--eps-scale");
     tasks::exposure_run(config::read_model_file(a->config), *a, err);
   });
 }

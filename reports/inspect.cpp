@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <ostream>
 
+#include "base/diffusion/eps_scale.h"
 #include "base/util/errors.h"
 #include "base/util/strings.h"
+#include "reports/observations.h"
+#include "reports/report_spec.h"
 #include "store/inspect_queries.h"
 #include "store/lookups.h"
 #include "store/queries.h"
@@ -53,18 +56,41 @@ ResolvedId resolve_id(runner::Store& store, const std::string& id, bool allow_ta
 }
 
 const std::vector<std::pair<std::string, std::string>>& sampling_settings() {
-  static const std::vector<std::pair<std::string, std::string>> s = {
-      {"iteration", "checkpoint_step"}, {"steps", "steps"}, {"sampler", "sampler"}, {"eta", "eta"}, {"ema", "ema"},
-      {"num_samples", "num_samples"}};
+  static const std::vector<std::pair<std::string, std::string>> s = {{"iteration", "checkpoint_step"},
+                                                                     {"steps", "steps"},
+                                                                     {"sampler", "sampler"},
+                                                                     {"eta", "eta"},
+                                                                     {"ema", "ema"},
+                                                                     {"num_samples", "num_samples"},
+                                                                     {"eps_scale", "eps_scale_b"},
+                                                                     {"start_t", "start_t"}};
   return s;
 }
 
 std::vector<json> setting_values(const std::string& sample_spec) {
   const json spec = json::parse(sample_spec, nullptr, false);
   std::vector<json> out;
-  for (const auto& [name, key] : sampling_settings())
-    out.push_back(spec.is_object() && spec.contains(key) ? spec[key] : json());
+  for (const auto& [name, key] : sampling_settings()) {
+    if (!spec.is_object()) {
+      out.emplace_back();
+    } else if (name == "eps_scale") {  // lambda as the report names it; specs leave 1 and 0 out
+      core::EpsScale lambda;
+      if (spec.contains("eps_scale_b") && spec["eps_scale_b"].is_number()) lambda.b = spec["eps_scale_b"].get<double>();
+      if (spec.contains("eps_scale_k") && spec["eps_scale_k"].is_number()) lambda.k = spec["eps_scale_k"].get<double>();
+      out.emplace_back(core::eps_scale_text(lambda));
+    } else if (name == "start_t") {  // 0: a chain from noise (left out of the spec)
+      out.push_back(spec.contains(key) ? spec[key] : json(0));
+    } else {
+      out.push_back(spec.contains(key) ? spec[key] : json());
+    }
+  }
   return out;
+}
+
+bool at_neutral_value(const std::string& name, const json& value) {
+  for (const auto& [d, neutral] : neutral_dimensions())
+    if (d == name) return dim_equal(scalar_text(value, ""), neutral);
+  return false;
 }
 
 int show_command(const ShowArgs& args, std::ostream& out, std::ostream&) {

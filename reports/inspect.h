@@ -38,8 +38,14 @@ ResolvedId resolve_id(runner::Store& store, const std::string& id, bool allow_ta
 // iteration = checkpoint_step.
 const std::vector<std::pair<std::string, std::string>>& sampling_settings();
 
-// The sample spec's value of each of sampling_settings() (null where the spec lacks it).
+// The sample spec's value of each of sampling_settings() (null where the spec lacks it; for a
+// spec that is an object, eps_scale is always given as core::eps_scale_text, "1" unscaled, and
+// start_t as 0 for a chain from noise).
 std::vector<nlohmann::json> setting_values(const std::string& sample_spec);
+
+// Whether `value` of setting `name` is its neutral value (reports/report_spec.h
+// neutral_dimensions: eps_scale 1, start_t 0), which the texts of show and diff leave out.
+bool at_neutral_value(const std::string& name, const nlohmann::json& value);
 
 // ---- repro show ---------------------------------------------------------------------------------
 

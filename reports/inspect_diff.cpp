@@ -54,7 +54,7 @@ std::string settings_text(const std::string& sample_spec) {
   const auto values = setting_values(sample_spec);
   std::string out;
   for (size_t i = 0; i < values.size(); ++i)
-    if (!values[i].is_null())
+    if (!values[i].is_null() && !at_neutral_value(sampling_settings()[i].first, values[i]))
       out += (out.empty() ? "" : " ") + sampling_settings()[i].first + "=" + scalar_text(values[i], "");
   return out.empty() ? "(unknown settings)" : out;
 }
@@ -62,7 +62,8 @@ std::string settings_text(const std::string& sample_spec) {
 ojson settings_object(const std::string& sample_spec) {
   ojson out = ojson::object();
   const auto values = setting_values(sample_spec);
-  for (size_t i = 0; i < values.size(); ++i) out[sampling_settings()[i].first] = values[i];
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!at_neutral_value(sampling_settings()[i].first, values[i])) out[sampling_settings()[i].first] = values[i];
   return out;
 }
 

@@ -59,7 +59,9 @@ ojson result_groups(const std::vector<runner::SettingResult>& all, const std::st
       ojson g = {{"result_id", r.result_id}, {"eval_task", r.eval_task}, {"sample_task", r.sample_task}};
       ojson settings = ojson::object();
       const auto values = setting_values(r.sample_spec);
-      for (size_t i = 0; i < values.size(); ++i) settings[sampling_settings()[i].first] = values[i];
+      for (size_t i = 0; i < values.size(); ++i)
+        if (!at_neutral_value(sampling_settings()[i].first, values[i]))
+          settings[sampling_settings()[i].first] = values[i];
       g["settings"] = settings;
       // What the numbers were measured with: the feature network (its weights' SHA-256) and the
       // reference batch's digest, from the evaluator recipe.

@@ -36,7 +36,10 @@ constexpr int kRunning = 1, kFinished = 3, kFailed = 4, kKilled = 5;
 constexpr int kSourceLocal = 4;
 constexpr size_t kMaxKeyLength = 250;  // MAX_ENTITY_KEY_LENGTH
 // The sample settings a result key names when they vary within the experiment (steps always).
-const char* const kVaryingSettings[] = {"sampler", "eta", "ema", "num_samples"};
+// eps_scale_b/k and start_t: Epsilon Scaling and chains from data (issue 18) are other settings
+// of the same steps; without them their results would share one metric key.
+const char* const kVaryingSettings[] = {"sampler",     "eta",         "ema",    "num_samples",
+                                        "eps_scale_b", "eps_scale_k", "start_t"};
 
 // A run's params, metrics and tags: key -> file contents.
 using KeyedFiles = std::map<std::string, std::string>;

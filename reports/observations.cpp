@@ -42,16 +42,17 @@ std::string data_subset_text(const json& recipe) {
   return text;
 }
 
-// eps_scale and start_t from a sample spec (runner/plan/task_spec.h): eps_scale whenever there
-// is a spec ("1": written before Epsilon Scaling, or unscaled); start_t only for chains from
-// data. An axis of the same name wins.
+// eps_scale and start_t from a sample spec (runner/plan/task_spec.h) whenever there is one:
+// "1" when unscaled (or written before Epsilon Scaling), start_t "0" for a chain from noise, so
+// that default tables keep those results beside the scaled and data-started ones. An axis of the
+// same name wins.
 void add_chain_dimensions(const json& sample, std::map<std::string, std::string>& dims) {
   if (sample.empty()) return;
   core::EpsScale lambda;
   if (const auto b = sample.find("eps_scale_b"); b != sample.end() && b->is_number()) lambda.b = b->get<double>();
   if (const auto k = sample.find("eps_scale_k"); k != sample.end() && k->is_number()) lambda.k = k->get<double>();
   if (!dims.count("eps_scale")) dims["eps_scale"] = core::eps_scale_text(lambda);
-  if (sample.contains("start_t") && !dims.count("start_t")) dims["start_t"] = scalar_text(sample["start_t"]);
+  if (!dims.count("start_t")) dims["start_t"] = sample.contains("start_t") ? scalar_text(sample["start_t"]) : "0";
 }
 
 }  // namespace

@@ -267,10 +267,12 @@ std::vector<Measured> read_exposures(runner::Store& store, const std::string& ex
     }
     a.file.path = inside;
     auto m = measured_of(a, warnings);
-    if (!m || !read_recorded(a.file, "exposure curves", kMaxExposureBytes, warnings)) continue;
+    if (!m) continue;
+    const auto bytes = read_recorded(a.file, "exposure curves", kMaxReportedExposureBytes, warnings);
+    if (!bytes) continue;
     const std::string path = (fs::path(a.file.run_dir) / a.file.path).string();
     try {
-      m->curves = core::read_exposure_json(path);
+      m->curves = core::parse_exposure_json(*bytes, path);  // the bytes whose SHA-256 was checked
     } catch (const std::exception& e) {
       warnings.push_back("exposure curves " + path + " of task " + a.file.task_id + " do not read (" + e.what() +
                          "): left out of the figures");

@@ -54,7 +54,7 @@ std::vector<SampleGrid> sample_grids(runner::Store& store, const std::string& ex
                                      std::vector<std::string>& warnings);
 
 // An exposure task's JSON over this size is left out with a warning (a 1000-step record is ~200 KB).
-inline constexpr uintmax_t kMaxExposureBytes = 8u << 20;
+inline constexpr uintmax_t kMaxReportedExposureBytes = 8u << 20;
 
 // The curves the experiment's exposure tasks recorded (eval.exposure: exposure/<task>.json, found
 // through the store, store/figure_queries.h; read with core::read_exposure_json) as plots
@@ -63,7 +63,7 @@ inline constexpr uintmax_t kMaxExposureBytes = 8u << 20;
 // dimension (`method` when the runs have it, else the first of `axes` whose value varies; display
 // labels from the first table that has them) and the other varying axes but seed as "axis=value";
 // of several seeds of one label the first. Stale runs only with `include_stale`. Files that are
-// missing, over kMaxExposureBytes, whose SHA-256 differs from the recorded one, whose recorded path
+// missing, over kMaxReportedExposureBytes, whose SHA-256 differs from the recorded one, whose recorded path
 // leaves the run directory, or that do not read as exposure curves are left out with a line in
 // `warnings`, as are tasks whose spec does not read.
 std::vector<Plot> exposure_curves(runner::Store& store, const std::string& experiment,

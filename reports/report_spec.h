@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace repro::reports {
@@ -21,6 +22,16 @@ inline const std::vector<std::string>& eval_dimensions() {
   return d;
 }
 inline constexpr const char* kMetricDimension = "metric";
+
+// Evaluation dimensions that change what is measured, not only how, with their neutral value:
+// Epsilon Scaling's lambda and the start of a chain from data (0 = from noise). A table that does
+// not name one (rows, columns or where:) shows only results at its neutral value: runs are shared
+// between experiments (eps_scaling.yaml and table1.yaml reuse table3's), and without this rule
+// a lambda-1.02 or a data-started FID would become a Table 3 cell's "last" pick.
+inline const std::vector<std::pair<std::string, std::string>>& neutral_dimensions() {
+  static const std::vector<std::pair<std::string, std::string>> d = {{"eps_scale", "1"}, {"start_t", "0"}};
+  return d;
+}
 
 // Metric names results carry; lower is better for fid, sfid, kid.
 const std::vector<std::string>& known_metrics();

@@ -148,10 +148,22 @@ bool agrees_with_where(const TableSpec& spec, const PublishedValue& published) {
   return true;
 }
 
+bool names_dimension(const TableSpec& spec, const std::string& d) {
+  return contains(spec.rows, d) || contains(spec.columns, d) || spec.where.count(d) > 0;
+}
+
+bool at_neutral_values(const TableSpec& spec, const Dims& dims) {
+  for (const auto& [d, neutral] : neutral_dimensions())
+    if (!names_dimension(spec, d))
+      if (auto it = dims.find(d); it != dims.end() && !dim_equal(it->second, neutral)) return false;
+  return true;
+}
+
 std::vector<const Observation*> select_observations(const TableSpec& spec, const std::vector<Observation>& all) {
   std::vector<const Observation*> selected;
   for (const auto& o : all)
-    if (contains(spec.metrics, o.metric) && dims_match(o.dims, spec.where)) selected.push_back(&o);
+    if (contains(spec.metrics, o.metric) && dims_match(o.dims, spec.where) && at_neutral_values(spec, o.dims))
+      selected.push_back(&o);
   return selected;
 }
 

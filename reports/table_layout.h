@@ -20,7 +20,14 @@ bool dims_match(const Dims& have, const Dims& want);
 // Whether a published entry agrees with the table's where: on the dimensions it names.
 bool agrees_with_where(const TableSpec& spec, const PublishedValue& published);
 
-// The results of the table's metrics whose dimensions agree with its where:, in their order.
+// Whether the table names dimension `d` in its rows, columns or where:.
+bool names_dimension(const TableSpec& spec, const std::string& d);
+// Whether `dims` hold the neutral value (neutral_dimensions()) of every such dimension the table
+// does not name (a dimension that is absent counts as neutral).
+bool at_neutral_values(const TableSpec& spec, const Dims& dims);
+
+// The results of the table's metrics whose dimensions agree with its where: and are at the
+// neutral values of the dimensions it does not name, in their order.
 std::vector<const Observation*> select_observations(const TableSpec& spec, const std::vector<Observation>& all);
 
 struct TableLayout {

@@ -22,8 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
 void check_counts(const ExposureJob& a) {
   if (a.num < 1) throw ConfigError("", "--num", "expected >= 1, got " + std::to_string(a.num));
   if (a.batch_size < 1) throw ConfigError("", "--batch-size", "expected >= 1, got " + std::to_string(a.batch_size));
@@ -54,16 +52,6 @@ core::ExposureOptions exposure_options(const ExposureJob& a, const core::Gaussia
   o.sample.clip_denoised = a.clip_denoised;
   o.sample.eps_scale = a.eps_scale;
   return o;
-}
-
-// Before the (long) measurement, so that a bad path fails first.
-void create_output_folders(const ExposureJob& a) {
-  for (const std::string& path : {a.out, a.plot}) {
-    const auto parent = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!path.empty() && !parent.empty() && !std::filesystem::create_directories(parent, ec) && ec)
-      throw IoError("cannot create the folder of " + path + ": " + ec.message());
-  }
 }
 
 // What the curves describe, without the records.
@@ -142,7 +130,7 @@ core::ExposureCurves exposure_run(const config::ModelFile& model_file, const Exp
   file.model = sampling_model(file.model, a.precision);
   const core::GaussianDiffusion diffusion(file.diffusion);
   const core::ExposureOptions options = exposure_options(a, diffusion);
-  create_output_folders(a);
+  create_parent_folders({a.out, a.plot});
   const X0Images images(a.data, file.model);  // checked before the (long) measurement
   if (images.size() < a.num)
     throw DataError(a.data + ": --num " + std::to_string(a.num) + " needs as many images x0, it holds " +

@@ -1,7 +1,9 @@
 #pragma once
-// What the LibTorch commands and tasks share: the device and threads from options, and the model
-// built from a config and a checkpoint.
+// What the LibTorch commands and tasks share: the device and threads from options, the model
+// built from a config and a checkpoint, output folders and elapsed time.
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include "config/model_config_yaml.h"
 #include "core/nn/unet.h"
@@ -21,5 +23,12 @@ core::DeviceInfo setup_runtime(const RuntimeOptions& options);
 // to eval mode and converts its torso to half precision on CUDA when the config says use_fp16.
 core::UNetModel build_model(const config::ModelFile& file, const std::string& checkpoint,
                             const core::DeviceInfo& device);
+
+// Creates the parent folder of each non-empty path: before a long computation, so that a bad
+// output path fails first. Throws IoError naming the path.
+void create_parent_folders(const std::vector<std::string>& paths);
+
+// Seconds of the steady clock since `start` (progress lines and the closing summary).
+double seconds_since(std::chrono::steady_clock::time_point start);
 
 }  // namespace repro::tasks

@@ -20,8 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
 // The number of steps of `d`'s (possibly respaced) chain.
 int chain_length(const core::DiffusionConfig& d) {
   return d.timestep_respacing.empty()
@@ -62,16 +60,6 @@ core::DiffusionConfig checked_diffusion(const core::DiffusionConfig& diffusion, 
   check_sampler_options(a.ddim, a.eta, a.eps_scale, respaced);
   check_start(a, respaced);
   return respaced;
-}
-
-// Before the (long) sampling, so that a bad path fails first.
-void create_output_folders(const SampleJob& a) {
-  for (const std::string& path : {a.out, a.grid}) {
-    const auto parent = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!path.empty() && !parent.empty() && !std::filesystem::create_directories(parent, ec) && ec)
-      throw IoError("cannot create the folder of " + path + ": " + ec.message());
-  }
 }
 
 // x_K = q_sample(x0, K - 1, eps) with eps drawn from `generator` (Table 1's start), on `device`.
@@ -198,7 +186,7 @@ void sample_run(const config::ModelFile& model_file, const SampleJob& a, std::os
   file.model = sampling_model(file.model, a.precision);
   const core::ToUint8 to_uint8 = core::parse_to_uint8(a.to_uint8, "--to-uint8");
   core::GaussianDiffusion diffusion(file.diffusion);
-  create_output_folders(a);
+  create_parent_folders({a.out, a.grid});
   const std::unique_ptr<X0Images> x0_images = open_x0_images(a, file.model);
   auto device = setup_runtime({a.device, a.threads});
   auto model = build_model(file, a.checkpoint, device);

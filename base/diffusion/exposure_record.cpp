@@ -192,9 +192,12 @@ std::string exposure_json(const ExposureCurves& c) {
   return j.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-ExposureCurves read_exposure_json(const std::string& path) {
-  const std::string text = bounded_text(path);
-  return read_curves(Reader(path), parse_bounded(path, text));
+ExposureCurves parse_exposure_json(const std::string& text, const std::string& name) {
+  if (text.size() > kMaxExposureBytes)
+    throw DataError(name + ": more than an exposure file's limit of " + std::to_string(kMaxExposureBytes) + " bytes");
+  return read_curves(Reader(name), parse_bounded(name, text));
 }
+
+ExposureCurves read_exposure_json(const std::string& path) { return parse_exposure_json(bounded_text(path), path); }
 
 }  // namespace repro::core

@@ -53,4 +53,8 @@ std::string exposure_json(const ExposureCurves& curves);
 // unreadable.
 ExposureCurves read_exposure_json(const std::string& path);
 
+// The same for bytes already read (the report checks their SHA-256 first); `name` names them in
+// errors.
+ExposureCurves parse_exposure_json(const std::string& text, const std::string& name);
+
 }  // namespace repro::core

@@ -53,6 +53,14 @@ struct EvalSpec {
   EvalStart start;
   ExposureRequest exposure;
 
+  // The x0 images of chains from data: start.data, else the reference batch.
+  const std::string& start_data() const { return start.data.empty() ? reference : start.data; }
+  // The x0 images of the exposure tasks: exposure.data, else those the chains from data start
+  // from (so that an exposure chain from K starts from the same images), else the reference.
+  const std::string& exposure_data() const {
+    return !exposure.data.empty() ? exposure.data : start.from == "data" ? start_data() : reference;
+  }
+
   // Throws ConfigError naming "eval.<key>".
   void validate(const std::string& where = "") const;
 };

@@ -66,11 +66,8 @@ PreflightCheck check_weights(const std::string& path) {
 // The images eval.start (from data) and eval.exposure read, each once.
 std::vector<std::string> x0_paths(const EvalSpec& e) {
   std::vector<std::string> paths;
-  if (e.start.from == "data") paths.push_back(e.start.data.empty() ? e.reference : e.start.data);
-  if (e.exposure.num > 0) {
-    const std::string& path = e.exposure.data.empty() ? e.reference : e.exposure.data;
-    if (paths.empty() || paths.front() != path) paths.push_back(path);
-  }
+  if (e.start.from == "data") paths.push_back(e.start_data());
+  if (e.exposure.num > 0 && (paths.empty() || paths.front() != e.exposure_data())) paths.push_back(e.exposure_data());
   return paths;
 }
 

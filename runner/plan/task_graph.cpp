@@ -200,7 +200,7 @@ void add_exposure(TaskGraph& graph, const PlannedRun& run, const std::string& ce
   spec.exposure_num = x.num;
   spec.exposure_mode = x.mode;
   spec.num_samples = x.num;
-  spec.data = x.data.empty() ? run.eval->reference : x.data;
+  spec.data = run.eval->exposure_data();
   if (x.mode == "step") spec.start_t = 0;
   TaskSpec task;
   task.run_id = run.run_id;
@@ -220,7 +220,7 @@ void add_evaluations(TaskGraph& graph, const PlannedRun& run, const std::string&
   std::vector<int64_t> checkpoints = e.at_iterations;
   if (checkpoints.empty()) checkpoints.push_back(run.train.train.iterations);
   const std::vector<Chain> chains = chains_of(run);
-  const std::string start_data = e.start.data.empty() ? e.reference : e.start.data;
+  const std::string& start_data = e.start_data();
   const std::vector<double> etas = e.sampler == "ddim" ? e.eta : std::vector<double>{0.0};
   SampleTaskSpec sample_spec = sample_template(run);
   EvalTaskSpec eval_spec = eval_template(run);

@@ -1,6 +1,6 @@
 // The evaluation dimensions of Epsilon Scaling and Table 1: eps_scale (lambda, "1" unscaled, from
 // the sample spec's eps_scale_b and eps_scale_k) and start_t (the K of a chain started from data,
-// only where the spec has one). Read off the store as results' dimensions, usable as a report
+// "0" from noise). Read off the store as results' dimensions, usable as a report
 // table's rows, columns, where and published keys, and picked by the default table when they vary.
 #include <gtest/gtest.h>
 
@@ -82,7 +82,7 @@ const reports::CellResult& cell(const reports::TableResult& t, const std::string
 
 }  // namespace
 
-TEST(ChainDimensions, ObservationsCarryEpsScaleAlwaysAndStartTWhereTheSpecHasIt) {
+TEST(ChainDimensions, ObservationsCarryEpsScaleAndStartTAlways) {
   TempDir dir;
   runner::Store store(dir.file("repro.db"));
   fill(store, "dims",
@@ -97,7 +97,7 @@ TEST(ChainDimensions, ObservationsCarryEpsScaleAlwaysAndStartTWhereTheSpecHasIt)
   std::map<std::string, std::map<std::string, std::string>> dims;  // eval task -> dims
   for (const auto& o : obs) dims[o.eval_task] = o.dims;
   EXPECT_EQ(dims["dims-adm-eval-0"].at("eps_scale"), "1");  // a spec without it: unscaled
-  EXPECT_EQ(dims["dims-adm-eval-0"].count("start_t"), 0u);
+  EXPECT_EQ(dims["dims-adm-eval-0"].at("start_t"), "0");    // from noise
   EXPECT_EQ(dims["dims-adm-eval-1"].at("eps_scale"), "1.017");
   EXPECT_EQ(dims["dims-adm-eval-2"].at("eps_scale"), "1+0.001i");
   EXPECT_EQ(dims["dims-adm-eval-3"].at("eps_scale"), "1.005-0.0001i");
@@ -232,6 +232,38 @@ TEST(ChainDimensions, ReportSpecsAcceptThemAndStillRefuseUnknownDimensions) {
   EXPECT_EQ(e.key_path(), "report.tables[0].rows");
   EXPECT_NE(std::string(e.what()).find("eps_scale, start_t"), std::string::npos) << e.what();
   EXPECT_EQ(std::string(e.what()).rfind("exp.yaml:2: ", 0), 0u) << e.what();
+}
+
+// Runs are shared between experiments: a table that does not name eps_scale or start_t shows only
+// unscaled chains from noise, whatever else the run was evaluated with; naming one shows them all.
+TEST(ChainDimensions, TablesThatDoNotNameThemShowOnlyUnscaledChainsFromNoise) {
+  TempDir dir;
+  runner::Store store(dir.file("repro.db"));
+  // Inserted last, the scaled and data-started results would be the "last" pick of a Table 3 cell.
+  fill(store, "shared",
+       {{"adm", 100, json::object(), 3.37},
+        {"adm", 100, {{"eps_scale_b", 1.02}}, 2.9},
+        {"adm", 1000, json::object(), 2.99},
+        {"adm", 1000, {{"start_t", 1000}, {"data", "/r.npz"}}, 3.5}},
+       dir.path().string());
+  const auto table3 =
+      report_of(store, "shared", "tables: [{id: t3, rows: [steps], columns: [method, metric], metrics: [fid]}]")
+          .tables.at(0);
+  ASSERT_EQ(table3.row_keys.size(), 2u);
+  EXPECT_DOUBLE_EQ(cell(table3, "100", "adm/fid").ours->mean, 3.37);
+  EXPECT_DOUBLE_EQ(cell(table3, "1000", "adm/fid").ours->mean, 2.99);
+  const auto by_lambda =
+      report_of(store, "shared",
+                "tables: [{id: es, rows: [method], columns: [eps_scale, metric], metrics: [fid], where: {steps: 100}}]")
+          .tables.at(0);
+  EXPECT_DOUBLE_EQ(cell(by_lambda, "adm", "1/fid").ours->mean, 3.37);
+  EXPECT_DOUBLE_EQ(cell(by_lambda, "adm", "1.02/fid").ours->mean, 2.9);
+  const auto by_start =
+      report_of(store, "shared",
+                "tables: [{id: t1, rows: [method], columns: [start_t, metric], metrics: [fid], where: {steps: 1000}}]")
+          .tables.at(0);
+  EXPECT_DOUBLE_EQ(cell(by_start, "adm", "0/fid").ours->mean, 2.99);
+  EXPECT_DOUBLE_EQ(cell(by_start, "adm", "1000/fid").ours->mean, 3.5);
 }
 
 }  // namespace repro::test

@@ -62,15 +62,16 @@ TEST_F(Inspect, ResultsHaveOneRowPerRunAndSetting) {
   const ResultsTable t = reports::results_table(store(), "table", {}, false);
   EXPECT_EQ(reports::results_header(t),
             (std::vector<std::string>{"dataset", "method", "seed", "run", "iteration", "steps", "sampler", "eta", "ema",
-                                      "num_samples", "fid", "is"}));
+                                      "num_samples", "eps_scale", "start_t", "fid", "is"}));
   // Within a run in result id order: "...-1000-100" sorts before "...-1000-50".
-  EXPECT_EQ(texts(t),
-            (std::vector<std::vector<std::string>>{
-                {"cifar10", "adm", "0", "adm-s0", "1000", "100", "ancestral", "0", "0.9999", "1000", "9", ""},
-                {"cifar10", "adm", "0", "adm-s0", "1000", "50", "ancestral", "0", "0.9999", "1000", "10", "5"},
-                {"cifar10", "adm", "1", "adm-s1", "1000", "50", "ancestral", "0", "0.9999", "1000", "11", ""},
-                {"cifar10", "ip", "0", "ip-s0", "1000", "50", "ancestral", "0", "0.9999", "1000", "8", ""},
-                {"cifar10", "ip", "0", "ip-s0", "2000", "50", "ancestral", "0", "0.9999", "1000", "7", ""}}));
+  EXPECT_EQ(
+      texts(t),
+      (std::vector<std::vector<std::string>>{
+          {"cifar10", "adm", "0", "adm-s0", "1000", "100", "ancestral", "0", "0.9999", "1000", "1", "0", "9", ""},
+          {"cifar10", "adm", "0", "adm-s0", "1000", "50", "ancestral", "0", "0.9999", "1000", "1", "0", "10", "5"},
+          {"cifar10", "adm", "1", "adm-s1", "1000", "50", "ancestral", "0", "0.9999", "1000", "1", "0", "11", ""},
+          {"cifar10", "ip", "0", "ip-s0", "1000", "50", "ancestral", "0", "0.9999", "1000", "1", "0", "8", ""},
+          {"cifar10", "ip", "0", "ip-s0", "2000", "50", "ancestral", "0", "0.9999", "1000", "1", "0", "7", ""}}));
   EXPECT_EQ(t.rows[1].result_id, "adm-s0-eval-1000-50");
   EXPECT_EQ(t.stale_left_out, 0);
 }
@@ -94,7 +95,7 @@ TEST_F(Inspect, WhereFiltersOnAxesAndSettings) {
   const std::string unknown = error_message([&] { reports::results_table(store(), "table", {"lr=1"}, false); });
   EXPECT_NE(unknown.find("--where"), std::string::npos) << unknown;
   EXPECT_NE(unknown.find("unknown key 'lr'"), std::string::npos) << unknown;
-  EXPECT_NE(unknown.find("dataset, ema, eta, iteration, method"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("dataset, ema, eps_scale, eta, iteration, method"), std::string::npos) << unknown;
   EXPECT_THROW(reports::results_table(store(), "table", {"method"}, false), ConfigError);
   EXPECT_THROW(reports::results_table(store(), "table", {"=adm"}, false), ConfigError);
 }
@@ -158,26 +159,30 @@ TEST(InspectRender, TableCsvAndJson) {
   a.run_id = "r1";
   a.result_id = "r1@x";
   a.axes = {{"dataset", "=HYPERLINK(\"x\")"}};
-  a.settings = {json(1000), json(50), json("ddim"), json(0.5), json("model"), json()};
+  a.settings = {json(1000), json(50), json("ddim"), json(0.5), json("model"), json(), json("1.017"), json(0)};
   a.metrics = {12.3456789, -0.5};
   ResultsTable::Row b;
   b.run_id = "-r2";
   b.result_id = "r2@x";
   b.axes = {{"dataset", -3}};
-  b.settings = {json(20), json(1000), json("ancestral"), json(0.0), json("0.9999"), json(10)};
+  b.settings = {json(20), json(1000), json("ancestral"), json(0.0), json("0.9999"), json(10), json("1"), json(300)};
   b.metrics = {std::nullopt, 2.0};
   t.rows = {a, b};
 
   // Columns of numbers are right-aligned; "dataset" holds text too.
-  EXPECT_EQ(reports::render_results_table(t),
-            "dataset          run  iteration  steps  sampler    eta  ema     num_samples      fid  score\n"
-            "=HYPERLINK(\"x\")  r1        1000     50  ddim       0.5  model                12.3457   -0.5\n"
-            "-3               -r2         20   1000  ancestral    0  0.9999           10               2\n");
+  EXPECT_EQ(
+      reports::render_results_table(t),
+      "dataset          run  iteration  steps  sampler    eta  ema     num_samples  eps_scale  start_t      fid  "
+      "score\n"
+      "=HYPERLINK(\"x\")  r1        1000     50  ddim       0.5  model                1.017            0  12.3457   "
+      "-0.5\n"
+      "-3               -r2         20   1000  ancestral    0  0.9999           10  1              300            "
+      "   2\n");
   // Text starting with = + - @ is neutralised, numbers repro wrote are not.
   EXPECT_EQ(reports::render_results_csv(t),
-            "dataset,run,iteration,steps,sampler,eta,ema,num_samples,fid,score\n"
-            "\"'=HYPERLINK(\"\"x\"\")\",r1,1000,50,ddim,0.5,model,,12.3456789,-0.5\n"
-            "-3,'-r2,20,1000,ancestral,0,0.9999,10,,2\n");
+            "dataset,run,iteration,steps,sampler,eta,ema,num_samples,eps_scale,start_t,fid,score\n"
+            "\"'=HYPERLINK(\"\"x\"\")\",r1,1000,50,ddim,0.5,model,,1.017,0,12.3456789,-0.5\n"
+            "-3,'-r2,20,1000,ancestral,0,0.9999,10,1,300,,2\n");
   const json j = json::parse(reports::render_results_json(t));
   ASSERT_EQ(j.size(), 2u);
   EXPECT_EQ(j[0]["run_id"], "r1");
@@ -403,4 +408,27 @@ TEST_F(Inspect, CommandsFindTheStoreAndTheExperiment) {
 }
 
 }  // namespace
+// Results that differ only in Epsilon Scaling or the chain's start are different settings (rows of
+// `repro results`, keys of `repro diff`); their neutral values are what older specs mean.
+TEST(InspectSettings, EpsScaleAndStartTAreSettings) {
+  const auto names = reports::sampling_settings();
+  auto value_of = [&](const std::string& spec, const std::string& name) {
+    const auto values = reports::setting_values(spec);
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i].first == name) return values[i];
+    return json();
+  };
+  EXPECT_EQ(value_of(R"({"steps": 100})", "eps_scale"), json("1"));
+  EXPECT_EQ(value_of(R"({"steps": 100})", "start_t"), json(0));
+  EXPECT_EQ(value_of(R"({"steps": 100, "eps_scale_b": 1.017})", "eps_scale"), json("1.017"));
+  EXPECT_EQ(value_of(R"({"steps": 100, "eps_scale_k": 0.001})", "eps_scale"), json("1+0.001i"));
+  EXPECT_EQ(value_of(R"({"steps": 1000, "start_t": 300})", "start_t"), json(300));
+  EXPECT_TRUE(value_of("not json", "eps_scale").is_null());
+  EXPECT_TRUE(reports::at_neutral_value("eps_scale", json("1")));
+  EXPECT_TRUE(reports::at_neutral_value("start_t", json(0)));
+  EXPECT_FALSE(reports::at_neutral_value("eps_scale", json("1.017")));
+  EXPECT_FALSE(reports::at_neutral_value("start_t", json(300)));
+  EXPECT_FALSE(reports::at_neutral_value("steps", json(0)));
+}
+
 }  // namespace repro::test
