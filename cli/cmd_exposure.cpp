@@ -32,8 +32,9 @@ void add_exposure_command(CLI::App& app, std::ostream&, std::ostream& err) {
       ->required();
   cmd->add_option("--steps", a->steps, "timestep respacing: K, \"a,b,c\" or ddimK (default: the config's)");
   cmd->add_option("--num", a->num, "images x0 (the first N of --data)")->required();
-  auto* eps_scale = cmd->add_option("--eps-scale", a->eps_scale_text,
-                  "Epsilon Scaling lambda_i = B + K i over the respaced index i: B or B,K (default 1: none)");
+  auto* eps_scale =
+      cmd->add_option("--eps-scale", a->eps_scale_text,
+                      "Epsilon Scaling lambda_i = B + K i over the respaced index i: B or B,K (default 1: none)");
   cmd->add_option("--mode", a->mode,
                   "chain: x_t from the reverse chain started at q(x_T | x0); step: from one reverse step out of "
                   "q(x_{t+1} | x0)")

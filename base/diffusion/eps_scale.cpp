@@ -33,7 +33,8 @@ EpsScale parse_eps_scale(const std::string& text, const std::string& option) {
   const std::string b = text.substr(0, comma);
   const std::string k = comma == std::string::npos ? "" : text.substr(comma + 1);
   if (!read_double(b, s.b) || (comma != std::string::npos && !read_double(k, s.k)))
-    throw ConfigError("", option, "expected B or B,K (lambda_i = B + K i), such as 1.017 or 1.0,0.0001; got '" + text + "'");
+    throw ConfigError("", option,
+                      "expected B or B,K (lambda_i = B + K i), such as 1.017 or 1.0,0.0001; got '" + text + "'");
   return s;
 }
 
@@ -48,9 +49,9 @@ void validate_eps_scale(const EpsScale& s, int num_timesteps, const std::string&
   const double last = s.at(std::max(0, num_timesteps - 1));
   if (!(s.b > 0) || !(last > 0))
     throw ConfigError(where, key,
-                      "lambda_i = b + k i must stay > 0 over the " + std::to_string(num_timesteps) +
-                          " steps; got " + shortest(s.b) + " at i = 0 and " + shortest(last) + " at i = " +
-                          std::to_string(std::max(0, num_timesteps - 1)));
+                      "lambda_i = b + k i must stay > 0 over the " + std::to_string(num_timesteps) + " steps; got " +
+                          shortest(s.b) + " at i = 0 and " + shortest(last) +
+                          " at i = " + std::to_string(std::max(0, num_timesteps - 1)));
 }
 
 }  // namespace repro::core

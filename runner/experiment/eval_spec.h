@@ -8,8 +8,8 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "base/diffusion/eps_scale.h"
 #include <nlohmann/json.hpp>
+#include "base/diffusion/eps_scale.h"
 
 namespace repro::runner {
 

@@ -72,7 +72,8 @@ TEST_F(InspectCli, ResultsAsJsonMatchTheView) {
   EXPECT_EQ(rows[0]["metrics"]["fid"].get<double>(), expected_[0][1].get<double>());
 
   ASSERT_EQ(repro("results tiny --where method=adm --where steps=5 --format csv", &out, &err), 0) << err;
-  EXPECT_EQ(out.substr(0, out.find('\n')), "method,run,iteration,steps,sampler,eta,ema,num_samples,fid");
+  EXPECT_EQ(out.substr(0, out.find('\n')),
+            "method,run,iteration,steps,sampler,eta,ema,num_samples,eps_scale,start_t,fid");
   EXPECT_EQ(repro("results --where lr=1", &out, &err), 2);
   EXPECT_NE(err.find("unknown key 'lr'"), std::string::npos) << err;
   EXPECT_EQ(repro("results nope", &out, &err), 2);

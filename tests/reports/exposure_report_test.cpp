@@ -270,7 +270,8 @@ TEST(ExposureReport, FilesThatAreMissingTooLargeChangedOutsideOrNotCurvesAreLeft
     for (const int steps : {100, 50, 20, 10}) add_exposure(store, dir, run, steps);
   const fs::path adm = dir.path() / "adm-s0" / "exposure", ip = dir.path() / "adm-ip-s0" / "exposure";
   fs::remove(adm / "adm-s0-exposure-100.json");
-  write_file_atomic((adm / "adm-s0-exposure-50.json").string(), std::string(reports::kMaxReportedExposureBytes + 1, ' '));
+  write_file_atomic((adm / "adm-s0-exposure-50.json").string(),
+                    std::string(reports::kMaxReportedExposureBytes + 1, ' '));
   write_file_atomic((ip / "adm-ip-s0-exposure-100.json").string(), exposure_file_text("100", 0.25));  // changed
   // Recorded without a SHA-256, so only the reader can refuse it.
   const std::string bad = "exposure/bad.json";
