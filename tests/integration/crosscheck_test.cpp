@@ -17,23 +17,20 @@
 #include "core/nn/unet.h"
 #include "core/util/checkpoint.h"
 #include "core/util/tensor_npy.h"
+#include "tests/support/replica_fixtures.h"
 #include "tests/support/test_support.h"
 
 using namespace repro;
 using namespace repro::core;
-using KV = std::vector<std::pair<std::string, std::string>>;  // key -> JSON/YAML flow value
+using test::expect_close;
+using test::KV;
+using test::make_fixtures;
 
 namespace {
 
 UNetConfig model_config_of(const std::string& yaml_path) { return config::read_model_file(yaml_path).model; }
 DiffusionConfig diffusion_config_of(const std::string& yaml_path) {
   return config::read_model_file(yaml_path).diffusion;
-}
-
-std::string to_json(const KV& kv) {
-  std::string s = "{";
-  for (size_t i = 0; i < kv.size(); ++i) s += (i ? ", " : "") + ("\"" + kv[i].first + "\": " + kv[i].second);
-  return s + "}";
 }
 
 std::string to_yaml(const KV& model, const KV& diffusion) {
@@ -45,37 +42,12 @@ std::string to_yaml(const KV& model, const KV& diffusion) {
   return s;
 }
 
-void make_fixtures(const std::string& args) {
-  std::string out;
-  const std::string cmd = shell_quote(test::python_interpreter()) + " " +
-                          shell_quote(test::source_dir() + "/tests/python/make_fixtures.py") + " " + args + " --quiet";
-  ASSERT_EQ(test::run_command(cmd, &out), 0) << cmd << "\n" << out;
-}
-
 void run_repro(const std::string& args) {
   std::string out;
   ASSERT_EQ(test::repro_cli(args, &out), 0) << "repro " << args << "\n" << out;
 }
 
-void expect_close(const torch::Tensor& got, const torch::Tensor& want, double rtol, double atol,
-                  const std::string& what) {
-  ASSERT_EQ(got.sizes(), want.sizes()) << what;
-  auto diff = (got.to(torch::kFloat64) - want.to(torch::kFloat64)).abs();
-  auto bound = atol + rtol * want.to(torch::kFloat64).abs();
-  EXPECT_TRUE((diff <= bound).all().item<bool>())
-      << what << ": max |diff| " << diff.max().item<double>() << ", max |want| " << want.abs().max().item<double>();
-}
-
-const KV kPaperLike = {{"image_size", "32"},
-                       {"num_channels", "32"},
-                       {"channel_mult", "[1, 2, 2]"},
-                       {"num_res_blocks", "1"},
-                       {"attention_resolutions", "[16, 8]"},
-                       {"num_head_channels", "32"},
-                       {"learn_sigma", "true"},
-                       {"use_scale_shift_norm", "true"},
-                       {"resblock_updown", "true"},
-                       {"use_new_attention_order", "true"}};
+const KV& kPaperLike = test::paper_like_model();
 const KV kLegacy = {{"image_size", "16"},
                     {"num_channels", "32"},
                     {"channel_mult", "[1, 2]"},
@@ -111,7 +83,7 @@ TEST_P(ForwardCrossCheck, ReferenceCheckpointLoadsAndForwardMatches) {
   const auto& c = GetParam();
   test::TempDir dir;
   const std::string d = dir.path().string();
-  make_fixtures("model " + d + " --config " + shell_quote(to_json(c.config)) + " --seed 3 --batch 3");
+  make_fixtures("model " + d + " --config " + shell_quote(test::kv_json(c.config)) + " --seed 3 --batch 3");
   std::ofstream(dir.file("m.yaml")) << to_yaml(c.config, {});
 
   // Key names and shapes, in order, equal the replica's state_dict.
@@ -173,7 +145,7 @@ TEST(CrossCheck, OurCheckpointLoadsInPythonStrict) {
       ")\n"
       "import make_fixtures as M\n"
       "cfg = M._resolve(" +
-      shell_quote(to_json(kPaperLike)) +
+      shell_quote(test::kv_json(kPaperLike)) +
       ", M.UNET_DEFAULTS, 'config')\n"
       "model = M.build_model(cfg).eval()\n"
       "sd = torch.load('ours.pt')\n"
@@ -205,8 +177,8 @@ TEST_P(LossCrossCheck, TermsMatchTheReplica) {
   for (const auto& [k, v] : c.model)
     if (k == "learn_sigma") diffusion.emplace_back(k, v);
   std::string gamma = c.gamma > 0 ? " --gamma " + std::to_string(c.gamma) : "";
-  make_fixtures("loss " + d + " --config " + shell_quote(to_json(c.model)) + " --diffusion " +
-                shell_quote(to_json(diffusion)) + " --seed 4 --batch 4" + gamma);
+  make_fixtures("loss " + d + " --config " + shell_quote(test::kv_json(c.model)) + " --diffusion " +
+                shell_quote(test::kv_json(diffusion)) + " --seed 4 --batch 4" + gamma);
   std::ofstream(dir.file("m.yaml")) << to_yaml(c.model, c.diffusion);
   std::string pert = c.gamma > 0 ? " --perturbation " + dir.file("perturbation.npy") + gamma : "";
   run_repro("model loss --config " + dir.file("m.yaml") + " --checkpoint " + dir.file("model.pt") + " --x0 " +
@@ -252,7 +224,7 @@ class PmvCrossCheck : public ::testing::TestWithParam<PmvCase> {};
 TEST_P(PmvCrossCheck, ScheduleAndReverseDistributionMatch) {
   const auto& c = GetParam();
   test::TempDir dir;
-  make_fixtures("pmv " + dir.path().string() + " --diffusion " + shell_quote(to_json(c.diffusion)) +
+  make_fixtures("pmv " + dir.path().string() + " --diffusion " + shell_quote(test::kv_json(c.diffusion)) +
                 " --seed 6 --batch 4 --image-size 8 --learn-sigma " + (c.learn_sigma ? "1" : "0"));
   std::ofstream(dir.file("m.yaml")) << to_yaml(
       {{"image_size", "32"}, {"num_channels", "32"}, {"learn_sigma", c.learn_sigma ? "true" : "false"}}, c.diffusion);

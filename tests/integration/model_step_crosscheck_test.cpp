@@ -19,33 +19,20 @@
 #include "base/util/npy.h"
 #include "base/util/strings.h"
 #include "core/util/tensor_npy.h"
+#include "tests/support/replica_fixtures.h"
 #include "tests/support/test_support.h"
 
 using namespace repro;
 using namespace repro::core;
-using KV = std::vector<std::pair<std::string, std::string>>;
+using test::KV;
+using test::make_fixtures;
 
 namespace {
 
 constexpr double kRtol = 1e-5, kAtol = 2e-5;
 
-// kPaperLike of crosscheck_test.cpp: the paper's architecture options at toy size, learned range.
-const KV kModel = {{"image_size", "32"},
-                   {"num_channels", "32"},
-                   {"channel_mult", "[1, 2, 2]"},
-                   {"num_res_blocks", "1"},
-                   {"attention_resolutions", "[16, 8]"},
-                   {"num_head_channels", "32"},
-                   {"learn_sigma", "true"},
-                   {"use_scale_shift_norm", "true"},
-                   {"resblock_updown", "true"},
-                   {"use_new_attention_order", "true"}};
-
-std::string to_json(const KV& kv) {
-  std::string s = "{";
-  for (size_t i = 0; i < kv.size(); ++i) s += (i ? ", " : "") + ("\"" + kv[i].first + "\": " + kv[i].second);
-  return s + "}";
-}
+// The paper's architecture options at toy size, learned range.
+const KV& kModel = test::paper_like_model();
 
 // The model file the binary reads: no respacing (the step's --steps gives it).
 std::string model_yaml(const KV& model, const std::string& diffusion_extra = "") {
@@ -54,19 +41,8 @@ std::string model_yaml(const KV& model, const std::string& diffusion_extra = "")
   return s + "diffusion:\n  diffusion_steps: 1000\n" + diffusion_extra;
 }
 
-void make_fixtures(const std::string& args) {
-  std::string out;
-  const std::string cmd = shell_quote(test::python_interpreter()) + " " +
-                          shell_quote(test::source_dir() + "/tests/python/make_fixtures.py") + " " + args + " --quiet";
-  ASSERT_EQ(test::run_command(cmd, &out), 0) << cmd << "\n" << out;
-}
-
 void expect_close(const torch::Tensor& got, const torch::Tensor& want, const std::string& what) {
-  ASSERT_EQ(got.sizes(), want.sizes()) << what;
-  auto diff = (got.to(torch::kFloat64) - want.to(torch::kFloat64)).abs();
-  auto bound = kAtol + kRtol * want.to(torch::kFloat64).abs();
-  EXPECT_TRUE((diff <= bound).all().item<bool>())
-      << what << ": max |diff| " << diff.max().item<double>() << ", max |want| " << want.abs().max().item<double>();
+  test::expect_close(got, want, kRtol, kAtol, what);
 }
 
 struct EpsScaleCase {
@@ -95,9 +71,9 @@ TEST_P(ModelStepCrossCheck, SampleAndPredXstartMatchTheReplica) {
   KV diffusion = {{"learn_sigma", "true"}, {"timestep_respacing", "\"" + std::string(c.steps) + "\""}};
   std::ostringstream eta;
   eta << c.eta;
-  make_fixtures("step " + dir.path().string() + " --config " + shell_quote(to_json(kModel)) + " --diffusion " +
-                shell_quote(to_json(diffusion)) + " --seed 8 --batch " + std::to_string(c.t.size()) + " --t " + t_list +
-                " --sampler " + (c.ddim ? "ddim" : "ancestral") + " --eta " + eta.str() +
+  make_fixtures("step " + dir.path().string() + " --config " + shell_quote(test::kv_json(kModel)) + " --diffusion " +
+                shell_quote(test::kv_json(diffusion)) + " --seed 8 --batch " + std::to_string(c.t.size()) + " --t " +
+                t_list + " --sampler " + (c.ddim ? "ddim" : "ancestral") + " --eta " + eta.str() +
                 " --eps-scales '1;1.017;1,0.0003'");
   std::ofstream(dir.file("m.yaml")) << model_yaml(kModel);
   const std::string common = "model step --config " + dir.file("m.yaml") + " --checkpoint " + dir.file("model.pt") +
@@ -146,8 +122,8 @@ INSTANTIATE_TEST_SUITE_P(Steps, ModelStepCrossCheck,
 TEST(ModelStep, LastStepAddsNoNoiseAndNoClipIsHonoured) {
   // At index 0 the step is the posterior mean alone: the same output with any z.
   test::TempDir dir;
-  make_fixtures("step " + dir.path().string() + " --config " + shell_quote(to_json(kModel)) + " --diffusion " +
-                shell_quote(to_json({{"learn_sigma", "true"}, {"timestep_respacing", "\"100\""}})) +
+  make_fixtures("step " + dir.path().string() + " --config " + shell_quote(test::kv_json(kModel)) + " --diffusion " +
+                shell_quote(test::kv_json({{"learn_sigma", "true"}, {"timestep_respacing", "\"100\""}})) +
                 " --seed 9 --batch 2 --t 0,30 --clip 0");
   std::ofstream(dir.file("m.yaml")) << model_yaml(kModel);
   write_npy(dir.file("noise2.npy"), to_npy(torch::randn({2, 3, 32, 32}) * 3));
