@@ -308,15 +308,6 @@ TEST(ExposureReport, FilesThatAreMissingTooLargeChangedOutsideOrNotCurvesAreLeft
   EXPECT_EQ(html.find("30.000000000000004"), std::string::npos);
 }
 
-// The targets of Markdown image links ![..](target), in order.
-std::vector<std::string> markdown_images(const std::string& md) {
-  std::vector<std::string> out;
-  const std::regex link(R"(!\[[^\]]*\]\(([^)]+)\))");
-  for (auto it = std::sregex_iterator(md.begin(), md.end(), link); it != std::sregex_iterator(); ++it)
-    out.push_back((*it)[1]);
-  return out;
-}
-
 TEST(ExposureReport, AssetsHoldThePlotsThatMarkdownAndLatexName) {
   TempDir dir;
   {

@@ -168,15 +168,6 @@ TEST(Figures, GridPathsOutsideTheRunDirectoryAreNotRead) {
   EXPECT_NE(warnings.find("is not a path inside the run directory"), std::string::npos) << warnings;
 }
 
-// The targets of Markdown image links ![..](target), in order.
-std::vector<std::string> markdown_images(const std::string& md) {
-  std::vector<std::string> out;
-  const std::regex link(R"(!\[[^\]]*\]\(([^)]+)\))");
-  for (auto it = std::sregex_iterator(md.begin(), md.end(), link); it != std::sregex_iterator(); ++it)
-    out.push_back((*it)[1]);
-  return out;
-}
-
 TEST(Figures, AssetsHoldTheArtifactsAndTheMarkdownLinksResolve) {
   TempDir dir;
   {

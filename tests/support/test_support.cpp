@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <regex>
 #include <stdexcept>
 
 namespace repro::test {
@@ -68,6 +69,14 @@ int run_command(const std::string& command, std::string* output) {
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<std::string> markdown_images(const std::string& md) {
+  std::vector<std::string> out;
+  const std::regex link(R"(!\[[^\]]*\]\(([^)]+)\))");
+  for (auto it = std::sregex_iterator(md.begin(), md.end(), link); it != std::sregex_iterator(); ++it)
+    out.push_back((*it)[1]);
+  return out;
 }
 
 std::vector<std::string> read_lines(const std::string& path) {

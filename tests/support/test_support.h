@@ -79,6 +79,9 @@ bool wait_until(Pred&& pred, double limit_s = 60, int poll_ms = 20) {
 // The whole file, or "" when it cannot be read (a log not written yet, say).
 std::string read_text(const std::string& path);
 
+// The targets of the Markdown image links ![..](target) in `md`, in order.
+std::vector<std::string> markdown_images(const std::string& md);
+
 // The file's lines without their '\n'; {} when it cannot be read.
 std::vector<std::string> read_lines(const std::string& path);
 
