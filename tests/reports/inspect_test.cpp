@@ -411,7 +411,7 @@ TEST_F(Inspect, CommandsFindTheStoreAndTheExperiment) {
 // Results that differ only in Epsilon Scaling or the chain's start are different settings (rows of
 // `repro results`, keys of `repro diff`); their neutral values are what older specs mean.
 TEST(InspectSettings, EpsScaleAndStartTAreSettings) {
-  const auto names = reports::sampling_settings();
+  const auto& names = reports::sampling_settings();
   auto value_of = [&](const std::string& spec, const std::string& name) {
     const auto values = reports::setting_values(spec);
     for (size_t i = 0; i < names.size(); ++i)
