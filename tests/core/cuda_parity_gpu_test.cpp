@@ -52,6 +52,18 @@ UNetModel cuda_copy(const UNetModel& cpu) {
   return m;
 }
 
+// The randomised model on the CPU and its CUDA copy, both in eval mode (dropout off).
+struct ModelPair {
+  UNetModel cpu, gpu;
+};
+ModelPair eval_pair() {
+  UNetModel cpu = randomised_model();
+  cpu->eval();
+  UNetModel gpu = cuda_copy(cpu);
+  gpu->eval();
+  return {cpu, gpu};
+}
+
 ModelFn as_fn(UNetModel m) {
   return [m](const torch::Tensor& x, const torch::Tensor& t) mutable { return m->forward(x, t); };
 }
@@ -131,10 +143,7 @@ TEST(NoTf32Guard, TurnsTf32OffWhileAliveAndRestoresEachFlag) {
 TEST(CudaParityGpu, UNetForwardMatchesCpu) {
   if (!cuda_available()) GTEST_SKIP() << kNoCuda;
   NoTf32 no_tf32;
-  auto cpu = randomised_model();
-  cpu->eval();
-  auto gpu = cuda_copy(cpu);
-  gpu->eval();
+  auto [cpu, gpu] = eval_pair();
   torch::manual_seed(3);
   auto x = torch::randn({4, 3, 16, 16});
   auto t = torch::tensor({0, 10, 500, 999}, torch::kInt64);
@@ -148,10 +157,7 @@ TEST(CudaParityGpu, UNetForwardMatchesCpu) {
 TEST(CudaParityGpu, TrainingLossMatchesCpu) {
   if (!cuda_available()) GTEST_SKIP() << kNoCuda;
   NoTf32 no_tf32;
-  auto cpu = randomised_model();
-  cpu->eval();  // dropout 0 in tiny_unet; eval keeps it so if that changes
-  auto gpu = cuda_copy(cpu);
-  gpu->eval();
+  auto [cpu, gpu] = eval_pair();  // dropout 0 in tiny_unet; eval keeps it so if that changes
   GaussianDiffusion diffusion(learned_sigma_diffusion());
   torch::manual_seed(5);
   auto x0 = torch::rand({4, 3, 16, 16}) * 2 - 1;
@@ -169,10 +175,7 @@ TEST(CudaParityGpu, TrainingLossMatchesCpu) {
 TEST(CudaParityGpu, OneAncestralStepMatchesCpu) {
   if (!cuda_available()) GTEST_SKIP() << kNoCuda;
   NoTf32 no_tf32;
-  auto cpu = randomised_model();
-  cpu->eval();
-  auto gpu = cuda_copy(cpu);
-  gpu->eval();
+  auto [cpu, gpu] = eval_pair();
   // A 100-step respacing, as `repro sample --steps 100`; t == 0 adds no noise, the others do.
   GaussianDiffusion diffusion = GaussianDiffusion(learned_sigma_diffusion()).respaced("100");
   torch::manual_seed(7);
