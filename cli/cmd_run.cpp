@@ -229,7 +229,7 @@ int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
   const auto file = runner::read_experiment_file(a.file);
   const auto expansion = runner::expand(file, a.sets, a.only);
   // The whole matrix too, when --only filters it: its run ids are the experiment's current expansion.
-  const auto full = a.only.empty() ? std::nullopt : std::make_optional(runner::expand(file, a.sets));
+  const auto full = a.only.empty() ? std::nullopt : std::make_optional(runner::expand(file, a.sets, {}, true));
   const auto plan = runner::make_plan({file.name, a.file, file.sha256}, expansion, full ? &*full : nullptr);
   const auto slurm = runner::merge_slurm_options(file.slurm, a.slurm_given);
   const std::unique_ptr<runner::Executor> executor = make_executor(a, slurm);

@@ -95,7 +95,6 @@ void finish_train_file(TrainFile& f, const std::string& base_dir, const TrainSec
   check([&] { f.model.validate(); }, at ? &at->model : nullptr);
   check([&] { f.diffusion.validate(); }, at ? &at->diffusion : nullptr);
   check([&] { f.train.validate(); }, at ? &at->train : nullptr);
-  check([&] { f.data.validate(); }, at ? &at->data : nullptr);
   check([&] { check_loss_reduction(f); }, at ? &at->train : nullptr);
   // A relative data path is relative to the config file.
   if (!f.data.path.empty() && f.data.path[0] != '/') f.data.path = base_dir + f.data.path;

@@ -16,7 +16,9 @@ struct TrainFile {
   core::DataConfig data;
 };
 
-// Strictly reads and validates; throws ConfigError naming file, line and key path.
+// Strictly reads and validates; throws ConfigError naming file, line and key path. data.path may
+// be empty here (a run from a released checkpoint has no training data): whatever trains calls
+// data.validate() itself.
 TrainFile read_train_file(const std::string& path, const std::vector<std::string>& overrides = {});
 // The same from a YAML tree; `name` names it in errors, a relative data.path is joined to base_dir
 // (a directory with its trailing slash, or "").
@@ -26,9 +28,9 @@ TrainFile parse_train_yaml(const YAML::Node& root, const std::string& name, cons
 // experiment matrix: runner/experiment/expand.cpp reads each distinct section once). The train:
 // and data: readers (model: and diffusion: are read_unet_config and read_diffusion_config; each
 // reads its section strictly, without validating), and what parse_train_yaml does once every
-// section is read: diffusion.learn_sigma linked to model.learn_sigma, every section validated in
-// the order model, diffusion, train, data (an error located in `at`'s section when given, else as
-// the validator threw it), a relative data.path joined to base_dir.
+// section is read: diffusion.learn_sigma linked to model.learn_sigma, the sections model, diffusion
+// and train validated in that order, and the train/diffusion pairing (an error located in `at`'s section when given,
+// else as the validator threw it), a relative data.path joined to base_dir.
 void read_train_config(StrictMap& m, core::TrainConfig& c);
 void read_data_config(StrictMap& m, core::DataConfig& c);
 struct TrainSectionMaps {

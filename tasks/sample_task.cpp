@@ -122,15 +122,40 @@ void write_exposure(EventLog& events, const config::TrainFile& file, const Expos
   write_artifact(events, job.out, task.run_dir);
 }
 
+// A run from a checkpoint file: its config written as <run_dir>/train.yaml (no train task writes
+// one), and the file, which must have the SHA-256 the run is named by. Throws IoError (exit 3)
+// when it is missing or another file.
+fs::path released_checkpoint(const TaskFile& task, const runner::SampleTaskSpec& spec) {
+  fs::create_directories(task.run_dir);
+  const std::string config = (fs::path(task.run_dir) / "train.yaml").string();
+  if (!fs::exists(config) || read_file(config) != task.released_config) write_file_atomic(config, task.released_config);
+  const fs::path ckpt = task.released_checkpoint;
+  if (!fs::is_regular_file(ckpt))
+    throw IoError(ckpt.string() + ": no such checkpoint file (moved? point checkpoints_dir at its folder: " +
+                  "--set checkpoints_dir=DIR or REPRO_CHECKPOINTS_DIR, and run again)");
+  const std::string digest = sha256_file_hex(ckpt.string());
+  if (!spec.checkpoint_sha256.empty() && digest != spec.checkpoint_sha256)
+    throw IoError(ckpt.string() + ": SHA-256 " + digest + " is not " + spec.checkpoint_sha256 + ", the digest run " +
+                  task.run_id + " is named by (the file changed, or it is another file)");
+  return ckpt;
+}
+
+// The checkpoint the task samples: a file of the run's own training, or the released one.
+fs::path checkpoint_of(const TaskFile& task, const runner::SampleTaskSpec& spec) {
+  if (!task.released_checkpoint.empty()) return released_checkpoint(task, spec);
+  const fs::path ckpt = fs::path(task.run_dir) / runner::checkpoint_file(spec);
+  if (!fs::exists(ckpt))
+    throw DataError(ckpt.string() + ": no such checkpoint (has the run's train task reached step " +
+                    std::to_string(spec.checkpoint_step) + "?)");
+  return ckpt;
+}
+
 }  // namespace
 
 int sample_task(const TaskFile& task, const runner::SampleTaskSpec& spec, int threads, std::ostream& err) {
   const fs::path run_dir = task.run_dir;
+  const fs::path ckpt = checkpoint_of(task, spec);
   const auto file = config::read_train_file((run_dir / "train.yaml").string());
-  const fs::path ckpt = run_dir / runner::checkpoint_file(spec);
-  if (!fs::exists(ckpt))
-    throw DataError(ckpt.string() + ": no such checkpoint (has the run's train task reached step " +
-                    std::to_string(spec.checkpoint_step) + "?)");
   SampleJob job = sample_job(spec, threads);
   job.checkpoint = ckpt.string();
   EventLog events(task.events);

@@ -40,6 +40,12 @@ TaskFile read_task_file(const std::string& path) {
   f.events = string_member(t, path, "events");
   if (!t.contains("spec")) throw ConfigError(path, "spec", "missing");
   f.spec = std::move(t["spec"]);
+  if (t.contains("released")) {
+    const json& r = t["released"];
+    if (!r.is_object()) throw ConfigError(path, "released", std::string("expected an object, got ") + r.type_name());
+    f.released_checkpoint = string_member(r, path + " (released)", "checkpoint");
+    f.released_config = string_member(r, path + " (released)", "config");
+  }
   f.kind = kind_of(kind, path);
   return f;
 }

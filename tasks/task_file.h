@@ -1,6 +1,7 @@
 #pragma once
 // The task file `repro run` writes for each task (<run_dir>/tasks/<task_id>.json; docs/runner.md):
-// {"v": 1, "task_id", "run_id", "kind", "run_dir", "events", "depends_on", "spec"}.
+// {"v": 1, "task_id", "run_id", "kind", "run_dir", "events", "depends_on", "spec"}, plus
+// "released": {"checkpoint", "config"} for a run from a checkpoint file.
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -17,6 +18,10 @@ struct TaskFile {
   std::string run_dir;  // the task writes only inside it
   std::string events;   // the task's events file
   nlohmann::json spec;  // one of runner/plan/task_spec.h's specs, by kind (parse_*_spec)
+  // A sample task of a run from a checkpoint file ("released" member; runner/plan/task_graph.h):
+  // the file, and the run's config (YAML) the task writes as <run_dir>/train.yaml. Both "" otherwise.
+  std::string released_checkpoint;
+  std::string released_config;
 };
 
 // Throws ConfigError naming the file and the missing or mistyped key; IoError when unreadable.

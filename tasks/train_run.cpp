@@ -110,6 +110,7 @@ int train_run(const TrainJob& a, std::ostream& err) {
   const core::DistEnv env = core::dist_env_from_environment();
   // Read before launching ranks, so a mistake is one error instead of one per rank.
   auto file = config::read_train_file(a.config, a.overrides);
+  file.data.validate(a.config);
   if (const int n = ranks_to_launch(a, file.train, env); n > 0) return launch_ranks(a, n, err);
   // From here on SIGTERM/SIGINT ask for a clean stop after the current step; a second one kills.
   // Interrupted calls restart: the data reads and a process group's sockets do not expect EINTR.

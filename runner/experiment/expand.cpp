@@ -1,12 +1,14 @@
 #include "runner/experiment/expand.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <unordered_map>
 
 #include "base/util/errors.h"
+#include "base/util/sha256.h"
 #include "base/util/strings.h"
 #include "config/strict_yaml.h"
 #include "config/train_identity.h"
@@ -51,7 +53,8 @@ struct Fragments {
   std::vector<std::vector<ConfigTree>> values;  // [axis][value]
   std::map<std::string, ConfigTree> overrides;
   std::vector<std::pair<std::vector<std::string>, ConfigTree>> sets;  // (key path, value)
-  std::string base_dir;  // the file's directory, absolute, with a trailing slash
+  std::string base_dir;         // the file's directory, absolute, with a trailing slash
+  std::string checkpoints_dir;  // where relative checkpoint.path values are, absolute
 };
 
 // The eval: sections read so far, by node: the runs of a matrix share a few (merging shares
@@ -84,6 +87,8 @@ struct SectionCache {
   // The sections' values as yaml-cpp nodes, by node, for the sections not read before: runs that
   // differ in a section still share most of its values (an axis value is one node in every run).
   std::unordered_map<const ConfigNode*, std::pair<ConfigTree, YAML::Node>> values;
+  // Checkpoint files hashed so far (path -> SHA-256; "" when missing): cells share files.
+  std::unordered_map<std::string, std::string> digests;
 };
 
 // The section `name` of a run's config (nullptr: absent), read by `read` as parse_train_yaml
@@ -167,7 +172,15 @@ Fragments fragments_of(const ExperimentFile& f, const std::vector<std::string>& 
     for (const auto& v : axis.values) out.values.back().push_back(to_tree(v.set));
   }
   for (const auto& [key, node] : f.overrides) out.overrides[key] = to_tree(node);
+  // The file's checkpoints_dir: is relative to it; the variable's and --set's to the working directory.
+  std::filesystem::path checkpoints_dir = f.checkpoints_dir;
+  if (const char* env = std::getenv("REPRO_CHECKPOINTS_DIR"); env && *env)
+    checkpoints_dir = std::filesystem::absolute(env);
   for (const auto& s : sets) {
+    if (s.rfind("checkpoints_dir=", 0) == 0) {  // not a config key: where the checkpoints are
+      checkpoints_dir = std::filesystem::absolute(s.substr(s.find('=') + 1));
+      continue;
+    }
     YAML::Node scratch(YAML::NodeType::Map);
     config::apply_override(scratch, s);  // the --set checks and errors of `repro train`
     const auto eq = s.find('=');
@@ -177,6 +190,8 @@ Fragments fragments_of(const ExperimentFile& f, const std::vector<std::string>& 
   }
   // Relative paths in the file are relative to it; the runs see them absolute (tasks run elsewhere).
   out.base_dir = std::filesystem::absolute(f.path).parent_path().lexically_normal().string() + "/";
+  if (checkpoints_dir.is_relative()) checkpoints_dir = std::filesystem::path(out.base_dir) / checkpoints_dir;
+  out.checkpoints_dir = checkpoints_dir.lexically_normal().string();
   return out;
 }
 
@@ -203,6 +218,15 @@ void check_chains(const EvalSpec& e, int diffusion_steps, const std::string& whe
     for (int n : lengths) core::validate_eps_scale(s, n, where, "eval.eps_scale");
 }
 
+// check_chains, its error located in the run's config.
+void check_chains_at(const EvalSpec& e, int diffusion_steps, const ConfigTree& cfg, const std::string& where) {
+  try {
+    check_chains(e, diffusion_steps, where);
+  } catch (const ConfigError& err) {
+    throw relocated(err, cfg, where);
+  }
+}
+
 // The run's eval: section, read once per distinct node (its paths made absolute).
 const ReadEval& read_eval(const ConfigTree& cfg, const ConfigTree& eval_node, EvalCache& evals,
                           const std::string& where, const std::string& base_dir) {
@@ -220,6 +244,47 @@ const ReadEval& read_eval(const ConfigTree& cfg, const ConfigTree& eval_node, Ev
   return evals.emplace(eval_node.get(), std::move(read)).first->second;
 }
 
+// The cell's checkpoint: (nullopt: none, the run trains), its file hashed once per path.
+std::optional<config::CheckpointSource> read_checkpoint(const ConfigTree& cfg, const Fragments& frag,
+                                                        SectionCache& cache, const std::string& where) {
+  const ConfigTree* node = cfg->find("checkpoint");
+  if (!node || !*node || (*node)->type == YAML::NodeType::Null) return std::nullopt;
+  config::CheckpointSource src;
+  try {
+    config::StrictMap m(to_yaml(*node), where, "checkpoint");
+    src = config::read_checkpoint_source(m, frag.checkpoints_dir);
+  } catch (const ConfigError& e) {
+    throw relocated(e, cfg, where);
+  }
+  auto it = cache.digests.find(src.path);
+  if (it == cache.digests.end()) {
+    std::error_code ec;
+    const bool there = std::filesystem::is_regular_file(src.path, ec);
+    it = cache.digests.emplace(src.path, there ? sha256_file_hex(src.path) : "").first;
+  }
+  src.actual_sha256 = it->second;
+  return src;
+}
+
+ConfigError unnamed_checkpoint(const config::CheckpointSource& c, const std::string& where) {
+  return ConfigError(where, "checkpoint.path",
+                     c.path +
+                         ": no such file, and checkpoint.sha256 is not given, so the run has no name yet (a run "
+                         "from a checkpoint is named by its SHA-256): put the file there, point checkpoints_dir "
+                         "at its folder (--set checkpoints_dir=DIR or REPRO_CHECKPOINTS_DIR), or pin "
+                         "checkpoint.sha256");
+}
+
+// What eval: asks of a run from a checkpoint: that one file, no other step.
+void check_eval_against_checkpoint(const EvalSpec& e, const config::CheckpointSource& c, const ConfigTree& cfg,
+                                   const std::string& where) {
+  for (auto k : e.at_iterations)
+    if (k != c.iteration)
+      throw ConfigError(where, "eval.at_iterations",
+                        "a run from a checkpoint has one step, checkpoint.iteration (" + std::to_string(c.iteration) +
+                            "), not " + std::to_string(k) + ": leave eval.at_iterations out");
+}
+
 // What eval: asks of the run's training: checkpoints it saves, an EMA rate it keeps, chains its
 // diffusion has.
 void check_eval_against_run(const EvalSpec& e, const config::TrainFile& train, const ConfigTree& cfg,
@@ -234,15 +299,13 @@ void check_eval_against_run(const EvalSpec& e, const config::TrainFile& train, c
     for (double r : train.train.ema_rate) known |= std::abs(std::strtod(e.ema.c_str(), nullptr) - r) < 1e-12;
     if (!known) throw ConfigError(where, "eval.ema", "'" + e.ema + "' is not one of train.ema_rate (or \"model\")");
   }
-  try {
-    check_chains(e, train.diffusion.diffusion_steps, where);
-  } catch (const ConfigError& err) {
-    throw relocated(err, cfg, where);
-  }
+  check_chains_at(e, train.diffusion.diffusion_steps, cfg, where);
 }
 
+// The cell's run; without a run id (run_id "") when its checkpoint file is missing and unpinned
+// and `lenient`.
 PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels& labels, SectionCache& sections,
-                    EvalCache& evals, std::string& eval_json) {
+                    EvalCache& evals, std::string& eval_json, bool lenient) {
   PlannedRun run;
   run.labels = labels;
   ConfigTree cfg = merged(frag.base, nullptr);
@@ -261,7 +324,12 @@ PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels
   // (section by section, each distinct section once) from fresh yaml-cpp nodes of its own; one
   // that does not read is read again whole for the error `repro train` would give, which gets the
   // file lines back from the light tree.
-  const ConfigTree train_tree = without(cfg, "eval");
+  const ConfigTree train_tree = without(without(cfg, "eval"), "checkpoint");
+  run.checkpoint = read_checkpoint(cfg, frag, sections, where);
+  if (run.checkpoint && run.checkpoint->identity_sha256().empty()) {
+    if (!lenient) throw unnamed_checkpoint(*run.checkpoint, where);
+    return run;
+  }
   if (auto read = read_train_sections(train_tree, base_dir, sections)) {
     run.train = std::move(read->file);
     run.identity_json = std::move(read->identity_json);
@@ -279,7 +347,18 @@ PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels
     const ReadEval& read = read_eval(cfg, *eval_node, evals, where, base_dir);
     run.eval = read.spec;
     eval_json = read.json;
-    check_eval_against_run(*run.eval, run.train, cfg, where);
+    if (run.checkpoint) {
+      check_eval_against_checkpoint(*run.eval, *run.checkpoint, cfg, where);
+      check_chains_at(*run.eval, run.train.diffusion.diffusion_steps, cfg, where);
+    } else {
+      check_eval_against_run(*run.eval, run.train, cfg, where);
+    }
+  }
+  if (run.checkpoint) {  // named by the file, not by a training
+    run.identity_json = config::released_identity(run.train, *run.checkpoint).dump();
+    run.run_id = config::run_id_of_dump(run.identity_json);
+  } else {
+    run.train.data.validate(where);
   }
   if (run.identity_json.empty()) {
     run.identity_json = config::train_identity(run.train, run.train.train.planned_world_size()).dump();
@@ -382,7 +461,8 @@ bool passes_filters(const Labels& cell, const OnlyFilters& filters) {
 }
 
 std::vector<PlannedRun> plan_runs(const ExperimentFile& f, const std::vector<std::string>& sets,
-                                  const std::vector<Labels>& kept, const OnlyFilters& filters) {
+                                  const std::vector<Labels>& kept, const OnlyFilters& filters, Expansion& out,
+                                  bool lenient) {
   std::vector<PlannedRun> runs;
   std::map<std::string, std::string> by_id;
   const Fragments frag = fragments_of(f, sets);
@@ -392,7 +472,11 @@ std::vector<PlannedRun> plan_runs(const ExperimentFile& f, const std::vector<std
   runs.reserve(kept.size());
   for (const auto& c : kept) {
     if (!passes_filters(c, filters)) continue;
-    PlannedRun run = plan_run(f, frag, c, sections, evals, eval_json);
+    PlannedRun run = plan_run(f, frag, c, sections, evals, eval_json, lenient);
+    if (run.run_id.empty()) {
+      out.excluded.emplace_back(run.label_string(), "checkpoint file missing: " + run.checkpoint->path);
+      continue;
+    }
     // Cells may share a training run (an axis over eval settings), but not be the same cell.
     const std::string key = run.run_id + "/" + std::to_string(run.train.train.iterations) + eval_json;
     auto [it, fresh] = by_id.emplace(key, run.label_string());
@@ -414,7 +498,7 @@ void check_eval_checkpoints(const ExperimentFile& f, const std::vector<PlannedRu
     if (!fresh) it->second.first = std::max(it->second.first, r.train.train.iterations);
   }
   for (const auto& r : runs) {
-    if (!r.eval) continue;
+    if (!r.eval || r.checkpoint) continue;
     const auto [length, save] = group.at(r.run_id);
     std::vector<int64_t> ks = r.eval->at_iterations;
     if (ks.empty()) ks.push_back(r.train.train.iterations);
@@ -432,12 +516,13 @@ void check_eval_checkpoints(const ExperimentFile& f, const std::vector<PlannedRu
 std::string PlannedRun::label_string() const { return label_text(labels); }
 nlohmann::json PlannedRun::identity() const { return nlohmann::json::parse(identity_json); }
 
-Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, const std::vector<std::string>& only) {
+Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, const std::vector<std::string>& only,
+                 bool lenient) {
   const OnlyFilters filters = parse_only_filters(f, only);
   Expansion out;
   const KeptCells cells = keep_cells(f, matrix_product(f), out.excluded);
   check_only_entries_kept(f, cells);
-  out.runs = plan_runs(f, sets, cells.kept, filters);
+  out.runs = plan_runs(f, sets, cells.kept, filters, out, lenient);
   check_eval_checkpoints(f, out.runs);
   return out;
 }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/checkpoint_source.h"
 #include "config/train_config_yaml.h"
 #include "runner/experiment/eval_spec.h"
 #include "runner/experiment/experiment_file.h"
@@ -23,6 +24,10 @@ struct PlannedRun {
   ConfigTree config;                                        // the composed tree (values keep their file marks)
   config::TrainFile train;                                  // read and validated from it
   std::optional<EvalSpec> eval;                             // absent: train only
+  // Present: the run starts from this file instead of training (config/checkpoint_source.h): no
+  // train task, and the identity is config::released_identity. train keeps the cell's train:
+  // section (its seed seeds the sampler); data.path may be empty.
+  std::optional<config::CheckpointSource> checkpoint;
   // config::train_identity of train (its world size the planned one), as its compact dump: what
   // the plan stores and the run id hashes. Text, not an object: a 10,000-run matrix would hold
   // 60 MiB of identities as nlohmann objects, 12 MiB as text.
@@ -37,11 +42,17 @@ struct Expansion {
   std::vector<std::pair<std::string, std::string>> excluded;  // (labels, reason)
 };
 
-// `sets`: "key.path=value" applied to every run; `only`: "axis=label[,label...]" filters.
+// `sets`: "key.path=value" applied to every run, except "checkpoints_dir=DIR", which sets where
+// relative checkpoint.path values are (before REPRO_CHECKPOINTS_DIR, then the file's
+// checkpoints_dir:, then the file's directory); `only`: "axis=label[,label...]" filters.
+// A cell with checkpoint: has its file hashed here (once per path): a missing file without a
+// pinned sha256 is a ConfigError (its run has no name), or with `lenient` an excluded cell (the
+// whole matrix beside an --only selection); a missing or mismatched file with one is left to the
+// pre-flight (runner/plan/preflight.h).
 // Throws ConfigError naming the file, the run's labels and the key for the first bad run, for an
 // --only naming an unknown axis or label, and for two cells with the same config. Cells that
 // differ only in eval: share one training run (the same run_id).
 Expansion expand(const ExperimentFile& file, const std::vector<std::string>& sets = {},
-                 const std::vector<std::string>& only = {});
+                 const std::vector<std::string>& only = {}, bool lenient = false);
 
 }  // namespace repro::runner

@@ -18,7 +18,7 @@ namespace {
 using config::StrictMap;
 
 // The sections a run's config has; an axis value or override may set any of them.
-const std::set<std::string> kSections = {"model", "diffusion", "train", "data", "eval"};
+const std::set<std::string> kSections = {"model", "diffusion", "train", "data", "eval", "checkpoint"};
 
 // "file:line:column" of a node (1-based, as editors count).
 std::string line(const std::string& file, const YAML::Node& n) {
@@ -61,11 +61,13 @@ bool is_identifier(const std::string& name) {
 // A config fragment: a mapping whose keys are run-config sections.
 void check_sections(const std::string& file, const YAML::Node& n, const std::string& key) {
   if (!n || n.IsNull()) return;
-  if (!n.IsMap()) fail(file, n, key, "expected a mapping of config sections (model, diffusion, train, data, eval)");
+  if (!n.IsMap())
+    fail(file, n, key, "expected a mapping of config sections (model, diffusion, train, data, eval, checkpoint)");
   for (const auto& kv : n) {
     const std::string s = kv.first.Scalar();
     if (!kSections.count(s))
-      fail(file, kv.first, key + "." + s, "unknown config section; valid: data, diffusion, eval, model, train");
+      fail(file, kv.first, key + "." + s,
+           "unknown config section; valid: checkpoint, data, diffusion, eval, model, train");
   }
 }
 
@@ -123,7 +125,8 @@ Axis read_axis(const std::string& file, const std::string& name, const YAML::Nod
         const std::string s = kv.first.Scalar();
         if (s == "name") continue;
         if (!kSections.count(s))
-          fail(file, kv.first, vkey + "." + s, "unknown key; valid: name, data, diffusion, eval, model, train");
+          fail(file, kv.first, vkey + "." + s,
+               "unknown key; valid: name, checkpoint, data, diffusion, eval, model, train");
         set[s] = kv.second;
       }
       av.set = set;
@@ -398,6 +401,7 @@ ExperimentFile read_experiment_file(const std::string& path) {
   read_only(path, top, f);
   read_includes(path, top, f);
   f.report = top.raw("report");
+  top.get("checkpoints_dir", f.checkpoints_dir);
   f.slurm = read_slurm(path, top.raw("slurm"));
   top.finish();
   return f;

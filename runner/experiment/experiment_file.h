@@ -80,7 +80,11 @@ struct ExperimentFile {
   std::vector<std::map<std::string, std::string>> include;  // extra combinations (full label sets)
   YAML::Node report;    // the report section, for the reports library (kept as written)
   SlurmSettings slurm;  // the slurm: section (every key absent without one)
-  std::string sha256;   // of the file's bytes, for provenance
+  // Where relative checkpoint.path values are (runs from released checkpoints), as the file
+  // writes it; "" = the file's directory. --set checkpoints_dir= and REPRO_CHECKPOINTS_DIR come
+  // first (expand.h).
+  std::string checkpoints_dir;
+  std::string sha256;  // of the file's bytes, for provenance
 };
 
 // Reads and checks the file's structure (axes, labels, overrides, only, exclusions and inclusions

@@ -26,14 +26,17 @@ std::string log_file_of(const std::string& run_dir, const std::string& task_id, 
 
 nlohmann::json task_file_json(const std::string& project_dir, const TaskSpec& task) {
   const std::string dir = run_dir_of(project_dir, task.run_id);
-  return {{"v", 1},
-          {"task_id", task.task_id},
-          {"run_id", task.run_id},
-          {"kind", task.kind},
-          {"run_dir", dir},
-          {"events", events_file_of(dir, task)},
-          {"depends_on", task.depends_on},
-          {"spec", nlohmann::json::parse(task.spec)}};
+  nlohmann::json j = {{"v", 1},
+                      {"task_id", task.task_id},
+                      {"run_id", task.run_id},
+                      {"kind", task.kind},
+                      {"run_dir", dir},
+                      {"events", events_file_of(dir, task)},
+                      {"depends_on", task.depends_on},
+                      {"spec", nlohmann::json::parse(task.spec)}};
+  if (!task.checkpoint_path.empty())
+    j["released"] = {{"checkpoint", task.checkpoint_path}, {"config", task.run_config}};
+  return j;
 }
 
 std::vector<std::string> task_argv(const std::string& repro_binary, const std::string& task_file) {

@@ -19,7 +19,8 @@ std::string log_file_of(const std::string& run_dir, const std::string& task_id,
                         int attempt);  // <run_dir>/logs/<task_id>.<attempt>.log
 
 // The JSON `repro task <file>` reads: {"v":1, "task_id", "run_id", "kind", "run_dir", "events",
-// "depends_on", "spec"}.
+// "depends_on", "spec"}, and for a sample task of a run from a checkpoint file "released":
+// {"checkpoint": path, "config": the run's YAML}.
 nlohmann::json task_file_json(const std::string& project_dir, const TaskSpec& task);
 
 // The command line of a task: [repro_binary, "task", <task file>].

@@ -19,7 +19,7 @@ std::string train_yaml(const PlannedRun& run, ScalarTexts& texts) {
   auto data = std::make_shared<ConfigNode>();
   data->type = YAML::NodeType::Scalar;
   data->scalar = run.train.data.path;
-  const ConfigTree tree = with_value(without(run.config, "eval"), {"data", "path"}, data);
+  const ConfigTree tree = with_value(without(without(run.config, "eval"), "checkpoint"), {"data", "path"}, data);
   return emitted(tree, texts) + "\n";
 }
 
@@ -84,7 +84,8 @@ SampleTaskSpec sample_template(const PlannedRun& run) {
   SampleTaskSpec s;
   s.batch_size = e.batch_size;
   s.clip_denoised = e.clip_denoised;
-  s.ema = e.ema;
+  s.ema = run.checkpoint ? run.checkpoint->ema : e.ema;
+  if (run.checkpoint) s.checkpoint_sha256 = run.checkpoint->identity_sha256();
   s.num_samples = e.num_samples;
   s.precision = sampling_precision(e.precision, run.train.model);
   s.sampler = e.sampler;
@@ -164,19 +165,32 @@ std::string add_train(TaskGraph& graph, const PlannedRun& run, const std::string
   return train_id;
 }
 
+// A sample task of `spec` (its id hashes {"run": .., "sample": ..}): after the run's train task,
+// startable once its checkpoint exists; for a run from a checkpoint file, on that file at once.
+TaskSpec sample_task(const PlannedRun& run, const std::string& train_id, const std::string& checkpoint,
+                     const SampleTaskSpec& spec) {
+  TaskSpec task;
+  task.run_id = run.run_id;
+  task.kind = "sample";
+  task.spec = spec_text(spec);
+  task.task_id = run.run_id + "-sample-" +
+                 sha256_hex("{\"run\":\"" + run.run_id + "\",\"sample\":" + task.spec + "}").substr(0, 12);
+  if (run.checkpoint) {
+    task.checkpoint_path = run.checkpoint->path;
+    task.run_config = train_yaml(run);
+  } else {
+    task.depends_on = {train_id};
+    task.early_start_file = checkpoint;
+  }
+  return task;
+}
+
 // A sample task and the eval task of its samples. The ids hash {"run": .., "sample": ..} and
 // {"eval": .., "run": .., "sample": ..}, the keys in nlohmann's (sorted) order.
 void add_sample_and_eval(TaskGraph& graph, const PlannedRun& run, const std::string& cell, const std::string& train_id,
                          const std::string& checkpoint, const SampleTaskSpec& sample_spec, EvalTaskSpec& eval_spec) {
   const std::string run_json = "\"run\":\"" + run.run_id + "\"";
-  TaskSpec sample;
-  sample.run_id = run.run_id;
-  sample.kind = "sample";
-  sample.depends_on = {train_id};
-  sample.early_start_file = checkpoint;
-  sample.spec = spec_text(sample_spec);
-  sample.task_id =
-      run.run_id + "-sample-" + sha256_hex("{" + run_json + ",\"sample\":" + sample.spec + "}").substr(0, 12);
+  TaskSpec sample = sample_task(run, train_id, checkpoint, sample_spec);
   eval_spec.samples_of = sample.task_id;
   TaskSpec eval;
   eval.run_id = run.run_id;
@@ -202,14 +216,7 @@ void add_exposure(TaskGraph& graph, const PlannedRun& run, const std::string& ce
   spec.num_samples = x.num;
   spec.data = run.eval->exposure_data();
   if (x.mode == "step") spec.start_t = 0;
-  TaskSpec task;
-  task.run_id = run.run_id;
-  task.kind = "sample";
-  task.depends_on = {train_id};
-  task.early_start_file = checkpoint;
-  task.spec = spec_text(spec);
-  task.task_id = run.run_id + "-sample-" +
-                 sha256_hex("{\"run\":\"" + run.run_id + "\",\"sample\":" + task.spec + "}").substr(0, 12);
+  TaskSpec task = sample_task(run, train_id, checkpoint, spec);
   graph.add(std::move(task), cell);
 }
 
@@ -218,7 +225,8 @@ void add_exposure(TaskGraph& graph, const PlannedRun& run, const std::string& ce
 void add_evaluations(TaskGraph& graph, const PlannedRun& run, const std::string& cell, const std::string& train_id) {
   const auto& e = *run.eval;
   std::vector<int64_t> checkpoints = e.at_iterations;
-  if (checkpoints.empty()) checkpoints.push_back(run.train.train.iterations);
+  if (checkpoints.empty())
+    checkpoints.push_back(run.checkpoint ? run.checkpoint->iteration : run.train.train.iterations);
   const std::vector<Chain> chains = chains_of(run);
   const std::string& start_data = e.start_data();
   const std::vector<double> etas = e.sampler == "ddim" ? e.eta : std::vector<double>{0.0};
@@ -251,6 +259,7 @@ std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs, const std:
   // of the train task's id, so asking for more steps later is a new task that resumes the run.
   std::unordered_map<std::string, TrainPlan> train_plans;
   for (const auto& run : runs) {
+    if (run.checkpoint) continue;  // nothing to train
     TrainPlan& p = train_plans[run.run_id];
     p.length = std::max(p.length, run.train.train.iterations);
     add_evaluated_steps(run, p.keep_steps);
@@ -266,7 +275,7 @@ std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs, const std:
   }
   for (const auto& run : runs) {
     const std::string cell = run.label_string();
-    const std::string train_id = add_train(graph, run, cell, train_plans[run.run_id], texts);
+    const std::string train_id = run.checkpoint ? "" : add_train(graph, run, cell, train_plans[run.run_id], texts);
     if (run.eval) add_evaluations(graph, run, cell, train_id);
   }
   return graph.take();

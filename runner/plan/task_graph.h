@@ -1,5 +1,6 @@
 #pragma once
-// The tasks an experiment's runs need: per training run one train task; per checkpoint to
+// The tasks an experiment's runs need: per training run one train task (none for a run from a
+// checkpoint file, whose sample tasks read that file); per checkpoint to
 // evaluate and sampler setting (step count or eval.start's K, eta, eval.eps_scale entry) one
 // sample task after it; per sample task one eval task; with eval.exposure, per sampler setting one
 // exposure task too (a sample task with exposure_num > 0, read by no eval task). Task ids
@@ -24,6 +25,11 @@ struct TaskSpec {
   // A sample task: the checkpoint it reads, relative to the run directory. Written atomically by
   // the train task it depends on, so once it exists the task may start while training goes on.
   std::string early_start_file;
+  // A sample task of a run from a checkpoint file (PlannedRun::checkpoint; it depends on nothing):
+  // the file, absolute, and the run's config as train_yaml() writes it. The task file carries
+  // them ("released"), not the spec: moving the file keeps every task id.
+  std::string checkpoint_path;
+  std::string run_config;
 
   // `kind` and `spec` typed. The *_spec() accessors parse `spec` (ConfigError naming the task and
   // key when it is not that kind's spec).
@@ -40,7 +46,8 @@ struct TaskSpec {
 // are all the cells.
 std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs, const std::vector<PlannedRun>* all = nullptr);
 
-// The training file of a run as `repro train` reads it (YAML; data.path absolute, no eval:).
+// The training file of a run as `repro train` reads it (YAML; data.path absolute, no eval: or
+// checkpoint:).
 std::string train_yaml(const PlannedRun& run);
 
 }  // namespace repro::runner

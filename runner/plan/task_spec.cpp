@@ -24,6 +24,7 @@ using nlohmann::json;
 template <typename S, typename F>
 void sample_members(S& s, F&& f) {
   f("batch_size", s.batch_size);
+  f("checkpoint_sha256", s.checkpoint_sha256, "");  // a checkpoint of the run's own training
   f("checkpoint_step", s.checkpoint_step);
   f("clip_denoised", s.clip_denoised);
   f("data", s.data, "");  // no x0 images: a chain from noise
@@ -204,6 +205,9 @@ void check_new_members(const SampleTaskSpec& s, const std::string& where) {
     throw ConfigError(where, "spec.exposure_mode", "expected chain or step, got '" + s.exposure_mode + "'");
   if ((s.start_t > 0 || s.exposure_num > 0) && s.data.empty())
     throw ConfigError(where, "spec.data", "missing: start_t and exposure_num read x0 images from data");
+  const auto& d = s.checkpoint_sha256;
+  if (!d.empty() && (d.size() != 64 || d.find_first_not_of("0123456789abcdef") != std::string::npos))
+    throw ConfigError(where, "spec.checkpoint_sha256", "expected 64 lowercase hex digits, got '" + d + "'");
 }
 
 }  // namespace

@@ -54,6 +54,10 @@ struct SampleTaskSpec {
   // With start_t > 0 (chain mode) its chains start at x_K. 0: left out of the text.
   int64_t exposure_num = 0;
   std::string exposure_mode = "chain";  // "chain" | "step" (tasks/exposure_run.h); left out when chain
+  // A run from a checkpoint file (config/checkpoint_source.h): the SHA-256 the file must have; the
+  // task reads the file the task file names instead of checkpoint_file(). "" (left out of the
+  // text): a checkpoint of the run's own training.
+  std::string checkpoint_sha256;
 };
 
 // The UNet forward passes a sample task runs: images x chain length (start_t when the chain starts
@@ -92,7 +96,7 @@ std::string spec_text(const EvalTaskSpec& s);
 // missing) fp32, fp16 or bf16, its to_uint8 (may be missing) truncate or round; its optional
 // eps_scale_b (default 1) finite and > 0, eps_scale_k (0) finite, start_t (0) and exposure_num (0)
 // >= 0, exposure_mode ("chain") chain or step, data ("") present where start_t or exposure_num is
-// > 0. Other keys are ignored.
+// > 0, checkpoint_sha256 ("") 64 lowercase hex digits when present. Other keys are ignored.
 TrainTaskSpec parse_train_spec(const nlohmann::json& spec, const std::string& where);
 SampleTaskSpec parse_sample_spec(const nlohmann::json& spec, const std::string& where);
 EvalTaskSpec parse_eval_spec(const nlohmann::json& spec, const std::string& where);
