@@ -7,6 +7,7 @@
 #include <iomanip>
 #include <memory>
 #include <ostream>
+#include <set>
 #include <sstream>
 
 #include "base/eval/inception_weights_file.h"
@@ -23,6 +24,7 @@
 #include "runner/plan/cost_estimate.h"
 #include "runner/plan/preflight.h"
 #include "runner/plan/run_history.h"
+#include "store/lookups.h"
 #include "store/queries.h"
 #include "store/store.h"
 
@@ -224,6 +226,34 @@ void print_dry_run(const runner::Expansion& e, const DryRunFindings& f, bool as_
   print_totals_and_checks(f, out);
 }
 
+// The pre-flight's checkpoint rows for the released runs whose sample tasks are not done, before
+// anything launches: a failed one is printed to `err` and thrown as the sample task would fail
+// (IoError, exit 3: missing, another digest; DataError, exit 4: keys or shapes), launching nothing.
+void check_released_checkpoints(runner::Store& store, const runner::Plan& plan, const runner::Expansion& e,
+                                std::ostream& err) {
+  std::set<std::string> released, sampled;
+  for (const auto& r : e.runs)
+    if (r.checkpoint) released.insert(r.run_id);
+  for (const auto& t : plan.tasks)
+    if (t.kind == "sample" && released.count(t.run_id) && !sampled.count(t.run_id) &&
+        runner::task_state(store, t.task_id) != runner::TaskState::kDone)
+      sampled.insert(t.run_id);
+  int failed = 0;
+  bool file_fault = false;
+  for (const auto& c : runner::checkpoint_checks(e.runs, sampled)) {
+    if (c.check.ok) continue;
+    ++failed;
+    file_fault |= c.fault == runner::CheckpointFault::kFile;
+    err << "FAILED checkpoint " << c.check.path << "  (" << c.check.runs << (c.check.runs == 1 ? " run" : " runs")
+        << "): " << c.check.message << "\n";
+  }
+  if (failed == 0) return;
+  const std::string why = std::to_string(failed) + " released checkpoint" + (failed == 1 ? "" : "s") +
+                          " failed the pre-flight (above); nothing launched (repro run --dry-run lists every input)";
+  if (file_fault) throw IoError(why);
+  throw DataError(why);
+}
+
 int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
   // Every run is read and checked before anything launches.
   const auto file = runner::read_experiment_file(a.file);
@@ -252,6 +282,7 @@ int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
   if (!store.migration().backup_path.empty())
     err << db << ": schema version " << store.migration().from_version << " -> " << store.migration().to_version
         << " (backup " << store.migration().backup_path << ")\n";
+  check_released_checkpoints(store, plan, expansion, err);
   StopSignals signals;
   o.stop_requests = signals.count();
   o.on_progress = [&err](const runner::TaskProgress& p) {

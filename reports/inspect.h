@@ -49,10 +49,10 @@ bool at_neutral_value(const std::string& name, const nlohmann::json& value);
 
 // ---- repro show ---------------------------------------------------------------------------------
 
-// Everything the store knows of one run: config, experiments (axes, stale), provenance, each task
-// (kind, state, attempts, first start, last end, time = the sum of its finished attempts, log of
-// the last attempt, spec, results, artifacts with absolute paths under the run directory), and the
-// run's results. REQUIRES: the run exists.
+// Everything the store knows of one run: source (released | trained), config, experiments (axes,
+// stale), provenance, each task (kind, state, attempts, first start, last end, time = the sum of
+// its finished attempts, log of the last attempt, spec, results, artifacts with absolute paths
+// under the run directory), and the run's results. REQUIRES: the run exists.
 nlohmann::ordered_json show_run(runner::Store& store, const std::string& run_id);
 // One task: its run, kind, state, spec, provenance, every attempt, results, artifacts.
 // REQUIRES: the task exists.
@@ -79,13 +79,17 @@ struct ResultCell {
 // One row per run x result id (the sampling setting and evaluator recipe) of an experiment.
 struct ResultsTable {
   std::string experiment;
-  bool with_stale = false;           // a leading "stale" column
+  bool with_stale = false;  // a leading "stale" column
+  // A "source" column after run (released | trained, report_spec.h kSourceDimension): some row
+  // shown is of a run from a checkpoint file and no axis is named source.
+  bool with_source = false;
   std::vector<std::string> axes;     // axis names, sorted
   std::vector<std::string> metrics;  // metric names, sorted
   struct Row {
     std::string run_id;
     std::string result_id;
     bool stale = false;
+    bool released = false;  // the run is from a checkpoint file
     nlohmann::ordered_json axes = nlohmann::ordered_json::object();
     std::vector<nlohmann::json> settings;        // as sampling_settings()
     std::vector<std::optional<double>> metrics;  // as ResultsTable::metrics; nullopt: none
@@ -95,13 +99,14 @@ struct ResultsTable {
   int stale_left_out = 0;
 };
 
-// `where`: "key=value" filters on an axis or a sampling setting (values compare as dim_equal);
-// filters on one key are alternatives, on different keys all must hold. Throws ConfigError for a
-// filter without '=' or with a key that is neither.
+// `where`: "key=value" filters on an axis, source (released | trained; an axis of that name wins)
+// or a sampling setting (values compare as dim_equal); filters on one key are alternatives, on
+// different keys all must hold. Throws ConfigError for a filter without '=' or with a key that is
+// none of these.
 ResultsTable results_table(runner::Store& store, const std::string& experiment, const std::vector<std::string>& where,
                            bool include_stale);
 
-// Columns: [stale], the axes, run, the settings, the metrics.
+// Columns: [stale], the axes, run, [source], the settings, the metrics.
 std::vector<std::string> results_header(const ResultsTable& t);
 std::vector<std::vector<ResultCell>> results_cells(const ResultsTable& t);
 std::string render_results_table(const ResultsTable& t);

@@ -9,6 +9,7 @@
 #include "base/util/strings.h"
 #include "reports/inspect.h"
 #include "reports/observations.h"
+#include "reports/report_spec.h"
 #include "reports/text_escape.h"
 #include "store/inspect_queries.h"
 
@@ -29,7 +30,7 @@ Filters parse_filters(const std::vector<std::string>& where, const std::set<std:
     const std::string key = w.substr(0, eq);
     if (!keys.count(key))
       throw ConfigError("repro results", "--where",
-                        "unknown key '" + key + "' (an axis or a sampling setting: " +
+                        "unknown key '" + key + "' (an axis, source or a sampling setting: " +
                             join(std::vector<std::string>(keys.begin(), keys.end()), ", ") + ")");
     out[key].push_back(w.substr(eq + 1));
   }
@@ -45,6 +46,8 @@ bool accepted(const Filters& filters, const std::string& key, const std::string&
 bool row_accepted(const Filters& filters, const ResultsTable::Row& row) {
   for (const auto& [axis, label] : row.axes.items())
     if (!accepted(filters, axis, scalar_text(label, ""))) return false;
+  if (!row.axes.contains(kSourceDimension) && !accepted(filters, kSourceDimension, source_value(row.released)))
+    return false;
   for (size_t i = 0; i < row.settings.size(); ++i)
     if (!accepted(filters, sampling_settings()[i].first, scalar_text(row.settings[i], ""))) return false;
   return true;
@@ -77,6 +80,7 @@ ResultsTable results_table(runner::Store& store, const std::string& experiment, 
   }
   t.axes.assign(axes.begin(), axes.end());
   std::set<std::string> keys = axes;
+  keys.insert(kSourceDimension);
   for (const auto& s : sampling_settings()) keys.insert(s.first);
   const Filters filters = parse_filters(where, keys);
 
@@ -89,6 +93,7 @@ ResultsTable results_table(runner::Store& store, const std::string& experiment, 
       row.run_id = r.run_id;
       row.result_id = r.result_id;
       row.stale = r.stale;
+      row.released = r.released;
       const ojson a = ojson::parse(r.axes, nullptr, false);
       if (a.is_object()) row.axes = a;
       row.settings = setting_values(r.sample_spec);
@@ -106,8 +111,9 @@ ResultsTable results_table(runner::Store& store, const std::string& experiment, 
       stale_left_out.insert(rows[i].run_id);
       keep[i] = false;
     }
-    if (keep[i])
-      for (const auto& [m, v] : values[i]) metrics.insert(m);
+    if (!keep[i]) continue;
+    for (const auto& [m, v] : values[i]) metrics.insert(m);
+    t.with_source = t.with_source || (rows[i].released && !axes.count(kSourceDimension));
   }
   t.metrics.assign(metrics.begin(), metrics.end());
   t.stale_left_out = static_cast<int>(stale_left_out.size());
@@ -127,6 +133,7 @@ std::vector<std::string> results_header(const ResultsTable& t) {
   if (t.with_stale) h.push_back("stale");
   h.insert(h.end(), t.axes.begin(), t.axes.end());
   h.push_back("run");
+  if (t.with_source) h.push_back(kSourceDimension);
   for (const auto& s : sampling_settings()) h.push_back(s.first);
   h.insert(h.end(), t.metrics.begin(), t.metrics.end());
   return h;
@@ -140,6 +147,7 @@ std::vector<std::vector<ResultCell>> results_cells(const ResultsTable& t) {
     for (const auto& axis : t.axes)
       cells.push_back(row.axes.contains(axis) ? cell_of(json(row.axes.at(axis))) : ResultCell{});
     cells.push_back({row.run_id, false});
+    if (t.with_source) cells.push_back({source_value(row.released), false});
     for (const auto& s : row.settings) cells.push_back(cell_of(s));
     for (const auto& m : row.metrics) cells.push_back(m ? ResultCell{format_number(*m), true} : ResultCell{});
     out.push_back(std::move(cells));
@@ -201,7 +209,10 @@ std::string render_results_csv(const ResultsTable& t) {
 std::string render_results_json(const ResultsTable& t) {
   ojson rows = ojson::array();
   for (const auto& row : t.rows) {
-    ojson j = {{"experiment", t.experiment}, {"run_id", row.run_id}, {"result_id", row.result_id}};
+    ojson j = {{"experiment", t.experiment},
+               {"run_id", row.run_id},
+               {"result_id", row.result_id},
+               {"source", source_value(row.released)}};
     if (t.with_stale) j["stale"] = row.stale;
     j["axes"] = row.axes;
     ojson settings = ojson::object();

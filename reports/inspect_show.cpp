@@ -8,6 +8,7 @@
 
 #include "reports/cell_format.h"
 #include "reports/inspect.h"
+#include "reports/report_spec.h"
 #include "store/inspect_queries.h"
 #include "store/queries.h"
 
@@ -200,6 +201,10 @@ std::string render_run(const ojson& r) {
   std::ostringstream o;
   o << "run " << text(r["run"]) << "  " << text(r["status"]) << "\n";
   o << "  directory  " << text(r["run_dir"]) << "\n";
+  o << "  source     " << text(r["source"]);
+  if (r["config"].is_object() && r["config"].contains("checkpoint") && r["config"]["checkpoint"].is_object())
+    o << " (checkpoint sha256 " << text(r["config"]["checkpoint"].value("sha256", ojson())) << ")";
+  o << "\n";
   o << "  created    " << utc(r["created"]) << ", updated " << utc(r["updated"]) << "\n";
   for (const auto& e : r["experiments"])
     o << "  experiment " << text(e["experiment"]) << " #" << e["position"].get<int64_t>() << ": " << pairs(e["axes"])
@@ -249,9 +254,17 @@ std::string render_task(const ojson& t) {
 ojson show_run(runner::Store& store, const std::string& run_id) {
   const auto run = runner::run_record(store, run_id);
   if (!run) return ojson();
-  ojson r = {{"run", run->run_id},           {"status", run->status},   {"run_dir", run->run_dir},
-             {"created", run->created},      {"updated", run->updated}, {"experiments", ojson::array()},
-             {"config", parsed(run->config)}};
+  const ojson config = parsed(run->config);
+  // Released: a run from a checkpoint file, whose identity (config) names the file's digest.
+  const bool released = config.is_object() && config.contains("checkpoint");
+  ojson r = {{"run", run->run_id},
+             {"status", run->status},
+             {"source", source_value(released)},
+             {"run_dir", run->run_dir},
+             {"created", run->created},
+             {"updated", run->updated},
+             {"experiments", ojson::array()},
+             {"config", config}};
   for (const auto& m : runner::memberships_of_run(store, run_id))
     r["experiments"].push_back(
         {{"experiment", m.experiment}, {"position", m.position}, {"axes", parsed(m.axes)}, {"stale", m.stale}});

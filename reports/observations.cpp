@@ -9,6 +9,7 @@
 
 #include "base/diffusion/eps_scale.h"
 #include "reports/json_text.h"
+#include "reports/report_spec.h"
 #include "store/report_queries.h"
 
 namespace repro::reports {
@@ -118,6 +119,7 @@ std::vector<Observation> collect_observations(runner::Store& store, const std::s
                                    {"num_samples", "num_samples"}})
       if (sample.contains(key) && !o.dims.count(dim)) o.dims[dim] = scalar_text(sample[key]);
     add_chain_dimensions(sample, o.dims);
+    if (!o.dims.count(kSourceDimension)) o.dims[kSourceDimension] = source_value(r.released);
     if (o.seed.empty() && sample.contains("seed")) o.seed = scalar_text(sample["seed"]);
     if (sample.contains("num_samples") && sample["num_samples"].is_number())
       o.num_samples = sample["num_samples"].get<int64_t>();

@@ -22,7 +22,8 @@ struct Observation {
   // Axis -> label (every axis but seed), and iteration, steps, sampler, eta, ema, num_samples
   // from the sample task's spec (absent when the spec lacks them); eps_scale (eps_scale_text of
   // the spec's eps_scale_b and eps_scale_k, "1" where it has none) whenever there is a spec,
-  // start_t only when the spec has one (a chain started from data).
+  // start_t only when the spec has one (a chain started from data); source (kSourceDimension:
+  // released or trained) always. An axis of the same name wins.
   std::map<std::string, std::string> dims;
   std::string seed;           // the seed axis's label, else the sample task's seed; "" unknown
   bool comparable = true;     // recipe's comparable_with_published (false: random-weight features)

@@ -110,7 +110,8 @@ std::string file_word(const std::string& text) {
 }
 
 // The dimension whose values stand side by side in a table's figure rows: `method` when the
-// results have it, else the first row (then column) dimension that is a matrix axis; "" = none.
+// results have it, else the first row (then column) dimension that is a matrix axis or source
+// (trained and released weights side by side); "" = none.
 std::string side_dimension(const TableSpec& spec, const std::vector<const Observation*>& selected) {
   auto present = [&](const std::string& d) {
     return std::any_of(selected.begin(), selected.end(), [&](const Observation* o) { return o->dims.count(d) > 0; });
@@ -118,7 +119,7 @@ std::string side_dimension(const TableSpec& spec, const std::vector<const Observ
   if (present("method")) return "method";
   for (const auto* dims : {&spec.rows, &spec.columns})
     for (const auto& d : *dims)
-      if (d != kMetricDimension && !contains(eval_dimensions(), d) && present(d)) return d;
+      if (d != kMetricDimension && (d == kSourceDimension || !contains(eval_dimensions(), d)) && present(d)) return d;
   return "";
 }
 

@@ -13,12 +13,18 @@
 
 namespace repro::reports {
 
-// The evaluation's own dimensions of a result (beside the matrix axes) and the name of the
-// metric dimension. eps_scale: Epsilon Scaling's lambda (core::eps_scale_text: "1.017",
-// "1+0.0001i"; "1" unscaled); start_t: the chain's start K when it starts from data (Table 1).
+// Where a run's weights come from: "released" for a run from a checkpoint file (its config, the
+// run's identity, has a "checkpoint" member; docs/experiments.md), else "trained" by repro.
+inline constexpr const char* kSourceDimension = "source";
+inline const char* source_value(bool released) { return released ? "released" : "trained"; }
+
+// The dimensions repro gives a result beside the matrix axes, and the name of the metric
+// dimension: source (kSourceDimension), then the evaluation's own. eps_scale: Epsilon Scaling's
+// lambda (core::eps_scale_text: "1.017", "1+0.0001i"; "1" unscaled); start_t: the chain's start K
+// when it starts from data (Table 1).
 inline const std::vector<std::string>& eval_dimensions() {
-  static const std::vector<std::string> d = {"iteration", "steps",       "sampler",   "eta",
-                                             "ema",       "num_samples", "eps_scale", "start_t"};
+  static const std::vector<std::string> d = {kSourceDimension, "iteration", "steps",  "sampler", "eta", "ema",
+                                             "num_samples",    "eps_scale", "start_t"};
   return d;
 }
 inline constexpr const char* kMetricDimension = "metric";

@@ -18,14 +18,18 @@ std::vector<std::string> first_column(SQLite::Statement& q) {
   return out;
 }
 
-// The columns after run_id, position, axes, stale of the results queries below.
-const char* const kResultColumns = R"sql(
+// The columns after run_id, position, axes, stale of the results queries below (rr: the run's row,
+// kResultJoins).
+std::string result_columns() {
+  return R"sql(
     res.result_id, ifnull(res.task_id, ''), res.metric, res.value, res.recipe, ifnull(ts.task_id, ''),
-    ifnull(ts.spec, '{}')
-)sql";
+    ifnull(ts.spec, '{}'), )sql" +
+         released_run_sql("rr");
+}
 const char* const kResultJoins = R"sql(
     LEFT JOIN tasks te ON te.task_id = res.task_id
     LEFT JOIN tasks ts ON ts.task_id = json_extract(te.spec, '$.samples_of')
+    LEFT JOIN runs rr ON rr.run_id = res.run_id
 )sql";
 
 std::vector<SettingResult> read_results(SQLite::Statement& q) {
@@ -43,6 +47,7 @@ std::vector<SettingResult> read_results(SQLite::Statement& q) {
     r.recipe = q.getColumn(8).getString();
     r.sample_task = q.getColumn(9).getString();
     r.sample_spec = q.getColumn(10).getString();
+    r.released = q.getColumn(11).getInt() != 0;
     out.push_back(std::move(r));
   }
   return out;
@@ -115,7 +120,7 @@ std::vector<ArtifactEntry> artifacts_of_run(Store& store, const std::string& run
 std::vector<SettingResult> experiment_results(Store& store, const std::string& experiment, bool include_stale) {
   const std::string stale = stale_expression(store);
   SQLite::Statement q(
-      store.db(), "SELECT * FROM (SELECT er.run_id, er.position, er.axes, " + stale + " AS stale, " + kResultColumns +
+      store.db(), "SELECT * FROM (SELECT er.run_id, er.position, er.axes, " + stale + " AS stale, " + result_columns() +
                       " FROM experiment_runs er JOIN results res ON res.run_id = " + "er.run_id " + kResultJoins +
                       " WHERE er.experiment = ?1) WHERE ?2 OR NOT stale "
                       "ORDER BY position, result_id, metric");
@@ -125,9 +130,8 @@ std::vector<SettingResult> experiment_results(Store& store, const std::string& e
 }
 
 std::vector<SettingResult> run_results(Store& store, const std::string& run_id) {
-  SQLite::Statement q(store.db(), std::string("SELECT res.run_id, 0, '{}', 0, ") + kResultColumns +
-                                      " FROM results res " + kResultJoins +
-                                      " WHERE res.run_id = ?1 ORDER BY res.result_id, res.metric");
+  SQLite::Statement q(store.db(), "SELECT res.run_id, 0, '{}', 0, " + result_columns() + " FROM results res " +
+                                      kResultJoins + " WHERE res.run_id = ?1 ORDER BY res.result_id, res.metric");
   q.bind(1, run_id);
   return read_results(q);
 }

@@ -75,6 +75,7 @@ struct SettingResult {
   std::string recipe;       // JSON
   std::string sample_task;  // "" when the eval spec names no stored sample task
   std::string sample_spec;  // JSON; "{}" when there is no sample task
+  bool released = false;    // the run is from a checkpoint file (released_run_sql, queries.h)
 };
 
 // The results of the experiment's runs in (position, result_id, metric) order; stale runs' only

@@ -42,6 +42,10 @@ std::string stale_run_sql(const Store& store, const std::string& link) {
          ".experiment AND ce.run_id = " + link + ".run_id))";
 }
 
+std::string released_run_sql(const std::string& run) {
+  return "(json_type(" + run + ".config, '$.checkpoint') IS NOT NULL)";  // config is valid JSON (schema)
+}
+
 std::vector<std::string> experiment_names(Store& store) {
   SQLite::Statement st(store.db(), "SELECT name FROM experiments ORDER BY created");
   std::vector<std::string> names;

@@ -39,6 +39,11 @@ struct RunSummary {
 // by something other than `repro run`), and every run of a store older than version 5, is current.
 std::string stale_run_sql(const Store& store, const std::string& link);
 
+// For the store's own queries: an SQL expression that is 1 when the runs row aliased `run` is a
+// run from a checkpoint file (its config, the run's identity, has a "checkpoint" member: a
+// released checkpoint, docs/experiments.md), else 0 (a NULL row, from a LEFT JOIN, too).
+std::string released_run_sql(const std::string& run);
+
 // The experiments' names, oldest first (created).
 std::vector<std::string> experiment_names(Store& store);
 

@@ -75,9 +75,10 @@ std::vector<ExperimentResult> results_of_experiment(Store& store, const std::str
   const std::string sql = R"sql(
     SELECT er.axes, er.position, res.run_id, res.result_id, ifnull(res.task_id, ''), res.metric, res.value,
            res.recipe, ifnull(te.spec, '{}'), ifnull(ts.task_id, ''), ifnull(ts.spec, '{}'), )sql" +
-                          stale_run_sql(store, "er") + R"sql(
+                          stale_run_sql(store, "er") + ", " + released_run_sql("r") + R"sql(
     FROM experiment_runs er
     JOIN results res ON res.run_id = er.run_id
+    LEFT JOIN runs r ON r.run_id = er.run_id
     LEFT JOIN tasks te ON te.task_id = res.task_id
     LEFT JOIN tasks ts ON ts.task_id = json_extract(te.spec, '$.samples_of')
     WHERE er.experiment = ?1
@@ -99,6 +100,7 @@ std::vector<ExperimentResult> results_of_experiment(Store& store, const std::str
     r.sample_task = q.getColumn(9).getString();
     r.sample_spec = q.getColumn(10).getString();
     r.stale = q.getColumn(11).getInt() != 0;
+    r.released = q.getColumn(12).getInt() != 0;
     out.push_back(std::move(r));
   }
   return out;

@@ -1,6 +1,6 @@
 #pragma once
 // The ADM UNet's parameter count from its config alone, torch-free: what `model->parameters()` of
-// core/nn/unet.h holds, block by block in the same order (tests/core/unet_param_count_test.cpp
+// core/nn/unet.h holds: the sum over base/nn/unet_state_shapes.h (tests/core/unet_param_count_test.cpp
 // checks it against the LibTorch model). The dry run sizes checkpoints with it
 // (runner/plan/cost_estimate.h) without building a network.
 #include <cstdint>

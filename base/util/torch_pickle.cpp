@@ -140,9 +140,10 @@ bool allowed_global(const std::string& module, const std::string& name) {
 
 class Unpickler {
  public:
+  // load_storages false: each storage's size only (StateDictFile::storage_bytes), not its bytes.
   Unpickler(const std::string& data, const std::string& where, ZipReader& zip, const std::string& prefix,
-            StateDictFile& out)
-      : data_(data), where_(where), zip_(zip), prefix_(prefix), out_(out) {}
+            bool load_storages, StateDictFile& out)
+      : data_(data), where_(where), zip_(zip), prefix_(prefix), load_storages_(load_storages), out_(out) {}
 
   ValuePtr run();
 
@@ -246,6 +247,7 @@ class Unpickler {
   const std::string& where_;
   ZipReader& zip_;
   const std::string& prefix_;
+  const bool load_storages_;
   StateDictFile& out_;
   size_t pos_ = 0;
   size_t op_pos_ = 0;
@@ -255,7 +257,8 @@ class Unpickler {
   Arena arena_;
 };
 
-ValuePtr Unpickler::run() {
+// One case per opcode, as pickletools lists them: a dispatch table is read case by case.
+ValuePtr Unpickler::run() {  // NOLINT(readability-function-size)
   for (;;) {
     op_pos_ = pos_;
     need(1);
@@ -507,10 +510,15 @@ ValuePtr Unpickler::persistent_load(const Value& pid) {
   if (type.kind != Value::Kind::kGlobal || key.kind != Value::Kind::kStr) fail("malformed storage persistent id");
   const char* dtype = storage_dtype(type.s.substr(type.s.rfind('.') + 1));
   if (!dtype) fail("unsupported storage type " + type.s);
-  if (!out_.storages.count(key.s)) {
+  if (!out_.storage_bytes.count(key.s)) {
     const std::string entry = prefix_ + "/data/" + key.s;
     if (!zip_.contains(entry)) fail("storage '" + key.s + "' has no entry '" + entry + "' in the archive");
-    out_.storages[key.s] = zip_.read(entry);
+    if (load_storages_) {
+      const std::string& bytes = out_.storages[key.s] = zip_.read(entry);
+      out_.storage_bytes[key.s] = bytes.size();
+    } else {
+      out_.storage_bytes[key.s] = zip_.entry_size(entry);
+    }
   }
   auto v = make(Value::Kind::kStorage);
   v->s = dtype;
@@ -644,7 +652,9 @@ std::string StateDictFile::contiguous_bytes(const TensorRecord& t) const {
   return out;
 }
 
-StateDictFile read_state_dict_file(const std::string& path) {
+namespace {
+
+StateDictFile read_state_dict(const std::string& path, bool load_storages) {
   check_zip_magic(path);
   ZipReader zip(path);
   std::string pkl_name;
@@ -665,7 +675,7 @@ StateDictFile read_state_dict_file(const std::string& path) {
   out.path = path;
   const std::string pickle = zip.read(pkl_name);
   const std::string where = path + " (" + pkl_name + ")";
-  Unpickler unpickler(pickle, where, zip, prefix, out);  // owns every value until we return
+  Unpickler unpickler(pickle, where, zip, prefix, load_storages, out);  // owns every value until we return
   ValuePtr root = unpickler.run();
 
   if (root->kind != Value::Kind::kDict)
@@ -681,14 +691,20 @@ StateDictFile read_state_dict_file(const std::string& path) {
                       "save model.state_dict() itself");
     TensorRecord r = value->tensor;
     r.name = key->s;
-    auto storage = out.storages.find(r.storage_key);
-    if (storage == out.storages.end())
+    auto storage = out.storage_bytes.find(r.storage_key);
+    if (storage == out.storage_bytes.end())
       throw DataError(path + ": tensor '" + r.name + "': storage '" + r.storage_key + "' is missing");
-    check_tensor_view(r, storage->second.size(), path + ": tensor '" + r.name + "'");
+    check_tensor_view(r, storage->second, path + ": tensor '" + r.name + "'");
     out.tensors.push_back(std::move(r));
   }
   return out;
 }
+
+}  // namespace
+
+StateDictFile read_state_dict_file(const std::string& path) { return read_state_dict(path, true); }
+
+StateDictFile read_state_dict_records(const std::string& path) { return read_state_dict(path, false); }
 
 // ---------------------------------------------------------------------------------------------
 // The pickler: protocol 2, the same opcodes torch.save (Python's pickle) emits.
@@ -782,6 +798,37 @@ class Pickler {
   uint32_t next_memo_ = 0;
 };
 
+// name, _rebuild_tensor_v2((storage pid), 0, shape, stride, False, OrderedDict()) for storage `k`.
+void pickle_tensor(Pickler& p, const TensorBlob& t, size_t k) {
+  p.str(t.name);
+  p.global("torch._utils", "_rebuild_tensor_v2");
+  p.op('(');
+  // persistent id ('storage', torch.<Type>Storage, key, 'cpu', numel)
+  p.op('(');
+  p.str("storage");
+  p.global("torch", storage_class_for(t.dtype));
+  p.str(std::to_string(k));
+  p.str("cpu");
+  p.integer(numel_of(t.shape));
+  p.op('t');
+  p.op('Q');
+  p.integer(0);  // storage_offset
+  p.int_tuple(t.shape);
+  std::vector<int64_t> stride(t.shape.size());
+  int64_t s = 1;
+  for (size_t d = t.shape.size(); d-- > 0;) {
+    stride[d] = s;
+    s *= std::max<int64_t>(t.shape[d], 1);
+  }
+  p.int_tuple(stride);
+  p.op(0x89);                              // requires_grad False
+  p.global("collections", "OrderedDict");  // backward_hooks: OrderedDict()
+  p.op(')');
+  p.op('R');
+  p.op('t');
+  p.op('R');
+}
+
 }  // namespace
 
 void write_state_dict_file(const std::string& path, const std::vector<TensorBlob>& tensors,
@@ -811,36 +858,7 @@ void write_state_dict_file(const std::string& path, const std::vector<TensorBlob
   p.put();
   if (!tensors.empty()) {
     p.op('(');
-    for (size_t k = 0; k < tensors.size(); ++k) {
-      const TensorBlob& t = tensors[k];
-      p.str(t.name);
-      p.global("torch._utils", "_rebuild_tensor_v2");
-      p.op('(');
-      // persistent id ('storage', torch.<Type>Storage, key, 'cpu', numel)
-      p.op('(');
-      p.str("storage");
-      p.global("torch", storage_class_for(t.dtype));
-      p.str(std::to_string(k));
-      p.str("cpu");
-      p.integer(numel_of(t.shape));
-      p.op('t');
-      p.op('Q');
-      p.integer(0);  // storage_offset
-      p.int_tuple(t.shape);
-      std::vector<int64_t> stride(t.shape.size());
-      int64_t s = 1;
-      for (size_t d = t.shape.size(); d-- > 0;) {
-        stride[d] = s;
-        s *= std::max<int64_t>(t.shape[d], 1);
-      }
-      p.int_tuple(stride);
-      p.op(0x89);                              // requires_grad False
-      p.global("collections", "OrderedDict");  // backward_hooks: OrderedDict()
-      p.op(')');
-      p.op('R');
-      p.op('t');
-      p.op('R');
-    }
+    for (size_t k = 0; k < tensors.size(); ++k) pickle_tensor(p, tensors[k], k);
     p.op('u');
   }
   p.op('.');

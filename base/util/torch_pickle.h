@@ -24,13 +24,14 @@ struct TensorRecord {
 };
 
 struct StateDictFile {
-  std::string path;                             // source file, for messages
-  std::vector<TensorRecord> tensors;            // in file (insertion) order
-  std::map<std::string, std::string> storages;  // storage key -> raw little-endian bytes
+  std::string path;                               // source file, for messages
+  std::vector<TensorRecord> tensors;              // in file (insertion) order
+  std::map<std::string, std::string> storages;    // storage key -> raw little-endian bytes
+  std::map<std::string, uint64_t> storage_bytes;  // storage key -> its size (filled by both readers)
 
   // The tensor's elements gathered into C-contiguous order (numel * element size bytes).
-  // Throws DataError naming the file and tensor when the storage is missing, a stride is
-  // negative or the view reaches outside its storage.
+  // Throws DataError naming the file and tensor when the storage is missing (always after
+  // read_state_dict_records), a stride is negative or the view reaches outside its storage.
   std::string contiguous_bytes(const TensorRecord& tensor) const;
   // The tensor called `name`, or nullptr.
   const TensorRecord* find(const std::string& name) const;
@@ -53,6 +54,12 @@ size_t torch_dtype_size(const std::string& dtype);
 // top-level object is not such a dict: nested dicts (optimizer state, {"model": sd}) and
 // non-tensor values are refused, not flattened.
 StateDictFile read_state_dict_file(const std::string& path);
+
+// As read_state_dict_file, with the same checks and errors (every view checked against its
+// storage entry's size as the zip directory gives it), but without reading the storages' bytes:
+// names, dtypes and shapes of a released checkpoint for a key check, in the time it takes to read
+// data.pkl. `storages` stays empty.
+StateDictFile read_state_dict_records(const std::string& path);
 
 // One C-contiguous tensor to write.
 struct TensorBlob {

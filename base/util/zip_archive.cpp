@@ -86,7 +86,23 @@ void ZipReader::check_entry_size(const zip_stat_t& st, const std::string& name) 
   if (st.size > bound)
     throw IoError(what + ": claims " + std::to_string(st.size) + " bytes from " + std::to_string(st.comp_size) +
                   " compressed, more than deflate's 1032:1 allows");
-  check_alloc(st.size, what);
+}
+
+zip_stat_t ZipReader::stat_entry(const std::string& name, uint64_t& index) const {
+  const zip_int64_t found = zip_name_locate(archive_, name.c_str(), 0);
+  if (found < 0) throw IoError("zip archive " + path_ + " has no entry '" + name + "'");
+  index = static_cast<zip_uint64_t>(found);
+  zip_stat_t st;
+  zip_stat_init(&st);
+  if (zip_stat_index(archive_, index, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
+    throw IoError("zip archive " + path_ + ": cannot stat entry '" + name + "': " + archive_error(archive_));
+  check_entry_size(st, name);
+  return st;
+}
+
+uint64_t ZipReader::entry_size(const std::string& name) const {
+  uint64_t index = 0;
+  return stat_entry(name, index).size;
 }
 
 std::string ZipReader::read(const std::string& name) const {
@@ -96,14 +112,9 @@ std::string ZipReader::read(const std::string& name) const {
 }
 
 void ZipReader::read_into(const std::string& name, std::string& out) const {
-  zip_int64_t index = zip_name_locate(archive_, name.c_str(), 0);
-  if (index < 0) throw IoError("zip archive " + path_ + " has no entry '" + name + "'");
-  const auto idx = static_cast<zip_uint64_t>(index);
-  zip_stat_t st;
-  zip_stat_init(&st);
-  if (zip_stat_index(archive_, idx, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
-    throw IoError("zip archive " + path_ + ": cannot stat entry '" + name + "': " + archive_error(archive_));
-  check_entry_size(st, name);
+  uint64_t idx = 0;
+  const zip_stat_t st = stat_entry(name, idx);
+  check_alloc(st.size, path_ + ": zip entry '" + name + "'");
   zip_file_t* file = zip_fopen_index(archive_, idx, 0);
   if (!file) throw IoError("zip archive " + path_ + ": cannot open entry '" + name + "': " + archive_error(archive_));
   out.assign(static_cast<size_t>(st.size), '\0');

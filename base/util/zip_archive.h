@@ -35,9 +35,16 @@ class ZipReader {
   std::string read(const std::string& name) const;
   // As read, into `out` (resized to the entry's size): lets a caller reuse the buffer in place.
   void read_into(const std::string& name, std::string& out) const;
+  // The entry's uncompressed size as the directory gives it, checked as read checks it (IoError
+  // when missing or when the size cannot be true) but without reading the bytes or applying the
+  // allocation limit: what a reader of a tensor's shape needs from a storage it does not load.
+  uint64_t entry_size(const std::string& name) const;
 
  private:
+  // Throws IoError when the directory's sizes cannot be true (read's checks before allocating).
   void check_entry_size(const struct zip_stat& st, const std::string& name) const;
+  // The entry's directory record, located and checked (check_entry_size); `index` set to its index.
+  struct zip_stat stat_entry(const std::string& name, uint64_t& index) const;
 
   std::string path_;
   struct zip* archive_ = nullptr;

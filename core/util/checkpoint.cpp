@@ -2,24 +2,13 @@
 
 #include <cstring>
 #include <map>
-#include <sstream>
 
+#include "base/nn/state_dict_mismatch.h"
 #include "base/util/errors.h"
 #include "base/util/torch_pickle.h"
 #include "core/util/tensor_npy.h"
 
 namespace repro::core {
-
-namespace {
-
-std::string shape_str(torch::IntArrayRef s) {
-  std::ostringstream o;
-  o << "[";
-  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
-  return o.str() + "]";
-}
-
-}  // namespace
 
 NamedTensors read_state_dict(const std::string& path) {
   const StateDictFile file = read_state_dict_file(path);
@@ -30,7 +19,7 @@ NamedTensors read_state_dict(const std::string& path) {
     auto t = torch::empty(rec.shape, torch::TensorOptions().dtype(dtype_from_name(rec.dtype)));
     if (static_cast<size_t>(t.nbytes()) != bytes.size())
       throw DataError(path + ": tensor '" + rec.name + "' has " + std::to_string(bytes.size()) + " bytes for shape " +
-                      shape_str(rec.shape));
+                      shape_text(rec.shape));
     std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
     out.emplace_back(rec.name, t);
   }
@@ -63,34 +52,13 @@ void load_module_state(torch::nn::Module& module, const NamedTensors& state, con
   std::map<std::string, torch::Tensor> given;
   for (const auto& [name, t] : state) given[name] = t;
   NamedTensors expected = module_state(module);
-  std::vector<std::string> missing, mismatched, unexpected;
-  std::map<std::string, bool> known;
-  for (const auto& [name, t] : expected) {
-    known[name] = true;
-    auto it = given.find(name);
-    if (it == given.end()) {
-      missing.push_back(name + " " + shape_str(t.sizes()));
-    } else if (it->second.sizes() != t.sizes()) {
-      mismatched.push_back(name + ": checkpoint " + shape_str(it->second.sizes()) + ", model " + shape_str(t.sizes()));
-    }
-  }
-  for (const auto& [name, t] : state)
-    if (!known.count(name)) unexpected.push_back(name + " " + shape_str(t.sizes()));
-  if (!missing.empty() || !mismatched.empty() || !unexpected.empty()) {
-    std::ostringstream msg;
-    msg << what << ": the checkpoint does not match the model (" << missing.size() << " missing, " << unexpected.size()
-        << " unexpected, " << mismatched.size() << " mis-shaped keys); check that the model "
-        << "config matches the one the checkpoint was trained with";
-    auto list = [&](const char* title, const std::vector<std::string>& items) {
-      const size_t kMax = 20;
-      for (size_t i = 0; i < items.size() && i < kMax; ++i) msg << "\n  " << title << ": " << items[i];
-      if (items.size() > kMax) msg << "\n  ... and " << items.size() - kMax << " more " << title << " keys";
-    };
-    list("missing", missing);
-    list("unexpected", unexpected);
-    list("mis-shaped", mismatched);
-    throw DataError(msg.str());
-  }
+  const auto shapes = [](const NamedTensors& tensors) {
+    StateShapes out;
+    for (const auto& [name, t] : tensors) out.emplace_back(name, t.sizes().vec());
+    return out;
+  };
+  const StateDictMismatch mismatch = compare_state_shapes(shapes(expected), shapes(state));
+  if (!mismatch.empty()) throw DataError(what + ": " + mismatch.describe("\n  "));
   torch::NoGradGuard no_grad;
   for (auto& [name, t] : expected) t.copy_(given[name]);
 }

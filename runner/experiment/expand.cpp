@@ -477,8 +477,10 @@ std::vector<PlannedRun> plan_runs(const ExperimentFile& f, const std::vector<std
       out.excluded.emplace_back(run.label_string(), "checkpoint file missing: " + run.checkpoint->path);
       continue;
     }
-    // Cells may share a training run (an axis over eval settings), but not be the same cell.
-    const std::string key = run.run_id + "/" + std::to_string(run.train.train.iterations) + eval_json;
+    // Cells may share a training run (an axis over eval settings), but not be the same cell. Cells
+    // sharing a checkpoint file may differ in train.seed, which seeds their sampling.
+    std::string key = run.run_id + "/" + std::to_string(run.train.train.iterations) + eval_json;
+    if (run.checkpoint) key += "/seed " + std::to_string(run.train.train.seed);
     auto [it, fresh] = by_id.emplace(key, run.label_string());
     if (!fresh)
       throw ConfigError(f.path, "matrix",

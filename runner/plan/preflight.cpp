@@ -2,10 +2,13 @@
 
 #include <filesystem>
 #include <set>
+#include <tuple>
 
 #include "base/eval/inception_weights_file.h"
+#include "base/nn/unet_state_shapes.h"
 #include "base/util/errors.h"
 #include "base/util/sha256.h"
+#include "base/util/torch_pickle.h"
 
 namespace repro::runner {
 
@@ -63,6 +66,40 @@ PreflightCheck check_weights(const std::string& path) {
   return c;
 }
 
+// The released file's digest, then its keys and shapes against `model`'s.
+CheckpointCheck check_checkpoint(const config::CheckpointSource& src, const core::StateShapes& model) {
+  CheckpointCheck out{{"checkpoint", src.path, false, "", 0}, CheckpointFault::kFile};
+  std::string& message = out.check.message;
+  std::error_code ec;
+  if (src.actual_sha256.empty() || !fs::exists(src.path, ec)) {
+    message = "missing (expected SHA-256 " + (src.sha256.empty() ? std::string("-") : src.sha256) +
+              "; put the file there, or point checkpoints_dir at its folder: --set checkpoints_dir=DIR or "
+              "REPRO_CHECKPOINTS_DIR)";
+    return out;
+  }
+  if (!src.sha256.empty() && src.sha256 != src.actual_sha256) {
+    message = "SHA-256 " + src.actual_sha256 + " is not the pinned " + src.sha256 + " (checkpoint.sha256)";
+    return out;
+  }
+  try {
+    core::StateShapes file;
+    for (const TensorRecord& t : read_state_dict_records(src.path).tensors) file.emplace_back(t.name, t.shape);
+    const core::StateDictMismatch mismatch = core::compare_state_shapes(model, file);
+    out.fault = mismatch.empty() ? CheckpointFault::kNone : CheckpointFault::kContent;
+    out.check.ok = mismatch.empty();
+    message = mismatch.empty() ? "SHA-256 " + src.actual_sha256.substr(0, 12) + "..." +
+                                     (src.sha256.empty() ? " (not pinned)" : " as pinned") + ", " +
+                                     std::to_string(file.size()) + " tensors match the model"
+                               : mismatch.describe("; ");
+  } catch (const IoError& e) {  // not a readable torch.save zip: the file is at fault
+    message = e.what();
+  } catch (const std::exception& e) {  // readable, but not a state dict the model can take
+    out.fault = CheckpointFault::kContent;
+    message = e.what();
+  }
+  return out;
+}
+
 // The images eval.start (from data) and eval.exposure read, each once.
 std::vector<std::string> x0_paths(const EvalSpec& e) {
   std::vector<std::string> paths;
@@ -72,6 +109,33 @@ std::vector<std::string> x0_paths(const EvalSpec& e) {
 }
 
 }  // namespace
+
+std::vector<CheckpointCheck> checkpoint_checks(const std::vector<PlannedRun>& runs,
+                                               const std::set<std::string>& sampled) {
+  // (file, pinned digest, model's state shapes) -> runs reading it, in first-use order.
+  std::vector<CheckpointCheck> out;
+  std::map<std::tuple<std::string, std::string, core::StateShapes>, size_t> index;
+  std::vector<std::set<std::string>> users;
+  for (const auto& r : runs) {
+    if (!r.checkpoint || !sampled.count(r.run_id)) continue;
+    core::StateShapes model;
+    try {
+      model = core::unet_state_shapes(r.train.model);
+    } catch (const std::exception& e) {  // expand() validated the config; a row, not a crash
+      out.push_back({{"checkpoint", r.checkpoint->path, false, e.what(), 1}, CheckpointFault::kContent});
+      users.push_back({r.run_id});
+      continue;
+    }
+    auto [it, fresh] = index.emplace(std::make_tuple(r.checkpoint->path, r.checkpoint->sha256, model), out.size());
+    if (fresh) {
+      out.push_back(check_checkpoint(*r.checkpoint, model));
+      users.emplace_back();
+    }
+    users[it->second].insert(r.run_id);
+  }
+  for (size_t i = 0; i < out.size(); ++i) out[i].check.runs = static_cast<int>(users[i].size());
+  return out;
+}
 
 std::vector<PreflightCheck> preflight(const std::vector<PlannedRun>& runs, const std::vector<TaskSpec>& tasks,
                                       const std::vector<bool>& to_run, const std::map<std::string, RunHistory>& history,
@@ -104,6 +168,7 @@ std::vector<PreflightCheck> preflight(const std::vector<PlannedRun>& runs, const
     if (r.eval->features == "inception") need("inception weights", options.inception_weights, r.run_id);
   }
   std::vector<PreflightCheck> out;
+  for (auto& c : checkpoint_checks(runs, samples)) out.push_back(std::move(c.check));
   for (const auto& key : order) {
     const auto& [what, path] = key;
     PreflightCheck c;

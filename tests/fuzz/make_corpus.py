@@ -304,6 +304,19 @@ exclude:
   - {when: {method: adm, size: wide}, reason: not needed}
 seeds: [0, 1]
 """)
+    # Runs from checkpoint files: one pinned (planned although the file is missing), one not (an error).
+    put("experiment_yaml", "released.yaml", b"""name: released
+checkpoints_dir: ckpts
+base:
+  model: {image_size: 8, num_channels: 32, num_res_blocks: 1, channel_mult: [1, 1], attention_resolutions: [4]}
+  diffusion: {diffusion_steps: 20}
+  train: {seed: 0}
+  eval: {sampling_steps: [5], num_samples: 6, batch_size: 6, metrics: [fid], features: random-inception, reference: ref.npz}
+matrix:
+  file:
+    - {name: pinned, checkpoint: {path: a/ADM-IP.pt, iteration: 460000, ema: 0.9999, sha256: 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff}}
+    - {name: raw, checkpoint: {path: /nonexistent/model.pt, iteration: 0, ema: model}}
+""")
 
 
 def events_corpus():

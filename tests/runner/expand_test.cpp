@@ -15,6 +15,7 @@
 #include "config/train_identity.h"
 #include "runner/experiment/expand.h"
 #include "runner/plan/task_graph.h"
+#include "tests/runner/stand_in_checkpoints.h"
 #include "tests/support/test_support.h"
 
 using namespace repro;
@@ -194,7 +195,8 @@ TEST(Expand, SectionByRunReadingIsTheWholeFilesReading) {
   test::TempDir dir;
   std::vector<std::pair<std::string, std::vector<std::string>>> files;  // (path, --set)
   for (const auto& entry : fs::directory_iterator(test::source_dir() + "/experiments"))
-    if (entry.path().extension() == ".yaml") files.push_back({entry.path().string(), {}});
+    if (entry.path().extension() == ".yaml")
+      files.push_back({entry.path().string(), {test::stand_in_checkpoints_set()}});
   files.push_back({write(dir, kBase), {"train.lr=3.0e-4", "model.dropout=0.2", "data.path=c.npz"}});
   std::string dup = kBase;
   dup.replace(dup.find("batch_size: 4,"), 14, "batch_size: 4, batch_size: 6,");
@@ -203,7 +205,12 @@ TEST(Expand, SectionByRunReadingIsTheWholeFilesReading) {
     SCOPED_TRACE(path);
     const std::string base_dir = fs::absolute(path).parent_path().lexically_normal().string() + "/";
     for (const auto& run : expand(read_experiment_file(path), sets).runs) {
-      const auto whole = config::parse_train_yaml(to_yaml(without(run.config, "eval")), path, base_dir);
+      const auto whole =
+          config::parse_train_yaml(to_yaml(without(without(run.config, "eval"), "checkpoint")), path, base_dir);
+      if (run.checkpoint) {  // named by its file, not by a training (config/checkpoint_source.h)
+        EXPECT_EQ(config::released_identity(whole, *run.checkpoint).dump(), run.identity_json) << run.label_string();
+        continue;
+      }
       EXPECT_EQ(config::train_identity(whole, whole.train.planned_world_size()).dump(), run.identity_json)
           << run.label_string();
       EXPECT_EQ(config::run_id(config::train_identity(whole, whole.train.planned_world_size())), run.run_id)

@@ -6,7 +6,9 @@
 // Run identities hash absolute data paths, so the files are read from a copy at a fixed place
 // (kFixedDir): the digests do not depend on where the checkout lies. (They were first recorded in
 // the checkout itself before the refactoring, and the refactored code matched them there; then
-// re-recorded from the fixed place with that code.)
+// re-recorded from the fixed place with that code.) The released checkpoints the files name are
+// stand-ins at a fixed place too (stand_in_checkpoints.h): their runs are named by the stand-ins'
+// digests and their task files name the stand-ins' paths.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -22,6 +24,7 @@
 #include "runner/experiment/experiment_file.h"
 #include "runner/orchestrate/orchestrator.h"
 #include "runner/plan/task_graph.h"
+#include "tests/runner/stand_in_checkpoints.h"
 #include "tests/support/test_support.h"
 
 using namespace repro;
@@ -41,7 +44,7 @@ std::string relocatable(std::string text) {
 
 std::string plan_text(const fs::path& path) {
   const ExperimentFile file = read_experiment_file(path.string());
-  const Expansion expansion = expand(file);
+  const Expansion expansion = expand(file, {test::stand_in_checkpoints("/tmp/repro-plan-digest/checkpoints")});
   const Plan plan = make_plan({file.name, "experiments/" + path.filename().string(), "sha"}, expansion);
   std::ostringstream out;
   for (const auto& r : plan.runs)

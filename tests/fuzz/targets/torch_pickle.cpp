@@ -1,4 +1,5 @@
-// read_state_dict_file, then every tensor gathered as a checkpoint loader does.
+// read_state_dict_records (the pre-flight's key check), then read_state_dict_file and every tensor
+// gathered as a checkpoint loader does.
 #include "base/util/torch_pickle.h"
 #include "tests/fuzz/fuzz_targets.h"
 
@@ -6,6 +7,9 @@ namespace repro::fuzz {
 
 int fuzz_torch_pickle(const uint8_t* data, size_t size) {
   const std::string path = write_scratch_file("fuzz.pt", data, size);
+  expect_only_repro_errors([&] {
+    for (const TensorRecord& t : read_state_dict_records(path).tensors) consume(t.name.data(), t.name.size());
+  });
   return expect_only_repro_errors([&] {
     const StateDictFile sd = read_state_dict_file(path);
     for (const TensorRecord& t : sd.tensors) {
