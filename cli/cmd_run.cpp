@@ -3,6 +3,7 @@
 // it again. repro status: what ran, runs and failed, read from the store.
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <memory>
@@ -124,6 +125,12 @@ DryRunFindings dry_run_findings(runner::Store* store, const runner::Executor& ex
   f.cost = runner::estimate_cost(e.runs, plan.tasks, to_run, history);
   f.checks =
       runner::preflight(e.runs, plan.tasks, to_run, history, {metrics::inception_weights_path(), manifest_fingerprint});
+  // Cells whose checkpoint file is missing with no pinned digest: their runs could not be planned.
+  for (const auto& [cell, path] : e.unnamed)
+    f.checks.push_back({"checkpoint", path, false,
+                        "missing, and no checkpoint.sha256 is pinned: the run of " + cell +
+                            " has no name, so its tasks are not planned (" + config::kCheckpointsDirHint + ")",
+                        1});
   for (const auto& c : f.checks) f.failed += c.ok ? 0 : 1;
   return f;
 }
@@ -257,9 +264,16 @@ void check_released_checkpoints(runner::Store& store, const runner::Plan& plan, 
 int run_experiment(const RunArgs& a, std::ostream& out, std::ostream& err) {
   // Every run is read and checked before anything launches.
   const auto file = runner::read_experiment_file(a.file);
-  const auto expansion = runner::expand(file, a.sets, a.only);
+  runner::FileDigests digests;
+  runner::ExpandOptions eo;
+  const char* env = std::getenv("REPRO_CHECKPOINTS_DIR");
+  eo.checkpoints_dir_env = env ? env : "";
+  eo.digests = &digests;
+  eo.lenient = a.dry_run;  // a missing checkpoint file is then a failed input of the dry run
+  const auto expansion = runner::expand(file, a.sets, a.only, eo);
   // The whole matrix too, when --only filters it: its run ids are the experiment's current expansion.
-  const auto full = a.only.empty() ? std::nullopt : std::make_optional(runner::expand(file, a.sets, {}, true));
+  eo.lenient = true;
+  const auto full = a.only.empty() ? std::nullopt : std::make_optional(runner::expand(file, a.sets, {}, eo));
   const auto plan = runner::make_plan({file.name, a.file, file.sha256}, expansion, full ? &*full : nullptr);
   const auto slurm = runner::merge_slurm_options(file.slurm, a.slurm_given);
   const std::unique_ptr<runner::Executor> executor = make_executor(a, slurm);
@@ -390,7 +404,10 @@ void add_run_commands(CLI::App& app, std::ostream& out, std::ostream& err, int* 
   run->add_option("--timeout", a->timeout_s, "seconds per task attempt (0 = none)")->capture_default_str();
   run->add_option("--retries", a->retries, "attempts per task for failures that may be transient")
       ->capture_default_str();
-  run->add_option("--set", a->sets, "override a config key in every run, e.g. --set train.iterations=2000");
+  run->add_option("--set", a->sets,
+                  "override a config key in every run, e.g. --set train.iterations=2000; --set checkpoints_dir=DIR "
+                  "says where relative checkpoint.path values are (over REPRO_CHECKPOINTS_DIR and the file's "
+                  "checkpoints_dir:)");
   run->add_option("--only", a->only, "only the cells with these labels, e.g. --only dataset=cifar10,celeba64");
   run->add_flag("--dry-run", a->dry_run,
                 "print the runs and tasks, whether each fits, their GPU-hours and disk, and check the inputs; launch "

@@ -6,17 +6,10 @@
 #include <filesystem>
 
 #include "base/util/errors.h"
+#include "base/util/sha256.h"
 #include "config/train_identity.h"
 
 namespace repro::config {
-
-namespace {
-
-bool is_hex_digest(const std::string& s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
-}
-
-}  // namespace
 
 CheckpointSource read_checkpoint_source(StrictMap& m, const std::string& dir) {
   CheckpointSource c;
@@ -26,10 +19,12 @@ CheckpointSource read_checkpoint_source(StrictMap& m, const std::string& dir) {
   m.get("ema", c.ema);
   m.finish();
   if (c.path.empty()) m.fail("path", "missing: the checkpoint file (a torch.save state dict)");
-  if (!c.sha256.empty() && !is_hex_digest(c.sha256))
-    m.fail("sha256", "expected 64 hex digits (sha256sum's output), got '" + c.sha256 + "'");
-  std::transform(c.sha256.begin(), c.sha256.end(), c.sha256.begin(),
+  std::string digest = c.sha256;  // upper-case digits are the same digest
+  std::transform(digest.begin(), digest.end(), digest.begin(),
                  [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  if (!c.sha256.empty() && !is_sha256_hex(digest))
+    m.fail("sha256", "expected 64 hex digits (sha256sum's output), got '" + c.sha256 + "'");
+  c.sha256 = digest;
   if (c.iteration < 0) m.fail("iteration", "expected >= 0, got " + std::to_string(c.iteration));
   if (c.ema != "model") {
     char* end = nullptr;
@@ -49,6 +44,7 @@ nlohmann::json released_identity(const TrainFile& f, const CheckpointSource& c) 
   id["checkpoint"] = {{"sha256", c.identity_sha256()}};
   id["diffusion"] = diffusion_identity(f.diffusion);
   id["model"] = model_identity(f.model);
+  id["train"] = {{"seed", f.train.seed}};
   return id;
 }
 

@@ -14,6 +14,11 @@
 
 namespace repro::config {
 
+// What every message about a missing checkpoint file says to do about it.
+inline constexpr const char* kCheckpointsDirHint =
+    "put the file there, or point checkpoints_dir at its folder: --set checkpoints_dir=DIR or "
+    "REPRO_CHECKPOINTS_DIR=DIR";
+
 struct CheckpointSource {
   std::string path;            // absolute
   std::string sha256;          // as the experiment pins it (64 lowercase hex digits); "" when not given
@@ -32,8 +37,9 @@ struct CheckpointSource {
 CheckpointSource read_checkpoint_source(StrictMap& m, const std::string& dir);
 
 // The identity of a run from a checkpoint: {"checkpoint": {"sha256": identity_sha256()},
-// "diffusion": diffusion_identity, "model": model_identity} (train_identity.h's members). No
-// training section: how the file was trained is in the file.
+// "diffusion": diffusion_identity, "model": model_identity, "train": {"seed": train.seed}}
+// (train_identity.h's members). Of training only the seed, which seeds the sampler (one run per
+// seed, as for trained runs): how the file was trained is in the file.
 nlohmann::json released_identity(const TrainFile& f, const CheckpointSource& c);
 
 }  // namespace repro::config

@@ -68,6 +68,12 @@ void set_current_expansion(Store& store, const std::string& experiment, const st
   SQLite::Statement erase(store.db(), "DELETE FROM current_expansion WHERE experiment = ?1");
   erase.bind(1, experiment);
   erase.exec();
+  add_to_current_expansion(store, experiment, run_ids);
+  tx.commit();
+}
+
+void add_to_current_expansion(Store& store, const std::string& experiment, const std::vector<std::string>& run_ids) {
+  WriteTransaction tx(store);
   SQLite::Statement insert(store.db(), "INSERT OR IGNORE INTO current_expansion (experiment, run_id) VALUES (?1, ?2)");
   for (const auto& id : run_ids) {
     insert.bind(1, experiment);

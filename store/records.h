@@ -44,6 +44,9 @@ void set_run_status(Store& store, const std::string& run_id, TaskState status);
 // Runs linked to the experiment but not listed become stale. The ids need not be put yet.
 // REQUIRES: the experiment is put; the store is at schema version 5 or later.
 void set_current_expansion(Store& store, const std::string& experiment, const std::vector<std::string>& run_ids);
+// Adds `run_ids` to the experiment's current expansion, leaving the others: for an expansion that
+// could not name every cell (a missing checkpoint file), whose absence says nothing of staleness.
+void add_to_current_expansion(Store& store, const std::string& experiment, const std::vector<std::string>& run_ids);
 
 struct TaskRow {
   std::string task_id;  // unique across the store (e.g. run id + kind + settings hash)

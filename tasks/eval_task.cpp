@@ -28,8 +28,9 @@ json data_subset_of(const std::string& run_dir, const json& ref_recipe) {
   json subset = json::object();
   if (const std::string ref = reference_subset_text(ref_recipe); !ref.empty()) subset["reference"] = ref;
   const fs::path train_yaml = fs::path(run_dir) / "train.yaml";
-  if (fs::exists(train_yaml)) {
+  if (fs::exists(train_yaml)) {  // a run from a checkpoint file has no training data (data.path "")
     const auto file = config::read_train_file(train_yaml.string());
+    if (file.data.path.empty()) return subset.empty() ? json() : subset;
     if (const std::string train = train_subset_text(file.data.path); !train.empty()) subset["train"] = train;
   }
   return subset.empty() ? json() : subset;

@@ -6,6 +6,7 @@
 #include "base/util/event_log.h"
 #include "base/util/file_io.h"
 #include "base/util/sha256.h"
+#include "config/checkpoint_source.h"
 #include "config/train_config_yaml.h"
 #include "core/util/device.h"
 #include "tasks/exposure_run.h"
@@ -131,8 +132,8 @@ fs::path released_checkpoint(const TaskFile& task, const runner::SampleTaskSpec&
   if (!fs::exists(config) || read_file(config) != task.released_config) write_file_atomic(config, task.released_config);
   const fs::path ckpt = task.released_checkpoint;
   if (!fs::is_regular_file(ckpt))
-    throw IoError(ckpt.string() + ": no such checkpoint file (moved? point checkpoints_dir at its folder: " +
-                  "--set checkpoints_dir=DIR or REPRO_CHECKPOINTS_DIR, and run again)");
+    throw IoError(ckpt.string() + ": no such checkpoint file (moved? " + config::kCheckpointsDirHint +
+                  ", and run again)");
   const std::string digest = sha256_file_hex(ckpt.string());
   if (!spec.checkpoint_sha256.empty() && digest != spec.checkpoint_sha256)
     throw IoError(ckpt.string() + ": SHA-256 " + digest + " is not " + spec.checkpoint_sha256 + ", the digest run " +
@@ -142,6 +143,11 @@ fs::path released_checkpoint(const TaskFile& task, const runner::SampleTaskSpec&
 
 // The checkpoint the task samples: a file of the run's own training, or the released one.
 fs::path checkpoint_of(const TaskFile& task, const runner::SampleTaskSpec& spec) {
+  // A released file always comes with the digest it must have, and only with it.
+  if (task.released_checkpoint.empty() != spec.checkpoint_sha256.empty())
+    throw ConfigError(task.path, "released",
+                      "a task file's \"released\" member and its spec's checkpoint_sha256 go together; this one has " +
+                          std::string(task.released_checkpoint.empty() ? "only the digest" : "only the file"));
   if (!task.released_checkpoint.empty()) return released_checkpoint(task, spec);
   const fs::path ckpt = fs::path(task.run_dir) / runner::checkpoint_file(spec);
   if (!fs::exists(ckpt))

@@ -86,4 +86,8 @@ std::string sha256_file_hex(const std::string& path) {
   return s.finish_hex();
 }
 
+bool is_sha256_hex(const std::string& s) {
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
 }  // namespace repro

@@ -31,6 +31,9 @@ class Sha256Stream {
 // Lower-case hex digest (64 characters) of `bytes`.
 std::string sha256_hex(const std::string& bytes);
 
+// Whether `s` is a digest as sha256_hex writes it: 64 lower-case hex digits.
+bool is_sha256_hex(const std::string& s);
+
 // Lower-case hex digest of the file's contents, read in chunks (constant memory).
 // Throws IoError "cannot read <path>: <reason>".
 std::string sha256_file_hex(const std::string& path);

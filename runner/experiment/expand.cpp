@@ -1,7 +1,6 @@
 #include "runner/experiment/expand.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -87,8 +86,7 @@ struct SectionCache {
   // The sections' values as yaml-cpp nodes, by node, for the sections not read before: runs that
   // differ in a section still share most of its values (an axis value is one node in every run).
   std::unordered_map<const ConfigNode*, std::pair<ConfigTree, YAML::Node>> values;
-  // Checkpoint files hashed so far (path -> SHA-256; "" when missing): cells share files.
-  std::unordered_map<std::string, std::string> digests;
+  FileDigests* digests = nullptr;  // checkpoint files hashed so far: cells share files
 };
 
 // The section `name` of a run's config (nullptr: absent), read by `read` as parse_train_yaml
@@ -164,7 +162,21 @@ std::optional<ReadTrain> read_train_sections(const ConfigTree& tree, const std::
   }
 }
 
-Fragments fragments_of(const ExperimentFile& f, const std::vector<std::string>& sets) {
+// Where relative checkpoint.path values are, absolute: --set checkpoints_dir=, else the variable
+// (both relative to the working directory), else the file's checkpoints_dir: (relative to it).
+std::string checkpoints_dir_of(const ExperimentFile& f, const std::vector<std::string>& sets, const std::string& env,
+                               const std::string& base_dir) {
+  namespace fs = std::filesystem;
+  std::string given;
+  for (const auto& s : sets)
+    if (s.rfind("checkpoints_dir=", 0) == 0) given = s;
+  if (given == "checkpoints_dir=") throw ConfigError("--set", given, "expected checkpoints_dir=DIR, a folder");
+  if (!given.empty()) return fs::absolute(given.substr(given.find('=') + 1)).lexically_normal().string();
+  if (!env.empty()) return fs::absolute(env).lexically_normal().string();
+  return (fs::path(base_dir) / f.checkpoints_dir).lexically_normal().string();
+}
+
+Fragments fragments_of(const ExperimentFile& f, const std::vector<std::string>& sets, const std::string& env) {
   Fragments out;
   out.base = to_tree(f.base);
   for (const auto& axis : f.axes) {
@@ -172,15 +184,8 @@ Fragments fragments_of(const ExperimentFile& f, const std::vector<std::string>& 
     for (const auto& v : axis.values) out.values.back().push_back(to_tree(v.set));
   }
   for (const auto& [key, node] : f.overrides) out.overrides[key] = to_tree(node);
-  // The file's checkpoints_dir: is relative to it; the variable's and --set's to the working directory.
-  std::filesystem::path checkpoints_dir = f.checkpoints_dir;
-  if (const char* env = std::getenv("REPRO_CHECKPOINTS_DIR"); env && *env)
-    checkpoints_dir = std::filesystem::absolute(env);
   for (const auto& s : sets) {
-    if (s.rfind("checkpoints_dir=", 0) == 0) {  // not a config key: where the checkpoints are
-      checkpoints_dir = std::filesystem::absolute(s.substr(s.find('=') + 1));
-      continue;
-    }
+    if (s.rfind("checkpoints_dir=", 0) == 0) continue;  // not a config key: checkpoints_dir_of
     YAML::Node scratch(YAML::NodeType::Map);
     config::apply_override(scratch, s);  // the --set checks and errors of `repro train`
     const auto eq = s.find('=');
@@ -190,8 +195,7 @@ Fragments fragments_of(const ExperimentFile& f, const std::vector<std::string>& 
   }
   // Relative paths in the file are relative to it; the runs see them absolute (tasks run elsewhere).
   out.base_dir = std::filesystem::absolute(f.path).parent_path().lexically_normal().string() + "/";
-  if (checkpoints_dir.is_relative()) checkpoints_dir = std::filesystem::path(out.base_dir) / checkpoints_dir;
-  out.checkpoints_dir = checkpoints_dir.lexically_normal().string();
+  out.checkpoints_dir = checkpoints_dir_of(f, sets, env, out.base_dir);
   return out;
 }
 
@@ -256,11 +260,11 @@ std::optional<config::CheckpointSource> read_checkpoint(const ConfigTree& cfg, c
   } catch (const ConfigError& e) {
     throw relocated(e, cfg, where);
   }
-  auto it = cache.digests.find(src.path);
-  if (it == cache.digests.end()) {
+  auto it = cache.digests->find(src.path);
+  if (it == cache.digests->end()) {
     std::error_code ec;
     const bool there = std::filesystem::is_regular_file(src.path, ec);
-    it = cache.digests.emplace(src.path, there ? sha256_file_hex(src.path) : "").first;
+    it = cache.digests->emplace(src.path, there ? sha256_file_hex(src.path) : "").first;
   }
   src.actual_sha256 = it->second;
   return src;
@@ -270,9 +274,8 @@ ConfigError unnamed_checkpoint(const config::CheckpointSource& c, const std::str
   return ConfigError(where, "checkpoint.path",
                      c.path +
                          ": no such file, and checkpoint.sha256 is not given, so the run has no name yet (a run "
-                         "from a checkpoint is named by its SHA-256): put the file there, point checkpoints_dir "
-                         "at its folder (--set checkpoints_dir=DIR or REPRO_CHECKPOINTS_DIR), or pin "
-                         "checkpoint.sha256");
+                         "from a checkpoint is named by its SHA-256): " +
+                         config::kCheckpointsDirHint + "; or pin checkpoint.sha256");
 }
 
 // What eval: asks of a run from a checkpoint: that one file, no other step.
@@ -462,25 +465,25 @@ bool passes_filters(const Labels& cell, const OnlyFilters& filters) {
 
 std::vector<PlannedRun> plan_runs(const ExperimentFile& f, const std::vector<std::string>& sets,
                                   const std::vector<Labels>& kept, const OnlyFilters& filters, Expansion& out,
-                                  bool lenient) {
+                                  const ExpandOptions& options) {
   std::vector<PlannedRun> runs;
   std::map<std::string, std::string> by_id;
-  const Fragments frag = fragments_of(f, sets);
+  const Fragments frag = fragments_of(f, sets, options.checkpoints_dir_env);
+  FileDigests own_digests;
   SectionCache sections;
+  sections.digests = options.digests ? options.digests : &own_digests;
   EvalCache evals;
   std::string eval_json;
   runs.reserve(kept.size());
   for (const auto& c : kept) {
     if (!passes_filters(c, filters)) continue;
-    PlannedRun run = plan_run(f, frag, c, sections, evals, eval_json, lenient);
+    PlannedRun run = plan_run(f, frag, c, sections, evals, eval_json, options.lenient);
     if (run.run_id.empty()) {
-      out.excluded.emplace_back(run.label_string(), "checkpoint file missing: " + run.checkpoint->path);
+      out.unnamed.emplace_back(run.label_string(), run.checkpoint->path);
       continue;
     }
-    // Cells may share a training run (an axis over eval settings), but not be the same cell. Cells
-    // sharing a checkpoint file may differ in train.seed, which seeds their sampling.
-    std::string key = run.run_id + "/" + std::to_string(run.train.train.iterations) + eval_json;
-    if (run.checkpoint) key += "/seed " + std::to_string(run.train.train.seed);
+    // Cells may share a training run (an axis over eval settings), but not be the same cell.
+    const std::string key = run.run_id + "/" + std::to_string(run.train.train.iterations) + eval_json;
     auto [it, fresh] = by_id.emplace(key, run.label_string());
     if (!fresh)
       throw ConfigError(f.path, "matrix",
@@ -519,12 +522,12 @@ std::string PlannedRun::label_string() const { return label_text(labels); }
 nlohmann::json PlannedRun::identity() const { return nlohmann::json::parse(identity_json); }
 
 Expansion expand(const ExperimentFile& f, const std::vector<std::string>& sets, const std::vector<std::string>& only,
-                 bool lenient) {
+                 const ExpandOptions& options) {
   const OnlyFilters filters = parse_only_filters(f, only);
   Expansion out;
   const KeptCells cells = keep_cells(f, matrix_product(f), out.excluded);
   check_only_entries_kept(f, cells);
-  out.runs = plan_runs(f, sets, cells.kept, filters, out, lenient);
+  out.runs = plan_runs(f, sets, cells.kept, filters, out, options);
   check_eval_checkpoints(f, out.runs);
   return out;
 }

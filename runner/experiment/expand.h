@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -40,19 +41,35 @@ struct PlannedRun {
 struct Expansion {
   std::vector<PlannedRun> runs;
   std::vector<std::pair<std::string, std::string>> excluded;  // (labels, reason)
+  // With ExpandOptions::lenient: the cells left out because their checkpoint file is missing and
+  // no sha256 is pinned (their runs have no name yet), as (labels, checkpoint path).
+  std::vector<std::pair<std::string, std::string>> unnamed;
+};
+
+// Checkpoint files hashed so far: absolute path -> SHA-256 ("" when missing). One command's
+// expansions share one, so that each file is read once.
+using FileDigests = std::unordered_map<std::string, std::string>;
+
+struct ExpandOptions {
+  // A cell whose checkpoint file is missing and unpinned goes to Expansion::unnamed instead of
+  // being a ConfigError: the dry run (which lists it as a failed input) and the whole matrix
+  // beside an --only selection.
+  bool lenient = false;
+  // The value of REPRO_CHECKPOINTS_DIR as the caller read it ("" = unset).
+  std::string checkpoints_dir_env;
+  FileDigests* digests = nullptr;  // null: the expansion's own
 };
 
 // `sets`: "key.path=value" applied to every run, except "checkpoints_dir=DIR", which sets where
-// relative checkpoint.path values are (before REPRO_CHECKPOINTS_DIR, then the file's
+// relative checkpoint.path values are (before options.checkpoints_dir_env, then the file's
 // checkpoints_dir:, then the file's directory); `only`: "axis=label[,label...]" filters.
 // A cell with checkpoint: has its file hashed here (once per path): a missing file without a
-// pinned sha256 is a ConfigError (its run has no name), or with `lenient` an excluded cell (the
-// whole matrix beside an --only selection); a missing or mismatched file with one is left to the
-// pre-flight (runner/plan/preflight.h).
+// pinned sha256 is a ConfigError (its run has no name; see ExpandOptions::lenient); a missing or
+// mismatched file with one is left to the pre-flight (runner/plan/preflight.h).
 // Throws ConfigError naming the file, the run's labels and the key for the first bad run, for an
 // --only naming an unknown axis or label, and for two cells with the same config. Cells that
 // differ only in eval: share one training run (the same run_id).
 Expansion expand(const ExperimentFile& file, const std::vector<std::string>& sets = {},
-                 const std::vector<std::string>& only = {}, bool lenient = false);
+                 const std::vector<std::string>& only = {}, const ExpandOptions& options = {});
 
 }  // namespace repro::runner

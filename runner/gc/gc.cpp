@@ -101,7 +101,9 @@ GcRun gc_run(Store& store, const std::string& run_id, const GcOptions& o) {
   }
   run.keep = needs.keep;
   if (!needs.has_train || run.run_dir.empty()) {
-    run.notes.push_back("left as it is: no train task or run directory in the store");
+    run.notes.push_back(
+        "left as it is: nothing it trained to prune (no train task: a run from a checkpoint file; or no run directory "
+        "in the store)");
     return run;
   }
   std::vector<std::string> skipped;

@@ -30,6 +30,7 @@ Plan make_plan(const ExperimentRow& experiment, const Expansion& expansion, cons
   std::set<std::string> listed;
   for (const auto& r : (full ? *full : expansion).runs)
     if (listed.insert(r.run_id).second) plan.expansion_run_ids.push_back(r.run_id);
+  plan.expansion_partial = !(full ? *full : expansion).unnamed.empty();
   return plan;
 }
 

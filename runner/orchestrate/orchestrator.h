@@ -42,6 +42,9 @@ struct Plan {
   // each once: recorded as the experiment's current expansion, so that runs of earlier expansions
   // read as stale (docs/database.md, Stale runs).
   std::vector<std::string> expansion_run_ids;
+  // Some cells could not be named (Expansion::unnamed): expansion_run_ids is then added to the
+  // current expansion, and no run leaves it.
+  bool expansion_partial = false;
 };
 
 // The plan of an expanded experiment file: runs in matrix order (cells sharing a run appear once,

@@ -83,7 +83,10 @@ void RunLoop::record_plan() {
   std::vector<std::string> current = plan_.expansion_run_ids;
   if (current.empty())
     for (const auto& r : plan_.runs) current.push_back(r.run_id);
-  set_current_expansion(store_, plan_.experiment.name, current);
+  if (plan_.expansion_partial)
+    add_to_current_expansion(store_, plan_.experiment.name, current);
+  else
+    set_current_expansion(store_, plan_.experiment.name, current);
   for (const auto& r : plan_.runs)
     put_run(store_, RunRow{r.run_id, plan_.experiment.name, r.axes.dump(), r.position, r.config,
                            run_dir_of(options_.project_dir, r.run_id)});

@@ -72,9 +72,8 @@ CheckpointCheck check_checkpoint(const config::CheckpointSource& src, const core
   std::string& message = out.check.message;
   std::error_code ec;
   if (src.actual_sha256.empty() || !fs::exists(src.path, ec)) {
-    message = "missing (expected SHA-256 " + (src.sha256.empty() ? std::string("-") : src.sha256) +
-              "; put the file there, or point checkpoints_dir at its folder: --set checkpoints_dir=DIR or "
-              "REPRO_CHECKPOINTS_DIR)";
+    message = "missing (expected SHA-256 " + (src.sha256.empty() ? std::string("-") : src.sha256) + "; " +
+              config::kCheckpointsDirHint + ")";
     return out;
   }
   if (!src.sha256.empty() && src.sha256 != src.actual_sha256) {

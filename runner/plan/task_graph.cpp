@@ -16,11 +16,12 @@ namespace repro::runner {
 namespace {
 
 std::string train_yaml(const PlannedRun& run, ScalarTexts& texts) {
+  const ConfigTree config = without(without(run.config, "eval"), "checkpoint");
+  if (run.checkpoint) return emitted(without(config, "data"), texts) + "\n";  // it trained on no data of ours
   auto data = std::make_shared<ConfigNode>();
   data->type = YAML::NodeType::Scalar;
   data->scalar = run.train.data.path;
-  const ConfigTree tree = with_value(without(without(run.config, "eval"), "checkpoint"), {"data", "path"}, data);
-  return emitted(tree, texts) + "\n";
+  return emitted(with_value(config, {"data", "path"}, data), texts) + "\n";
 }
 
 }  // namespace

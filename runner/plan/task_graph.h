@@ -47,7 +47,7 @@ struct TaskSpec {
 std::vector<TaskSpec> plan_tasks(const std::vector<PlannedRun>& runs, const std::vector<PlannedRun>* all = nullptr);
 
 // The training file of a run as `repro train` reads it (YAML; data.path absolute, no eval: or
-// checkpoint:).
+// checkpoint:); of a run from a checkpoint file, without data: too.
 std::string train_yaml(const PlannedRun& run);
 
 }  // namespace repro::runner

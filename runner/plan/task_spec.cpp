@@ -9,6 +9,7 @@
 
 #include "base/train/checkpoint_names.h"
 #include "base/util/errors.h"
+#include "base/util/sha256.h"
 
 namespace repro::runner {
 
@@ -206,7 +207,7 @@ void check_new_members(const SampleTaskSpec& s, const std::string& where) {
   if ((s.start_t > 0 || s.exposure_num > 0) && s.data.empty())
     throw ConfigError(where, "spec.data", "missing: start_t and exposure_num read x0 images from data");
   const auto& d = s.checkpoint_sha256;
-  if (!d.empty() && (d.size() != 64 || d.find_first_not_of("0123456789abcdef") != std::string::npos))
+  if (!d.empty() && !is_sha256_hex(d))
     throw ConfigError(where, "spec.checkpoint_sha256", "expected 64 lowercase hex digits, got '" + d + "'");
 }
 

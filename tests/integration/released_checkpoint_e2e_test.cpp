@@ -3,7 +3,8 @@
 // evaluated beside the run that trained it: the same samples, the same FID. One written by
 // torch.save from the Python replica: dry run, run, report. A wrong digest, a missing file and a
 // checkpoint of another model fail before anything launches with the documented exit codes (dry
-// run 7; run 3 for the file, 4 for its keys). The run id follows the file's bytes, not its path:
+// run 7; run 3 for the file, 4 for its keys, 2 for a missing file with no pinned digest). The
+// run's train.yaml has no data: section. The run id follows the file's bytes, not its path:
 // moved (found through REPRO_CHECKPOINTS_DIR) it keeps its results; one byte changed, another run.
 #include <gtest/gtest.h>
 
@@ -180,6 +181,56 @@ class ReleasedCheckpointE2e : public ::testing::Test {
     return dir_.file(name);
   }
 
+  // tiny_project's run; its EMA checkpoint copied to dir/released and re-saved there by Python's
+  // torch.save; src.yaml: the trained cell and a released cell per file.
+  void write_source_experiment() {
+    std::string out;
+    ASSERT_EQ(test::run_tiny_project(dir_, project(), &out), 0) << out;
+    const auto trained_ckpts = files_ending(project() + "/runs", "/checkpoints/ema_0.9999_000002.pt");
+    ASSERT_EQ(trained_ckpts.size(), 1u);
+    fs::create_directories(dir_.file("released"));
+    fs::copy_file(trained_ckpts[0], dir_.file("released/ema_0.9999_000002.pt"));
+    ASSERT_EQ(test::run_python("import torch\n"
+                               "sd = torch.load('released/ema_0.9999_000002.pt')\n"
+                               "torch.save(sd, 'released/resaved.pt')\n",
+                               dir_.path()),
+              0);
+    std::ofstream(dir_.file("src.yaml")) << "checkpoints_dir: released\n"
+                                         << experiment("src", {"{name: trained, train: {seed: 0}}",
+                                                               "{name: released, checkpoint: {path: "
+                                                               "ema_0.9999_000002.pt, iteration: 2}}",
+                                                               "{name: resaved, checkpoint: {path: resaved.pt, "
+                                                               "iteration: 2}}"});
+  }
+
+  // After src.yaml ran (`ids`: its dry run's): its files moved and found through the environment
+  // are the same runs, every task done; one byte changed (found through --set, before the
+  // environment) is another run.
+  void expect_ids_follow_the_bytes(const std::map<std::string, std::string>& ids) {
+    fs::rename(dir_.file("released"), dir_.file("moved"));
+    setenv(kCheckpointsEnv, dir_.file("moved").c_str(), 1);
+    int rc = 0;
+    const json moved = dry_run("src.yaml", "", &rc);
+    EXPECT_EQ(rc, 0) << moved["preflight"].dump();
+    EXPECT_EQ(run_ids(moved), ids);
+    for (const auto& t : moved["tasks"]) EXPECT_EQ(t["action"], "skip") << t.dump();
+    // One byte of the local header's modification time changed: the file still loads.
+    fs::create_directories(dir_.file("changed"));
+    fs::copy_file(dir_.file("moved/resaved.pt"), dir_.file("changed/resaved.pt"));
+    std::string bytes = test::read_text(dir_.file("moved/ema_0.9999_000002.pt"));
+    ASSERT_GT(bytes.size(), 10u);
+    bytes[10] = static_cast<char>(bytes[10] ^ 1);
+    std::ofstream(dir_.file("changed/ema_0.9999_000002.pt"), std::ios::binary) << bytes;
+    const json changed = dry_run("src.yaml", "--set checkpoints_dir=" + dir_.file("changed"), &rc);
+    EXPECT_EQ(rc, 0) << changed["preflight"].dump();
+    auto changed_ids = run_ids(changed);
+    EXPECT_NE(changed_ids["source=released"], ids.at("source=released"));
+    EXPECT_EQ(changed_ids["source=resaved"], ids.at("source=resaved"));
+    EXPECT_EQ(changed_ids["source=trained"], ids.at("source=trained"));
+    EXPECT_EQ(actions_of(changed, changed_ids["source=released"]),
+              (std::multimap<std::string, std::string>{{"eval", "wait"}, {"sample", "launch"}}));
+  }
+
   static constexpr const char* kCheckpointsEnv = "REPRO_CHECKPOINTS_DIR";
   std::optional<std::string> saved_env_;
   test::TempDir dir_;
@@ -190,38 +241,23 @@ class ReleasedCheckpointE2e : public ::testing::Test {
 // a + e: the trained run's EMA checkpoint as a released file, and the same tensors re-saved by
 // Python's torch.save; then the files moved, and one byte changed.
 TEST_F(ReleasedCheckpointE2e, TrainedCheckpointSamplesAsItsRunDidAndKeepsItsIdWhenMoved) {
-  std::string out;
-  ASSERT_EQ(test::run_tiny_project(dir_, project(), &out), 0) << out;
-  const auto trained_ckpts = files_ending(project() + "/runs", "/checkpoints/ema_0.9999_000002.pt");
-  ASSERT_EQ(trained_ckpts.size(), 1u);
-  fs::create_directories(dir_.file("released"));
-  fs::copy_file(trained_ckpts[0], dir_.file("released/ema_0.9999_000002.pt"));
-  ASSERT_EQ(test::run_python("import torch\n"
-                             "sd = torch.load('released/ema_0.9999_000002.pt')\n"
-                             "torch.save(sd, 'released/resaved.pt')\n",
-                             dir_.path()),
-            0);
-  std::ofstream(dir_.file("src.yaml")) << "checkpoints_dir: released\n"
-                                       << experiment("src", {"{name: trained, train: {seed: 0}}",
-                                                             "{name: released, checkpoint: {path: "
-                                                             "ema_0.9999_000002.pt, iteration: 2}}",
-                                                             "{name: resaved, checkpoint: {path: resaved.pt, "
-                                                             "iteration: 2}}"});
+  ASSERT_NO_FATAL_FAILURE(write_source_experiment());
   int rc = 0;
   const json plan = dry_run("src.yaml", "", &rc);
   ASSERT_EQ(rc, 0) << plan["preflight"].dump();
-  auto ids = run_ids(plan);
+  const auto ids = run_ids(plan);
   ASSERT_EQ(ids.size(), 3u) << plan["preflight"].dump();
-  const std::string trained = ids["source=trained"], released = ids["source=released"];
+  const std::string trained = ids.at("source=trained"), released = ids.at("source=released");
   EXPECT_NE(released, trained);
-  EXPECT_NE(released, ids["source=resaved"]);  // other bytes, another run
+  EXPECT_NE(released, ids.at("source=resaved"));  // other bytes, another run
   // The trained cell is tiny_project's run, done; the released ones sample and evaluate only.
   EXPECT_EQ(actions_of(plan, trained),
             (std::multimap<std::string, std::string>{{"eval", "skip"}, {"sample", "skip"}, {"train", "skip"}}));
   for (const auto& cell : {"source=released", "source=resaved"})
-    EXPECT_EQ(actions_of(plan, ids[cell]),
+    EXPECT_EQ(actions_of(plan, ids.at(cell)),
               (std::multimap<std::string, std::string>{{"eval", "wait"}, {"sample", "launch"}}))
         << cell;
+  std::string out;
   ASSERT_EQ(run("src.yaml", "--dry-run", &out), 0) << out;
   EXPECT_NE(out.find(released + "  source=released"), std::string::npos) << out;
 
@@ -241,30 +277,7 @@ TEST_F(ReleasedCheckpointE2e, TrainedCheckpointSamplesAsItsRunDidAndKeepsItsIdWh
   ASSERT_EQ(repro_cli("report src --project " + project() + " --format csv", &out), 0) << out;
   EXPECT_NE(out.find("src,results,released,fid,"), std::string::npos) << out;
   EXPECT_NE(out.find("src,results,trained,fid,"), std::string::npos) << out;
-
-  // Moved, and found through the environment: the same runs, every task done.
-  fs::rename(dir_.file("released"), dir_.file("moved"));
-  setenv(kCheckpointsEnv, dir_.file("moved").c_str(), 1);
-  const json moved = dry_run("src.yaml", "", &rc);
-  EXPECT_EQ(rc, 0) << moved["preflight"].dump();
-  EXPECT_EQ(run_ids(moved), ids);
-  for (const auto& t : moved["tasks"]) EXPECT_EQ(t["action"], "skip") << t.dump();
-  // One byte of the local header's modification time changed (the file still loads), found
-  // through --set (before the environment): another run.
-  fs::create_directories(dir_.file("changed"));
-  fs::copy_file(dir_.file("moved/resaved.pt"), dir_.file("changed/resaved.pt"));
-  std::string bytes = test::read_text(dir_.file("moved/ema_0.9999_000002.pt"));
-  ASSERT_GT(bytes.size(), 10u);
-  bytes[10] = static_cast<char>(bytes[10] ^ 1);
-  std::ofstream(dir_.file("changed/ema_0.9999_000002.pt"), std::ios::binary) << bytes;
-  const json changed = dry_run("src.yaml", "--set checkpoints_dir=" + dir_.file("changed"), &rc);
-  EXPECT_EQ(rc, 0) << changed["preflight"].dump();
-  auto changed_ids = run_ids(changed);
-  EXPECT_NE(changed_ids["source=released"], released);
-  EXPECT_EQ(changed_ids["source=resaved"], ids["source=resaved"]);
-  EXPECT_EQ(changed_ids["source=trained"], trained);
-  EXPECT_EQ(actions_of(changed, changed_ids["source=released"]),
-            (std::multimap<std::string, std::string>{{"eval", "wait"}, {"sample", "launch"}}));
+  expect_ids_follow_the_bytes(ids);
 }
 
 // b: a state dict written by torch.save from the Python replica, a run from it to a report.
@@ -280,10 +293,11 @@ TEST_F(ReleasedCheckpointE2e, ReplicaCheckpointRunsToAReport) {
   std::string out;
   ASSERT_EQ(run("rep.yaml", "", &out), 0) << out;
   EXPECT_NE(out.find("done 2, already done 0, failed 0"), std::string::npos) << out;
-  // The run's config as the sample task wrote it: the experiment's model, no checkpoint: section.
+  // The run's config as the sample task wrote it: the experiment's model, no checkpoint: or data:.
   const std::string config = test::read_text(project() + "/runs/" + id + "/train.yaml");
   EXPECT_NE(config.find("num_channels: 32"), std::string::npos) << config;
   EXPECT_EQ(config.find("checkpoint"), std::string::npos) << config;
+  EXPECT_EQ(config.find("data:"), std::string::npos) << config;  // it trained on no data of ours
   ASSERT_EQ(repro_cli("report rep --project " + project() + " --format json", &out), 0) << out;
   const auto fid = fids(json_in(out));
   ASSERT_EQ(fid.count("replica"), 1u) << out;
@@ -339,13 +353,39 @@ TEST_F(ReleasedCheckpointE2e, DigestMismatchAndMissingFileFailBeforeLaunching) {
   EXPECT_EQ(run("pin.yaml", "", &out), 3) << out;
   EXPECT_NE(out.find(path), std::string::npos) << out;
   EXPECT_TRUE(attempts(project()).empty());
+}
 
-  // Not pinned and not there: the run has no name; a config error at expansion naming the path.
+// Not pinned and not there: the run has no name. The dry run plans the other cells and fails the
+// pre-flight (exit 7) naming the path; `repro run` stops at expansion, a config error (exit 2).
+TEST_F(ReleasedCheckpointE2e, UnpinnedMissingFileFailsTheDryRunAndIsAConfigErrorToRun) {
+  const std::string path = dir_.file("ckpt/replica.pt");
   std::ofstream(dir_.file("unpinned.yaml"))
-      << experiment("unpinned", {"{name: released, checkpoint: {path: ckpt/replica.pt, iteration: 2}}"});
-  EXPECT_EQ(run("unpinned.yaml", "--dry-run", &out), 2) << out;
+      << experiment("unpinned", {"{name: trained, train: {seed: 0}}",
+                                 "{name: released, checkpoint: {path: ckpt/replica.pt, iteration: 2}}"});
+  int rc = 0;
+  const json plan = dry_run("unpinned.yaml", "", &rc);
+  EXPECT_EQ(rc, 7) << plan.dump();
+  const auto ids = run_ids(plan);
+  ASSERT_EQ(ids.size(), 1u) << plan["runs"].dump();  // the trained cell alone
+  ASSERT_EQ(ids.count("source=trained"), 1u);
+  for (const auto& t : plan["tasks"])
+    EXPECT_EQ(t["task_id"].get<std::string>().rfind(ids.at("source=trained") + "-", 0), 0u) << t.dump();
+  const auto failed = failed_checks(plan);
+  ASSERT_EQ(failed.size(), 1u) << plan["preflight"].dump();
+  EXPECT_EQ(failed[0]["what"], "checkpoint");
+  EXPECT_EQ(failed[0]["path"], path);
+  const std::string message = failed[0]["message"];
+  EXPECT_EQ(message.rfind("missing, and no checkpoint.sha256 is pinned", 0), 0u) << message;
+  EXPECT_NE(message.find("source=released"), std::string::npos) << message;
+  std::string out;
+  EXPECT_EQ(run("unpinned.yaml", "--dry-run", &out), 7) << out;
+  EXPECT_NE(out.find("FAILED"), std::string::npos) << out;
   EXPECT_NE(out.find(path), std::string::npos) << out;
+
   EXPECT_EQ(run("unpinned.yaml", "", &out), 2) << out;
+  EXPECT_NE(out.find(path), std::string::npos) << out;
+  EXPECT_NE(out.find("sha256"), std::string::npos) << out;
+  EXPECT_TRUE(attempts(project()).empty());
 }
 
 // d: checkpoints of another model (64 base channels; a renamed key): the dry run lists the

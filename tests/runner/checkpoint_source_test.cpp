@@ -1,6 +1,7 @@
 // Runs from a checkpoint file (issue 19; config/checkpoint_source.h): an experiment cell's
-// checkpoint: section read strictly, its relative path joined to checkpoints_dir (--set > env >
-// the file's key > the file's directory), the run named by the file's SHA-256 (digests from
+// checkpoint: section read strictly, its relative path joined to checkpoints_dir (--set > the
+// caller's REPRO_CHECKPOINTS_DIR > the file's key > the file's directory), the run named by the
+// file's SHA-256 and train.seed (digests from
 // sha256sum and the FIPS 180-2 "abc" vector, not from repro), and its task graph: no train task,
 // sample tasks on the file at once. A trained cell beside it keeps the ids it had without it.
 #include <gtest/gtest.h>
@@ -8,10 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <optional>
+#include <map>
 #include <set>
 #include <string>
 
@@ -53,8 +53,21 @@ std::string source_experiment(const std::string& checkpoint, const std::string& 
 
 // The experiment written as dir/exp.yaml, expanded with `sets`.
 Expansion expand_text(const test::TempDir& dir, const std::string& text, const std::vector<std::string>& sets = {},
-                      bool lenient = false) {
-  return expand(read_experiment_file(dir.write("exp.yaml", text)), sets, {}, lenient);
+                      const ExpandOptions& options = {}) {
+  return expand(read_experiment_file(dir.write("exp.yaml", text)), sets, {}, options);
+}
+
+ExpandOptions lenient() {
+  ExpandOptions o;
+  o.lenient = true;
+  return o;
+}
+
+// As `repro run` passes REPRO_CHECKPOINTS_DIR when it is `env`.
+ExpandOptions with_env(const std::string& env) {
+  ExpandOptions o;
+  o.checkpoints_dir_env = env;
+  return o;
 }
 
 // The run of the cell with these labels (a copy: callers pass temporaries).
@@ -80,30 +93,6 @@ std::string sha256sum(const std::string& path) {
   return out.substr(0, 64);
 }
 
-// Sets (or with nullopt unsets) REPRO_CHECKPOINTS_DIR for its lifetime, then restores it.
-class ScopedCheckpointsEnv {
- public:
-  explicit ScopedCheckpointsEnv(const std::optional<std::string>& value) {
-    if (const char* old = std::getenv(kName)) old_ = old;
-    if (value)
-      setenv(kName, value->c_str(), 1);
-    else
-      unsetenv(kName);
-  }
-  ~ScopedCheckpointsEnv() {
-    if (old_)
-      setenv(kName, old_->c_str(), 1);
-    else
-      unsetenv(kName);
-  }
-  ScopedCheckpointsEnv(const ScopedCheckpointsEnv&) = delete;
-  ScopedCheckpointsEnv& operator=(const ScopedCheckpointsEnv&) = delete;
-
- private:
-  static constexpr const char* kName = "REPRO_CHECKPOINTS_DIR";
-  std::optional<std::string> old_;
-};
-
 const TaskSpec* find_task(const std::vector<TaskSpec>& tasks, const std::string& run_id, const std::string& kind) {
   for (const auto& t : tasks)
     if (t.run_id == run_id && t.kind == kind) return &t;
@@ -113,7 +102,6 @@ const TaskSpec* find_task(const std::vector<TaskSpec>& tasks, const std::string&
 }  // namespace
 
 TEST(CheckpointSource, SectionIsReadWithThePathRelativeToTheFile) {
-  ScopedCheckpointsEnv env(std::nullopt);
   test::TempDir dir;
   write_bytes(dir.path(), "ckpt/ema.pt", "abc");
   std::string upper = kAbcDigest;
@@ -144,6 +132,8 @@ TEST(CheckpointSource, SectionIsReadWithThePathRelativeToTheFile) {
   EXPECT_EQ(cell(expand_text(dir, source_experiment("{path: " + abs + "}")), "source=released").checkpoint->path, abs);
 }
 
+// --set checkpoints_dir= > the caller's REPRO_CHECKPOINTS_DIR (ExpandOptions; expand() reads no
+// environment) > the file's checkpoints_dir: > the file's folder.
 TEST(CheckpointSource, CheckpointsDirComesFromSetThenEnvThenTheFile) {
   test::TempDir dir;
   // One file name in four folders, four contents: the digest says which folder was read.
@@ -151,39 +141,42 @@ TEST(CheckpointSource, CheckpointsDirComesFromSetThenEnvThenTheFile) {
   const std::string in_key_dir = write_bytes(dir.path() / "from_key", "m.pt", "key");
   const std::string in_env_dir = write_bytes(dir.path() / "from_env", "m.pt", "env");
   const std::string in_set_dir = write_bytes(dir.path() / "from_set", "m.pt", "set");
+  const std::string plain = source_experiment("{path: m.pt}");
   const std::string with_key = source_experiment("{path: m.pt}", "checkpoints_dir: from_key\n");
   const std::string set = "checkpoints_dir=" + (dir.path() / "from_set").string();
-  auto read = [&](const std::string& text, const std::vector<std::string>& sets) {
-    const auto c = *cell(expand_text(dir, text, sets), "source=released").checkpoint;
+  const ExpandOptions env = with_env((dir.path() / "from_env").string());
+  auto read = [&](const std::string& text, const std::vector<std::string>& sets, const ExpandOptions& o) {
+    const auto c = *cell(expand_text(dir, text, sets, o), "source=released").checkpoint;
     EXPECT_EQ(c.actual_sha256, sha256sum(c.path)) << c.path;
     return c.path;
   };
-  {
-    ScopedCheckpointsEnv env(std::nullopt);
-    EXPECT_EQ(read(source_experiment("{path: m.pt}"), {}), in_file_dir);
-    EXPECT_EQ(read(with_key, {}), in_key_dir);  // relative to the experiment file
-    EXPECT_EQ(read(with_key, {set}), in_set_dir);
-  }
-  {
-    ScopedCheckpointsEnv env((dir.path() / "from_env").string());
-    EXPECT_EQ(read(source_experiment("{path: m.pt}"), {}), in_env_dir);
-    EXPECT_EQ(read(with_key, {}), in_env_dir);
-    EXPECT_EQ(read(with_key, {set}), in_set_dir);
-  }
-  {
-    ScopedCheckpointsEnv env("");  // set but empty: as if unset
-    EXPECT_EQ(read(with_key, {}), in_key_dir);
-  }
+  EXPECT_EQ(read(plain, {}, {}), in_file_dir);
+  EXPECT_EQ(read(with_key, {}, {}), in_key_dir);  // relative to the experiment file
+  EXPECT_EQ(read(with_key, {set}, {}), in_set_dir);
+  EXPECT_EQ(read(plain, {}, env), in_env_dir);
+  EXPECT_EQ(read(with_key, {}, env), in_env_dir);
+  EXPECT_EQ(read(with_key, {set}, env), in_set_dir);
+  // The variable's value relative to the working directory, as --set's.
+  const std::string relative = fs::relative(dir.path() / "from_env").string();
+  EXPECT_EQ(read(with_key, {}, with_env(relative)), in_env_dir);
   // checkpoints_dir is no config key: the run's config and the trained cell do not see it.
-  ScopedCheckpointsEnv env(std::nullopt);
-  const auto plain = expand_text(dir, with_key);
-  const auto moved = expand_text(dir, with_key, {set});
-  EXPECT_EQ(cell(plain, "source=trained").run_id, cell(moved, "source=trained").run_id);
-  EXPECT_EQ(cell(plain, "source=trained").identity_json, cell(moved, "source=trained").identity_json);
+  const auto unset = expand_text(dir, with_key);
+  const auto moved = expand_text(dir, with_key, {set}, env);
+  EXPECT_EQ(cell(unset, "source=trained").run_id, cell(moved, "source=trained").run_id);
+  EXPECT_EQ(cell(unset, "source=trained").identity_json, cell(moved, "source=trained").identity_json);
+}
+
+TEST(CheckpointSource, EmptyCheckpointsDirSetIsAConfigError) {
+  test::TempDir dir;
+  write_bytes(dir.path(), "m.pt", "abc");
+  const ConfigError err =
+      test::config_error([&] { expand_text(dir, source_experiment("{path: m.pt}"), {"checkpoints_dir="}); });
+  const std::string message = err.what();
+  EXPECT_NE(message.find("--set"), std::string::npos) << message;
+  EXPECT_NE(message.find("checkpoints_dir=DIR"), std::string::npos) << message;  // what it expects
 }
 
 TEST(CheckpointSource, BadSectionsNameTheKey) {
-  ScopedCheckpointsEnv env(std::nullopt);
   test::TempDir dir;
   write_bytes(dir.path(), "m.pt", "abc");
   auto error = [&](const std::string& checkpoint) {
@@ -210,8 +203,9 @@ TEST(CheckpointSource, BadSectionsNameTheKey) {
   }
 }
 
-TEST(CheckpointSource, MissingUnpinnedFileIsAConfigErrorOrWithLenientAnExcludedCell) {
-  ScopedCheckpointsEnv env(std::nullopt);
+// With lenient (the dry run; the whole matrix beside --only) the cell is unnamed, not excluded:
+// nothing in the file leaves it out.
+TEST(CheckpointSource, MissingUnpinnedFileIsAConfigErrorOrWithLenientAnUnnamedCell) {
   test::TempDir dir;
   const std::string text = source_experiment("{path: gone/ema.pt, iteration: 2}");
   const ConfigError err = test::config_error([&] { expand_text(dir, text); });
@@ -219,16 +213,15 @@ TEST(CheckpointSource, MissingUnpinnedFileIsAConfigErrorOrWithLenientAnExcludedC
   EXPECT_NE(std::string(err.what()).find(dir.file("gone/ema.pt")), std::string::npos) << err.what();
   EXPECT_NE(std::string(err.what()).find("checkpoints_dir"), std::string::npos) << err.what();  // the way out
 
-  const auto e = expand_text(dir, text, {}, true);
+  const auto e = expand_text(dir, text, {}, lenient());
   ASSERT_EQ(e.runs.size(), 1u);
   EXPECT_EQ(e.runs[0].label_string(), "source=trained");
-  ASSERT_EQ(e.excluded.size(), 1u);
-  EXPECT_EQ(e.excluded[0].first, "source=released");
-  EXPECT_NE(e.excluded[0].second.find(dir.file("gone/ema.pt")), std::string::npos) << e.excluded[0].second;
+  EXPECT_TRUE(e.excluded.empty());
+  EXPECT_EQ(e.unnamed,
+            (std::vector<std::pair<std::string, std::string>>{{"source=released", dir.file("gone/ema.pt")}}));
 }
 
 TEST(CheckpointSource, PinnedDigestNamesTheRunWhetherOrNotTheFileIsThere) {
-  ScopedCheckpointsEnv env(std::nullopt);
   test::TempDir dir;
   const std::string text = source_experiment("{path: ema.pt, sha256: " + std::string(kAbcDigest) + ", iteration: 2}");
   const auto missing = expand_text(dir, text);
@@ -248,8 +241,7 @@ TEST(CheckpointSource, PinnedDigestNamesTheRunWhetherOrNotTheFileIsThere) {
   EXPECT_NE(other.checkpoint->actual_sha256, kAbcDigest);
 }
 
-TEST(CheckpointSource, IdentityIsTheDigestWithModelAndDiffusion) {
-  ScopedCheckpointsEnv env(std::nullopt);
+TEST(CheckpointSource, IdentityIsTheDigestWithModelDiffusionAndSeed) {
   test::TempDir dir;
   write_bytes(dir.path(), "ema.pt", "abc");
   const auto e = expand_text(dir, source_experiment("{path: ema.pt, iteration: 2}"));
@@ -257,10 +249,11 @@ TEST(CheckpointSource, IdentityIsTheDigestWithModelAndDiffusion) {
   const PlannedRun trained = cell(e, "source=trained");
   const json id = json::parse(released.identity_json);
   const json trained_id = json::parse(trained.identity_json);
-  // Exactly these members, in nlohmann's (sorted) order: no train:, no data:.
+  // Exactly these members, in nlohmann's (sorted) order: of train: the seed alone, no data:.
   EXPECT_EQ(id, (json{{"checkpoint", {{"sha256", kAbcDigest}}},
                       {"diffusion", trained_id["diffusion"]},
-                      {"model", trained_id["model"]}}));
+                      {"model", trained_id["model"]},
+                      {"train", {{"seed", 0}}}}));
   EXPECT_EQ(id["model"], config::model_identity(released.train.model));
   EXPECT_EQ(id["diffusion"], config::diffusion_identity(released.train.diffusion));
   EXPECT_EQ(released.identity_json, id.dump());  // the compact dump is what is hashed
@@ -274,8 +267,34 @@ TEST(CheckpointSource, IdentityIsTheDigestWithModelAndDiffusion) {
   EXPECT_EQ(keys, (std::set<std::string>{"data", "diffusion", "model", "train"}));
 }
 
+// train.seed seeds a released run's sampler: one file at two seeds is two runs, each planned; at
+// one seed twice, the same config.
+TEST(CheckpointSource, CellsOnOneFileWithOtherSeedsAreOtherRuns) {
+  test::TempDir dir;
+  write_bytes(dir.path(), "ema.pt", "abc");
+  auto seeds = [](const std::string& a, const std::string& b) {
+    return std::string("name: seeds\n") + kTrainedBase + "  checkpoint: {path: ema.pt, iteration: 20}\n" +
+           "matrix:\n  seed:\n    - {name: first, train: {seed: " + a + "}}\n" +
+           "    - {name: second, train: {seed: " + b + "}}\n";
+  };
+  const auto e = expand_text(dir, seeds("0", "1"));
+  ASSERT_EQ(e.runs.size(), 2u);
+  const PlannedRun zero = cell(e, "seed=first"), one = cell(e, "seed=second");
+  EXPECT_NE(zero.run_id, one.run_id);
+  EXPECT_EQ(zero.identity()["train"], (json{{"seed", 0}}));
+  EXPECT_EQ(one.identity()["train"], (json{{"seed", 1}}));
+  EXPECT_EQ(zero.identity()["checkpoint"], one.identity()["checkpoint"]);
+  std::map<std::string, uint64_t> sample_seeds;  // run id -> its sample task's seed
+  for (const auto& t : plan_tasks(e.runs))
+    if (t.kind == "sample") sample_seeds[t.run_id] = t.sample_spec().seed;
+  EXPECT_EQ(sample_seeds, (std::map<std::string, uint64_t>{{zero.run_id, 0}, {one.run_id, 1}}));
+
+  const ConfigError err = test::config_error([&] { expand_text(dir, seeds("3", "3")); });
+  EXPECT_EQ(err.key_path(), "matrix") << err.what();
+  EXPECT_NE(std::string(err.what()).find("same config"), std::string::npos) << err.what();
+}
+
 TEST(CheckpointSource, DigestOfALargerFileMatchesSha256sum) {
-  ScopedCheckpointsEnv env(std::nullopt);
   test::TempDir dir;
   std::string bytes(200000, '\0');  // several hash blocks and a partial last one
   for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 131 + i / 7) & 0xff);
@@ -285,7 +304,6 @@ TEST(CheckpointSource, DigestOfALargerFileMatchesSha256sum) {
 }
 
 TEST(CheckpointSource, RunIdFollowsTheBytesNotThePath) {
-  ScopedCheckpointsEnv env(std::nullopt);
   test::TempDir dir;
   std::string bytes(5000, 'x');
   write_bytes(dir.path() / "a", "ema.pt", bytes);
@@ -310,7 +328,6 @@ TEST(CheckpointSource, RunIdFollowsTheBytesNotThePath) {
 }
 
 TEST(CheckpointSource, PlanHasNoTrainTaskAndSamplesTheFileAtOnce) {
-  ScopedCheckpointsEnv env(std::nullopt);
   test::TempDir dir;
   write_bytes(dir.path(), "ema.pt", "abc");
   const auto e = expand_text(dir, source_experiment("{path: ema.pt, iteration: 300000, ema: 0.999}"));
@@ -361,7 +378,6 @@ TEST(CheckpointSource, PlanHasNoTrainTaskAndSamplesTheFileAtOnce) {
 }
 
 TEST(CheckpointSource, EvalStepsOtherThanTheIterationAreAConfigError) {
-  ScopedCheckpointsEnv env(std::nullopt);
   test::TempDir dir;
   write_bytes(dir.path(), "ema.pt", "abc");
   const std::string released = "{path: ema.pt, iteration: 10}";
@@ -376,7 +392,6 @@ TEST(CheckpointSource, EvalStepsOtherThanTheIterationAreAConfigError) {
 }
 
 TEST(CheckpointSource, ReleasedCellNeedsNoTrainingData) {
-  ScopedCheckpointsEnv env(std::nullopt);
   test::TempDir dir;
   write_bytes(dir.path(), "ema.pt", "abc");
   const auto e = expand_text(dir, R"(name: only_released
@@ -396,7 +411,6 @@ base:
 }
 
 TEST(CheckpointSource, TrainedCellKeepsItsIds) {
-  ScopedCheckpointsEnv env(std::nullopt);
   test::TempDir dir;
   write_bytes(dir.path(), "ema.pt", "abc");
   const auto with = expand_text(dir, source_experiment("{path: ema.pt, iteration: 20}"));

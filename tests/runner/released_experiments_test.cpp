@@ -8,7 +8,6 @@
 // docs/throughput.md.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -61,7 +60,9 @@ void write_stand_ins(const fs::path& dir) {
 }
 
 Expansion expand_in(const std::string& name, const fs::path& dir, bool lenient = false) {
-  return expand(read_experiment_file(experiment_path(name)), {"checkpoints_dir=" + dir.string()}, {}, lenient);
+  ExpandOptions o;
+  o.lenient = lenient;
+  return expand(read_experiment_file(experiment_path(name)), {"checkpoints_dir=" + dir.string()}, {}, o);
 }
 
 std::string label(const PlannedRun& run, const std::string& axis) {
@@ -88,22 +89,6 @@ std::set<std::string> task_ids(const std::vector<TaskSpec>& tasks) {
   return ids;
 }
 
-// Sets an environment variable for the scope, restoring what was there.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    value ? ::setenv(name, value, 1) : ::unsetenv(name);
-  }
-  ~ScopedEnv() { old_ ? ::setenv(name_, old_->c_str(), 1) : ::unsetenv(name_); }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
 }  // namespace
 
 // Six runs, one per released file, each the Table 3 cell's model and diffusion (table3.yaml's,
@@ -126,7 +111,8 @@ TEST(ReleasedExperiments, SixRunsFromTheReleasedFilesWithTable3sModels) {
     const auto id = r.identity();
     EXPECT_EQ(id, nlohmann::json({{"checkpoint", {{"sha256", r.checkpoint->actual_sha256}}},
                                   {"diffusion", id.at("diffusion")},
-                                  {"model", id.at("model")}}));
+                                  {"model", id.at("model")},
+                                  {"train", {{"seed", 0}}}}));
     EXPECT_EQ(r.train.model.image_size, want.image_size);
     EXPECT_EQ(r.train.model.num_channels, want.num_channels);
     const PlannedRun& same = run_of(t3, want.dataset, want.method);
@@ -223,28 +209,22 @@ TEST(ReleasedExperiments, RunIdsFollowTheFilesBytesNotTheirFolder) {
   EXPECT_EQ(run_of(b, "cifar10", "adm-ip").checkpoint->actual_sha256, sha256_hex(text));
 }
 
-// Where relative paths resolve: --set checkpoints_dir= over REPRO_CHECKPOINTS_DIR over the file's
-// checkpoints_dir: (../checkpoints/released, relative to the file). A missing file without a
-// pinned digest is a ConfigError naming it (`repro run` exits 2), or an excluded cell when lenient.
-TEST(ReleasedExperiments, CheckpointsDirPrecedenceAndMissingFiles) {
-  test::TempDir by_set, by_env, empty;
-  write_stand_ins(by_set.path());
-  write_stand_ins(by_env.path());
+// With no checkpoints_dir given, the shipped file's checkpoints_dir: (../checkpoints/released,
+// relative to the file) says where the files are. A missing file without a pinned digest is a
+// ConfigError naming it (`repro run` exits 2), or an unnamed cell when lenient. (The precedence of
+// --set, REPRO_CHECKPOINTS_DIR and the file's key: checkpoint_source_test.cpp.)
+TEST(ReleasedExperiments, ShippedCheckpointsDirAndMissingFiles) {
+  test::TempDir empty;
   const ExperimentFile f = read_experiment_file(experiment_path("released"));
   const std::string cifar_adm = "cifar10/ADM-baseline.pt";
-  {
-    ScopedEnv env("REPRO_CHECKPOINTS_DIR", by_env.path().c_str());
-    EXPECT_EQ(run_of(expand(f), "cifar10", "adm").checkpoint->path, (by_env.path() / cifar_adm).string());
-    EXPECT_EQ(run_of(expand_in("released", by_set.path()), "cifar10", "adm").checkpoint->path,
-              (by_set.path() / cifar_adm).string());
-  }
-  ScopedEnv no_env("REPRO_CHECKPOINTS_DIR", nullptr);
   const fs::path file_default = fs::path(test::source_dir()) / "checkpoints" / "released";
-  const Expansion lenient = expand(f, {}, {}, true);
-  std::set<std::string> named;  // the path of every cell, run or excluded
-  for (const auto& r : lenient.runs) named.insert(r.checkpoint->path);
-  for (const auto& [cell, why] : lenient.excluded) named.insert(why.substr(why.find('/')));
-  EXPECT_TRUE(named.count((file_default / cifar_adm).lexically_normal().string())) << *named.begin();
+  ExpandOptions lenient;
+  lenient.lenient = true;
+  const Expansion e = expand(f, {}, {}, lenient);  // the files may have been downloaded there
+  std::set<std::string> named;                     // the path of every cell, run or unnamed
+  for (const auto& r : e.runs) named.insert(r.checkpoint->path);
+  for (const auto& [cell, path] : e.unnamed) named.insert(path);
+  EXPECT_TRUE(named.count((file_default / cifar_adm).lexically_normal().string())) << named.size();
   EXPECT_EQ(named.size(), 6u);
 
   const std::string message = test::config_error([&] { expand_in("released", empty.path()); }).what();
@@ -252,7 +232,12 @@ TEST(ReleasedExperiments, CheckpointsDirPrecedenceAndMissingFiles) {
   EXPECT_NE(message.find("sha256"), std::string::npos) << message;
   const Expansion none = expand_in("released", empty.path(), true);
   EXPECT_TRUE(none.runs.empty());
-  EXPECT_EQ(none.excluded.size(), 6u);
+  EXPECT_TRUE(none.excluded.empty());
+  std::set<std::string> missing;
+  for (const auto& [cell, path] : none.unnamed) missing.insert(path);
+  std::set<std::string> want;
+  for (const auto& r : kReleased) want.insert((empty.path() / r.file).string());
+  EXPECT_EQ(missing, want);
 }
 
 // released_es.yaml: the same files (the same run ids) at 100 steps; the ADM runs at lambda 1 and

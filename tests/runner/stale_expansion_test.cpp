@@ -1,7 +1,7 @@
 // Stale runs (docs/database.md): make_plan carries the run ids of the whole expansion, --only
 // filters not applied; `repro run` records them as the experiment's current expansion, so the
-// runs of earlier expansions read as stale and those --only left out do not; a dry run writes
-// nothing.
+// runs of earlier expansions read as stale and those --only left out do not; an expansion that
+// could not name every cell adds to the list; a dry run writes nothing.
 #include <gtest/gtest.h>
 
 #include <SQLiteCpp/Statement.h>
@@ -124,6 +124,38 @@ TEST(StaleExpansion, EachRunRecordsItsExpansionAndEarlierRunsTurnStale) {
   const auto lines = Orchestrator::dry_run(loop.store.get(), ex, test::fake_plan({"r1", "r2"}, false), loop.options);
   EXPECT_EQ(lines.size(), 2u);
   EXPECT_EQ(loop.current_rows(), (std::set<std::string>{"r3", "r4"}));
+}
+
+// A cell whose checkpoint file is missing with no pinned digest has no run id (Expansion::unnamed):
+// the plan says its expansion is partial, and recording it adds its runs to the current
+// expansion, so that the runs an earlier, whole expansion recorded do not turn stale.
+TEST(StaleExpansion, APartialExpansionAddsToTheCurrentOneAndStalesNothing) {
+  test::TempDir dir;
+  const std::string text = std::string(kExperiment).substr(0, std::string(kExperiment).find("matrix:")) +
+                           "matrix:\n  source:\n    - {name: trained, train: {seed: 0}}\n"
+                           "    - {name: released, checkpoint: {path: gone.pt, iteration: 20}}\n";
+  const ExperimentFile file = read_experiment_file(dir.write("exp.yaml", text));
+  ExpandOptions lenient;
+  lenient.lenient = true;
+  const Expansion full = expand(file, {}, {}, lenient);
+  ASSERT_EQ(full.unnamed.size(), 1u);
+  const Expansion only = expand(file, {}, {"source=trained"});
+  const ExperimentRow row{file.name, "exp.yaml", file.sha256};
+  const Plan partial = make_plan(row, only, &full);
+  EXPECT_TRUE(partial.expansion_partial);
+  EXPECT_EQ(partial.expansion_run_ids, run_ids(only));
+  EXPECT_FALSE(make_plan(row, only).expansion_partial);
+
+  Loop loop;
+  loop.run(test::fake_plan({"r1", "r2"}, false));
+  Plan added = test::fake_plan({"r3"}, false);
+  added.expansion_partial = true;
+  loop.run(added);
+  EXPECT_EQ(loop.current_rows(), (std::set<std::string>{"r1", "r2", "r3"}));
+  EXPECT_EQ(loop.stale(), (std::map<std::string, bool>{{"r1", false}, {"r2", false}, {"r3", false}}));
+  // A whole expansion again replaces the list.
+  loop.run(test::fake_plan({"r3"}, false));
+  EXPECT_EQ(loop.stale(), (std::map<std::string, bool>{{"r1", true}, {"r2", true}, {"r3", false}}));
 }
 
 }  // namespace

@@ -2,8 +2,8 @@
 // Stand-ins for the released checkpoint files that experiment files name (experiments/released*.yaml,
 // `checkpoint: {path: ...}`). A checkout has none of them, and a run from a file is named by the
 // file's SHA-256, so expanding such a file needs them there. Tests that expand every experiment
-// file pass the returned "checkpoints_dir=DIR" as a --set (it wins over REPRO_CHECKPOINTS_DIR, so
-// the caller's environment does not matter). Each stand-in holds its own relative path: distinct
+// file pass the returned "checkpoints_dir=DIR" as a --set (it wins over the file's
+// checkpoints_dir:; expand() reads no environment). Each stand-in holds its own relative path: distinct
 // files with fixed digests, so that plans pinned by digest stay put.
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>

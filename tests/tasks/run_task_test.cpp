@@ -94,6 +94,37 @@ TEST(RunTask, BadTaskFileIsAConfigErrorNamingTheKey) {
   }
 }
 
+// A released run's sample task names its file ("released") and the digest it must have
+// (spec.checkpoint_sha256): one without the other is a ConfigError before the task writes anything.
+TEST(RunTask, ReleasedMemberAndCheckpointDigestGoTogether) {
+  test::TempDir dir;
+  const std::string file = dir.write("ema.pt", "abc");
+  const json released = {{"checkpoint", file}, {"config", std::string(test::kTinyUnet8Yaml)}};
+  runner::SampleTaskSpec pinned = tiny_sample();
+  pinned.checkpoint_sha256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";  // SHA-256("abc")
+  struct Case {
+    std::string task_id;
+    json spec;
+    bool with_released;
+    std::string says;
+  };
+  for (const Case& c : {Case{"r1-sample-a", json(tiny_sample()), true, "only the file"},
+                        Case{"r1-sample-b", json(pinned), false, "only the digest"}}) {
+    const std::string path = write_task_file(dir, c.task_id, "sample", c.spec);
+    if (c.with_released) {
+      json t = json::parse(test::read_text(path));
+      t["released"] = released;
+      std::ofstream(path) << t.dump(2);
+    }
+    const ConfigError e = test::config_error([&] { run(path); });
+    EXPECT_EQ(e.key_path(), "released") << e.what();
+    EXPECT_NE(std::string(e.what()).find(c.says), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_FALSE(fs::exists(dir.file("r1/train.yaml"))) << c.task_id;
+    EXPECT_FALSE(fs::exists(dir.file("r1/tasks/" + c.task_id + ".events.jsonl"))) << c.task_id;
+  }
+}
+
 TEST(RunTask, SampleBeforeItsCheckpointIsADataError) {
   test::TempDir dir;
   const std::string path = write_task_file(dir, "r1-sample-a", "sample", tiny_sample());
