@@ -486,9 +486,12 @@ std::vector<PlannedRun> plan_runs(const ExperimentFile& f, const std::vector<std
     const std::string key = run.run_id + "/" + std::to_string(run.train.train.iterations) + eval_json;
     auto [it, fresh] = by_id.emplace(key, run.label_string());
     if (!fresh)
-      throw ConfigError(f.path, "matrix",
-                        "runs " + it->second + " and " + run.label_string() + " have the same config (run " +
-                            run.run_id + "): an axis value that changes nothing is a mistake");
+      throw ConfigError(
+          f.path, "matrix",
+          "runs " + it->second + " and " + run.label_string() + " have the same config (run " + run.run_id + "): " +
+              (run.checkpoint
+                   ? "their checkpoint files hold the same bytes (SHA-256 " + run.checkpoint->identity_sha256() + ")"
+                   : "an axis value that changes nothing is a mistake"));
     runs.push_back(std::move(run));
   }
   return runs;
