@@ -32,8 +32,8 @@ const EVP_MD* sha256_md() {
 
 std::string lower_hex(const unsigned char* digest, unsigned int len) {
   static const char kHex[] = "0123456789abcdef";
-  std::string out(2 * len, '0');
-  for (unsigned int i = 0; i < len; ++i) {
+  std::string out(size_t{2} * len, '0');
+  for (size_t i = 0; i < len; ++i) {
     out[2 * i] = kHex[digest[i] >> 4];
     out[2 * i + 1] = kHex[digest[i] & 15];
   }
