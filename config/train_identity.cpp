@@ -76,8 +76,7 @@ nlohmann::json train_section_identity(const core::TrainConfig& t, int world_size
 
 nlohmann::json data_identity(const core::DataConfig& d) {
   nlohmann::json data = nlohmann::json::object();
-  // Empty for a run from a checkpoint file (no data to read); absolute("") would throw.
-  data["path"] = d.path.empty() ? "" : std::filesystem::absolute(d.path).lexically_normal().string();
+  data["path"] = std::filesystem::absolute(d.path).lexically_normal().string();
   data["random_flip"] = d.random_flip;
   return data;
 }

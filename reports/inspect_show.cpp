@@ -254,17 +254,14 @@ std::string render_task(const ojson& t) {
 ojson show_run(runner::Store& store, const std::string& run_id) {
   const auto run = runner::run_record(store, run_id);
   if (!run) return ojson();
-  const ojson config = parsed(run->config);
-  // Released: a run from a checkpoint file, whose identity (config) names the file's digest.
-  const bool released = config.is_object() && config.contains("checkpoint");
   ojson r = {{"run", run->run_id},
              {"status", run->status},
-             {"source", source_value(released)},
+             {"source", source_value(run->released)},
              {"run_dir", run->run_dir},
              {"created", run->created},
              {"updated", run->updated},
              {"experiments", ojson::array()},
-             {"config", config}};
+             {"config", parsed(run->config)}};
   for (const auto& m : runner::memberships_of_run(store, run_id))
     r["experiments"].push_back(
         {{"experiment", m.experiment}, {"position", m.position}, {"axes", parsed(m.axes)}, {"stale", m.stale}});

@@ -65,12 +65,13 @@ std::vector<std::string> task_ids_starting_with(Store& store, const std::string&
 }
 
 std::optional<RunRecord> run_record(Store& store, const std::string& run_id) {
-  SQLite::Statement q(store.db(),
-                      "SELECT run_id, config, run_dir, status, created, updated FROM runs WHERE run_id = ?1");
+  SQLite::Statement q(store.db(), "SELECT run_id, config, run_dir, status, created, updated, " +
+                                      released_run_sql("runs") + " FROM runs WHERE run_id = ?1");
   q.bind(1, run_id);
   if (!q.executeStep()) return std::nullopt;
-  return RunRecord{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
-                   q.getColumn(3).getString(), q.getColumn(4).getDouble(), q.getColumn(5).getDouble()};
+  return RunRecord{q.getColumn(0).getString(),  q.getColumn(1).getString(), q.getColumn(2).getString(),
+                   q.getColumn(3).getString(),  q.getColumn(4).getDouble(), q.getColumn(5).getDouble(),
+                   q.getColumn(6).getInt() != 0};
 }
 
 std::optional<std::string> run_of_task(Store& store, const std::string& task_id) {

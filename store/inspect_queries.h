@@ -24,6 +24,7 @@ struct RunRecord {
   std::string status;  // pending, running, done, failed, cancelled
   double created = 0;
   double updated = 0;
+  bool released = false;  // a run from a checkpoint file (released_run_sql)
 };
 
 // nullopt for an unknown run.

@@ -125,10 +125,12 @@ struct ReadTrain {
   std::string run_id;         // its short hash
 };
 
-// parse_train_yaml(to_yaml(tree)) and its run id, from the sections read before where the tree
-// shares them; nullopt where the tree does not read or validate (parse_train_yaml then says why,
-// and where).
-std::optional<ReadTrain> read_train_sections(const ConfigTree& tree, const std::string& base_dir, SectionCache& cache) {
+// parse_train_yaml(to_yaml(tree)) and, for a run that trains, its run id, from the sections read
+// before where the tree shares them; nullopt where the tree does not read or validate
+// (parse_train_yaml then says why, and where). A run from a checkpoint file is named otherwise
+// (config::released_identity) and may have no data.
+std::optional<ReadTrain> read_train_sections(const ConfigTree& tree, const std::string& base_dir, SectionCache& cache,
+                                             bool trains) {
   if (!tree || tree->type != YAML::NodeType::Map) return std::nullopt;
   const ConfigTree* sections[4] = {nullptr, nullptr, nullptr, nullptr};  // model, diffusion, train, data
   static const char* const kNames[4] = {"model", "diffusion", "train", "data"};
@@ -146,6 +148,7 @@ std::optional<ReadTrain> read_train_sections(const ConfigTree& tree, const std::
     auto& data = read_section(cache.data, cache, sections[3], "data", config::read_data_config);
     ReadTrain out{{model.value, diffusion.value, train.value, data.value}, {}, {}};
     config::finish_train_file(out.file, base_dir);
+    if (!trains) return out;
     // A member of the identity follows from its section alone (data's from the path joined to
     // base_dir, the same for the whole expansion).
     const auto& f = out.file;
@@ -333,7 +336,7 @@ PlannedRun plan_run(const ExperimentFile& f, const Fragments& frag, const Labels
     if (!lenient) throw unnamed_checkpoint(*run.checkpoint, where);
     return run;
   }
-  if (auto read = read_train_sections(train_tree, base_dir, sections)) {
+  if (auto read = read_train_sections(train_tree, base_dir, sections, !run.checkpoint)) {
     run.train = std::move(read->file);
     run.identity_json = std::move(read->identity_json);
     run.run_id = std::move(read->run_id);
